@@ -1,0 +1,20 @@
+# The two commands a newcomer needs:
+#   make dev    run the product (database, migrations, demo tenant, then everything)
+#   make test   run every test
+.PHONY: dev test build lint bench
+
+GO ?= go
+
+dev:
+	$(GO) run ./cmd/hookline dev
+
+test:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed on:"; gofmt -l .; exit 1)
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hookline ./cmd/hookline
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./worker/

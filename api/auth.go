@@ -1,0 +1,220 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hookline/hookline/tenants"
+)
+
+// Principal is who a request acts for.
+type Principal struct {
+	TenantID string
+	// AppID is set for app-scoped (portal) tokens: the one application
+	// the token may touch.
+	AppID    string
+	ReadOnly bool
+	// KeyID is the API key used, if any.
+	KeyID string
+	// SessionID and TokenID identify an app-portal token, for logout.
+	SessionID string
+	TokenID   string
+}
+
+// authCacheTTL bounds how long a revoked key or suspended tenant can still
+// pass on another process; this process forgets them at once.
+const authCacheTTL = 10 * time.Second
+
+type cachedCred struct {
+	cred    tenants.Credential
+	expires time.Time
+}
+
+type cachedTenant struct {
+	status  string
+	expires time.Time
+}
+
+// Authenticator resolves bearer tokens to principals, caching lookups so a
+// request costs no query, and batching API keys' last-use times so it costs
+// no write either. It is safe for concurrent use.
+type Authenticator struct {
+	store  *tenants.Store
+	tokens *Tokens
+	log    *slog.Logger
+	now    func() time.Time
+
+	mu      sync.Mutex
+	creds   map[[32]byte]cachedCred // guarded by mu
+	tenants map[string]cachedTenant // guarded by mu
+	used    map[string]time.Time    // key id -> last use, not yet stored; guarded by mu
+
+	appTokens AppTokenChecker
+}
+
+// AppTokenChecker verifies app-portal tokens; nil rejects them all.
+type AppTokenChecker interface {
+	CheckAppToken(ctx context.Context, token string) (Principal, error)
+}
+
+// NewAuthenticator returns an Authenticator over store.
+func NewAuthenticator(store *tenants.Store, tokens *Tokens, log *slog.Logger) *Authenticator {
+	return &Authenticator{
+		store: store, tokens: tokens, log: log, now: time.Now,
+		creds: map[[32]byte]cachedCred{}, tenants: map[string]cachedTenant{}, used: map[string]time.Time{},
+	}
+}
+
+// Authenticate resolves an Authorization header value. Missing, malformed,
+// unknown, expired or revoked credentials are 401; a suspended tenant 403.
+func (a *Authenticator) Authenticate(ctx context.Context, header string) (Principal, error) {
+	token, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok {
+		token, ok = strings.CutPrefix(header, "bearer ")
+	}
+	token = strings.TrimSpace(token)
+	if !ok || token == "" {
+		return Principal{}, errAuth("missing bearer token: send Authorization: Bearer <api key or token>")
+	}
+	var p Principal
+	switch {
+	case tenants.LooksLikeAPIKey(token):
+		cred, err := a.credential(ctx, token)
+		if err != nil {
+			return Principal{}, err
+		}
+		p = Principal{TenantID: cred.TenantID, KeyID: cred.KeyID}
+	default:
+		tenantID, err := a.tokens.ParseTenantToken(token)
+		if err != nil {
+			if a.appTokens != nil && errors.Is(err, errBadToken) {
+				ap, aerr := a.appTokens.CheckAppToken(ctx, token)
+				if aerr == nil {
+					p = ap
+					break
+				}
+				if !errors.Is(aerr, errBadToken) {
+					return Principal{}, aerr
+				}
+			}
+			return Principal{}, errAuth("invalid or expired token")
+		}
+		p = Principal{TenantID: tenantID}
+	}
+	status, err := a.tenantStatus(ctx, p.TenantID)
+	if err != nil {
+		return Principal{}, err
+	}
+	if status != tenants.TenantActive {
+		return Principal{}, errStatus(403, "tenant_suspended", "this tenant is suspended; contact the platform operator")
+	}
+	return p, nil
+}
+
+func (a *Authenticator) credential(ctx context.Context, key string) (tenants.Credential, error) {
+	hash := sha256.Sum256([]byte(key))
+	now := a.now()
+	a.mu.Lock()
+	c, ok := a.creds[hash]
+	a.mu.Unlock()
+	if !ok || now.After(c.expires) {
+		cred, err := a.store.FindCredentialByHash(ctx, hash[:])
+		if errors.Is(err, tenants.ErrNotFound) {
+			return tenants.Credential{}, errAuth("invalid API key")
+		}
+		if err != nil {
+			return tenants.Credential{}, err
+		}
+		c = cachedCred{cred: cred, expires: now.Add(authCacheTTL)}
+		a.mu.Lock()
+		a.creds[hash] = c
+		a.tenants[cred.TenantID] = cachedTenant{status: cred.TenantStatus, expires: now.Add(authCacheTTL)}
+		a.mu.Unlock()
+	}
+	if c.cred.Revoked {
+		return tenants.Credential{}, errAuth("this API key has been revoked")
+	}
+	a.mu.Lock()
+	a.used[c.cred.KeyID] = now
+	a.mu.Unlock()
+	return c.cred, nil
+}
+
+func (a *Authenticator) tenantStatus(ctx context.Context, tenantID string) (string, error) {
+	now := a.now()
+	a.mu.Lock()
+	t, ok := a.tenants[tenantID]
+	a.mu.Unlock()
+	if ok && now.Before(t.expires) {
+		return t.status, nil
+	}
+	tn, err := a.store.FindTenantByID(ctx, tenantID)
+	if errors.Is(err, tenants.ErrNotFound) {
+		return "", errAuth("the token's tenant does not exist")
+	}
+	if err != nil {
+		return "", err
+	}
+	a.mu.Lock()
+	a.tenants[tenantID] = cachedTenant{status: tn.Status, expires: now.Add(authCacheTTL)}
+	a.mu.Unlock()
+	return tn.Status, nil
+}
+
+// Forget drops cached state for a tenant (and all its keys), so a
+// revocation or suspension made through this process applies at once.
+func (a *Authenticator) Forget(tenantID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.tenants, tenantID)
+	for h, c := range a.creds {
+		if c.cred.TenantID == tenantID {
+			delete(a.creds, h)
+		}
+	}
+}
+
+// Run stores API keys' last-use times every interval until ctx ends, then
+// once more.
+func (a *Authenticator) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			a.Flush(fctx)
+			cancel()
+			return
+		case <-t.C:
+			a.Flush(ctx)
+		}
+	}
+}
+
+// Flush stores pending last-use times now.
+func (a *Authenticator) Flush(ctx context.Context) {
+	a.mu.Lock()
+	used := a.used
+	a.used = map[string]time.Time{}
+	a.mu.Unlock()
+	if err := a.store.TouchAPIKeys(ctx, used); err != nil {
+		a.log.WarnContext(ctx, "could not record API key use", "err", err)
+	}
+}
+
+const principalKey = "hookline.principal"
+
+// principal returns the request's authenticated principal.
+func principal(c *gin.Context) Principal {
+	p, _ := c.Get(principalKey)
+	pp, _ := p.(Principal)
+	return pp
+}

@@ -1,0 +1,219 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hookline/hookline/tenants"
+)
+
+// nullable is a JSON field that tells absent, null and a value apart, for
+// PATCH bodies where null clears a field and absence keeps it.
+type nullable[T any] struct {
+	Set   bool
+	Null  bool
+	Value T
+}
+
+func (n *nullable[T]) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &n.Value)
+}
+
+func (n nullable[T]) optional() tenants.Optional[T] {
+	return tenants.Optional[T]{Set: n.Set, Null: n.Null, Value: n.Value}
+}
+
+// readBody reads the request body, at most limit bytes; a larger body is a
+// 413.
+func readBody(c *gin.Context, limit int64) ([]byte, error) {
+	if c.Request.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, errStatus(http.StatusBadRequest, "generic_error", "could not read the request body")
+	}
+	return b, nil
+}
+
+// decodeJSON reads the body into v. Malformed JSON, a body that is not an
+// object, and wrongly typed fields are 422s whose loc names the field.
+// Unknown fields are ignored.
+func (s *Server) decodeJSON(c *gin.Context, v any) error {
+	b, err := readBody(c, s.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(b, v)
+}
+
+func decodeBytes(b []byte, v any) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return &tenants.ValidationError{Loc: []string{"body"}, Msg: "the body must be a JSON object", Type: "value_error.jsondecode"}
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		var ute *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		var ve *tenants.ValidationError
+		switch {
+		case errors.As(err, &ve):
+			return ve
+		case errors.As(err, &ute):
+			loc := []string{"body"}
+			if ute.Field != "" {
+				loc = append(loc, strings.Split(ute.Field, ".")...)
+			}
+			return &tenants.ValidationError{Loc: loc, Msg: fmt.Sprintf("expected %s, got JSON %s", ute.Type, ute.Value), Type: "type_error"}
+		case errors.As(err, &se):
+			return &tenants.ValidationError{Loc: []string{"body"}, Msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se), Type: "value_error.jsondecode"}
+		default:
+			return &tenants.ValidationError{Loc: []string{"body"}, Msg: err.Error(), Type: "value_error.jsondecode"}
+		}
+	}
+	return nil
+}
+
+var uidRE = regexp.MustCompile(`^[a-zA-Z0-9\-_.]{1,256}$`)
+
+// checkUID validates a uid: 1–256 characters of [a-zA-Z0-9-_.], not
+// starting with the id prefix of its kind (so ids and uids never collide).
+func checkUID(field string, uid *string, prefix string) error {
+	if uid == nil {
+		return nil
+	}
+	if !uidRE.MatchString(*uid) {
+		return tenants.Invalid(field, "must be 1-256 characters of a-z, A-Z, 0-9, '-', '_' and '.'")
+	}
+	if strings.HasPrefix(*uid, prefix) {
+		return tenants.Invalid(field, fmt.Sprintf("must not start with %q", prefix))
+	}
+	return nil
+}
+
+// checkMetadata limits metadata to 4096 bytes of JSON.
+func checkMetadata(m map[string]string) error {
+	if m == nil {
+		return nil
+	}
+	b, _ := json.Marshal(m)
+	if len(b) > 4096 {
+		return tenants.Invalid("metadata", "metadata must be at most 4096 bytes")
+	}
+	return nil
+}
+
+func checkRate(field string, r *int) error {
+	if r != nil && (*r < 1 || *r > 65535) {
+		return tenants.Invalid(field, "must be between 1 and 65535")
+	}
+	return nil
+}
+
+// listParams reads limit, iterator and order. defaultDesc is the route's
+// default order.
+func listParams(c *gin.Context, defaultDesc bool) (tenants.ListParams, error) {
+	p := tenants.ListParams{Limit: tenants.DefaultLimit, Desc: defaultDesc}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return p, &tenants.ValidationError{Loc: []string{"query", "limit"}, Msg: "limit must be a positive integer"}
+		}
+		if n > tenants.MaxLimit {
+			return p, &tenants.ValidationError{Loc: []string{"query", "limit"}, Msg: fmt.Sprintf("limit must be at most %d", tenants.MaxLimit)}
+		}
+		p.Limit = n
+	}
+	p.Iterator = c.Query("iterator")
+	switch c.Query("order") {
+	case "":
+	case "ascending":
+		p.Desc = false
+	case "descending":
+		p.Desc = true
+	default:
+		return p, &tenants.ValidationError{Loc: []string{"query", "order"}, Msg: "order must be ascending or descending"}
+	}
+	return p, nil
+}
+
+// boolQuery reads a boolean query parameter ("true"/"false", "1"/"0").
+func boolQuery(c *gin.Context, name string, def bool) (bool, error) {
+	v := c.Query(name)
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return def, &tenants.ValidationError{Loc: []string{"query", name}, Msg: "must be true or false"}
+	}
+	return b, nil
+}
+
+// timeQuery reads an RFC 3339 query parameter; zero when absent.
+func timeQuery(c *gin.Context, name string) (time.Time, error) {
+	v := c.Query(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, &tenants.ValidationError{Loc: []string{"query", name}, Msg: "must be an RFC 3339 date-time"}
+	}
+	return t, nil
+}
+
+// listQuery reads a list-valued query parameter given as repeated keys,
+// "name[]" keys, or one comma-separated value.
+func listQuery(c *gin.Context, name string) []string {
+	var out []string
+	for _, key := range []string{name, name + "[]"} {
+		for _, v := range c.QueryArray(key) {
+			for _, part := range strings.Split(v, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					out = append(out, part)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// listOut is the Svix list envelope.
+type listOut[T any] struct {
+	Data         []T     `json:"data"`
+	Iterator     *string `json:"iterator"`
+	PrevIterator *string `json:"prevIterator,omitempty"`
+	Done         bool    `json:"done"`
+}
+
+func toList[D, W any](pg tenants.Page[D], conv func(D) W) listOut[W] {
+	out := listOut[W]{Data: make([]W, 0, len(pg.Items)), Done: pg.Done}
+	for _, it := range pg.Items {
+		out.Data = append(out.Data, conv(it))
+	}
+	if pg.Iterator != "" {
+		out.Iterator = &pg.Iterator
+		out.PrevIterator = &pg.PrevIterator
+	}
+	return out
+}

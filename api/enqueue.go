@@ -1,0 +1,49 @@
+package api
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// Enqueuer hands committed deliveries to the delivery workers. The API
+// declares it so that it need not import the worker package; main passes
+// the worker's client.
+type Enqueuer interface {
+	EnqueueDeliveries(ctx context.Context, tenantID string, ids []int64) error
+}
+
+// enqueueTimeout bounds the enqueue a request waits for. Past it, or when
+// Redis is down, the request still succeeds: the deliveries are durable in
+// PostgreSQL and the outbox sweeper enqueues them.
+const enqueueTimeout = 500 * time.Millisecond
+
+// dispatcher enqueues after commit, and stops trying for a second after a
+// failure so that requests do not each wait on a Redis that is down.
+type dispatcher struct {
+	enq       Enqueuer
+	skipUntil atomic.Int64 // unix nanos
+}
+
+func (d *dispatcher) dispatch(ctx context.Context, tenantID string, ids []int64) error {
+	if d.enq == nil || len(ids) == 0 {
+		return nil
+	}
+	if time.Now().UnixNano() < d.skipUntil.Load() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
+	defer cancel()
+	if err := d.enq.EnqueueDeliveries(ctx, tenantID, ids); err != nil {
+		d.skipUntil.Store(time.Now().Add(time.Second).UnixNano())
+		return err
+	}
+	return nil
+}
+
+// Quota is consulted before a message is accepted: a tenant over its plan's
+// cap or behind on payment is refused (billing decides how, and caches
+// the answer so the check costs no query per request).
+type Quota interface {
+	CheckSend(ctx context.Context, tenantID string) error
+}

@@ -1,0 +1,278 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/tenants"
+)
+
+// isolationCase says what tenant B may get when it calls a route with
+// tenant A's identifiers: one of codes, and never A's data.
+type isolationCase struct {
+	body  string
+	codes []int
+}
+
+var (
+	notFound   = []int{404}
+	created    = []int{200, 201} // routes that create in B's own namespace
+	ownList    = []int{200}      // listings of B's own things
+	adminOnly  = []int{401}      // the operator API wants the admin token
+	publicOnly = []int{200, 204}
+)
+
+// isolationTable lists every route the API registers. A route missing here
+// fails TestTenantIsolation: adding a route means deciding what another
+// tenant may see through it.
+var isolationTable = map[string]isolationCase{
+	"GET /healthz":                               {codes: publicOnly},
+	"GET /readyz":                                {codes: publicOnly},
+	"GET /api/v1/health":                         {codes: publicOnly},
+	"HEAD /api/v1/health":                        {codes: publicOnly},
+	"GET /api/v1/health/ping":                    {codes: publicOnly},
+	"HEAD /api/v1/health/ping":                   {codes: publicOnly},
+	"GET /api/v1/app":                            {codes: ownList},
+	"POST /api/v1/app":                           {body: `{"name":"b's app"}`, codes: created},
+	"GET /api/v1/app/:app_id":                    {codes: notFound},
+	"PUT /api/v1/app/:app_id":                    {body: `{"name":"b's app"}`, codes: created},
+	"PATCH /api/v1/app/:app_id":                  {body: `{"name":"x"}`, codes: notFound},
+	"DELETE /api/v1/app/:app_id":                 {codes: notFound},
+	"GET /api/v1/event-type":                     {codes: ownList},
+	"POST /api/v1/event-type":                    {body: `{"name":"b.event","description":"b"}`, codes: []int{201, 409}},
+	"GET /api/v1/event-type/:event_type_name":    {codes: notFound},
+	"PUT /api/v1/event-type/:event_type_name":    {body: `{"description":"b's own"}`, codes: created},
+	"PATCH /api/v1/event-type/:event_type_name":  {body: `{"description":"x"}`, codes: notFound},
+	"DELETE /api/v1/event-type/:event_type_name": {codes: notFound},
+
+	"GET /api/v1/app/:app_id/endpoint":                                   {codes: notFound},
+	"POST /api/v1/app/:app_id/endpoint":                                  {body: `{"url":"https://b.example/hook"}`, codes: notFound},
+	"GET /api/v1/app/:app_id/endpoint/:endpoint_id":                      {codes: notFound},
+	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id":                      {body: `{"url":"https://b.example/hook"}`, codes: notFound},
+	"PATCH /api/v1/app/:app_id/endpoint/:endpoint_id":                    {body: `{"description":"x"}`, codes: notFound},
+	"DELETE /api/v1/app/:app_id/endpoint/:endpoint_id":                   {codes: notFound},
+	"GET /api/v1/app/:app_id/endpoint/:endpoint_id/secret":               {codes: notFound},
+	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/secret/rotate":       {body: `{}`, codes: notFound},
+	"GET /api/v1/app/:app_id/endpoint/:endpoint_id/headers":              {codes: notFound},
+	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id/headers":              {body: `{"headers":{"X-A":"b"}}`, codes: notFound},
+	"PATCH /api/v1/app/:app_id/endpoint/:endpoint_id/headers":            {body: `{"headers":{"X-A":"b"}}`, codes: notFound},
+	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/recover":             {body: `{"since":"SINCE"}`, codes: notFound},
+	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/replay-missing":      {body: `{"since":"SINCE"}`, codes: notFound},
+	"GET /api/v1/app/:app_id/endpoint/:endpoint_id/stats":                {codes: notFound},
+	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/send-example":        {body: `{"eventType":"svix.ping"}`, codes: notFound},
+	"GET /api/v1/app/:app_id/endpoint/:endpoint_id/msg":                  {codes: notFound},
+	"GET /api/v1/app/:app_id/msg":                                        {codes: notFound},
+	"POST /api/v1/app/:app_id/msg":                                       {body: `{"eventType":"a.b","payload":{"k":1}}`, codes: notFound},
+	"GET /api/v1/app/:app_id/msg/:msg_id":                                {codes: notFound},
+	"DELETE /api/v1/app/:app_id/msg/:msg_id/content":                     {codes: notFound},
+	"GET /api/v1/app/:app_id/msg/:msg_id/endpoint":                       {codes: notFound},
+	"POST /api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend":  {body: `{}`, codes: notFound},
+	"GET /api/v1/app/:app_id/msg/:msg_id/attempt/:attempt_id":            {codes: notFound},
+	"DELETE /api/v1/app/:app_id/msg/:msg_id/attempt/:attempt_id/content": {codes: notFound},
+	"GET /api/v1/app/:app_id/attempt/endpoint/:endpoint_id":              {codes: notFound},
+	"GET /api/v1/app/:app_id/attempt/msg/:msg_id":                        {codes: notFound},
+
+	"POST /admin/v1/tenants":                               {body: `{"name":"x"}`, codes: adminOnly},
+	"GET /admin/v1/tenants":                                {codes: adminOnly},
+	"GET /admin/v1/tenants/:tenant_id":                     {codes: adminOnly},
+	"POST /admin/v1/tenants/:tenant_id/suspend":            {codes: adminOnly},
+	"POST /admin/v1/tenants/:tenant_id/resume":             {codes: adminOnly},
+	"GET /admin/v1/tenants/:tenant_id/api-keys":            {codes: adminOnly},
+	"POST /admin/v1/tenants/:tenant_id/api-keys":           {codes: adminOnly},
+	"DELETE /admin/v1/tenants/:tenant_id/api-keys/:key_id": {codes: adminOnly},
+	"POST /admin/v1/tenants/:tenant_id/jwt":                {codes: adminOnly},
+}
+
+// tenantA is what tenant A owns; B must never see any of it.
+type tenantA struct {
+	params  map[string]string // by id
+	uids    map[string]string // by uid where the route takes one
+	secrets []string          // strings that must never appear in B's answers
+}
+
+func seedTenantA(t *testing.T, env *testenv.Env) tenantA {
+	ctx := context.Background()
+	s := env.Store
+	tid := env.TenantID
+	_, err := s.CreateEventType(ctx, tid, tenants.EventTypeInput{Name: "a.only", Description: "A-secret-description"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := s.CreateApplication(ctx, tid, tenants.ApplicationInput{Name: "A-secret-app", UID: ptr("a-app")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := s.CreateEndpoint(ctx, tid, app.ID, tenants.EndpointInput{URL: "https://a.example/secret-hook", UID: ptr("a-ep")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := s.EndpointSecret(ctx, tid, app.ID, ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, deliveries, err := s.CreateMessage(ctx, tid, app.ID, tenants.MessageInput{EventType: "a.only", EventID: ptr("a-evt"), Payload: []byte(`{"a":"A-secret-payload"}`)})
+	if err != nil || len(deliveries) != 1 {
+		t.Fatalf("seed message: %v, %v", deliveries, err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	at := tenants.Attempt{ID: tenants.NewID(tenants.PrefixAttempt, now), TenantID: tid, AppID: app.ID, MsgID: m.ID,
+		EndpointID: ep.ID, DeliveryID: deliveries[0], URL: ep.URL, Status: tenants.StatusFail, StatusCode: 500,
+		Response: ptr("A-secret-response"), CreatedAt: now}
+	if err := s.RecordAttempts(ctx, []tenants.AttemptResult{{Attempt: at, Status: tenants.StatusFail}}); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.FindAPIKeys(ctx, tid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tenantA{
+		params: map[string]string{
+			"app_id": app.ID, "endpoint_id": ep.ID, "msg_id": m.ID, "attempt_id": at.ID,
+			"event_type_name": "a.only", "tenant_id": tid, "key_id": keys[0].ID,
+		},
+		uids: map[string]string{"app_id": "a-app", "endpoint_id": "a-ep", "msg_id": "a-evt"},
+		secrets: []string{app.ID, ep.ID, m.ID, at.ID, secret, "A-secret-app", "A-secret-description",
+			"A-secret-payload", "A-secret-response", "secret-hook", env.APIKey},
+	}
+}
+
+// TestTenantIsolation walks every registered route with tenant B's
+// credentials (API key and JWT) against tenant A's resources, by id and by
+// uid: each answer must be the expected refusal (or B's own, empty world),
+// never A's data and never a 500.
+func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{})
+	a := seedTenantA(t, env)
+	_, keyB, jwtB := env.NewTenant("Tenant B")
+	since := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+
+	routes := env.API.Engine().Routes()
+	// Routes that create in B's own namespace (PUT upserts, POST creates)
+	// run last, so that the others meet only A's things.
+	slices.SortStableFunc(routes, func(x, y gin.RouteInfo) int {
+		cx, cy := isolationTable[x.Method+" "+x.Path], isolationTable[y.Method+" "+y.Path]
+		return boolInt(slices.Contains(cx.codes, 201)) - boolInt(slices.Contains(cy.codes, 201))
+	})
+	seen := map[string]bool{}
+	for _, r := range routes {
+		name := r.Method + " " + r.Path
+		seen[name] = true
+		tc, ok := isolationTable[name]
+		if !ok {
+			t.Errorf("route %s is not in isolationTable: decide what another tenant may get from it", name)
+			continue
+		}
+		for _, cred := range []struct{ kind, token string }{{"key", keyB}, {"jwt", jwtB}} {
+			for _, ids := range []map[string]string{a.params, mergeMaps(a.params, a.uids)} {
+				path := fillPath(r.Path, ids)
+				body := strings.ReplaceAll(tc.body, "SINCE", since)
+				code, resp := call(t, env.URL, r.Method, path, cred.token, body)
+				if !slices.Contains(tc.codes, code) {
+					t.Errorf("%s %s as B (%s): status %d, want one of %v; body %s", r.Method, path, cred.kind, code, tc.codes, resp)
+				}
+				for _, s := range a.secrets {
+					if strings.Contains(resp, s) {
+						t.Errorf("%s %s as B (%s): the answer contains tenant A's %q", r.Method, path, cred.kind, s)
+					}
+				}
+			}
+		}
+	}
+	for name := range isolationTable {
+		if !seen[name] {
+			t.Errorf("isolationTable lists %s, which is not registered", name)
+		}
+	}
+
+	// A's data is intact and still A's.
+	ctx := context.Background()
+	if _, err := env.Store.FindEndpoint(ctx, env.TenantID, a.params["app_id"], a.params["endpoint_id"]); err != nil {
+		t.Errorf("tenant A's endpoint after B's attempts: %v", err)
+	}
+	if et, err := env.Store.FindEventType(ctx, env.TenantID, "a.only"); err != nil || et.Description != "A-secret-description" || et.Archived {
+		t.Errorf("tenant A's event type after B's attempts: %+v, %v", et, err)
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func mergeMaps(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+func fillPath(p string, params map[string]string) string {
+	parts := strings.Split(p, "/")
+	for i, part := range parts {
+		if strings.HasPrefix(part, ":") {
+			parts[i] = params[part[1:]]
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func call(t *testing.T, base, method, path, token, body string) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = bytes.NewBufferString(body)
+	}
+	req, err := http.NewRequest(method, base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// decodeError reads an error body of either contract shape.
+func decodeError(t *testing.T, body string) (code string, loc []string) {
+	t.Helper()
+	var e struct {
+		Code   string          `json:"code"`
+		Detail json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		t.Fatalf("error body is not JSON: %q", body)
+	}
+	var details []struct {
+		Loc []string `json:"loc"`
+	}
+	if json.Unmarshal(e.Detail, &details) == nil && len(details) > 0 {
+		return e.Code, details[0].Loc
+	}
+	return e.Code, nil
+}

@@ -1,0 +1,251 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hookline/hookline/tenants"
+)
+
+type messageIn struct {
+	EventType              *string         `json:"eventType"`
+	Payload                json.RawMessage `json:"payload"`
+	Data                   json.RawMessage `json:"data"` // older name of payload
+	EventID                *string         `json:"eventId"`
+	Channels               []string        `json:"channels"`
+	Tags                   []string        `json:"tags"`
+	PayloadRetentionPeriod *int64          `json:"payloadRetentionPeriod"`
+	PayloadRetentionHours  *int64          `json:"payloadRetentionHours"`
+	Application            *applicationIn  `json:"application"`
+}
+
+func (s *Server) toMessageInput(in messageIn) (tenants.MessageInput, error) {
+	var out tenants.MessageInput
+	if in.EventType == nil || *in.EventType == "" {
+		return out, tenants.Invalid("eventType", "field required")
+	}
+	if !eventTypeNameRE.MatchString(*in.EventType) {
+		return out, tenants.Invalid("eventType", "must be 1-256 characters of a-z, A-Z, 0-9, '-', '_' and '.'")
+	}
+	payload := in.Payload
+	if len(payload) == 0 {
+		payload = in.Data
+	}
+	payload = bytes.TrimSpace(payload)
+	if len(payload) == 0 {
+		return out, tenants.Invalid("payload", "field required")
+	}
+	if payload[0] != '{' {
+		return out, tenants.Invalid("payload", "must be a JSON object")
+	}
+	if int64(len(payload)) > s.opts.MaxPayloadBytes {
+		return out, errStatus(http.StatusRequestEntityTooLarge, "payload_too_large",
+			"the payload is larger than the limit of "+humanBytes(s.opts.MaxPayloadBytes))
+	}
+	if err := checkUID("eventId", in.EventID, tenants.PrefixMessage); err != nil {
+		return out, err
+	}
+	if len(in.Channels) == 0 {
+		in.Channels = nil
+	}
+	if err := tenants.ValidateChannels("channels", in.Channels, 5); err != nil {
+		return out, err
+	}
+	if len(in.Tags) > 5 {
+		return out, tenants.Invalid("tags", "at most 5 tags")
+	}
+	out = tenants.MessageInput{EventType: *in.EventType, EventID: in.EventID, Payload: payload, Channels: in.Channels, Tags: in.Tags}
+	switch {
+	case in.PayloadRetentionPeriod != nil && in.PayloadRetentionHours != nil:
+		return out, tenants.Invalid("payloadRetentionHours", "give payloadRetentionPeriod or payloadRetentionHours, not both")
+	case in.PayloadRetentionPeriod != nil:
+		d := *in.PayloadRetentionPeriod
+		if d < 1 || d > 90 {
+			return out, tenants.Invalid("payloadRetentionPeriod", "must be between 1 and 90 days")
+		}
+		out.Retention = time.Duration(d) * 24 * time.Hour
+	case in.PayloadRetentionHours != nil:
+		h := *in.PayloadRetentionHours
+		if h < 1 || h > 90*24 {
+			return out, tenants.Invalid("payloadRetentionHours", "must be between 1 and 2160 hours")
+		}
+		out.Retention = time.Duration(h) * time.Hour
+	}
+	return out, nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+type messageOut struct {
+	ID        string          `json:"id"`
+	EventID   *string         `json:"eventId,omitempty"`
+	EventType string          `json:"eventType"`
+	Payload   json.RawMessage `json:"payload"`
+	Channels  []string        `json:"channels,omitempty"`
+	Tags      []string        `json:"tags,omitempty"`
+	Timestamp time.Time       `json:"timestamp"`
+}
+
+var (
+	emptyPayload   = json.RawMessage(`{}`)
+	expiredPayload = json.RawMessage(`{"expired":true}`)
+)
+
+func toMessageOut(withContent bool) func(tenants.Message) messageOut {
+	return func(m tenants.Message) messageOut {
+		out := messageOut{ID: m.ID, EventID: m.EventID, EventType: m.EventType, Channels: m.Channels, Tags: m.Tags,
+			Timestamp: m.CreatedAt.UTC(), Payload: emptyPayload}
+		switch {
+		case !withContent:
+		case m.Payload == nil:
+			out.Payload = expiredPayload
+		default:
+			out.Payload = m.Payload
+		}
+		return out
+	}
+}
+
+// appForMessage resolves {app_id}, creating the application on the fly
+// when the body carries one and none exists.
+func (s *Server) appForMessage(c *gin.Context, in *applicationIn) (tenants.Application, error) {
+	a, err := s.loadApp(c)
+	if err == nil || in == nil || !errors.Is(err, tenants.ErrNotFound) || principal(c).AppID != "" {
+		return a, err
+	}
+	ref := c.Param("app_id")
+	if tenants.IsID(tenants.PrefixApplication, ref) {
+		return a, err // an id cannot be minted by the caller
+	}
+	if in.UID != nil && *in.UID != ref {
+		return a, tenants.Invalid("application", "application.uid must equal the application in the path")
+	}
+	in.UID = &ref
+	ai, verr := in.toInput()
+	if verr != nil {
+		return a, &tenants.ValidationError{Loc: []string{"body", "application"}, Msg: verr.Error()}
+	}
+	ctx := c.Request.Context()
+	a, err = s.store.CreateApplication(ctx, principal(c).TenantID, ai)
+	if errors.Is(err, tenants.ErrConflict) { // created meanwhile by a concurrent request
+		return s.store.FindApplication(ctx, principal(c).TenantID, ref)
+	}
+	return a, err
+}
+
+func (s *Server) createMessage(c *gin.Context) error {
+	withContent, err := boolQuery(c, "with_content", true)
+	if err != nil {
+		return err
+	}
+	var in messageIn
+	if err := s.decodeJSON(c, &in); err != nil {
+		return err
+	}
+	mi, err := s.toMessageInput(in)
+	if err != nil {
+		return err
+	}
+	a, err := s.appForMessage(c, in.Application)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	if s.quota != nil {
+		if err := s.quota.CheckSend(ctx, a.TenantID); err != nil {
+			return err
+		}
+	}
+	m, deliveries, err := s.store.CreateMessage(ctx, a.TenantID, a.ID, mi)
+	if errors.Is(err, tenants.ErrConflict) {
+		return errStatus(http.StatusConflict, "conflict", "a message with this eventId already exists in this application")
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.dispatch.dispatch(ctx, a.TenantID, deliveries); err != nil {
+		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "msg_id", m.ID, "err", err)
+	}
+	c.JSON(http.StatusAccepted, toMessageOut(withContent)(m))
+	return nil
+}
+
+func (s *Server) listMessages(c *gin.Context) error {
+	f, withContent, err := messageFilter(c)
+	if err != nil {
+		return err
+	}
+	a, err := s.loadApp(c)
+	if err != nil {
+		return err
+	}
+	pg, err := s.store.FindMessages(c.Request.Context(), a.TenantID, a.ID, f)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, toList(pg, toMessageOut(withContent)))
+	return nil
+}
+
+// messageFilter reads the query of message and attempt listings.
+func messageFilter(c *gin.Context) (tenants.MessageFilter, bool, error) {
+	var f tenants.MessageFilter
+	p, err := listParams(c, true)
+	if err != nil {
+		return f, false, err
+	}
+	f.ListParams = p
+	f.Channel = c.Query("channel")
+	f.EventTypes = listQuery(c, "event_types")
+	if f.Before, err = timeQuery(c, "before"); err != nil {
+		return f, false, err
+	}
+	if f.After, err = timeQuery(c, "after"); err != nil {
+		return f, false, err
+	}
+	withContent, err := boolQuery(c, "with_content", true)
+	return f, withContent, err
+}
+
+func (s *Server) getMessage(c *gin.Context) error {
+	withContent, err := boolQuery(c, "with_content", true)
+	if err != nil {
+		return err
+	}
+	a, err := s.loadApp(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.store.FindMessage(c.Request.Context(), a.TenantID, a.ID, c.Param("msg_id"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, toMessageOut(withContent)(m))
+	return nil
+}
+
+func (s *Server) expungeMessageContent(c *gin.Context) error {
+	a, err := s.loadApp(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.ExpungeMessageContent(c.Request.Context(), a.TenantID, a.ID, c.Param("msg_id")); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,297 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hookline/hookline/tenants"
+)
+
+// Options are the API's settings, from the process config.
+type Options struct {
+	// PublicURL is where users reach this server (portal links start here).
+	PublicURL string
+	// MaxPayloadBytes bounds a message payload (413 beyond it).
+	MaxPayloadBytes int64
+	// MaxBodyBytes bounds any request body.
+	MaxBodyBytes int64
+	// Version is reported by the health endpoint.
+	Version string
+	// AdminToken guards /admin/v1; empty disables the operator API.
+	AdminToken string
+}
+
+// Checker reports whether a dependency answers; nil error means healthy.
+type Checker func(ctx context.Context) error
+
+// Deps are the API's collaborators, built by main.
+type Deps struct {
+	Store  *tenants.Store
+	Tokens *Tokens
+	Auth   *Authenticator
+	Log    *slog.Logger
+	// Queue and Cache check Redis for the health endpoints.
+	Queue Checker
+	// Enqueuer hands new deliveries to the workers.
+	Enqueuer Enqueuer
+	// Quota decides whether a tenant may send (plan caps, payment); nil
+	// means always.
+	Quota Quota
+	// Ready reports whether the process accepts traffic (false while
+	// draining); nil means always.
+	Ready func() bool
+}
+
+// Server is the HTTP API. Create it with NewServer; it is safe for
+// concurrent use.
+type Server struct {
+	store    *tenants.Store
+	tokens   *Tokens
+	auth     *Authenticator
+	log      *slog.Logger
+	queue    Checker
+	dispatch *dispatcher
+	quota    Quota
+	ready    func() bool
+	opts     Options
+	engine   *gin.Engine
+	routes   []route
+}
+
+// scope says who may call a route.
+type scope int
+
+const (
+	scopePublic  scope = iota // no credentials
+	scopeOrg                  // tenant credentials only (app tokens get 403)
+	scopeApp                  // tenant credentials, or a token of the route's app
+	scopeAnyAuth              // any valid credential, no app in the path
+	scopeAdmin                // the operator token
+)
+
+// route is one entry of the route table. Tests walk this table, so every
+// route must be registered through it.
+type route struct {
+	method, path string
+	scope        scope
+	// write routes are refused to read-only app tokens.
+	write bool
+	h     func(*gin.Context) error
+}
+
+// NewServer builds the API's gin engine and its routes.
+func NewServer(d Deps, opts Options) *Server {
+	if opts.MaxPayloadBytes <= 0 {
+		opts.MaxPayloadBytes = 1 << 20
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = opts.MaxPayloadBytes + 256<<10
+	}
+	if d.Ready == nil {
+		d.Ready = func() bool { return true }
+	}
+	s := &Server{
+		store: d.Store, tokens: d.Tokens, auth: d.Auth, log: d.Log, queue: d.Queue,
+		dispatch: &dispatcher{enq: d.Enqueuer}, quota: d.Quota, ready: d.Ready, opts: opts,
+	}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.HandleMethodNotAllowed = false
+	e.ContextWithFallback = true
+	e.Use(s.requestContext, s.recoverPanic)
+	e.NoRoute(func(c *gin.Context) { s.writeError(c, errNotFound) })
+	s.engine = e
+	s.routes = s.routeTable()
+	for _, r := range s.routes {
+		s.engine.Handle(r.method, r.path, s.wrap(r))
+	}
+	return s
+}
+
+// Handler returns the server's http.Handler. A trailing slash is stripped
+// before routing, as the Svix API does.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasPrefix(p, "/portal/") {
+			r.URL.Path = strings.TrimRight(p, "/")
+			r.URL.RawPath = ""
+		}
+		s.engine.ServeHTTP(w, r)
+	})
+}
+
+// Engine exposes the gin engine so main can mount other handlers (portal,
+// billing webhooks, metrics) before serving.
+func (s *Server) Engine() *gin.Engine { return s.engine }
+
+func (s *Server) wrap(r route) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		switch r.scope {
+		case scopeAdmin:
+			if err := s.checkAdmin(c); err != nil {
+				s.writeError(c, err)
+				return
+			}
+		case scopeOrg, scopeApp, scopeAnyAuth:
+			p, err := s.auth.Authenticate(c.Request.Context(), c.GetHeader("Authorization"))
+			if err != nil {
+				s.writeError(c, err)
+				return
+			}
+			if p.AppID != "" && r.scope == scopeOrg {
+				s.writeError(c, errForbidden("this token is limited to one application"))
+				return
+			}
+			if p.ReadOnly && r.write {
+				s.writeError(c, errForbidden("this token is read-only"))
+				return
+			}
+			c.Set(principalKey, p)
+			c.Set(logTenantKey, p.TenantID)
+		}
+		h := r.h
+		if r.method == http.MethodPost && r.scope != scopeAdmin && r.scope != scopePublic {
+			h = func(c *gin.Context) error { return s.idempotent(c, r.h) }
+		}
+		if err := h(c); err != nil {
+			s.writeError(c, err)
+		}
+	}
+}
+
+func (s *Server) routeTable() []route {
+	const (
+		r, w = false, true
+	)
+	app := "/api/v1/app/:app_id"
+	ep := app + "/endpoint/:endpoint_id"
+	msg := app + "/msg/:msg_id"
+	return []route{
+		{"GET", "/healthz", scopePublic, r, s.healthz},
+		{"GET", "/readyz", scopePublic, r, s.readyz},
+		{"GET", "/api/v1/health", scopePublic, r, s.health},
+		{"HEAD", "/api/v1/health", scopePublic, r, s.health},
+		{"GET", "/api/v1/health/ping", scopePublic, r, s.ping},
+		{"HEAD", "/api/v1/health/ping", scopePublic, r, s.ping},
+
+		{"GET", "/api/v1/app", scopeOrg, r, s.listApplications},
+		{"POST", "/api/v1/app", scopeOrg, w, s.createApplication},
+		{"GET", app, scopeApp, r, s.getApplication},
+		{"PUT", app, scopeOrg, w, s.updateApplication},
+		{"PATCH", app, scopeOrg, w, s.patchApplication},
+		{"DELETE", app, scopeOrg, w, s.deleteApplication},
+
+		{"GET", "/api/v1/event-type", scopeAnyAuth, r, s.listEventTypes},
+		{"POST", "/api/v1/event-type", scopeOrg, w, s.createEventType},
+		{"GET", "/api/v1/event-type/:event_type_name", scopeAnyAuth, r, s.getEventType},
+		{"PUT", "/api/v1/event-type/:event_type_name", scopeOrg, w, s.updateEventType},
+		{"PATCH", "/api/v1/event-type/:event_type_name", scopeOrg, w, s.patchEventType},
+		{"DELETE", "/api/v1/event-type/:event_type_name", scopeOrg, w, s.deleteEventType},
+
+		{"GET", app + "/endpoint", scopeApp, r, s.listEndpoints},
+		{"POST", app + "/endpoint", scopeApp, w, s.createEndpoint},
+		{"GET", ep, scopeApp, r, s.getEndpoint},
+		{"PUT", ep, scopeApp, w, s.updateEndpoint},
+		{"PATCH", ep, scopeApp, w, s.patchEndpoint},
+		{"DELETE", ep, scopeApp, w, s.deleteEndpoint},
+		{"GET", ep + "/secret", scopeApp, r, s.getEndpointSecret},
+		{"POST", ep + "/secret/rotate", scopeApp, w, s.rotateEndpointSecret},
+		{"GET", ep + "/headers", scopeApp, r, s.getEndpointHeaders},
+		{"PUT", ep + "/headers", scopeApp, w, s.updateEndpointHeaders},
+		{"PATCH", ep + "/headers", scopeApp, w, s.patchEndpointHeaders},
+		{"POST", ep + "/recover", scopeApp, w, s.recoverEndpoint},
+		{"POST", ep + "/replay-missing", scopeApp, w, s.replayMissing},
+		{"GET", ep + "/stats", scopeApp, r, s.endpointStats},
+		{"POST", ep + "/send-example", scopeApp, w, s.sendExample},
+		{"GET", ep + "/msg", scopeApp, r, s.listEndpointMessages},
+
+		{"GET", app + "/msg", scopeApp, r, s.listMessages},
+		{"POST", app + "/msg", scopeOrg, w, s.createMessage},
+		{"GET", msg, scopeApp, r, s.getMessage},
+		{"DELETE", msg + "/content", scopeOrg, w, s.expungeMessageContent},
+		{"GET", msg + "/endpoint", scopeApp, r, s.listMessageDestinations},
+		{"POST", msg + "/endpoint/:endpoint_id/resend", scopeApp, w, s.resendMessage},
+		{"GET", msg + "/attempt/:attempt_id", scopeApp, r, s.getAttempt},
+		{"DELETE", msg + "/attempt/:attempt_id/content", scopeOrg, w, s.expungeAttemptContent},
+		{"GET", app + "/attempt/endpoint/:endpoint_id", scopeApp, r, s.listAttemptsByEndpoint},
+		{"GET", app + "/attempt/msg/:msg_id", scopeApp, r, s.listAttemptsByMessage},
+
+		{"POST", "/admin/v1/tenants", scopeAdmin, w, s.adminCreateTenant},
+		{"GET", "/admin/v1/tenants", scopeAdmin, r, s.adminListTenants},
+		{"GET", "/admin/v1/tenants/:tenant_id", scopeAdmin, r, s.adminGetTenant},
+		{"POST", "/admin/v1/tenants/:tenant_id/suspend", scopeAdmin, w, s.adminSuspendTenant},
+		{"POST", "/admin/v1/tenants/:tenant_id/resume", scopeAdmin, w, s.adminResumeTenant},
+		{"GET", "/admin/v1/tenants/:tenant_id/api-keys", scopeAdmin, r, s.adminListAPIKeys},
+		{"POST", "/admin/v1/tenants/:tenant_id/api-keys", scopeAdmin, w, s.adminCreateAPIKey},
+		{"DELETE", "/admin/v1/tenants/:tenant_id/api-keys/:key_id", scopeAdmin, w, s.adminRevokeAPIKey},
+		{"POST", "/admin/v1/tenants/:tenant_id/jwt", scopeAdmin, w, s.adminTenantJWT},
+	}
+}
+
+const (
+	requestIDKey = "hookline.request_id"
+	logTenantKey = "hookline.tenant_id"
+)
+
+// requestContext assigns the request id (from X-Request-Id when sane, else
+// a new one), echoes it, and writes one access line per request.
+func (s *Server) requestContext(c *gin.Context) {
+	start := time.Now()
+	id := c.GetHeader("X-Request-Id")
+	if !validRequestID(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Set(requestIDKey, id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	s.log.Log(c.Request.Context(), level, "http request",
+		"request_id", id, "tenant_id", c.GetString(logTenantKey), "method", c.Request.Method,
+		"route", route, "status", status, "duration_ms", time.Since(start).Milliseconds())
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func requestID(c *gin.Context) string { return c.GetString(requestIDKey) }
+
+func (s *Server) recoverPanic(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.ErrorContext(c.Request.Context(), "panic in handler", "request_id", requestID(c), "route", c.FullPath(), "panic", v)
+			c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"code": "internal_error", "detail": "internal error; request id " + requestID(c)})
+		}
+	}()
+	c.Next()
+}

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookline/hookline/api"
+	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/worker"
+)
+
+type role int
+
+const (
+	roleAPI role = 1 << iota
+	roleWorker
+)
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// App is one running Hookline process: whichever roles it was asked for,
+// built in order and stopped in reverse. Tests start it the way main does
+// and read Addr.
+type App struct {
+	cfg   Config
+	log   *slog.Logger
+	roles role
+
+	db     *tenants.DB
+	redis  redis.UniversalClient
+	store  *tenants.Store
+	auth   *api.Authenticator
+	server *api.Server
+	worker *worker.Worker
+
+	listener net.Listener
+	draining atomic.Bool
+	ready    chan struct{}
+}
+
+// newApp connects to PostgreSQL and Redis, checks the schema and builds the
+// requested roles. It fails fast, naming what is wrong.
+func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App, error) {
+	a := &App{cfg: cfg, log: log, roles: roles, ready: make(chan struct{})}
+	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns, log)
+	if err != nil {
+		return nil, explainUnreachable(err, cfg, nil)
+	}
+	a.db = db
+	if err := checkSchema(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	ropt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("HOOKLINE_REDIS_URL: %w", err)
+	}
+	ropt.PoolSize = max(cfg.Concurrency/4, 32)
+	a.redis = redis.NewClient(ropt)
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	err = a.redis.Ping(pctx).Err()
+	cancel()
+	if err != nil {
+		a.close()
+		return nil, explainUnreachable(nil, cfg, err)
+	}
+	cipher, err := tenants.NewCipher(cfg.EncryptionKey)
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("HOOKLINE_ENCRYPTION_KEY: %w", err)
+	}
+	a.store = tenants.NewStore(db, cipher, nil)
+	wopts := worker.Options{
+		Queue: cfg.Queue, Concurrency: cfg.Concurrency, DeliveryTimeout: cfg.DeliveryTimeout,
+		RetrySchedule: cfg.RetrySchedule, SignatureHeaders: cfg.SignatureHeaders,
+		AllowPrivateTargets: cfg.AllowPrivateTargets, UserAgent: "Hookline/" + version,
+		DisableAfter: cfg.DisableAfter, BreakerThreshold: cfg.BreakerThreshold,
+		ShutdownTimeout: cfg.ShutdownTimeout, SweepInterval: cfg.SweepInterval, SweepGrace: cfg.SweepGrace,
+		TaskCheckInterval: cfg.TaskCheckInterval, DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
+	}
+	if roles&roleWorker != 0 {
+		a.worker = worker.New(worker.Deps{Store: a.store, Redis: a.redis, Log: log}, wopts)
+	}
+	if roles&roleAPI != 0 {
+		tokens := api.NewTokens(cfg.JWTSecret, nil)
+		a.auth = api.NewAuthenticator(a.store, tokens, log)
+		a.server = api.NewServer(api.Deps{
+			Store: a.store, Tokens: tokens, Auth: a.auth, Log: log,
+			Enqueuer: worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout),
+			Queue:    func(ctx context.Context) error { return a.redis.Ping(ctx).Err() },
+			Ready:    func() bool { return !a.draining.Load() },
+		}, api.Options{
+			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version, AdminToken: cfg.AdminToken,
+		})
+	}
+	return a, nil
+}
+
+func (a *App) close() {
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
+	if a.db != nil {
+		a.db.Close()
+	}
+}
+
+// Addr is the API's listening address once Run has started it.
+func (a *App) Addr() string {
+	<-a.ready
+	if a.listener == nil {
+		return ""
+	}
+	return a.listener.Addr().String()
+}
+
+// Run serves until ctx is canceled, then drains: readiness turns false,
+// HTTP stops accepting and finishes in-flight requests within the shutdown
+// timeout, workers finish or hand back their deliveries.
+func (a *App) Run(ctx context.Context) error {
+	defer a.close()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	var httpSrv *http.Server
+	{
+		ln, err := net.Listen("tcp", a.cfg.Listen)
+		if err != nil {
+			close(a.ready)
+			return fmt.Errorf("listen on %s (HOOKLINE_LISTEN): %w", a.cfg.Listen, err)
+		}
+		a.listener = ln
+		var handler http.Handler
+		if a.server != nil {
+			handler = a.server.Handler()
+		} else {
+			handler = a.opsHandler() // a worker-only process still answers health checks
+		}
+		httpSrv = &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http server: %w", err)
+			}
+		}()
+		a.log.Info("listening", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL)
+	}
+	// Background loops stop after HTTP and the worker have drained, so
+	// that their last writes (API keys' last use) still happen.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	if a.auth != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.auth.Run(bgCtx, 30*time.Second)
+		}()
+	}
+	if a.worker != nil {
+		if err := a.worker.Start(ctx); err != nil {
+			close(a.ready)
+			return err
+		}
+	}
+	close(a.ready)
+	a.log.Info("hookline started", "version", version, "roles", a.roleNames(), "config", a.cfg)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.draining.Store(true)
+	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if httpSrv != nil {
+		if err := httpSrv.Shutdown(sctx); err != nil {
+			a.log.Warn("http shutdown incomplete", "err", err)
+		}
+	}
+	if a.worker != nil {
+		a.worker.Shutdown()
+	}
+	stopBackground()
+	wg.Wait()
+	a.log.Info("stopped")
+	return runErr
+}
+
+func (a *App) roleNames() string {
+	var r []string
+	if a.roles&roleAPI != 0 {
+		r = append(r, "api", "portal")
+	}
+	if a.roles&roleWorker != 0 {
+		r = append(r, "worker")
+	}
+	return strings.Join(r, "+")
+}
+
+func runRoles(ctx context.Context, getenv func(string) string, stderr io.Writer, roles role) error {
+	cfg, err := loadConfig(getenv, false, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	app, err := newApp(ctx, cfg, log, roles)
+	if err != nil {
+		return err
+	}
+	return app.Run(ctx)
+}
+
+// explainUnreachable turns a connection failure into one paragraph a
+// newcomer can act on, naming both ways to get the missing service.
+func explainUnreachable(dbErr error, cfg Config, redisErr error) error {
+	if dbErr != nil && !errors.Is(dbErr, tenants.ErrUnavailable) {
+		return dbErr
+	}
+	what, where, reason := "PostgreSQL", redactURL(cfg.DatabaseURL), dbErr
+	if dbErr == nil {
+		what, where, reason = "Redis", redactURL(cfg.RedisURL), redisErr
+	}
+	return fmt.Errorf(`cannot reach %s at %s (%s).
+Hookline needs PostgreSQL and Redis. Start them with Docker: "docker compose up -d postgres redis";
+or install the Debian packages: "sudo apt-get install -y postgresql redis-server", then
+"sudo pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start" and
+"redis-server --daemonize yes". If they run elsewhere, set HOOKLINE_DATABASE_URL and HOOKLINE_REDIS_URL`,
+		what, where, shortReason(reason))
+}
+
+func shortReason(err error) string {
+	if err == nil {
+		return "no answer"
+	}
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 && len(s)-i < 120 {
+		s = s[i+2:]
+	}
+	return s
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/hookline/hookline/api"
+	"github.com/hookline/hookline/migrations"
+	"github.com/hookline/hookline/tenants"
+)
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) != 1 || (args[0] != "up" && args[0] != "down" && args[0] != "status") {
+		return &usageError{"usage: hookline migrate up|down|status"}
+	}
+	cfg, err := loadConfig(getenv, false, stderr)
+	if err != nil && !onlySecretsMissing(err) {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, 2, log)
+	if err != nil {
+		return explainUnreachable(err, cfg, nil)
+	}
+	defer db.Close()
+	sqlDB := stdlib.OpenDBFromPool(db.Pool)
+	defer sqlDB.Close()
+	switch args[0] {
+	case "up":
+		n, err := migrations.Up(ctx, sqlDB, log)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "applied %d migration(s); the schema is current\n", n)
+	case "down":
+		if err := migrations.Down(ctx, sqlDB); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "rolled back the latest migration")
+	case "status":
+		return migrations.Status(ctx, sqlDB, stdout)
+	}
+	return nil
+}
+
+// onlySecretsMissing reports whether a config error concerns nothing but
+// secrets, which commands that neither sign nor seal can do without.
+func onlySecretsMissing(err error) bool {
+	var ce *configError
+	if !errors.As(err, &ce) {
+		return false
+	}
+	for _, p := range ce.problems {
+		if !secretProblem(p) {
+			return false
+		}
+	}
+	return true
+}
+
+func secretProblem(p string) bool {
+	for _, name := range []string{"HOOKLINE_JWT_SECRET", "HOOKLINE_ENCRYPTION_KEY"} {
+		if len(p) >= len(name) && p[:len(name)] == name {
+			return true
+		}
+	}
+	return false
+}
+
+func runTenant(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return &usageError{"usage: hookline tenant create --name NAME [--json]"}
+	}
+	fs := newFlagSet("tenant create", stderr)
+	name := fs.String("name", "", "the tenant's name")
+	asJSON := fs.Bool("json", false, "print one JSON object {id, apiKey, jwt}")
+	if err := fs.Parse(args[1:]); err != nil {
+		return &usageError{err.Error()}
+	}
+	if *name == "" {
+		return &usageError{"usage: hookline tenant create --name NAME [--json]"}
+	}
+	cfg, err := loadConfig(getenv, false, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, 2, log)
+	if err != nil {
+		return explainUnreachable(err, cfg, nil)
+	}
+	defer db.Close()
+	if err := checkSchema(ctx, db); err != nil {
+		return err
+	}
+	store := tenants.NewStore(db, nil, nil)
+	t, err := store.CreateTenant(ctx, *name)
+	if err != nil {
+		return err
+	}
+	_, key, err := store.CreateAPIKey(ctx, t.ID, "default")
+	if err != nil {
+		return err
+	}
+	jwt, err := api.NewTokens(cfg.JWTSecret, nil).TenantToken(t.ID, api.DefaultTenantTTL)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]string{"id": t.ID, "apiKey": key, "jwt": jwt})
+	}
+	fmt.Fprintf(stdout, "tenant:  %s (%s)\napi key: %s\njwt:     %s\n\nThe API key is shown only once; keep it somewhere safe.\n", t.ID, t.Name, key, jwt)
+	return nil
+}
+
+func runJWT(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) != 2 || args[0] != "generate" {
+		return &usageError{"usage: hookline jwt generate TENANT_ID"}
+	}
+	cfg, err := loadConfig(getenv, false, stderr)
+	if err != nil {
+		return err
+	}
+	tenantID := args[1]
+	if !tenants.IsID(tenants.PrefixTenant, tenantID) {
+		return &usageError{fmt.Sprintf("%q is not a tenant id (they look like org_2abc…)", tenantID)}
+	}
+	jwt, err := api.NewTokens(cfg.JWTSecret, nil).TenantToken(tenantID, api.DefaultTenantTTL)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, jwt)
+	return nil
+}
+
+// checkSchema refuses to run against a database whose schema is behind the
+// binary.
+func checkSchema(ctx context.Context, db *tenants.DB) error {
+	sqlDB := stdlib.OpenDBFromPool(db.Pool)
+	defer sqlDB.Close()
+	n, err := migrations.Pending(ctx, sqlDB)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("the database schema is %d migration(s) behind this binary: run `hookline migrate up` first", n)
+	}
+	return nil
+}

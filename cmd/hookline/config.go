@@ -1,0 +1,343 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the process, read from HOOKLINE_* environment
+// variables in one place. No other package reads the environment.
+type Config struct {
+	DatabaseURL         string
+	DBMaxConns          int
+	RedisURL            string
+	Queue               string // asynq queue name and Redis key prefix
+	Listen              string
+	PublicURL           string
+	JWTSecret           string
+	EncryptionKey       []byte
+	AdminToken          string
+	AllowPrivateTargets bool
+
+	LogFormat string // json or text
+	LogLevel  slog.Level
+
+	MaxPayloadBytes  int64
+	DeliveryTimeout  time.Duration
+	RetrySchedule    []time.Duration
+	SignatureHeaders string // both, webhook or svix
+	Concurrency      int
+	ShutdownTimeout  time.Duration
+	SweepInterval    time.Duration
+	SweepGrace       time.Duration
+	// TaskCheckInterval and DelayedTaskCheckInterval tune how quickly an
+	// idle worker notices new and due tasks.
+	TaskCheckInterval        time.Duration
+	DelayedTaskCheckInterval time.Duration
+	DisableAfter             time.Duration // an endpoint failing this long is disabled
+	BreakerThreshold         int
+
+	MetricsToken  string
+	MetricsListen string
+
+	StripeSecretKey     string
+	StripeWebhookSecret string
+	StripeAPIURL        string
+	StripePriceID       string
+}
+
+// defaultRetrySchedule is the delay before each retry after the first try.
+var defaultRetrySchedule = []time.Duration{
+	5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
+}
+
+// configError lists every problem found, so one start-up shows them all.
+type configError struct{ problems []string }
+
+func (e *configError) Error() string {
+	return "configuration is invalid:\n  - " + strings.Join(e.problems, "\n  - ")
+}
+
+// loadConfig reads the environment through getenv. With dev set, missing
+// secrets are generated and kept in devSecretsFile (with a warning to w);
+// otherwise a missing secret is an error naming its variable.
+func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, error) {
+	var errs []string
+	str := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	integer := func(name string, def int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Sprintf("%s must be a non-negative integer, got %q", name, v))
+			return def
+		}
+		return n
+	}
+	duration := func(name string, def time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Sprintf("%s must be a duration such as 15s, got %q", name, v))
+			return def
+		}
+		return d
+	}
+	boolean := func(name string) bool {
+		v := getenv(name)
+		if v == "" {
+			return false
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s must be true or false, got %q", name, v))
+		}
+		return b
+	}
+
+	c := Config{
+		DatabaseURL:              str("HOOKLINE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hookline?sslmode=disable"),
+		DBMaxConns:               integer("HOOKLINE_DB_MAX_CONNS", 40),
+		RedisURL:                 str("HOOKLINE_REDIS_URL", "redis://127.0.0.1:6379/0"),
+		Queue:                    str("HOOKLINE_QUEUE", "hookline"),
+		Listen:                   str("HOOKLINE_LISTEN", ":8080"),
+		PublicURL:                strings.TrimRight(str("HOOKLINE_PUBLIC_URL", ""), "/"),
+		JWTSecret:                getenv("HOOKLINE_JWT_SECRET"),
+		AdminToken:               getenv("HOOKLINE_ADMIN_TOKEN"),
+		AllowPrivateTargets:      boolean("HOOKLINE_ALLOW_PRIVATE_TARGETS"),
+		LogFormat:                str("HOOKLINE_LOG_FORMAT", "json"),
+		MaxPayloadBytes:          int64(integer("HOOKLINE_MAX_PAYLOAD_BYTES", 1<<20)),
+		DeliveryTimeout:          duration("HOOKLINE_DELIVERY_TIMEOUT", 15*time.Second),
+		SignatureHeaders:         str("HOOKLINE_SIGNATURE_HEADERS", "both"),
+		Concurrency:              integer("HOOKLINE_WORKER_CONCURRENCY", 256),
+		ShutdownTimeout:          duration("HOOKLINE_SHUTDOWN_TIMEOUT", 20*time.Second),
+		SweepInterval:            duration("HOOKLINE_SWEEP_INTERVAL", 2*time.Second),
+		SweepGrace:               duration("HOOKLINE_SWEEP_GRACE", 10*time.Second),
+		TaskCheckInterval:        duration("HOOKLINE_TASK_CHECK_INTERVAL", 20*time.Millisecond),
+		DelayedTaskCheckInterval: duration("HOOKLINE_RETRY_CHECK_INTERVAL", time.Second),
+		DisableAfter:             duration("HOOKLINE_DISABLE_AFTER", 5*24*time.Hour),
+		BreakerThreshold:         integer("HOOKLINE_BREAKER_THRESHOLD", 10),
+		MetricsToken:             getenv("HOOKLINE_METRICS_TOKEN"),
+		MetricsListen:            getenv("HOOKLINE_METRICS_LISTEN"),
+		StripeSecretKey:          getenv("HOOKLINE_STRIPE_SECRET_KEY"),
+		StripeWebhookSecret:      getenv("HOOKLINE_STRIPE_WEBHOOK_SECRET"),
+		StripeAPIURL:             getenv("HOOKLINE_STRIPE_API_URL"),
+		StripePriceID:            getenv("HOOKLINE_STRIPE_PRICE_ID"),
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + hostPort(c.Listen)
+	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Sprintf("HOOKLINE_PUBLIC_URL must be an http(s) URL such as https://hooks.example.com, got %q", c.PublicURL))
+	}
+	switch strings.ToLower(str("HOOKLINE_LOG_LEVEL", "info")) {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		errs = append(errs, fmt.Sprintf("HOOKLINE_LOG_LEVEL must be debug, info, warn or error, got %q", getenv("HOOKLINE_LOG_LEVEL")))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Sprintf("HOOKLINE_LOG_FORMAT must be json or text, got %q", c.LogFormat))
+	}
+	if c.SignatureHeaders != "both" && c.SignatureHeaders != "webhook" && c.SignatureHeaders != "svix" {
+		errs = append(errs, fmt.Sprintf("HOOKLINE_SIGNATURE_HEADERS must be both, webhook or svix, got %q", c.SignatureHeaders))
+	}
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		errs = append(errs, fmt.Sprintf("HOOKLINE_DATABASE_URL must be a postgres:// URL, got %q", c.DatabaseURL))
+	}
+	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		errs = append(errs, fmt.Sprintf("HOOKLINE_REDIS_URL must be a redis:// URL, got %q", c.RedisURL))
+	}
+	if c.Concurrency < 1 {
+		c.Concurrency = 1
+	}
+	c.RetrySchedule = defaultRetrySchedule
+	if v := getenv("HOOKLINE_RETRY_SCHEDULE"); v != "" {
+		sched, err := parseSchedule(v)
+		if err != nil {
+			errs = append(errs, "HOOKLINE_RETRY_SCHEDULE: "+err.Error())
+		} else {
+			c.RetrySchedule = sched
+		}
+	}
+
+	// Secrets.
+	var stored map[string]string
+	if dev {
+		var err error
+		stored, err = devSecrets(getenv, w)
+		if err != nil {
+			return c, err
+		}
+	}
+	secret := func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		if v := stored[name]; v != "" {
+			return v
+		}
+		errs = append(errs, fmt.Sprintf("%s is required (in development, `hookline dev` generates one)", name))
+		return ""
+	}
+	c.JWTSecret = secret("HOOKLINE_JWT_SECRET")
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		errs = append(errs, "HOOKLINE_JWT_SECRET must be at least 32 characters (try: openssl rand -base64 32)")
+	}
+	if enc := secret("HOOKLINE_ENCRYPTION_KEY"); enc != "" {
+		key, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil || len(key) != 32 {
+			errs = append(errs, "HOOKLINE_ENCRYPTION_KEY must be the base64 of 32 bytes (try: openssl rand -base64 32)")
+		}
+		c.EncryptionKey = key
+	}
+	if c.AdminToken == "" && dev {
+		c.AdminToken = stored["HOOKLINE_ADMIN_TOKEN"]
+	}
+	if len(errs) > 0 {
+		return c, &configError{problems: errs}
+	}
+	return c, nil
+}
+
+func parseSchedule(v string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		d, err := time.ParseDuration(part)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%q is not a duration (use e.g. 5s,30s,2m)", part)
+		}
+		out = append(out, d)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("give at least one duration, e.g. 5s,30s,2m")
+	}
+	return out, nil
+}
+
+// hostPort turns a listen address into something a browser can open.
+func hostPort(listen string) string {
+	if strings.HasPrefix(listen, ":") {
+		return "localhost" + listen
+	}
+	return listen
+}
+
+// devSecretsFile is where `hookline dev` keeps the secrets it generates, so
+// tokens and sealed endpoint secrets stay valid from one run to the next.
+func devSecretsFile(getenv func(string) string) string {
+	if p := getenv("HOOKLINE_DEV_SECRETS_FILE"); p != "" {
+		return p
+	}
+	return ".hookline-dev.env"
+}
+
+func devSecrets(getenv func(string) string, w io.Writer) (map[string]string, error) {
+	path := devSecretsFile(getenv)
+	stored := map[string]string{}
+	if b, err := os.ReadFile(path); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && !strings.HasPrefix(k, "#") {
+				stored[k] = v
+			}
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	changed := false
+	for _, name := range []string{"HOOKLINE_JWT_SECRET", "HOOKLINE_ENCRYPTION_KEY", "HOOKLINE_ADMIN_TOKEN"} {
+		if getenv(name) != "" || stored[name] != "" {
+			continue
+		}
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		stored[name] = base64.StdEncoding.EncodeToString(b[:])
+		changed = true
+	}
+	if changed {
+		var sb strings.Builder
+		sb.WriteString("# Secrets generated by `hookline dev` for local development only.\n# Never use these in production; set HOOKLINE_* variables instead.\n")
+		for _, name := range []string{"HOOKLINE_JWT_SECRET", "HOOKLINE_ENCRYPTION_KEY", "HOOKLINE_ADMIN_TOKEN"} {
+			if v := stored[name]; v != "" {
+				fmt.Fprintf(&sb, "%s=%s\n", name, v)
+			}
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, err
+			}
+		}
+		if err := os.WriteFile(path, []byte(sb.String()), 0o600); err != nil {
+			return nil, fmt.Errorf("write %s: %w", path, err)
+		}
+		fmt.Fprintf(w, "WARNING: generated development secrets and stored them in %s (mode 0600).\n         Do not use them in production: set HOOKLINE_JWT_SECRET, HOOKLINE_ENCRYPTION_KEY and HOOKLINE_ADMIN_TOKEN instead.\n", path)
+	}
+	return stored, nil
+}
+
+// logValue prints the config with secrets masked, for the start-up line.
+func (c Config) LogValue() slog.Value {
+	mask := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "********"
+	}
+	return slog.GroupValue(
+		slog.String("database_url", redactURL(c.DatabaseURL)),
+		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.String("queue", c.Queue),
+		slog.String("listen", c.Listen),
+		slog.String("public_url", c.PublicURL),
+		slog.String("jwt_secret", mask(c.JWTSecret)),
+		slog.String("encryption_key", mask(string(c.EncryptionKey))),
+		slog.String("admin_token", mask(c.AdminToken)),
+		slog.Bool("allow_private_targets", c.AllowPrivateTargets),
+		slog.Int64("max_payload_bytes", c.MaxPayloadBytes),
+		slog.Duration("delivery_timeout", c.DeliveryTimeout),
+		slog.String("signature_headers", c.SignatureHeaders),
+		slog.Int("concurrency", c.Concurrency),
+		slog.Int("retries", len(c.RetrySchedule)),
+		slog.Bool("stripe", c.StripeSecretKey != ""),
+	)
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// runHealthcheck GETs a health URL and fails unless it answers 2xx: the
+// container health check, for images that have no curl.
+func runHealthcheck(ctx context.Context, args []string, stdout io.Writer) error {
+	u := "http://127.0.0.1:8080/healthz"
+	if len(args) > 0 {
+		u = args[0]
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return &usageError{"usage: hookline healthcheck [URL]"}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("health check %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("health check %s: %s %s", u, resp.Status, body)
+	}
+	fmt.Fprintf(stdout, "%s\n", body)
+	return nil
+}
+
+// opsHandler serves /healthz and /readyz for a worker-only process, which
+// has no API listener of its own.
+func (a *App) opsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","version":%q}`, version)
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		dbErr := a.store.Ping(ctx)
+		redisErr := a.redis.Ping(ctx).Err()
+		switch {
+		case a.draining.Load():
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"status":"draining"}`)
+		case dbErr != nil || redisErr != nil:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, `{"status":"unavailable","database":%q,"redis":%q}`, okOrError(dbErr), okOrError(redisErr))
+		default:
+			fmt.Fprint(w, `{"status":"ok","database":"ok","redis":"ok"}`)
+		}
+	})
+	return mux
+}
+
+func okOrError(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
+}

@@ -1,0 +1,92 @@
+// Command hookline runs every role of Hookline — API and portal, delivery
+// workers, or both — and its operator commands (migrations, tenants,
+// tokens, queues, the load tool).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(os.Stderr, ue.Error())
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "hookline:", err)
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+const usage = `hookline — webhooks for SaaS platforms
+
+Usage:
+  hookline all                       API, portal and workers in one process
+  hookline serve                     API and portal only
+  hookline worker                    delivery workers and schedulers only
+  hookline dev                       first run: database, migrations, demo tenant, then all
+  hookline migrate up|down|status    manage the schema
+  hookline tenant create --name NAME [--json]
+  hookline jwt generate TENANT_ID    print a tenant JWT
+  hookline healthcheck [URL]         exit 0 when URL (default /healthz) answers 2xx
+  hookline version
+
+Configuration comes from HOOKLINE_* environment variables; see README.md.`
+
+// run is the whole program, with its environment passed in so tests can
+// call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return &usageError{usage}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "all":
+		return runRoles(ctx, getenv, stderr, roleAPI|roleWorker)
+	case "serve":
+		return runRoles(ctx, getenv, stderr, roleAPI)
+	case "worker":
+		return runRoles(ctx, getenv, stderr, roleWorker)
+	case "dev":
+		return runDev(ctx, getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, getenv, stdout, stderr)
+	case "tenant":
+		return runTenant(ctx, rest, getenv, stdout, stderr)
+	case "jwt":
+		return runJWT(ctx, rest, getenv, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, stdout)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "hookline", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return &usageError{fmt.Sprintf("unknown command %q\n\n%s", cmd, usage)}
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}

@@ -1,0 +1,403 @@
+package tenants
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Status is the state of a delivery (and of an attempt, which is success or
+// fail), numbered as the Svix API numbers MessageStatus.
+type Status int16
+
+// Statuses.
+const (
+	StatusSuccess  Status = 0
+	StatusPending  Status = 1
+	StatusFail     Status = 2
+	StatusSending  Status = 3
+	StatusCanceled Status = 4
+)
+
+// String returns the status as the API spells it.
+func (s Status) String() string {
+	switch s {
+	case StatusSuccess:
+		return "success"
+	case StatusPending:
+		return "pending"
+	case StatusFail:
+		return "fail"
+	case StatusSending:
+		return "sending"
+	case StatusCanceled:
+		return "canceled"
+	}
+	return "unknown"
+}
+
+// Trigger says why an attempt was made.
+type Trigger int16
+
+// Triggers.
+const (
+	TriggerScheduled Trigger = 0
+	TriggerManual    Trigger = 1
+)
+
+// DeliveryJob is what a worker needs to attempt one delivery, read in one
+// query: the delivery's state, its message and the endpoint's live state.
+// The endpoint's configuration (URL, headers, secrets) is cached by the
+// worker and checked against EndpointRevision.
+type DeliveryJob struct {
+	ID            int64
+	TenantID      string
+	AppID         string
+	MsgID         string
+	EndpointID    string
+	Trigger       Trigger
+	Status        Status
+	Attempts      int
+	NextAttemptAt *time.Time
+	EventType     string
+	Payload       []byte // nil once expunged
+	MsgCreatedAt  time.Time
+
+	EndpointRevision int64
+	EndpointDisabled bool
+	EndpointDeleted  bool
+	FailingSince     *time.Time
+}
+
+const loadDeliverySQL = `
+SELECT d.id, d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, d.trigger, d.status, d.attempts, d.next_attempt_at,
+	m.event_type, m.payload, m.created_at,
+	COALESCE(e.revision, 0), COALESCE(e.disabled, true), e.id IS NULL OR e.deleted_at IS NOT NULL, e.failing_since
+FROM deliveries d
+JOIN messages m ON m.id = d.msg_id
+LEFT JOIN endpoints e ON e.id = d.endpoint_id
+WHERE d.tenant_id = $1 AND d.id = $2`
+
+// LoadDelivery returns the job for delivery id, or ErrNotFound.
+func (s *Store) LoadDelivery(ctx context.Context, tenantID string, id int64) (DeliveryJob, error) {
+	var j DeliveryJob
+	err := s.pool.QueryRow(ctx, loadDeliverySQL, tenantID, id).Scan(
+		&j.ID, &j.TenantID, &j.AppID, &j.MsgID, &j.EndpointID, &j.Trigger, &j.Status, &j.Attempts, &j.NextAttemptAt,
+		&j.EventType, &j.Payload, &j.MsgCreatedAt,
+		&j.EndpointRevision, &j.EndpointDisabled, &j.EndpointDeleted, &j.FailingSince)
+	if err != nil {
+		return DeliveryJob{}, fmt.Errorf("load delivery %d: %w", id, translate(err))
+	}
+	return j, nil
+}
+
+// EndpointConfig is the part of an endpoint a worker caches: everything
+// needed to send, keyed by Revision.
+type EndpointConfig struct {
+	ID            string
+	TenantID      string
+	Revision      int64
+	URL           string
+	Headers       map[string]string
+	ThrottleRate  *int
+	RetrySchedule []time.Duration // nil: the server's schedule
+	Secrets       []string        // current first, then unexpired previous ones
+	// SecretsValidUntil is when the earliest previous secret expires, so a
+	// cache entry is not trusted past it.
+	SecretsValidUntil time.Time
+}
+
+// LoadEndpointConfig reads an endpoint's sending configuration and
+// decrypts its live secrets.
+func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID string) (EndpointConfig, error) {
+	var (
+		c       EndpointConfig
+		headers []byte
+		sched   []byte
+	)
+	err := s.pool.QueryRow(ctx, `SELECT id, tenant_id, revision, url, headers, throttle_rate, retry_schedule
+		FROM endpoints WHERE tenant_id = $1 AND id = $2`, tenantID, endpointID).
+		Scan(&c.ID, &c.TenantID, &c.Revision, &c.URL, &headers, &c.ThrottleRate, &sched)
+	if err != nil {
+		return EndpointConfig{}, fmt.Errorf("load endpoint %s: %w", endpointID, translate(err))
+	}
+	if len(headers) > 0 {
+		if err := json.Unmarshal(headers, &c.Headers); err != nil {
+			return EndpointConfig{}, fmt.Errorf("endpoint %s headers: %w", endpointID, err)
+		}
+	}
+	if len(sched) > 0 && string(sched) != "null" {
+		var ms []int64
+		if err := json.Unmarshal(sched, &ms); err != nil {
+			return EndpointConfig{}, fmt.Errorf("endpoint %s retry schedule: %w", endpointID, err)
+		}
+		c.RetrySchedule = make([]time.Duration, len(ms))
+		for i, v := range ms {
+			c.RetrySchedule[i] = time.Duration(v) * time.Millisecond
+		}
+	}
+	now := s.Now()
+	rows, err := s.pool.Query(ctx, `SELECT sealed, expires_at FROM endpoint_secrets
+		WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2)
+		ORDER BY expires_at IS NOT NULL, id DESC`, endpointID, now)
+	if err != nil {
+		return EndpointConfig{}, fmt.Errorf("load secrets of %s: %w", endpointID, translate(err))
+	}
+	defer rows.Close()
+	c.SecretsValidUntil = now.Add(24 * time.Hour)
+	for rows.Next() {
+		var sealed []byte
+		var exp *time.Time
+		if err := rows.Scan(&sealed, &exp); err != nil {
+			return EndpointConfig{}, fmt.Errorf("scan secret of %s: %w", endpointID, err)
+		}
+		plain, err := s.cipher.Open(sealed, []byte(endpointID))
+		if err != nil {
+			return EndpointConfig{}, fmt.Errorf("secret of %s: %w", endpointID, err)
+		}
+		c.Secrets = append(c.Secrets, string(plain))
+		if exp != nil && exp.Before(c.SecretsValidUntil) {
+			c.SecretsValidUntil = *exp
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return EndpointConfig{}, fmt.Errorf("read secrets of %s: %w", endpointID, translate(err))
+	}
+	return c, nil
+}
+
+// EndpointHealth is what an attempt's outcome does to its endpoint's
+// failure streak.
+type EndpointHealth int
+
+// Endpoint health changes.
+const (
+	HealthUnchanged EndpointHealth = iota
+	HealthRecovered                // a success ends the streak
+	HealthFailing                  // a failure starts one (if none is running)
+	HealthDisable                  // failing too long: disable the endpoint
+)
+
+// AttemptResult is one finished attempt and what it does to its delivery.
+type AttemptResult struct {
+	Attempt Attempt
+	// Status is the delivery's new status: success, pending (a retry is
+	// due at NextAttemptAt) or fail (no more tries).
+	Status        Status
+	NextAttemptAt *time.Time
+	Health        EndpointHealth
+}
+
+// RecordAttempts stores a batch of attempts and their deliveries' new state
+// in one transaction and one round trip. A delivery already marked success
+// stays so (a duplicate task may finish after the first).
+func (s *Store) RecordAttempts(ctx context.Context, results []AttemptResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	now := s.Now()
+	b := &pgx.Batch{}
+	for _, r := range results {
+		a := r.Attempt
+		var hdrs []byte
+		if a.RequestHeaders != nil {
+			hdrs, _ = json.Marshal(a.RequestHeaders)
+		}
+		b.Queue(`INSERT INTO attempts (id, tenant_id, app_id, msg_id, endpoint_id, delivery_id, url, status, status_code,
+			response, error, duration_ms, trigger, request_headers, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			a.ID, a.TenantID, a.AppID, a.MsgID, a.EndpointID, a.DeliveryID, a.URL, a.Status, a.StatusCode,
+			a.Response, a.Error, a.DurationMS, a.Trigger, hdrs, a.CreatedAt)
+		b.Queue(`UPDATE deliveries SET
+				status = CASE WHEN status = 0 THEN 0 ELSE $2::smallint END,
+				attempts = attempts + 1,
+				next_attempt_at = CASE WHEN status = 0 THEN NULL ELSE $3::timestamptz END,
+				succeeded_at = CASE WHEN status = 0 THEN succeeded_at WHEN $2::smallint = 0 THEN $4::timestamptz ELSE NULL END,
+				updated_at = $4::timestamptz
+			WHERE tenant_id = $5 AND id = $1`,
+			a.DeliveryID, r.Status, r.NextAttemptAt, now, a.TenantID)
+		switch r.Health {
+		case HealthRecovered:
+			b.Queue(`UPDATE endpoints SET failing_since = NULL WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL`, a.TenantID, a.EndpointID)
+		case HealthFailing:
+			b.Queue(`UPDATE endpoints SET failing_since = $3 WHERE tenant_id = $1 AND id = $2 AND failing_since IS NULL`, a.TenantID, a.EndpointID, now)
+		case HealthDisable:
+			b.Queue(`UPDATE endpoints SET disabled = true, revision = revision + 1, updated_at = $3
+				WHERE tenant_id = $1 AND id = $2 AND NOT disabled`, a.TenantID, a.EndpointID, now)
+		}
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return fmt.Errorf("record %d attempts: %w", len(results), translate(err))
+	}
+	return nil
+}
+
+// SetDeliveryStatus ends a delivery without an attempt (its endpoint was
+// deleted or disabled, or its payload expired).
+func (s *Store) SetDeliveryStatus(ctx context.Context, tenantID string, id int64, st Status) error {
+	_, err := s.pool.Exec(ctx, `UPDATE deliveries SET status = $3, next_attempt_at = NULL, updated_at = $4
+		WHERE tenant_id = $1 AND id = $2 AND status = 1`, tenantID, id, st, s.Now())
+	if err != nil {
+		return fmt.Errorf("set delivery %d status: %w", id, translate(err))
+	}
+	return nil
+}
+
+// DueDelivery is a pending delivery as the outbox sweeper sees it.
+type DueDelivery struct {
+	ID            int64
+	TenantID      string
+	NextAttemptAt time.Time
+}
+
+// DueDeliveries returns pending deliveries whose next attempt is due by
+// dueBy, in (next_attempt_at, id) order after the cursor (afterAt, afterID).
+func (s *Store) DueDeliveries(ctx context.Context, afterAt time.Time, afterID int64, dueBy time.Time, limit int) ([]DueDelivery, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, tenant_id, next_attempt_at FROM deliveries
+		WHERE status = 1 AND next_attempt_at <= $3 AND (next_attempt_at, id) > ($1, $2)
+		ORDER BY next_attempt_at, id LIMIT $4`, afterAt, afterID, dueBy, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find due deliveries: %w", translate(err))
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[DueDelivery])
+	if err != nil {
+		return nil, fmt.Errorf("find due deliveries: %w", translate(err))
+	}
+	return out, nil
+}
+
+// PendingDeliveries returns pending deliveries in id order after afterID,
+// due or not: the sweeper's full pass after Redis lost its data.
+func (s *Store) PendingDeliveries(ctx context.Context, afterID int64, limit int) ([]DueDelivery, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, tenant_id, COALESCE(next_attempt_at, created_at) FROM deliveries
+		WHERE status = 1 AND id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find pending deliveries: %w", translate(err))
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[DueDelivery])
+	if err != nil {
+		return nil, fmt.Errorf("find pending deliveries: %w", translate(err))
+	}
+	return out, nil
+}
+
+// CountPendingDeliveries returns how many deliveries are pending and how
+// many of those are overdue by more than lag.
+func (s *Store) CountPendingDeliveries(ctx context.Context, lag time.Duration) (pending, overdue int64, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE next_attempt_at < $1) FROM deliveries WHERE status = 1`,
+		s.Now().Add(-lag)).Scan(&pending, &overdue)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count pending deliveries: %w", translate(err))
+	}
+	return pending, overdue, nil
+}
+
+// ResendMessage creates a manual delivery of message msgRef to endpoint
+// epRef and returns its id. A message whose payload is gone is a 400
+// "missing_payload".
+func (s *Store) ResendMessage(ctx context.Context, tenantID, appID, msgRef, epRef string) (int64, error) {
+	m, err := s.FindMessage(ctx, tenantID, appID, msgRef)
+	if err != nil {
+		return 0, err
+	}
+	if m.Payload == nil {
+		return 0, &CodedError{Status: 400, Code: "missing_payload", Detail: "the message's payload has been expunged or has expired; it cannot be resent"}
+	}
+	e, err := s.FindEndpoint(ctx, tenantID, appID, epRef)
+	if err != nil {
+		return 0, err
+	}
+	now := s.Now()
+	var id int64
+	err = s.pool.QueryRow(ctx, `INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, 1, 1, $5, $5, $5) RETURNING id`, tenantID, appID, m.ID, e.ID, now).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("resend %s to %s: %w", m.ID, e.ID, translate(err))
+	}
+	return id, nil
+}
+
+// MaxRecoverWindow bounds recover and replay-missing.
+const MaxRecoverWindow = 14*24*time.Hour + 5*time.Minute
+
+// RecoverEndpoint creates manual deliveries for every message of the
+// window [since, until) whose delivery to the endpoint failed and never
+// succeeded (nor is being retried), and returns their ids.
+func (s *Store) RecoverEndpoint(ctx context.Context, tenantID, appID, epRef string, since, until time.Time) ([]int64, error) {
+	e, err := s.FindEndpoint(ctx, tenantID, appID, epRef)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkWindow(s.Now(), since, until); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	rows, err := s.pool.Query(ctx, `
+INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+SELECT DISTINCT d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, 1, 1, $5::timestamptz, $5::timestamptz, $5::timestamptz
+FROM deliveries d JOIN messages m ON m.id = d.msg_id
+WHERE d.tenant_id = $1 AND d.endpoint_id = $2 AND d.status = 2 AND m.created_at >= $3 AND m.created_at < $4
+	AND m.payload IS NOT NULL
+	AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.msg_id = d.msg_id AND o.endpoint_id = d.endpoint_id AND o.status IN (0, 1))
+RETURNING id`, tenantID, e.ID, since, until, now)
+	if err != nil {
+		return nil, fmt.Errorf("recover %s: %w", e.ID, translate(err))
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("recover %s: %w", e.ID, translate(err))
+	}
+	return ids, nil
+}
+
+// ReplayMissing creates manual deliveries for every message of the window
+// that the endpoint's filters accept but that was never sent to it.
+func (s *Store) ReplayMissing(ctx context.Context, tenantID, appID, epRef string, since, until time.Time) ([]int64, error) {
+	e, err := s.FindEndpoint(ctx, tenantID, appID, epRef)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkWindow(s.Now(), since, until); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	rows, err := s.pool.Query(ctx, `
+INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+SELECT m.tenant_id, m.app_id, m.id, e.id, 1, 1, $6::timestamptz, $6::timestamptz, $6::timestamptz
+FROM messages m JOIN endpoints e ON e.id = $3
+WHERE m.tenant_id = $1 AND m.app_id = $2 AND m.created_at >= $4 AND m.created_at < $5 AND m.payload IS NOT NULL
+	AND (e.event_types IS NULL OR e.event_types ? m.event_type)
+	AND (e.channels IS NULL OR (m.channels IS NOT NULL AND e.channels ?| ARRAY(SELECT jsonb_array_elements_text(m.channels))))
+	AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.msg_id = m.id AND o.endpoint_id = e.id)
+RETURNING id`, tenantID, appID, e.ID, since, until, now)
+	if err != nil {
+		return nil, fmt.Errorf("replay missing to %s: %w", e.ID, translate(err))
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("replay missing to %s: %w", e.ID, translate(err))
+	}
+	return ids, nil
+}
+
+func checkWindow(now, since, until time.Time) error {
+	if since.IsZero() {
+		return Invalid("since", "field required")
+	}
+	if !until.After(since) {
+		return Invalid("until", "must be after since")
+	}
+	if until.Sub(since) > MaxRecoverWindow {
+		return Invalid("since", "the window may span at most 14 days")
+	}
+	if since.After(now) {
+		return Invalid("since", "must not be in the future")
+	}
+	return nil
+}

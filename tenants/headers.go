@@ -1,0 +1,67 @@
+package tenants
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// sensitiveHeaders are stored and sent but never shown back: GET of an
+// endpoint's headers lists only their names.
+var sensitiveHeaders = map[string]bool{
+	"authorization": true, "x-api-key": true, "x-auth-token": true,
+	"www-authenticate": true, "proxy-authenticate": true, "proxy-authorization": true,
+}
+
+// forbiddenHeaders are set by the delivery itself (or by HTTP) and may not
+// be overridden by an endpoint.
+var forbiddenHeaders = map[string]bool{
+	"user-agent": true, "host": true, "connection": true, "keep-alive": true, "transfer-encoding": true,
+	"te": true, "trailer": true, "upgrade": true, "content-length": true, "content-type": true,
+	"content-encoding": true, "expect": true, "traceparent": true, "tracestate": true,
+}
+
+var forbiddenHeaderPrefixes = []string{"svix-", "x-svix-", "webhook-", "x-amz-", "x-hookline-", "content-", "proxy-"}
+
+// IsSensitiveHeader reports whether a header's value is hidden on read.
+func IsSensitiveHeader(name string) bool { return sensitiveHeaders[strings.ToLower(name)] }
+
+// ValidateHeaders checks custom endpoint headers: valid names and values,
+// none that the delivery sets itself. The error names the first bad header.
+func ValidateHeaders(h map[string]string) error {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		lk := strings.ToLower(k)
+		if !httpguts.ValidHeaderFieldName(k) {
+			return &ValidationError{Loc: []string{"body", "headers", k}, Msg: "invalid header name"}
+		}
+		if !httpguts.ValidHeaderFieldValue(h[k]) {
+			return &ValidationError{Loc: []string{"body", "headers", k}, Msg: "invalid header value"}
+		}
+		if forbiddenHeaders[lk] {
+			return &ValidationError{Loc: []string{"body", "headers", k}, Msg: fmt.Sprintf("header %q is set by the delivery and cannot be overridden", k)}
+		}
+		for _, p := range forbiddenHeaderPrefixes {
+			if strings.HasPrefix(lk, p) && !sensitiveHeaders[lk] {
+				return &ValidationError{Loc: []string{"body", "headers", k}, Msg: fmt.Sprintf("headers starting with %q are reserved", p)}
+			}
+		}
+	}
+	return nil
+}
+
+// CanonicalHeaders returns h with canonical header names.
+func CanonicalHeaders(h map[string]string) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		out[http.CanonicalHeaderKey(k)] = v
+	}
+	return out
+}

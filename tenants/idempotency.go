@@ -1,0 +1,80 @@
+package tenants
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// StoredResponse is a 2xx answer kept for an idempotency key.
+type StoredResponse struct {
+	StatusCode int
+	Headers    map[string]string
+	Body       []byte
+}
+
+// ClaimIdempotencyKey tries to become the first request for key. It
+// returns claimed when this request should run (and later Complete or
+// Release the key); otherwise the stored response if the first request
+// finished, or neither while it is still running. A claim left by a request
+// that died frees itself after lock.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, key []byte, lock, ttl time.Duration) (claimed bool, stored *StoredResponse, err error) {
+	now := s.Now()
+	var one int
+	err = s.pool.QueryRow(ctx, `INSERT INTO idempotency_keys (key, locked_until, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at,
+			status_code = NULL, headers = NULL, body = NULL
+		WHERE idempotency_keys.expires_at < $4
+			OR (idempotency_keys.status_code IS NULL AND idempotency_keys.locked_until < $4)
+		RETURNING 1`, key, now.Add(lock), now.Add(ttl), now).Scan(&one)
+	if err == nil {
+		return true, nil, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return false, nil, fmt.Errorf("claim idempotency key: %w", translate(err))
+	}
+	var (
+		code    *int
+		headers []byte
+		body    []byte
+	)
+	err = s.pool.QueryRow(ctx, `SELECT status_code, headers, body FROM idempotency_keys WHERE key = $1`, key).Scan(&code, &headers, &body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s.ClaimIdempotencyKey(ctx, key, lock, ttl) // released meanwhile
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("read idempotency key: %w", translate(err))
+	}
+	if code == nil {
+		return false, nil, nil
+	}
+	st := &StoredResponse{StatusCode: *code, Body: body}
+	if len(headers) > 0 {
+		_ = json.Unmarshal(headers, &st.Headers)
+	}
+	return false, st, nil
+}
+
+// CompleteIdempotencyKey stores the 2xx response of the claimed key.
+func (s *Store) CompleteIdempotencyKey(ctx context.Context, key []byte, r StoredResponse) error {
+	h, _ := json.Marshal(r.Headers)
+	_, err := s.pool.Exec(ctx, `UPDATE idempotency_keys SET status_code = $2, headers = $3, body = $4, locked_until = NULL WHERE key = $1`,
+		key, r.StatusCode, h, r.Body)
+	if err != nil {
+		return fmt.Errorf("complete idempotency key: %w", translate(err))
+	}
+	return nil
+}
+
+// ReleaseIdempotencyKey frees a claimed key whose request did not succeed,
+// so a retry runs afresh.
+func (s *Store) ReleaseIdempotencyKey(ctx context.Context, key []byte) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE key = $1 AND status_code IS NULL`, key); err != nil {
+		return fmt.Errorf("release idempotency key: %w", translate(err))
+	}
+	return nil
+}

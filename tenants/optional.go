@@ -1,0 +1,25 @@
+package tenants
+
+// Optional is a PATCH field: absent (Set false) keeps the stored value,
+// explicit null (Set and Null) clears it, anything else replaces it.
+type Optional[T any] struct {
+	Set   bool
+	Null  bool
+	Value T
+}
+
+// Some returns a set, non-null Optional.
+func Some[T any](v T) Optional[T] { return Optional[T]{Set: true, Value: v} }
+
+// apply returns the patched value of a nullable field.
+func (o Optional[T]) apply(cur *T) *T {
+	switch {
+	case !o.Set:
+		return cur
+	case o.Null:
+		return nil
+	default:
+		v := o.Value
+		return &v
+	}
+}

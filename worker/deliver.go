@@ -1,0 +1,317 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/hookline/hookline/tenants"
+)
+
+// Outcomes of an attempt, as the metrics and logs name them.
+const (
+	OutcomeSuccess     = "success"
+	OutcomeHTTPError   = "http_error"
+	OutcomeTimeout     = "timeout"
+	OutcomeConnError   = "connection_error"
+	OutcomeSSRFBlocked = "ssrf_blocked"
+	OutcomeThrottled   = "throttled"
+	OutcomeCircuitOpen = "circuit_open"
+)
+
+// Observer is told about every attempt and postponement, for metrics. Its
+// methods must be cheap and safe for concurrent use.
+type Observer interface {
+	// Attempted is called after each HTTP attempt. firstSuccess is the time
+	// from the message's acceptance to this success, set only when this is
+	// the delivery's first successful scheduled attempt.
+	Attempted(outcome string, statusCode int, duration time.Duration, firstSuccess time.Duration)
+	// Postponed is called when a delivery waits without an attempt
+	// (throttled, circuit open).
+	Postponed(outcome string)
+	// Reenqueued is called when the sweeper restores n deliveries that
+	// were missing from Redis.
+	Reenqueued(n int)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Attempted(string, int, time.Duration, time.Duration) {}
+func (nopObserver) Postponed(string)                                    {}
+func (nopObserver) Reenqueued(int)                                      {}
+
+// handler is the webhook:deliver task handler.
+type handler struct {
+	store    *tenants.Store
+	cache    *endpointCache
+	breaker  *breaker
+	throttle *throttle
+	recorder *recorder
+	client   *http.Client
+	opts     Options
+	log      *slog.Logger
+	obs      Observer
+	now      func() time.Time
+	rnd      func() float64
+}
+
+// ProcessTask makes one attempt of one delivery, records it, and tells
+// asynq what comes next: nothing (done), a retry after the schedule's
+// delay, a postponement, or the end (SkipRetry).
+func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	tenantID, id, err := parseDeliverPayload(t.Payload())
+	if err != nil {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	job, err := h.store.LoadDelivery(ctx, tenantID, id)
+	if errors.Is(err, tenants.ErrNotFound) {
+		return nil // nothing to deliver (the tenant's data is gone)
+	}
+	if err != nil {
+		return err
+	}
+	if job.Status != tenants.StatusPending {
+		return nil // done already: a duplicate task, or a recovered one
+	}
+	if job.EndpointDeleted || job.EndpointDisabled || job.Payload == nil {
+		// Disabled and deleted endpoints receive nothing; an expunged
+		// payload has nothing to send.
+		return h.store.SetDeliveryStatus(ctx, tenantID, id, tenants.StatusCanceled)
+	}
+	now := h.now()
+	if job.NextAttemptAt != nil && job.NextAttemptAt.Sub(now) > time.Second {
+		// Run early (a recovered task, or the sweeper): wait for the time
+		// PostgreSQL holds.
+		return &delayError{Delay: job.NextAttemptAt.Sub(now), Reason: "not yet due"}
+	}
+	ep, err := h.cache.get(ctx, tenantID, job.EndpointID, job.EndpointRevision)
+	if errors.Is(err, tenants.ErrNotFound) {
+		return h.store.SetDeliveryStatus(ctx, tenantID, id, tenants.StatusCanceled)
+	}
+	if err != nil {
+		return err
+	}
+	if ok, wait := h.breaker.allow(job.EndpointID, now); !ok {
+		h.obs.Postponed(OutcomeCircuitOpen)
+		return &delayError{Delay: Jitter(wait, h.rnd()) + time.Second, Reason: "circuit open"}
+	}
+	if r := ep.cfg.ThrottleRate; r != nil && *r > 0 {
+		if ok, wait := h.throttle.allow(ctx, job.EndpointID, *r, now); !ok {
+			h.obs.Postponed(OutcomeThrottled)
+			return &delayError{Delay: wait, Reason: "throttled"}
+		}
+	}
+
+	res := h.send(ctx, &job, ep)
+	h.breaker.done(job.EndpointID, res.outcome == OutcomeSuccess, h.now())
+	result, next := h.decide(&job, ep, res)
+	if err := h.recorder.record(ctx, result); err != nil {
+		// The attempt happened but is not on record: retry it (the
+		// receiver de-duplicates on webhook-id).
+		return fmt.Errorf("record attempt of delivery %d: %w", id, err)
+	}
+	var firstSuccess time.Duration
+	if res.outcome == OutcomeSuccess && job.Trigger == tenants.TriggerScheduled {
+		firstSuccess = max(h.now().Sub(job.MsgCreatedAt), 0)
+	}
+	h.obs.Attempted(res.outcome, res.statusCode, res.duration, firstSuccess)
+	h.log.LogAttrs(ctx, slog.LevelInfo, "delivery attempt",
+		slog.String("tenant_id", tenantID), slog.String("msg_id", job.MsgID), slog.String("endpoint_id", job.EndpointID),
+		slog.String("attempt_id", result.Attempt.ID), slog.Int("attempt", job.Attempts+1),
+		slog.Int("status_code", res.statusCode), slog.Int64("duration_ms", res.duration.Milliseconds()),
+		slog.String("outcome", res.outcome), slog.String("next", result.Status.String()))
+	switch result.Status {
+	case tenants.StatusSuccess:
+		return nil
+	case tenants.StatusPending:
+		return &delayError{Delay: next, Failure: true, Reason: "attempt failed: " + res.summary()}
+	default:
+		return fmt.Errorf("delivery failed for good after %d tries (%s): %w", job.Attempts+1, res.summary(), asynq.SkipRetry)
+	}
+}
+
+// sendResult is what one HTTP request produced.
+type sendResult struct {
+	outcome    string
+	statusCode int
+	response   string
+	errText    string
+	duration   time.Duration
+	retryAfter time.Duration
+	headers    map[string]string
+	at         time.Time
+}
+
+func (r sendResult) summary() string {
+	if r.statusCode > 0 {
+		return "HTTP " + strconv.Itoa(r.statusCode)
+	}
+	return r.errText
+}
+
+// send POSTs the payload, byte for byte as stored, signed.
+func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpointEntry) sendResult {
+	at := h.now()
+	ts := at.Unix()
+	sig := ep.signer.Sign(job.MsgID, ts, job.Payload)
+	ctx, cancel := context.WithTimeout(ctx, h.opts.DeliveryTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.cfg.URL, bytes.NewReader(job.Payload))
+	if err != nil {
+		return sendResult{outcome: OutcomeConnError, errText: "invalid URL: " + err.Error(), at: at}
+	}
+	recorded := make(map[string]string, len(ep.cfg.Headers)+8)
+	for k, v := range ep.cfg.Headers {
+		req.Header.Set(k, v)
+		if tenants.IsSensitiveHeader(k) {
+			v = "********"
+		}
+		recorded[http.CanonicalHeaderKey(k)] = v
+	}
+	set := func(k, v string) {
+		req.Header.Set(k, v)
+		recorded[k] = v
+	}
+	set("Content-Type", "application/json")
+	set("User-Agent", h.opts.UserAgent)
+	tsStr := strconv.FormatInt(ts, 10)
+	if h.opts.SignatureHeaders != "svix" {
+		set("Webhook-Id", job.MsgID)
+		set("Webhook-Timestamp", tsStr)
+		set("Webhook-Signature", sig)
+	}
+	if h.opts.SignatureHeaders != "webhook" {
+		set("Svix-Id", job.MsgID)
+		set("Svix-Timestamp", tsStr)
+		set("Svix-Signature", sig)
+	}
+	start := time.Now()
+	resp, err := h.client.Do(req)
+	if err != nil {
+		r := sendResult{duration: time.Since(start), headers: recorded, at: at}
+		var blocked *BlockedAddressError
+		var netErr net.Error
+		switch {
+		case errors.As(err, &blocked):
+			r.outcome, r.errText = OutcomeSSRFBlocked, blocked.Error()
+		case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
+			r.outcome, r.errText = OutcomeTimeout, fmt.Sprintf("no answer within %s", h.opts.DeliveryTimeout)
+		default:
+			r.outcome, r.errText = OutcomeConnError, connErrorText(err)
+		}
+		return r
+	}
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, tenants.MaxResponseChars))
+	// Drain a little more so the connection can be reused, then let go.
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	resp.Body.Close()
+	r := sendResult{statusCode: resp.StatusCode, response: cleanText(body), duration: time.Since(start), headers: recorded, at: at}
+	switch {
+	case readErr != nil && errors.Is(readErr, context.DeadlineExceeded):
+		r.outcome, r.errText = OutcomeTimeout, fmt.Sprintf("response body not read within %s", h.opts.DeliveryTimeout)
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		r.outcome = OutcomeSuccess
+	default:
+		r.outcome = OutcomeHTTPError
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			if d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), at); ok {
+				r.retryAfter = d
+			}
+		}
+	}
+	return r
+}
+
+// decide turns an attempt into the record to store and, for a retry, the
+// delay before it.
+func (h *handler) decide(job *tenants.DeliveryJob, ep *endpointEntry, res sendResult) (tenants.AttemptResult, time.Duration) {
+	a := tenants.Attempt{
+		ID: tenants.NewID(tenants.PrefixAttempt, res.at), TenantID: job.TenantID, AppID: job.AppID, MsgID: job.MsgID,
+		EndpointID: job.EndpointID, DeliveryID: job.ID, URL: ep.cfg.URL, StatusCode: res.statusCode,
+		Error: res.errText, DurationMS: int(res.duration.Milliseconds()), Trigger: job.Trigger,
+		RequestHeaders: res.headers, CreatedAt: res.at.UTC().Truncate(time.Microsecond),
+	}
+	resp := res.response
+	if res.statusCode == 0 && resp == "" {
+		resp = res.errText
+	}
+	a.Response = &resp
+	out := tenants.AttemptResult{Attempt: a}
+	now := h.now()
+	if res.outcome == OutcomeSuccess {
+		a.Status = tenants.StatusSuccess
+		out.Attempt = a
+		out.Status = tenants.StatusSuccess
+		if job.FailingSince != nil {
+			out.Health = tenants.HealthRecovered
+		}
+		return out, 0
+	}
+	a.Status = tenants.StatusFail
+	out.Attempt = a
+	switch {
+	case job.FailingSince == nil:
+		out.Health = tenants.HealthFailing
+	case h.opts.DisableAfter > 0 && now.Sub(*job.FailingSince) >= h.opts.DisableAfter:
+		out.Health = tenants.HealthDisable
+	}
+	sched := h.opts.RetrySchedule
+	if ep.cfg.RetrySchedule != nil {
+		sched = ep.cfg.RetrySchedule
+	}
+	if job.Trigger == tenants.TriggerManual || res.statusCode == http.StatusGone || out.Health == tenants.HealthDisable {
+		out.Status = tenants.StatusFail
+		return out, 0
+	}
+	delay, ok := NextDelay(sched, job.Attempts+1, h.rnd())
+	if !ok {
+		out.Status = tenants.StatusFail
+		return out, 0
+	}
+	if res.retryAfter > 0 {
+		delay = HonourRetryAfter(delay, res.retryAfter, sched)
+	}
+	next := now.Add(delay).UTC().Truncate(time.Microsecond)
+	out.Status, out.NextAttemptAt = tenants.StatusPending, &next
+	return out, delay
+}
+
+// cleanText makes a response body storable as PostgreSQL text: valid UTF-8
+// without NUL bytes.
+func cleanText(b []byte) string {
+	s := string(b)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+func connErrorText(err error) string {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return opErr.Op + ": " + opErr.Err.Error()
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "dns: " + dnsErr.Error()
+	}
+	s := err.Error()
+	if i := strings.Index(s, ": "); i > 0 && strings.HasPrefix(s, "Post ") {
+		s = s[i+2:]
+	}
+	return s
+}
+
+func defaultRand() float64 { return rand.Float64() }

@@ -1,0 +1,230 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookline/hookline/tenants"
+)
+
+// sweeper is the outbox's safety net. One process at a time holds its
+// lease (a PostgreSQL advisory lock). Each pass it finds pending
+// deliveries that are due (plus a grace period for the normal path) and
+// enqueues those whose task is missing from Redis: deliveries committed
+// while Redis was down, or whose process died between commit and enqueue.
+//
+// Redis may also lose everything (a restart without persistence). The
+// sweeper keeps an epoch key in Redis; when it disappears, a full pass
+// re-enqueues every pending delivery, retries scheduled for later
+// included, at the time PostgreSQL holds for each. A full pass also runs
+// periodically, in case Redis dropped keys some other way.
+type sweeper struct {
+	store     *tenants.Store
+	client    *Client
+	redis     redis.UniversalClient
+	log       *slog.Logger
+	obs       Observer
+	interval  time.Duration
+	grace     time.Duration
+	fullEvery time.Duration
+	now       func() time.Time
+
+	// watermark is how far the incremental pass has looked: every pending
+	// delivery due at or before it has been checked.
+	markAt   time.Time
+	markID   int64
+	lastFull time.Time
+	epoch    string
+}
+
+const sweepBatch = 1000
+
+func (s *sweeper) run(ctx context.Context) {
+	var lease *tenants.Lease
+	defer func() {
+		if lease != nil {
+			lease.Release()
+		}
+	}()
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	lastHousekeeping := time.Time{}
+	for {
+		if lease == nil {
+			l, err := s.store.TryLease(ctx, "outbox-sweeper")
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("sweeper: cannot take lease", "err", err)
+			}
+			if l != nil {
+				lease = l
+				s.lastFull = time.Time{} // a new leader starts with a full pass
+				s.log.Info("sweeper: lease taken; this process sweeps the outbox")
+			}
+		} else if !lease.Alive(ctx) {
+			lease.Release()
+			lease = nil
+			s.log.Warn("sweeper: lease lost")
+		}
+		if lease != nil {
+			s.pass(ctx)
+			if s.now().Sub(lastHousekeeping) > time.Minute {
+				s.housekeeping(ctx)
+				lastHousekeeping = s.now()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// pass runs one sweep; errors are logged and the next pass tries again.
+func (s *sweeper) pass(ctx context.Context) {
+	full, err := s.redisWasReset(ctx)
+	if err != nil {
+		// Redis is down: nothing can be enqueued until it returns.
+		return
+	}
+	if full || s.now().Sub(s.lastFull) >= s.fullEvery {
+		started := s.now()
+		if err := s.fullPass(ctx); err != nil {
+			s.log.Warn("sweeper: full pass failed", "err", err)
+			return
+		}
+		s.lastFull = started
+		s.markAt, s.markID = started.Add(-s.grace), 0
+		return
+	}
+	if err := s.incrementalPass(ctx); err != nil {
+		s.log.Warn("sweeper: pass failed", "err", err)
+	}
+}
+
+// redisWasReset reports whether Redis lost its data since the last pass,
+// by way of an epoch key this process set.
+func (s *sweeper) redisWasReset(ctx context.Context) (bool, error) {
+	key := s.client.queue + ":epoch"
+	cur, err := s.redis.Get(ctx, key).Result()
+	if err != nil && err != redis.Nil {
+		return false, err
+	}
+	if err == redis.Nil {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		fresh := hex.EncodeToString(b[:])
+		ok, err := s.redis.SetNX(ctx, key, fresh, 0).Result()
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			if s.epoch != "" {
+				s.log.Warn("sweeper: Redis lost its data; re-enqueueing every pending delivery")
+			}
+			s.epoch = fresh
+			return true, nil
+		}
+		cur, _ = s.redis.Get(ctx, key).Result()
+	}
+	if cur != s.epoch {
+		reset := s.epoch != ""
+		s.epoch = cur
+		return reset, nil
+	}
+	return false, nil
+}
+
+func (s *sweeper) incrementalPass(ctx context.Context) error {
+	dueBy := s.now().Add(-s.grace)
+	for {
+		batch, err := s.store.DueDeliveries(ctx, s.markAt, s.markID, dueBy, sweepBatch)
+		if err != nil {
+			return err
+		}
+		if err := s.restore(ctx, batch, false); err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			last := batch[len(batch)-1]
+			s.markAt, s.markID = last.NextAttemptAt, last.ID
+		}
+		if len(batch) < sweepBatch {
+			return nil
+		}
+	}
+}
+
+func (s *sweeper) fullPass(ctx context.Context) error {
+	var after int64
+	total := 0
+	for {
+		batch, err := s.store.PendingDeliveries(ctx, after, sweepBatch)
+		if err != nil {
+			return err
+		}
+		if err := s.restore(ctx, batch, true); err != nil {
+			return err
+		}
+		total += len(batch)
+		if len(batch) < sweepBatch {
+			return nil
+		}
+		after = batch[len(batch)-1].ID
+	}
+}
+
+// restore enqueues the deliveries among batch whose task is missing.
+// scheduled keeps each at its due time (a full pass); otherwise they are
+// due already and go at once.
+func (s *sweeper) restore(ctx context.Context, batch []tenants.DueDelivery, scheduled bool) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(batch))
+	byID := make(map[int64]tenants.DueDelivery, len(batch))
+	for i, d := range batch {
+		ids[i] = d.ID
+		byID[d.ID] = d
+	}
+	missing, err := s.client.missing(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range missing {
+		d := byID[id]
+		at := time.Time{}
+		if scheduled {
+			at = d.NextAttemptAt
+		}
+		if err := s.client.enqueue(ctx, d.TenantID, id, at); err != nil {
+			return err
+		}
+	}
+	if len(missing) > 0 {
+		s.obs.Reenqueued(len(missing))
+		s.log.Info("sweeper: re-enqueued deliveries missing from Redis", "count", len(missing))
+	}
+	return nil
+}
+
+// housekeeping drops expired payloads and idempotency records.
+func (s *sweeper) housekeeping(ctx context.Context) {
+	for range 20 {
+		n, err := s.store.ExpirePayloads(ctx, 1000)
+		if err != nil || n < 1000 {
+			break
+		}
+	}
+	for range 20 {
+		n, err := s.store.DeleteExpiredIdempotencyKeys(ctx, 1000)
+		if err != nil || n < 1000 {
+			break
+		}
+	}
+}

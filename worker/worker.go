@@ -1,0 +1,211 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookline/hookline/tenants"
+)
+
+// Options are the delivery settings, from the process config.
+type Options struct {
+	Queue               string
+	Concurrency         int
+	DeliveryTimeout     time.Duration
+	RetrySchedule       []time.Duration
+	SignatureHeaders    string // both, webhook or svix
+	AllowPrivateTargets bool
+	UserAgent           string
+	DisableAfter        time.Duration
+	BreakerThreshold    int
+	BreakerCooldown     time.Duration
+	ShutdownTimeout     time.Duration
+
+	SweepInterval     time.Duration
+	SweepGrace        time.Duration
+	FullSweepInterval time.Duration
+	// TaskCheckInterval and DelayedTaskCheckInterval are asynq's polling
+	// periods: how soon an idle worker sees a new task, and a due retry.
+	TaskCheckInterval        time.Duration
+	DelayedTaskCheckInterval time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.Queue == "" {
+		o.Queue = "hookline"
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 256
+	}
+	if o.DeliveryTimeout <= 0 {
+		o.DeliveryTimeout = 15 * time.Second
+	}
+	if o.SignatureHeaders == "" {
+		o.SignatureHeaders = "both"
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "Hookline/dev"
+	}
+	if o.BreakerCooldown <= 0 {
+		o.BreakerCooldown = 30 * time.Second
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 20 * time.Second
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = 2 * time.Second
+	}
+	if o.SweepGrace <= 0 {
+		o.SweepGrace = 10 * time.Second
+	}
+	if o.FullSweepInterval <= 0 {
+		o.FullSweepInterval = 10 * time.Minute
+	}
+	if o.TaskCheckInterval <= 0 {
+		o.TaskCheckInterval = 20 * time.Millisecond
+	}
+	if o.DelayedTaskCheckInterval <= 0 {
+		o.DelayedTaskCheckInterval = time.Second
+	}
+}
+
+// Deps are the worker's collaborators.
+type Deps struct {
+	Store *tenants.Store
+	Redis redis.UniversalClient
+	Log   *slog.Logger
+	// Observer receives attempt outcomes for the metrics; nil means none.
+	Observer Observer
+}
+
+// Worker runs the delivery handler and the outbox sweeper.
+type Worker struct {
+	opts    Options
+	log     *slog.Logger
+	srv     *asynq.Server
+	handler *handler
+	rec     *recorder
+	sweeper *sweeper
+	client  *Client
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New builds a Worker. Start it with Start; stop it with Shutdown.
+func New(d Deps, o Options) *Worker {
+	o.defaults()
+	obs := d.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout)
+	transport := &http.Transport{
+		Proxy:                 nil, // a proxy would dial on our behalf, past the SSRF guard
+		DialContext:           newDialer(o.AllowPrivateTargets).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   o.Concurrency,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: 0,
+		DisableCompression:    true,
+	}
+	rec := newRecorder(d.Store, d.Log, 4, 256)
+	h := &handler{
+		store:    d.Store,
+		cache:    newEndpointCache(d.Store, 50_000),
+		breaker:  newBreaker(o.BreakerThreshold, o.BreakerCooldown, 10*time.Minute),
+		throttle: &throttle{redis: d.Redis, prefix: o.Queue},
+		recorder: rec,
+		client: &http.Client{
+			Transport: transport,
+			// Redirects are not followed: a 3xx is the receiver's answer.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		opts: o, log: d.Log, obs: obs, now: time.Now, rnd: defaultRand,
+	}
+	alog := d.Log.With("component", "asynq")
+	srv := asynq.NewServerFromRedisClient(d.Redis, asynq.Config{
+		Concurrency:              o.Concurrency,
+		Queues:                   map[string]int{o.Queue: 1},
+		TaskCheckInterval:        o.TaskCheckInterval,
+		DelayedTaskCheckInterval: o.DelayedTaskCheckInterval,
+		RetryDelayFunc:           func(n int, err error, _ *asynq.Task) time.Duration { return retryDelay(n, err) },
+		IsFailure:                isFailure,
+		ShutdownTimeout:          o.ShutdownTimeout,
+		Logger:                   asynqLogger{alog},
+		LogLevel:                 asynq.WarnLevel,
+		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+			var de *delayError
+			if errors.As(err, &de) || errors.Is(err, asynq.SkipRetry) {
+				return // outcomes of the handler, logged there
+			}
+			d.Log.WarnContext(ctx, "delivery task error; will retry", "task", t.Type(), "err", err)
+		}),
+		HealthCheckFunc: func(err error) {
+			if err != nil {
+				d.Log.Warn("worker cannot reach Redis", "err", err)
+			}
+		},
+	})
+	sw := &sweeper{
+		store: d.Store, client: client, redis: d.Redis, log: d.Log.With("component", "sweeper"), obs: obs,
+		interval: o.SweepInterval, grace: o.SweepGrace, fullEvery: o.FullSweepInterval, now: time.Now,
+	}
+	return &Worker{opts: o, log: d.Log, srv: srv, handler: h, rec: rec, sweeper: sw, client: client}
+}
+
+// Client returns the enqueueing client for this worker's queue.
+func (w *Worker) Client() *Client { return w.client }
+
+// Start begins processing tasks and sweeping the outbox.
+func (w *Worker) Start(ctx context.Context) error {
+	mux := asynq.NewServeMux()
+	mux.Handle(TypeDeliver, w.handler)
+	if err := w.srv.Start(mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w.cancel = cancel
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		w.sweeper.run(sctx)
+	}()
+	w.log.Info("worker started", "queue", w.opts.Queue, "concurrency", w.opts.Concurrency)
+	return nil
+}
+
+// Shutdown stops taking tasks, lets in-flight deliveries finish within the
+// shutdown timeout (asynq hands unfinished ones back to the queue, and the
+// sweeper would restore them anyway), then stops the sweeper and flushes
+// the attempt recorder.
+func (w *Worker) Shutdown() {
+	w.srv.Shutdown()
+	if w.cancel != nil {
+		w.cancel()
+	}
+	w.wg.Wait()
+	w.rec.close()
+}
+
+// OpenCircuits returns how many endpoints' circuits this worker holds open.
+func (w *Worker) OpenCircuits() int { return w.handler.breaker.openCount(time.Now()) }
+
+// asynqLogger sends asynq's printf-style log lines to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)) }
