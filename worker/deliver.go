@@ -52,6 +52,9 @@ func (nopObserver) Attempted(string, int, time.Duration, time.Duration) {}
 func (nopObserver) Postponed(string)                                    {}
 func (nopObserver) Reenqueued(int)                                      {}
 
+// dueTolerance is how early an attempt may start.
+const dueTolerance = 2 * time.Millisecond
+
 // handler is the webhook:deliver task handler.
 type handler struct {
 	store    *tenants.Store
@@ -91,10 +94,11 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return h.store.SetDeliveryStatus(ctx, tenantID, id, tenants.StatusCanceled)
 	}
 	now := h.now()
-	if job.NextAttemptAt != nil && job.NextAttemptAt.Sub(now) > time.Second {
-		// Run early (a recovered task, or the sweeper): wait for the time
-		// PostgreSQL holds.
-		return &delayError{Delay: job.NextAttemptAt.Sub(now), Reason: "not yet due"}
+	if job.NextAttemptAt != nil && job.NextAttemptAt.Sub(now) > dueTolerance {
+		early := job.NextAttemptAt.Sub(now)
+		// Run early: asynq schedules at whole seconds, and a recovered or
+		// swept task may come before its time. PostgreSQL holds the time.
+		return &delayError{Delay: early, Reason: "not yet due"}
 	}
 	ep, err := h.cache.get(ctx, tenantID, job.EndpointID, job.EndpointRevision)
 	if errors.Is(err, tenants.ErrNotFound) {

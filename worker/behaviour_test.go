@@ -1,0 +1,348 @@
+package worker_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	svix "github.com/svix/svix-webhooks/go"
+	"github.com/svix/svix-webhooks/go/models"
+
+	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/worker"
+)
+
+// setup returns a stack with a worker, an SDK client and one application.
+func setup(t *testing.T, wo worker.Options) (*testenv.Env, *svix.Svix, string) {
+	t.Helper()
+	env := testenv.New(t, testenv.Options{Worker: true, WorkerOptions: wo})
+	c := env.SDK(env.APIKey)
+	app, err := c.Application.Create(context.Background(), models.ApplicationIn{Name: "app"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, c, app.Id
+}
+
+func send(t *testing.T, c *svix.Svix, appID, eventType string, channels []string) *models.MessageOut {
+	t.Helper()
+	m, err := c.Message.Create(context.Background(), appID, models.MessageIn{
+		EventType: eventType, Payload: map[string]any{"type": eventType}, Channels: channels,
+	}, nil)
+	if err != nil {
+		t.Fatalf("send %s: %v", eventType, err)
+	}
+	return m
+}
+
+func attemptsOf(t *testing.T, c *svix.Svix, appID, msgID string) []models.MessageAttemptOut {
+	t.Helper()
+	out, err := c.MessageAttempt.ListByMsg(context.Background(), appID, msgID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Oldest first reads better in assertions.
+	slices.Reverse(out.Data)
+	return out.Data
+}
+
+// TestDelivery_RetriesThenSucceeds: a receiver failing twice then
+// succeeding yields three attempts on record, spaced by the schedule.
+func TestDelivery_RetriesThenSucceeds(t *testing.T) {
+	t.Parallel()
+	sched := []time.Duration{300 * time.Millisecond, 600 * time.Millisecond, 600 * time.Millisecond}
+	env, c, appID := setup(t, worker.Options{RetrySchedule: sched})
+	_ = env
+	rc := newReceiver(t, func(_ string, n int, _ *http.Request) int {
+		if n <= 2 {
+			return 500
+		}
+		return 200
+	})
+	ctx := context.Background()
+	if _, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: rc.URL}, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := send(t, c, appID, "order.created", nil)
+	waitFor(t, 15*time.Second, "three attempts", func() bool { return len(attemptsOf(t, c, appID, m.Id)) == 3 })
+	at := attemptsOf(t, c, appID, m.Id)
+	wantStatus := []models.MessageStatus{models.MESSAGESTATUS_FAIL, models.MESSAGESTATUS_FAIL, models.MESSAGESTATUS_SUCCESS}
+	wantCode := []int16{500, 500, 200}
+	for i, a := range at {
+		if a.Status != wantStatus[i] || a.ResponseStatusCode != wantCode[i] || a.TriggerType != models.MESSAGEATTEMPTTRIGGERTYPE_SCHEDULED {
+			t.Errorf("attempt %d = status %v code %d trigger %v; want %v %d scheduled", i+1, a.Status, a.ResponseStatusCode, a.TriggerType, wantStatus[i], wantCode[i])
+		}
+	}
+	got := rc.requests()
+	if len(got) != 3 {
+		t.Fatalf("receiver got %d requests, want 3", len(got))
+	}
+	for i := 1; i < 3; i++ {
+		gap := got[i].At.Sub(got[i-1].At)
+		lo := time.Duration(float64(sched[i-1])*0.8) - 5*time.Millisecond
+		if gap < lo || gap > time.Duration(float64(sched[i-1])*1.2)+2*time.Second {
+			t.Errorf("gap before attempt %d = %v, want about %v (±20%%)", i+1, gap, sched[i-1])
+		}
+		if got[i].Header.Get("webhook-id") != got[0].Header.Get("webhook-id") {
+			t.Error("webhook-id changed between retries")
+		}
+	}
+	// The message is a success on the endpoint.
+	dests, err := c.MessageAttempt.ListAttemptedDestinations(ctx, appID, m.Id, nil)
+	if err != nil || len(dests.Data) != 1 || dests.Data[0].Status != models.MESSAGESTATUS_SUCCESS {
+		t.Errorf("destinations = %+v, %v", dests, err)
+	}
+}
+
+// TestDelivery_FailsAfterSchedule: a receiver that never succeeds gets the
+// first try plus one per scheduled retry, then the delivery is "fail".
+func TestDelivery_FailsAfterSchedule(t *testing.T) {
+	t.Parallel()
+	_, c, appID := setup(t, worker.Options{RetrySchedule: []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}})
+	rc := newReceiver(t, func(string, int, *http.Request) int { return 503 })
+	ctx := context.Background()
+	ep, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: rc.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := send(t, c, appID, "a.b", nil)
+	waitFor(t, 10*time.Second, "the delivery to fail", func() bool {
+		msgs, err := c.MessageAttempt.ListAttemptedMessages(ctx, appID, ep.Id, nil)
+		return err == nil && len(msgs.Data) == 1 && msgs.Data[0].Status == models.MESSAGESTATUS_FAIL
+	})
+	time.Sleep(500 * time.Millisecond) // nothing more may come
+	if n := len(attemptsOf(t, c, appID, m.Id)); n != 3 {
+		t.Errorf("%d attempts, want 3 (first try + 2 retries)", n)
+	}
+}
+
+// TestDelivery_GoneStopsRetries: 410 Gone ends the delivery at once.
+func TestDelivery_GoneStopsRetries(t *testing.T) {
+	t.Parallel()
+	_, c, appID := setup(t, worker.Options{})
+	rc := newReceiver(t, func(string, int, *http.Request) int { return 410 })
+	if _, err := c.Endpoint.Create(context.Background(), appID, models.EndpointIn{Url: rc.URL}, nil); err != nil {
+		t.Fatal(err)
+	}
+	m := send(t, c, appID, "a.b", nil)
+	waitFor(t, 5*time.Second, "an attempt", func() bool { return len(attemptsOf(t, c, appID, m.Id)) == 1 })
+	time.Sleep(time.Second) // the schedule's first retry would be due by now
+	if n := len(rc.requests()); n != 1 {
+		t.Errorf("receiver got %d requests after 410, want 1", n)
+	}
+}
+
+// TestDelivery_RotationGrace: during the grace period a delivery carries
+// signatures for both secrets, and verifies with either.
+func TestDelivery_RotationGrace(t *testing.T) {
+	t.Parallel()
+	_, c, appID := setup(t, worker.Options{})
+	rc := newReceiver(t, nil)
+	ctx := context.Background()
+	ep, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: rc.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := c.Endpoint.GetSecret(ctx, appID, ep.Id)
+	send(t, c, appID, "a.b", nil) // warms the worker's cache with the old secret
+	waitFor(t, 5*time.Second, "first delivery", func() bool { return len(rc.requests()) == 1 })
+	if err := c.Endpoint.RotateSecret(ctx, appID, ep.Id, models.EndpointSecretRotateIn{GracePeriodSeconds: ptr(uint32(3600))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := c.Endpoint.GetSecret(ctx, appID, ep.Id)
+	send(t, c, appID, "a.b", nil)
+	waitFor(t, 5*time.Second, "second delivery", func() bool { return len(rc.requests()) == 2 })
+	r := rc.requests()[1]
+	verifyBoth(t, old.Key, r)
+	verifyBoth(t, cur.Key, r)
+	if n := len(splitSigs(r.Header.Get("webhook-signature"))); n != 2 {
+		t.Errorf("%d signatures during the grace period, want 2", n)
+	}
+	// With no grace, the secret being replaced stops signing at once; the
+	// first one is still within its hour.
+	if err := c.Endpoint.RotateSecret(ctx, appID, ep.Id, models.EndpointSecretRotateIn{GracePeriodSeconds: ptr(uint32(0))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	newest, _ := c.Endpoint.GetSecret(ctx, appID, ep.Id)
+	send(t, c, appID, "a.b", nil)
+	waitFor(t, 5*time.Second, "third delivery", func() bool { return len(rc.requests()) == 3 })
+	r = rc.requests()[2]
+	verifyBoth(t, newest.Key, r)
+	verifyBoth(t, old.Key, r)
+	if sv, _ := svix.NewWebhook(cur.Key); sv.Verify(r.Body, r.Header) == nil {
+		t.Error("a secret rotated away with no grace period still signs")
+	}
+	if n := len(splitSigs(r.Header.Get("webhook-signature"))); n != 2 {
+		t.Errorf("%d signatures, want 2 (newest and the one still in grace)", n)
+	}
+}
+
+func splitSigs(h string) []string {
+	var out []string
+	for _, s := range slices.Collect(func(yield func(string) bool) {
+		start := 0
+		for i := 0; i <= len(h); i++ {
+			if i == len(h) || h[i] == ' ' {
+				if i > start && !yield(h[start:i]) {
+					return
+				}
+				start = i + 1
+			}
+		}
+	}) {
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestDelivery_Filtering: event-type filters, channels, and disabled
+// endpoints decide who gets what.
+func TestDelivery_Filtering(t *testing.T) {
+	t.Parallel()
+	_, c, appID := setup(t, worker.Options{})
+	ctx := context.Background()
+	for _, name := range []string{"user.created", "user.deleted"} {
+		if _, err := c.EventType.Create(ctx, models.EventTypeIn{Name: name, Description: name}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := newReceiver(t, nil)
+	created := newReceiver(t, nil)
+	eu := newReceiver(t, nil)
+	disabled := newReceiver(t, nil)
+	for _, in := range []models.EndpointIn{
+		{Url: all.URL},
+		{Url: created.URL, FilterTypes: []string{"user.created"}},
+		{Url: eu.URL, Channels: []string{"eu"}},
+		{Url: disabled.URL, Disabled: ptr(true)},
+	} {
+		if _, err := c.Endpoint.Create(ctx, appID, in, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(t, c, appID, "user.created", nil)
+	send(t, c, appID, "user.deleted", []string{"eu"})
+	send(t, c, appID, "user.deleted", []string{"us"})
+	waitFor(t, 5*time.Second, "deliveries", func() bool {
+		return len(all.requests()) == 3 && len(created.requests()) == 1 && len(eu.requests()) == 1
+	})
+	time.Sleep(300 * time.Millisecond)
+	for name, tc := range map[string]struct {
+		rc   *receiver
+		want int
+	}{"all": {all, 3}, "created": {created, 1}, "eu": {eu, 1}, "disabled": {disabled, 0}} {
+		if n := len(tc.rc.requests()); n != tc.want {
+			t.Errorf("%s endpoint got %d webhooks, want %d", name, n, tc.want)
+		}
+	}
+	if r := created.requests(); len(r) == 1 && string(r[0].Body) != `{"type":"user.created"}` {
+		t.Errorf("filtered endpoint got %s", r[0].Body)
+	}
+}
+
+// TestDelivery_ResendAndRecover: a manual resend makes one manual attempt
+// (never retried); recover resends what failed since a time.
+func TestDelivery_ResendAndRecover(t *testing.T) {
+	t.Parallel()
+	_, c, appID := setup(t, worker.Options{RetrySchedule: []time.Duration{50 * time.Millisecond}})
+	var healthy atomic.Bool
+	rc := newReceiver(t, func(string, int, *http.Request) int {
+		if healthy.Load() {
+			return 200
+		}
+		return 500
+	})
+	ctx := context.Background()
+	ep, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: rc.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-time.Minute)
+	m1 := send(t, c, appID, "a.b", nil)
+	m2 := send(t, c, appID, "a.b", nil)
+	waitFor(t, 10*time.Second, "both to fail", func() bool {
+		msgs, err := c.MessageAttempt.ListAttemptedMessages(ctx, appID, ep.Id, &svix.MessageAttemptListAttemptedMessagesOptions{Status: ptr(models.MESSAGESTATUS_FAIL)})
+		return err == nil && len(msgs.Data) == 2
+	})
+	// A manual resend while the receiver still fails: one attempt, no retry.
+	if _, err := c.MessageAttempt.Resend(ctx, appID, m1.Id, ep.Id, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the manual attempt", func() bool { return len(attemptsOf(t, c, appID, m1.Id)) == 3 })
+	time.Sleep(300 * time.Millisecond)
+	at := attemptsOf(t, c, appID, m1.Id)
+	if len(at) != 3 || at[2].TriggerType != models.MESSAGEATTEMPTTRIGGERTYPE_MANUAL || at[2].Status != models.MESSAGESTATUS_FAIL {
+		t.Fatalf("after a failing resend: %d attempts, last %+v", len(at), at[len(at)-1])
+	}
+	// The receiver recovers; recover resends both failed messages.
+	healthy.Store(true)
+	rec, err := c.Endpoint.Recover(ctx, appID, ep.Id, models.RecoverIn{Since: start}, nil)
+	if err != nil || rec.Status != models.BACKGROUNDTASKSTATUS_RUNNING || rec.Task != models.BACKGROUNDTASKTYPE_ENDPOINT_RECOVER {
+		t.Fatalf("recover = %+v, %v", rec, err)
+	}
+	for _, m := range []*models.MessageOut{m1, m2} {
+		waitFor(t, 5*time.Second, "recovered delivery of "+m.Id, func() bool {
+			at := attemptsOf(t, c, appID, m.Id)
+			last := at[len(at)-1]
+			return last.Status == models.MESSAGESTATUS_SUCCESS && last.TriggerType == models.MESSAGEATTEMPTTRIGGERTYPE_MANUAL
+		})
+	}
+	// Recovering again finds nothing left to do.
+	before := len(rc.requests())
+	if _, err := c.Endpoint.Recover(ctx, appID, ep.Id, models.RecoverIn{Since: start}, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if after := len(rc.requests()); after != before {
+		t.Errorf("a second recover sent %d more webhooks", after-before)
+	}
+	msgs, err := c.MessageAttempt.ListAttemptedMessages(ctx, appID, ep.Id, nil)
+	if err != nil || len(msgs.Data) != 2 || msgs.Data[0].Status != models.MESSAGESTATUS_SUCCESS || msgs.Data[1].Status != models.MESSAGESTATUS_SUCCESS {
+		t.Errorf("attempted messages after recovery = %+v, %v", msgs, err)
+	}
+}
+
+// TestDelivery_SSRF: with the guard on, private and loopback targets are
+// refused at dial time, with a clear error on the attempt.
+func TestDelivery_SSRF(t *testing.T) {
+	t.Parallel()
+	_, c, appID := setup(t, worker.Options{RetrySchedule: []time.Duration{}})
+	ctx := context.Background()
+	rc := newReceiver(t, nil) // on 127.0.0.1: must never be reached
+	targets := []string{
+		rc.URL,
+		"http://10.0.0.1:9/hook",
+		"http://169.254.169.254/latest/meta-data/",
+		"http://localhost:" + rc.URL[len("http://127.0.0.1:"):] + "/hook", // a name resolving to loopback
+		"http://[::1]:9/hook",
+	}
+	var eps []string
+	for _, u := range targets {
+		ep, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: u}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, ep.Id)
+	}
+	m := send(t, c, appID, "a.b", nil)
+	waitFor(t, 10*time.Second, "an attempt per endpoint", func() bool { return len(attemptsOf(t, c, appID, m.Id)) == len(targets) })
+	for _, a := range attemptsOf(t, c, appID, m.Id) {
+		full, err := c.MessageAttempt.Get(ctx, appID, m.Id, a.Id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full.Status != models.MESSAGESTATUS_FAIL || full.ResponseStatusCode != 0 || !contains(full.Response, "refused") {
+			t.Errorf("attempt to %s: status %v code %d response %q; want a refused failure", full.Url, full.Status, full.ResponseStatusCode, full.Response)
+		}
+	}
+	if n := len(rc.requests()); n != 0 {
+		t.Errorf("the loopback receiver was reached %d times", n)
+	}
+}
+
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+}
