@@ -91,6 +91,10 @@ var isolationTable = map[string]isolationCase{
 	"POST /admin/v1/tenants/:tenant_id/api-keys":           {codes: adminOnly},
 	"DELETE /admin/v1/tenants/:tenant_id/api-keys/:key_id": {codes: adminOnly},
 	"POST /admin/v1/tenants/:tenant_id/jwt":                {codes: adminOnly},
+
+	// portal routes (issue 4)
+
+	// billing routes (issue 5)
 }
 
 // tenantA is what tenant A owns; B must never see any of it.

@@ -44,6 +44,12 @@ type Deps struct {
 	// Quota decides whether a tenant may send (plan caps, payment); nil
 	// means always.
 	Quota Quota
+	// Portal serves the customer portal's pages under /portal/; nil serves
+	// none.
+	Portal http.Handler
+	// Billing answers usage queries and Stripe's webhooks; nil disables
+	// those routes.
+	Billing Billing
 	// Ready reports whether the process accepts traffic (false while
 	// draining); nil means always.
 	Ready func() bool
@@ -59,6 +65,8 @@ type Server struct {
 	queue    Checker
 	dispatch *dispatcher
 	quota    Quota
+	portal   http.Handler
+	billing  Billing
 	ready    func() bool
 	opts     Options
 	engine   *gin.Engine
@@ -99,7 +107,7 @@ func NewServer(d Deps, opts Options) *Server {
 	}
 	s := &Server{
 		store: d.Store, tokens: d.Tokens, auth: d.Auth, log: d.Log, queue: d.Queue,
-		dispatch: &dispatcher{enq: d.Enqueuer}, quota: d.Quota, ready: d.Ready, opts: opts,
+		dispatch: &dispatcher{enq: d.Enqueuer}, quota: d.Quota, portal: d.Portal, billing: d.Billing, ready: d.Ready, opts: opts,
 	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -175,7 +183,7 @@ func (s *Server) routeTable() []route {
 	app := "/api/v1/app/:app_id"
 	ep := app + "/endpoint/:endpoint_id"
 	msg := app + "/msg/:msg_id"
-	return []route{
+	routes := []route{
 		{"GET", "/healthz", scopePublic, r, s.healthz},
 		{"GET", "/readyz", scopePublic, r, s.readyz},
 		{"GET", "/api/v1/health", scopePublic, r, s.health},
@@ -235,6 +243,9 @@ func (s *Server) routeTable() []route {
 		{"DELETE", "/admin/v1/tenants/:tenant_id/api-keys/:key_id", scopeAdmin, w, s.adminRevokeAPIKey},
 		{"POST", "/admin/v1/tenants/:tenant_id/jwt", scopeAdmin, w, s.adminTenantJWT},
 	}
+	routes = append(routes, s.portalRoutes()...)
+	routes = append(routes, s.billingRoutes()...)
+	return routes
 }
 
 const (

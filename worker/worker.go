@@ -84,6 +84,18 @@ type Deps struct {
 	Log   *slog.Logger
 	// Observer receives attempt outcomes for the metrics; nil means none.
 	Observer Observer
+	// Handlers are other task handlers this worker serves (billing:report),
+	// by task type.
+	Handlers map[string]asynq.Handler
+	// Periodic tasks are enqueued by every worker process's scheduler,
+	// at most once per period across processes.
+	Periodic []Periodic
+}
+
+// Periodic is a task to enqueue every Every.
+type Periodic struct {
+	Type  string
+	Every time.Duration
 }
 
 // Worker runs the delivery handler and the outbox sweeper.
@@ -95,6 +107,8 @@ type Worker struct {
 	rec     *recorder
 	sweeper *sweeper
 	client  *Client
+	extra   map[string]asynq.Handler
+	sched   *asynq.Scheduler
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -161,7 +175,20 @@ func New(d Deps, o Options) *Worker {
 		store: d.Store, client: client, redis: d.Redis, log: d.Log.With("component", "sweeper"), obs: obs,
 		interval: o.SweepInterval, grace: o.SweepGrace, fullEvery: o.FullSweepInterval, now: time.Now,
 	}
-	return &Worker{opts: o, log: d.Log, srv: srv, handler: h, rec: rec, sweeper: sw, client: client}
+	w := &Worker{opts: o, log: d.Log, srv: srv, handler: h, rec: rec, sweeper: sw, client: client, extra: d.Handlers}
+	if len(d.Periodic) > 0 {
+		w.sched = asynq.NewSchedulerFromRedisClient(d.Redis, &asynq.SchedulerOpts{Logger: asynqLogger{alog}, LogLevel: asynq.WarnLevel})
+		for _, p := range d.Periodic {
+			// Unique for one period: every process runs a scheduler, one
+			// task per period gets in.
+			_, err := w.sched.Register(fmt.Sprintf("@every %s", p.Every), asynq.NewTask(p.Type, nil),
+				asynq.Queue(o.Queue), asynq.Unique(p.Every), asynq.MaxRetry(3))
+			if err != nil {
+				d.Log.Error("cannot schedule periodic task", "task", p.Type, "err", err)
+			}
+		}
+	}
+	return w
 }
 
 // Client returns the enqueueing client for this worker's queue.
@@ -171,8 +198,16 @@ func (w *Worker) Client() *Client { return w.client }
 func (w *Worker) Start(ctx context.Context) error {
 	mux := asynq.NewServeMux()
 	mux.Handle(TypeDeliver, w.handler)
+	for typ, h := range w.extra {
+		mux.Handle(typ, h)
+	}
 	if err := w.srv.Start(mux); err != nil {
 		return fmt.Errorf("start worker: %w", err)
+	}
+	if w.sched != nil {
+		if err := w.sched.Start(); err != nil {
+			return fmt.Errorf("start scheduler: %w", err)
+		}
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w.cancel = cancel
@@ -190,6 +225,9 @@ func (w *Worker) Start(ctx context.Context) error {
 // sweeper would restore them anyway), then stops the sweeper and flushes
 // the attempt recorder.
 func (w *Worker) Shutdown() {
+	if w.sched != nil {
+		w.sched.Shutdown()
+	}
 	w.srv.Shutdown()
 	if w.cancel != nil {
 		w.cancel()

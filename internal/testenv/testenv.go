@@ -8,6 +8,7 @@ package testenv
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -41,6 +42,13 @@ type Options struct {
 	WorkerOptions worker.Options
 	// Quota is passed to the API.
 	Quota api.Quota
+	// Portal is passed to the API (the customer portal's pages).
+	Portal http.Handler
+	// Billing is passed to the API (usage and Stripe webhook routes).
+	Billing api.Billing
+	// WorkerDeps, when set, may add handlers and periodic tasks to the
+	// worker before it starts.
+	WorkerDeps func(*worker.Deps)
 	// Observer receives the worker's attempt outcomes.
 	Observer worker.Observer
 	// Log receives every log line; nil discards them (or prints them with
@@ -132,6 +140,7 @@ func New(t testing.TB, o Options) *Env {
 	e.Client = worker.NewClient(rc, ns, wo.DeliveryTimeout)
 	e.API = api.NewServer(api.Deps{
 		Store: store, Tokens: tokens, Auth: auth, Log: log, Enqueuer: e.Client, Quota: o.Quota,
+		Portal: o.Portal, Billing: o.Billing,
 		Queue: func(ctx context.Context) error { return rc.Ping(ctx).Err() },
 	}, api.Options{PublicURL: "http://hookline.test", AdminToken: AdminToken, Version: "test"})
 	if o.Mount != nil {
@@ -140,7 +149,11 @@ func New(t testing.TB, o Options) *Env {
 	e.Server = httptest.NewServer(e.API.Handler())
 	e.URL = e.Server.URL
 	if o.Worker {
-		e.Worker = worker.New(worker.Deps{Store: store, Redis: rc, Log: log, Observer: o.Observer}, wo)
+		wd := worker.Deps{Store: store, Redis: rc, Log: log, Observer: o.Observer}
+		if o.WorkerDeps != nil {
+			o.WorkerDeps(&wd)
+		}
+		e.Worker = worker.New(wd, wo)
 		if err := e.Worker.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
