@@ -376,3 +376,96 @@ func TestChaos_NoAcceptedMessageIsLost(t *testing.T) {
 		t.Errorf("%d messages accepted, want 600", len(ids))
 	}
 }
+
+// TestChaos_WorkerKilledMidDelivery: a worker process dies (SIGKILL) while
+// its requests are in flight and Redis keeps its data. The tasks it held
+// come back when their asynq lease expires (about 30 s) and another worker
+// delivers them: nothing is lost, and the receiver sees at most one extra
+// copy of each.
+func TestChaos_WorkerKilledMidDelivery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos test skipped in -short mode")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	dsn := dbtest.NewDatabase(t)
+	db, err := tenants.OpenDB(ctx, dsn, 10, testenv.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	cipher, _ := tenants.NewCipher([]byte("0123456789abcdef0123456789abcdef"))
+	store := tenants.NewStore(db, cipher, nil)
+	rds := startRedis(t, freePort(t))
+	redisURL := "redis://" + rds.addr() + "/0"
+	queue := "killed"
+
+	var mu sync.Mutex
+	got := map[string]int{}
+	stall := make(chan struct{})
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		id := r.Header.Get("webhook-id")
+		mu.Lock()
+		got[id]++
+		first := got[id] == 1
+		mu.Unlock()
+		if first {
+			<-stall // hold the first request of each message until the worker is dead
+		}
+		w.WriteHeader(200)
+	}))
+	t.Cleanup(recv.Close)
+	t.Cleanup(func() { close(stall) })
+
+	tn, _ := store.CreateTenant(ctx, "killed")
+	app, _ := store.CreateApplication(ctx, tn.ID, tenants.ApplicationInput{Name: "a"})
+	if _, err := store.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: recv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	opt, _ := redis.ParseURL(redisURL)
+	rc := redis.NewClient(opt)
+	t.Cleanup(func() { rc.Close() })
+	client := worker.NewClient(rc, queue, 400*time.Millisecond)
+	var msgIDs []string
+	for i := range 5 {
+		m, ids, err := store.CreateMessage(ctx, tn.ID, app.ID, tenants.MessageInput{EventType: "a.b", Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgIDs = append(msgIDs, m.ID)
+		if err := client.EnqueueDeliveries(ctx, tn.ID, ids); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w1 := startWorkerProc(t, dsn, redisURL, queue)
+	waitFor(t, 10*time.Second, "every message in flight at the first worker", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == len(msgIDs)
+	})
+	w1.kill()
+	started := time.Now()
+	startWorkerProc(t, dsn, redisURL, queue)
+	waitFor(t, 90*time.Second, "the killed worker's deliveries to be recovered", func() bool {
+		for _, id := range msgIDs {
+			m, err := store.FindMessage(ctx, tn.ID, app.ID, id)
+			if err != nil {
+				return false
+			}
+			var status int
+			if err := db.Pool.QueryRow(ctx, `SELECT status FROM deliveries WHERE msg_id = $1`, m.ID).Scan(&status); err != nil || status != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range msgIDs {
+		if got[id] != 2 {
+			t.Errorf("message %s reached the receiver %d times, want 2 (the killed attempt and its recovery)", id, got[id])
+		}
+	}
+	t.Logf("a SIGKILLed worker's %d in-flight deliveries were recovered in %v", len(msgIDs), time.Since(started).Round(time.Second))
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -68,12 +69,18 @@ type handler struct {
 	obs      Observer
 	now      func() time.Time
 	rnd      func() float64
+
+	// inflight counts running ProcessTask calls, so shutdown can wait for
+	// handlers asynq stopped waiting for.
+	inflight sync.WaitGroup
 }
 
 // ProcessTask makes one attempt of one delivery, records it, and tells
 // asynq what comes next: nothing (done), a retry after the schedule's
 // delay, a postponement, or the end (SkipRetry).
 func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	h.inflight.Add(1)
+	defer h.inflight.Done()
 	tenantID, id, err := parseDeliverPayload(t.Payload())
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)

@@ -20,7 +20,14 @@ type recorder struct {
 	reqs    chan recordReq
 	maxSize int
 	wg      sync.WaitGroup
+
+	mu     sync.RWMutex
+	closed bool // guarded by mu; record after close fails instead of panicking
 }
+
+// errRecorderClosed is returned for a result handed in after shutdown; the
+// task is retried by whichever worker gets it next.
+var errRecorderClosed = errors.New("attempt recorder is shut down")
 
 type recordReq struct {
 	ctx  context.Context
@@ -40,18 +47,28 @@ func newRecorder(store *tenants.Store, log *slog.Logger, writers, maxBatch int) 
 // record stores one result and returns once it is committed (or failed).
 func (r *recorder) record(ctx context.Context, res tenants.AttemptResult) error {
 	req := recordReq{ctx: ctx, res: res, done: make(chan error, 1)}
+	r.mu.RLock()
+	if r.closed {
+		r.mu.RUnlock()
+		return errRecorderClosed
+	}
 	select {
 	case r.reqs <- req:
 	case <-ctx.Done():
+		r.mu.RUnlock()
 		return ctx.Err()
 	}
+	r.mu.RUnlock()
 	return <-req.done
 }
 
-// close stops the writers once everything handed in is written. Callers
-// must have stopped calling record.
+// close stops the writers once everything handed in is written; later
+// calls to record fail with errRecorderClosed.
 func (r *recorder) close() {
+	r.mu.Lock()
+	r.closed = true
 	close(r.reqs)
+	r.mu.Unlock()
 	r.wg.Wait()
 }
 

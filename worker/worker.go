@@ -110,8 +110,9 @@ type Worker struct {
 	extra   map[string]asynq.Handler
 	sched   *asynq.Scheduler
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	shutdown sync.Once
 }
 
 // New builds a Worker. Start it with Start; stop it with Shutdown.
@@ -223,12 +224,25 @@ func (w *Worker) Start(ctx context.Context) error {
 // Shutdown stops taking tasks, lets in-flight deliveries finish within the
 // shutdown timeout (asynq hands unfinished ones back to the queue, and the
 // sweeper would restore them anyway), then stops the sweeper and flushes
-// the attempt recorder.
+// the attempt recorder. Calling it again does nothing.
 func (w *Worker) Shutdown() {
+	w.shutdown.Do(w.stop)
+}
+
+func (w *Worker) stop() {
 	if w.sched != nil {
 		w.sched.Shutdown()
 	}
 	w.srv.Shutdown()
+	// Handlers asynq gave up on (it has already put their tasks back) have
+	// had their context canceled; let them finish recording what they can.
+	done := make(chan struct{})
+	go func() { w.handler.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		w.log.Warn("worker: some deliveries did not stop in time; their tasks are back in the queue")
+	}
 	if w.cancel != nil {
 		w.cancel()
 	}
