@@ -13,6 +13,9 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/tenants"
 )
@@ -280,5 +283,50 @@ func TestMessage_FanOutAndSendExample(t *testing.T) {
 		`{"since":"`+time.Now().Add(-30*24*time.Hour).UTC().Format(time.RFC3339)+`"}`)
 	if code != 422 {
 		t.Errorf("recover over 30 days: %d %s, want 422", code, body)
+	}
+}
+
+// TestMessage_DatabaseDown: with PostgreSQL unreachable the API answers
+// 503 and accepts nothing; once it is back, requests succeed again.
+func TestMessage_DatabaseDown(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{})
+	ctx := context.Background()
+	if _, err := env.Store.CreateApplication(ctx, env.TenantID, tenants.ApplicationInput{Name: "a", UID: ptr("shop")}); err != nil {
+		t.Fatal(err)
+	}
+	// Warm the auth cache, so the failure is the message's own.
+	if code, _ := call(t, env.URL, "GET", "/api/v1/app/shop", env.APIKey, ""); code != 200 {
+		t.Fatal(code)
+	}
+	dbName := env.DSN[strings.LastIndex(env.DSN, "/")+1:]
+	if i := strings.IndexByte(dbName, '?'); i >= 0 {
+		dbName = dbName[:i]
+	}
+	admin, err := pgx.Connect(ctx, dbtest.URLFor("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	// Refuse new connections and cut the live ones: the server is "down"
+	// for this database.
+	if _, err := admin.Exec(ctx, `ALTER DATABASE "`+dbName+`" ALLOW_CONNECTIONS false`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, dbName); err != nil {
+		t.Fatal(err)
+	}
+	code, body, hdr := postWith(t, env, "/api/v1/app/shop/msg", `{"eventType":"a.b","payload":{"k":1}}`, nil)
+	if code != 503 || !strings.Contains(body, "service_unavailable") || hdr.Get("Retry-After") == "" {
+		t.Errorf("message with the database down: %d %s", code, body)
+	}
+	if _, err := admin.Exec(ctx, `ALTER DATABASE "`+dbName+`" ALLOW_CONNECTIONS true`); err != nil {
+		t.Fatal(err)
+	}
+	if n := countMessages(t, env, "shop"); n != 0 {
+		t.Errorf("%d messages stored while the database was down", n)
+	}
+	if code, body, _ := postWith(t, env, "/api/v1/app/shop/msg", `{"eventType":"a.b","payload":{"k":1}}`, nil); code != 202 {
+		t.Errorf("after recovery: %d %s", code, body)
 	}
 }

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/internal/dbtest"
+	"github.com/hookline/hookline/internal/redistest"
+)
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestAll_EndToEnd runs the binary's `all` role as main does, provisions a
+// tenant through the operator API, sends a message and sees it delivered,
+// then stops it the way SIGTERM does.
+func TestAll_EndToEnd(t *testing.T) {
+	dsn := dbtest.NewDatabase(t)
+	redisURL, ns := redistest.Namespace(t)
+	port := freePort(t)
+	env := testSecrets(dsn)
+	env["HOOKLINE_REDIS_URL"] = redisURL
+	env["HOOKLINE_QUEUE"] = ns
+	env["HOOKLINE_LISTEN"] = "127.0.0.1:" + strconv.Itoa(port)
+	env["HOOKLINE_ADMIN_TOKEN"] = "op-token"
+	env["HOOKLINE_ALLOW_PRIVATE_TARGETS"] = "true"
+	env["HOOKLINE_SHUTDOWN_TIMEOUT"] = "3s"
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+
+	var got atomic.Int32
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("webhook-signature") != "" {
+			got.Add(1)
+		}
+	}))
+	defer recv.Close()
+
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var logs bytes.Buffer
+	go func() { done <- run(ctx, []string{"all"}, envMap(env), io.Discard, &syncWriter{w: &logs}) }()
+	waitUntil(t, 10*time.Second, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+
+	do := func(method, path, token, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, bytes.NewBufferString(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, out)
+		}
+		return out
+	}
+	created := do("POST", "/admin/v1/tenants", "op-token", `{"name":"Acme"}`)
+	key := created["apiKey"].(map[string]any)["key"].(string)
+	do("POST", "/api/v1/app", key, `{"name":"shop","uid":"shop"}`)
+	do("POST", "/api/v1/app/shop/endpoint", key, `{"url":"`+recv.URL+`"}`)
+	do("POST", "/api/v1/app/shop/msg", key, `{"eventType":"order.paid","payload":{"id":7}}`)
+	waitUntil(t, 10*time.Second, func() bool { return got.Load() == 1 })
+
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v after shutdown", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("hookline all did not stop within 10 s of its signal")
+	}
+}
+
+func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// syncWriter serialises writes from the process's goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
