@@ -72,6 +72,11 @@ func (s *Server) adminCreateTenant(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.billing != nil {
+		// Links the tenant to Stripe now; the report task retries if Stripe
+		// is unreachable.
+		s.billing.TenantCreated(ctx, t.ID)
+	}
 	jwt, err := s.tokens.TenantToken(t.ID, DefaultTenantTTL)
 	if err != nil {
 		return err

@@ -154,6 +154,7 @@ func (s *Server) updateApplication(c *gin.Context) error {
 		status = http.StatusCreated
 	}
 	c.JSON(status, toApplicationOut(a))
+	s.apps.forget(principal(c).TenantID)
 	return nil
 }
 
@@ -191,6 +192,7 @@ func (s *Server) patchApplication(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, toApplicationOut(a))
+	s.apps.forget(principal(c).TenantID)
 	return nil
 }
 
@@ -199,5 +201,6 @@ func (s *Server) deleteApplication(c *gin.Context) error {
 		return err
 	}
 	c.Status(http.StatusNoContent)
+	s.apps.forget(principal(c).TenantID)
 	return nil
 }

@@ -394,13 +394,18 @@ func (s *Server) sendExample(c *gin.Context) error {
 		}
 		payload = ex
 	}
-	m, deliveries, err := s.store.CreateMessage(ctx, a.TenantID, a.ID, tenants.MessageInput{
+	if s.quota != nil { // an example is a message like any other: it counts
+		if err := s.quota.CheckSend(ctx, a.TenantID); err != nil {
+			return err
+		}
+	}
+	m, deliveries, err := s.store.CreateMessageDeliveries(ctx, a.TenantID, a.ID, tenants.MessageInput{
 		EventType: *in.EventType, Payload: payload, OnlyEndpoint: e.ID,
 	})
 	if err != nil {
 		return err
 	}
-	if err := s.dispatch.dispatch(ctx, a.TenantID, deliveries); err != nil {
+	if err := s.dispatch.dispatchMessage(ctx, m, deliveries); err != nil {
 		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "err", err)
 	}
 	c.JSON(http.StatusOK, toMessageOut(true)(m))

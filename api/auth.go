@@ -26,6 +26,10 @@ type Principal struct {
 	// SessionID and TokenID identify an app-portal token, for logout.
 	SessionID string
 	TokenID   string
+	// Capabilities limit what an app-portal token may do on its app's
+	// routes (see routeCapabilities); tenant credentials leave it zero and
+	// are not limited.
+	Capabilities Capability
 }
 
 // authCacheTTL bounds how long a revoked key or suspended tenant can still

@@ -4,12 +4,17 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/hookline/hookline/tenants"
 )
 
 // Enqueuer hands committed deliveries to the delivery workers. The API
 // declares it so that it need not import the worker package; main passes
 // the worker's client.
 type Enqueuer interface {
+	// EnqueueMessage queues the deliveries of a message just created.
+	EnqueueMessage(ctx context.Context, m tenants.Message, ds []tenants.NewDelivery) error
+	// EnqueueDeliveries queues existing deliveries (resends, recoveries).
 	EnqueueDeliveries(ctx context.Context, tenantID string, ids []int64) error
 }
 
@@ -29,12 +34,23 @@ func (d *dispatcher) dispatch(ctx context.Context, tenantID string, ids []int64)
 	if d.enq == nil || len(ids) == 0 {
 		return nil
 	}
+	return d.try(ctx, func(ctx context.Context) error { return d.enq.EnqueueDeliveries(ctx, tenantID, ids) })
+}
+
+func (d *dispatcher) dispatchMessage(ctx context.Context, m tenants.Message, ds []tenants.NewDelivery) error {
+	if d.enq == nil || len(ds) == 0 {
+		return nil
+	}
+	return d.try(ctx, func(ctx context.Context) error { return d.enq.EnqueueMessage(ctx, m, ds) })
+}
+
+func (d *dispatcher) try(ctx context.Context, enqueue func(context.Context) error) error {
 	if time.Now().UnixNano() < d.skipUntil.Load() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
 	defer cancel()
-	if err := d.enq.EnqueueDeliveries(ctx, tenantID, ids); err != nil {
+	if err := enqueue(ctx); err != nil {
 		d.skipUntil.Store(time.Now().Add(time.Second).UnixNano())
 		return err
 	}

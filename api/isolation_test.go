@@ -42,6 +42,7 @@ var isolationTable = map[string]isolationCase{
 	"HEAD /api/v1/health":                        {codes: publicOnly},
 	"GET /api/v1/health/ping":                    {codes: publicOnly},
 	"HEAD /api/v1/health/ping":                   {codes: publicOnly},
+	"GET /metrics":                               {codes: publicOnly},
 	"GET /api/v1/app":                            {codes: ownList},
 	"POST /api/v1/app":                           {body: `{"name":"b's app"}`, codes: created},
 	"GET /api/v1/app/:app_id":                    {codes: notFound},
@@ -93,8 +94,32 @@ var isolationTable = map[string]isolationCase{
 	"POST /admin/v1/tenants/:tenant_id/jwt":                {codes: adminOnly},
 
 	// portal routes (issue 4)
+	"POST /api/v1/auth/app-portal-access/:app_id": {body: `{}`, codes: notFound},
+	"POST /api/v1/auth/dashboard-access/:app_id":  {codes: notFound},
+	"POST /api/v1/auth/app/:app_id/expire-all":    {body: `{}`, codes: notFound},
+	"POST /api/v1/auth/logout":                    {codes: []int{403}}, // only app-portal tokens log out
+	"GET /api/v1/auth/portal-session":             {codes: ownList},
+	"GET /api/v1/app/:app_id/endpoint-stats":      {codes: notFound},
+	"GET /api/v1/settings":                        {codes: ownList},
+	"PATCH /api/v1/settings":                      {body: `{"displayName":"B's portal"}`, codes: ownList},
+	"GET /admin/v1/tenants/:tenant_id/settings":   {codes: adminOnly},
+	"PATCH /admin/v1/tenants/:tenant_id/settings": {body: `{"displayName":"x"}`, codes: adminOnly},
+	// The pages are public and hold no data (404 where no portal is wired).
+	"GET /portal":                  {codes: []int{200, 404}},
+	"GET /portal/":                 {codes: []int{200, 404}},
+	"GET /portal/o/:tenant_id/":    {codes: []int{200, 404}},
+	"GET /portal/assets/*filepath": {codes: notFound},
 
 	// billing routes (issue 5)
+	// Usage is the caller's own (404 on a stack built without billing);
+	// TestBilling_UsageIsolation checks B never sees A's deliveries.
+	"GET /api/v1/usage":                        {codes: []int{200, 404}},
+	"GET /admin/v1/plans":                      {codes: adminOnly},
+	"GET /admin/v1/tenants/:tenant_id/billing": {codes: adminOnly},
+	"PUT /admin/v1/tenants/:tenant_id/plan":    {body: `{"plan":"free"}`, codes: adminOnly},
+	"PUT /admin/v1/tenants/:tenant_id/stripe":  {body: `{}`, codes: adminOnly},
+	// Public, signed by Stripe: no signature is a 400 (404 without billing).
+	"POST /billing/stripe/webhook": {body: `{}`, codes: []int{400, 404}},
 }
 
 // tenantA is what tenant A owns; B must never see any of it.

@@ -120,10 +120,15 @@ func toMessageOut(withContent bool) func(tenants.Message) messageOut {
 	}
 }
 
-// appForMessage resolves {app_id}, creating the application on the fly
-// when the body carries one and none exists.
+// appForMessage resolves {app_id} (through the application cache: this is
+// the hot path), creating the application on the fly when the body carries
+// one and none exists.
 func (s *Server) appForMessage(c *gin.Context, in *applicationIn) (tenants.Application, error) {
-	a, err := s.loadApp(c)
+	p := principal(c)
+	a, err := s.apps.find(c.Request.Context(), s.store, p.TenantID, c.Param("app_id"))
+	if err == nil && p.AppID != "" && a.ID != p.AppID {
+		err = errNotFound
+	}
 	if err == nil || in == nil || !errors.Is(err, tenants.ErrNotFound) || principal(c).AppID != "" {
 		return a, err
 	}
@@ -170,14 +175,14 @@ func (s *Server) createMessage(c *gin.Context) error {
 			return err
 		}
 	}
-	m, deliveries, err := s.store.CreateMessage(ctx, a.TenantID, a.ID, mi)
+	m, deliveries, err := s.store.CreateMessageDeliveries(ctx, a.TenantID, a.ID, mi)
 	if errors.Is(err, tenants.ErrConflict) {
 		return errStatus(http.StatusConflict, "conflict", "a message with this eventId already exists in this application")
 	}
 	if err != nil {
 		return err
 	}
-	if err := s.dispatch.dispatch(ctx, a.TenantID, deliveries); err != nil {
+	if err := s.dispatch.dispatchMessage(ctx, m, deliveries); err != nil {
 		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "msg_id", m.ID, "err", err)
 	}
 	c.JSON(http.StatusAccepted, toMessageOut(withContent)(m))

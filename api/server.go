@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -10,7 +11,13 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -26,6 +33,13 @@ type Options struct {
 	Version string
 	// AdminToken guards /admin/v1; empty disables the operator API.
 	AdminToken string
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+}
+
+// RequestObserver is told about every request (telemetry.Metrics).
+type RequestObserver interface {
+	ObserveRequest(route, method string, status int, d time.Duration)
 }
 
 // Checker reports whether a dependency answers; nil error means healthy.
@@ -50,6 +64,13 @@ type Deps struct {
 	// Billing answers usage queries and Stripe's webhooks; nil disables
 	// those routes.
 	Billing Billing
+	// Metrics counts requests; nil counts nothing.
+	Metrics RequestObserver
+	// MetricsHandler, when set, is served at GET /metrics (behind
+	// Options.MetricsToken when that is set).
+	MetricsHandler http.Handler
+	// Tracer starts a span per request; nil means no tracing.
+	Tracer trace.TracerProvider
 	// Ready reports whether the process accepts traffic (false while
 	// draining); nil means always.
 	Ready func() bool
@@ -67,6 +88,10 @@ type Server struct {
 	quota    Quota
 	portal   http.Handler
 	billing  Billing
+	metrics  RequestObserver
+	promHTTP http.Handler
+	tracer   trace.Tracer
+	apps     *appCache
 	ready    func() bool
 	opts     Options
 	engine   *gin.Engine
@@ -105,9 +130,14 @@ func NewServer(d Deps, opts Options) *Server {
 	if d.Ready == nil {
 		d.Ready = func() bool { return true }
 	}
+	if d.Tracer == nil {
+		d.Tracer = noop.NewTracerProvider()
+	}
 	s := &Server{
 		store: d.Store, tokens: d.Tokens, auth: d.Auth, log: d.Log, queue: d.Queue,
 		dispatch: &dispatcher{enq: d.Enqueuer}, quota: d.Quota, portal: d.Portal, billing: d.Billing, ready: d.Ready, opts: opts,
+		metrics: d.Metrics, promHTTP: d.MetricsHandler, tracer: d.Tracer.Tracer("hookline/api"),
+		apps: newAppCache(10_000),
 	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -161,6 +191,10 @@ func (s *Server) wrap(r route) gin.HandlerFunc {
 			}
 			if p.ReadOnly && r.write {
 				s.writeError(c, errForbidden("this token is read-only"))
+				return
+			}
+			if err := checkCapability(p, r); err != nil {
+				s.writeError(c, err)
 				return
 			}
 			c.Set(principalKey, p)
@@ -243,6 +277,9 @@ func (s *Server) routeTable() []route {
 		{"DELETE", "/admin/v1/tenants/:tenant_id/api-keys/:key_id", scopeAdmin, w, s.adminRevokeAPIKey},
 		{"POST", "/admin/v1/tenants/:tenant_id/jwt", scopeAdmin, w, s.adminTenantJWT},
 	}
+	if s.promHTTP != nil {
+		routes = append(routes, route{"GET", "/metrics", scopePublic, r, s.serveMetrics})
+	}
 	routes = append(routes, s.portalRoutes()...)
 	routes = append(routes, s.billingRoutes()...)
 	return routes
@@ -254,7 +291,9 @@ const (
 )
 
 // requestContext assigns the request id (from X-Request-Id when sane, else
-// a new one), echoes it, and writes one access line per request.
+// a new one) and echoes it, starts the request's span (continuing the
+// caller's trace when it sent traceparent), and on the way out counts the
+// request and writes one access line.
 func (s *Server) requestContext(c *gin.Context) {
 	start := time.Now()
 	id := c.GetHeader("X-Request-Id")
@@ -265,19 +304,48 @@ func (s *Server) requestContext(c *gin.Context) {
 	}
 	c.Set(requestIDKey, id)
 	c.Header("X-Request-Id", id)
-	c.Next()
 	route := c.FullPath()
 	if route == "" {
 		route = "unmatched"
 	}
+	ctx := telemetry.WithRequestID(c.Request.Context(), id)
+	ctx = telemetry.Propagator.Extract(ctx, propagation.HeaderCarrier(c.Request.Header))
+	ctx, span := s.tracer.Start(ctx, c.Request.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("http.request.method", c.Request.Method), attribute.String("http.route", route)))
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
 	status := c.Writer.Status()
+	span.SetAttributes(attribute.Int("http.response.status_code", status))
+	if tid := c.GetString(logTenantKey); tid != "" {
+		span.SetAttributes(attribute.String("hookline.tenant_id", tid))
+	}
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
+	elapsed := time.Since(start)
+	if s.metrics != nil {
+		s.metrics.ObserveRequest(route, c.Request.Method, status, elapsed)
+	}
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelWarn
 	}
-	s.log.Log(c.Request.Context(), level, "http request",
+	s.log.Log(ctx, level, "http request",
 		"request_id", id, "tenant_id", c.GetString(logTenantKey), "method", c.Request.Method,
-		"route", route, "status", status, "duration_ms", time.Since(start).Milliseconds())
+		"route", route, "status", status, "duration_ms", elapsed.Milliseconds())
+}
+
+// serveMetrics is the Prometheus scrape endpoint on the API listener.
+func (s *Server) serveMetrics(c *gin.Context) error {
+	if t := s.opts.MetricsToken; t != "" {
+		got, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(t)) != 1 {
+			return errAuth("metrics need Authorization: Bearer <HOOKLINE_METRICS_TOKEN>")
+		}
+	}
+	s.promHTTP.ServeHTTP(c.Writer, c.Request)
+	return nil
 }
 
 func validRequestID(id string) bool {

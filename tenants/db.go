@@ -38,10 +38,13 @@ func (d *DB) Close() {
 // connections and checks that the server answers. gorm's own log lines go
 // to log: slow queries as warnings, unexpected errors as errors, SQL
 // without its parameters (parameters may hold payloads or secrets).
-func OpenDB(ctx context.Context, dsn string, maxConns int, log *slog.Logger) (*DB, error) {
+func OpenDB(ctx context.Context, dsn string, maxConns int, log *slog.Logger, opts ...DBOption) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	if maxConns > 0 {
 		cfg.MaxConns = int32(maxConns)
@@ -69,6 +72,15 @@ func OpenDB(ctx context.Context, dsn string, maxConns int, log *slog.Logger) (*D
 		return nil, fmt.Errorf("open gorm: %w", err)
 	}
 	return &DB{Gorm: gdb, Pool: pool}, nil
+}
+
+// DBOption adjusts the pool's configuration.
+type DBOption func(*pgxpool.Config)
+
+// WithQueryTracer has every statement, gorm's included, reported to t (for
+// tests that count round trips, or for instrumentation).
+func WithQueryTracer(t pgx.QueryTracer) DBOption {
+	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = t }
 }
 
 // EnsureDatabase creates the database named in dsn when it does not exist,

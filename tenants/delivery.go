@@ -191,49 +191,86 @@ type AttemptResult struct {
 	Health        EndpointHealth
 }
 
+// recordAttemptsSQL stores a batch of attempts and moves their deliveries
+// on, in one statement (so one round trip, atomic without a transaction of
+// its own): the data-modifying CTE inserts the attempts, the outer UPDATE
+// applies each delivery's new state. Arrays keep the statement's text, and
+// so its prepared plan, the same whatever the batch size.
+const recordAttemptsSQL = `
+WITH ins AS (
+	INSERT INTO attempts (id, tenant_id, app_id, msg_id, endpoint_id, delivery_id, url, status, status_code,
+		response, error, duration_ms, trigger, request_headers, created_at)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+		$8::smallint[], $9::int[], $10::text[], $11::text[], $12::int[], $13::smallint[], $14::jsonb[], $15::timestamptz[])
+)
+UPDATE deliveries d SET
+	status = CASE WHEN d.status = 0 THEN 0 ELSE v.status END,
+	attempts = d.attempts + 1,
+	next_attempt_at = CASE WHEN d.status = 0 OR v.status <> 1 THEN NULL ELSE v.next END,
+	succeeded_at = CASE WHEN d.status = 0 THEN d.succeeded_at WHEN v.status = 0 THEN $18::timestamptz ELSE NULL END,
+	updated_at = $18::timestamptz
+FROM unnest($6::bigint[], $2::text[], $16::smallint[], $17::timestamptz[]) AS v(id, tenant_id, status, next)
+WHERE d.id = v.id AND d.tenant_id = v.tenant_id`
+
 // RecordAttempts stores a batch of attempts and their deliveries' new state
-// in one transaction and one round trip. A delivery already marked success
-// stays so (a duplicate task may finish after the first).
+// atomically, in one round trip (two, in a transaction, when an endpoint's
+// health changes too). A delivery already marked success stays so (a
+// duplicate task may finish after the first).
 func (s *Store) RecordAttempts(ctx context.Context, results []AttemptResult) error {
 	if len(results) == 0 {
 		return nil
 	}
+	n := len(results)
+	var (
+		ids, tenants, apps, msgs, eps, urls, errs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		deliveries                                = make([]int64, n)
+		statuses, triggers, newStatuses           = make([]int16, n), make([]int16, n), make([]int16, n)
+		codes, durations                          = make([]int32, n), make([]int32, n)
+		responses, headers                        = make([]*string, n), make([]*string, n)
+		createdAt                                 = make([]time.Time, n)
+		next                                      = make([]*time.Time, n)
+	)
+	health := &pgx.Batch{}
 	now := s.Now()
-	b := &pgx.Batch{}
-	for _, r := range results {
+	for i, r := range results {
 		a := r.Attempt
-		var hdrs []byte
+		ids[i], tenants[i], apps[i], msgs[i], eps[i], urls[i], errs[i] = a.ID, a.TenantID, a.AppID, a.MsgID, a.EndpointID, a.URL, a.Error
+		deliveries[i] = a.DeliveryID
+		statuses[i], triggers[i], newStatuses[i] = int16(a.Status), int16(a.Trigger), int16(r.Status)
+		codes[i], durations[i] = int32(a.StatusCode), int32(a.DurationMS)
+		responses[i] = a.Response
 		if a.RequestHeaders != nil {
-			hdrs, _ = json.Marshal(a.RequestHeaders)
+			h, _ := json.Marshal(a.RequestHeaders)
+			hs := string(h)
+			headers[i] = &hs
 		}
-		b.Queue(`INSERT INTO attempts (id, tenant_id, app_id, msg_id, endpoint_id, delivery_id, url, status, status_code,
-			response, error, duration_ms, trigger, request_headers, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-			a.ID, a.TenantID, a.AppID, a.MsgID, a.EndpointID, a.DeliveryID, a.URL, a.Status, a.StatusCode,
-			a.Response, a.Error, a.DurationMS, a.Trigger, hdrs, a.CreatedAt)
-		b.Queue(`UPDATE deliveries SET
-				status = CASE WHEN status = 0 THEN 0 ELSE $2::smallint END,
-				attempts = attempts + 1,
-				next_attempt_at = CASE WHEN status = 0 THEN NULL ELSE $3::timestamptz END,
-				succeeded_at = CASE WHEN status = 0 THEN succeeded_at WHEN $2::smallint = 0 THEN $4::timestamptz ELSE NULL END,
-				updated_at = $4::timestamptz
-			WHERE tenant_id = $5 AND id = $1`,
-			a.DeliveryID, r.Status, r.NextAttemptAt, now, a.TenantID)
+		createdAt[i] = a.CreatedAt
+		next[i] = r.NextAttemptAt
 		switch r.Health {
 		case HealthRecovered:
-			b.Queue(`UPDATE endpoints SET failing_since = NULL WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL`, a.TenantID, a.EndpointID)
+			health.Queue(`UPDATE endpoints SET failing_since = NULL WHERE tenant_id = $1 AND id = $2 AND failing_since IS NOT NULL`, a.TenantID, a.EndpointID)
 		case HealthFailing:
-			b.Queue(`UPDATE endpoints SET failing_since = $3 WHERE tenant_id = $1 AND id = $2 AND failing_since IS NULL`, a.TenantID, a.EndpointID, now)
+			health.Queue(`UPDATE endpoints SET failing_since = $3 WHERE tenant_id = $1 AND id = $2 AND failing_since IS NULL`, a.TenantID, a.EndpointID, now)
 		case HealthDisable:
-			b.Queue(`UPDATE endpoints SET disabled = true, revision = revision + 1, updated_at = $3
+			health.Queue(`UPDATE endpoints SET disabled = true, revision = revision + 1, updated_at = $3
 				WHERE tenant_id = $1 AND id = $2 AND NOT disabled`, a.TenantID, a.EndpointID, now)
 		}
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return tx.SendBatch(ctx, b).Close()
-	})
+	args := []any{ids, tenants, apps, msgs, eps, deliveries, urls, statuses, codes, responses, errs, durations,
+		triggers, headers, createdAt, newStatuses, next, now}
+	var err error
+	if health.Len() == 0 {
+		_, err = s.pool.Exec(ctx, recordAttemptsSQL, args...)
+	} else {
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, recordAttemptsSQL, args...); err != nil {
+				return err
+			}
+			return tx.SendBatch(ctx, health).Close()
+		})
+	}
 	if err != nil {
-		return fmt.Errorf("record %d attempts: %w", len(results), translate(err))
+		return fmt.Errorf("record %d attempts: %w", n, translate(err))
 	}
 	return nil
 }
@@ -398,6 +435,21 @@ func checkWindow(now, since, until time.Time) error {
 	}
 	if since.After(now) {
 		return Invalid("since", "must not be in the future")
+	}
+	return nil
+}
+
+// RetryFailedDelivery puts a failed delivery back to pending, due now, for
+// one more try (the operator's re-queue of a dead task). A delivery that is
+// not failed is left alone and reported as ErrConflict.
+func (s *Store) RetryFailedDelivery(ctx context.Context, tenantID string, id int64) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE deliveries SET status = 1, next_attempt_at = $3, updated_at = $3
+		WHERE tenant_id = $1 AND id = $2 AND status = 2`, tenantID, id, s.Now())
+	if err != nil {
+		return fmt.Errorf("retry delivery %d: %w", id, translate(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("retry delivery %d: not failed: %w", id, ErrConflict)
 	}
 	return nil
 }

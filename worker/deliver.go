@@ -17,7 +17,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/hibiken/asynq"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -67,6 +72,8 @@ type handler struct {
 	opts     Options
 	log      *slog.Logger
 	obs      Observer
+	tracer   trace.Tracer
+	handoff  *Handoff
 	now      func() time.Time
 	rnd      func() float64
 
@@ -85,12 +92,20 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
-	job, err := h.store.LoadDelivery(ctx, tenantID, id)
-	if errors.Is(err, tenants.ErrNotFound) {
-		return nil // nothing to deliver (the tenant's data is gone)
-	}
-	if err != nil {
-		return err
+	ctx = telemetry.Extract(ctx, t.Headers())
+	ctx, span := h.tracer.Start(ctx, "webhook:deliver", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.Int64("hookline.delivery_id", id)))
+	defer span.End()
+	requestID := t.Headers()[headerRequestID]
+	job, handed := h.handoff.take(id)
+	if !handed || job.TenantID != tenantID {
+		job, err = h.store.LoadDelivery(ctx, tenantID, id)
+		if errors.Is(err, tenants.ErrNotFound) {
+			return nil // nothing to deliver (the tenant's data is gone)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if job.Status != tenants.StatusPending {
 		return nil // done already: a duplicate task, or a recovered one
@@ -125,6 +140,7 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		}
 	}
 
+	span.SetAttributes(attribute.String("hookline.msg_id", job.MsgID), attribute.Int("hookline.attempt", job.Attempts+1))
 	res := h.send(ctx, &job, ep)
 	h.breaker.done(job.EndpointID, res.outcome == OutcomeSuccess, h.now())
 	result, next := h.decide(&job, ep, res)
@@ -138,7 +154,10 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		firstSuccess = max(h.now().Sub(job.MsgCreatedAt), 0)
 	}
 	h.obs.Attempted(res.outcome, res.statusCode, res.duration, firstSuccess)
-	h.log.LogAttrs(ctx, slog.LevelInfo, "delivery attempt",
+	if res.outcome != OutcomeSuccess {
+		span.SetStatus(codes.Error, res.outcome)
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "delivery attempt", slog.String("request_id", requestID),
 		slog.String("tenant_id", tenantID), slog.String("msg_id", job.MsgID), slog.String("endpoint_id", job.EndpointID),
 		slog.String("attempt_id", result.Attempt.ID), slog.Int("attempt", job.Attempts+1),
 		slog.Int("status_code", res.statusCode), slog.Int64("duration_ms", res.duration.Milliseconds()),
@@ -208,9 +227,17 @@ func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpoi
 		set("Svix-Timestamp", tsStr)
 		set("Svix-Signature", sig)
 	}
+	ctx, span := h.tracer.Start(ctx, "POST webhook", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("http.request.method", "POST"), attribute.String("server.address", req.URL.Hostname())))
+	defer span.End()
+	if span.SpanContext().IsValid() {
+		// The receiver may continue the trace.
+		telemetry.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	}
 	start := time.Now()
 	resp, err := h.client.Do(req)
 	if err != nil {
+		span.SetStatus(codes.Error, "no response")
 		r := sendResult{duration: time.Since(start), headers: recorded, at: at}
 		var blocked *BlockedAddressError
 		var netErr net.Error
@@ -228,6 +255,7 @@ func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpoi
 	// Drain a little more so the connection can be reused, then let go.
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	resp.Body.Close()
+	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
 	r := sendResult{statusCode: resp.StatusCode, response: cleanText(body), duration: time.Since(start), headers: recorded, at: at}
 	switch {
 	case readErr != nil && errors.Is(readErr, context.DeadlineExceeded):

@@ -196,13 +196,19 @@ func (s *sweeper) restore(ctx context.Context, batch []tenants.DueDelivery, sche
 	if err != nil {
 		return err
 	}
+	due := map[string][]int64{} // tenant -> ids, enqueued in one round trip each
 	for _, id := range missing {
 		d := byID[id]
-		at := time.Time{}
-		if scheduled {
-			at = d.NextAttemptAt
+		if scheduled && time.Until(d.NextAttemptAt) > 0 {
+			if err := s.client.enqueue(ctx, d.TenantID, id, d.NextAttemptAt); err != nil {
+				return err
+			}
+			continue
 		}
-		if err := s.client.enqueue(ctx, d.TenantID, id, at); err != nil {
+		due[d.TenantID] = append(due[d.TenantID], id)
+	}
+	for tenantID, ids := range due {
+		if _, err := s.client.enqueueBatch(ctx, tenantID, ids, nil); err != nil {
 			return err
 		}
 	}

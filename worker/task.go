@@ -10,6 +10,13 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/hookline/hookline/telemetry"
+	"github.com/hookline/hookline/tenants"
 )
 
 // Task types.
@@ -50,12 +57,51 @@ type Client struct {
 	redis   redis.UniversalClient
 	queue   string
 	timeout time.Duration // per-task handler deadline
+	tracer  trace.Tracer
+	handoff *Handoff
+}
+
+// ClientOption configures a Client.
+type ClientOption func(*Client)
+
+// WithTracer records a span per enqueue and carries the trace context in
+// each task, so one trace runs from the API request to the receiver.
+func WithTracer(tp trace.TracerProvider) ClientOption {
+	return func(c *Client) {
+		if tp != nil {
+			c.tracer = tp.Tracer("hookline/worker")
+		}
+	}
 }
 
 // NewClient returns a Client on queue over rc (which it does not close).
 // deliveryTimeout bounds one HTTP attempt; tasks get a little more.
-func NewClient(rc redis.UniversalClient, queue string, deliveryTimeout time.Duration) *Client {
-	return &Client{asynq: asynq.NewClientFromRedisClient(rc), redis: rc, queue: queue, timeout: deliveryTimeout + time.Minute}
+func NewClient(rc redis.UniversalClient, queue string, deliveryTimeout time.Duration, opts ...ClientOption) *Client {
+	c := &Client{asynq: asynq.NewClientFromRedisClient(rc), redis: rc, queue: queue, timeout: deliveryTimeout + time.Minute,
+		tracer: noop.NewTracerProvider().Tracer("")}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Task header names. Headers exist only when they carry something, to keep
+// a large backlog small in Redis.
+const headerRequestID = "request_id"
+
+// taskHeaders carries the request id and trace context of ctx into a task.
+func taskHeaders(ctx context.Context) map[string]string {
+	var h map[string]string
+	if id := telemetry.RequestID(ctx); id != "" {
+		h = map[string]string{headerRequestID: id}
+	}
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		if h == nil {
+			h = map[string]string{}
+		}
+		telemetry.Inject(ctx, h)
+	}
+	return h
 }
 
 func (c *Client) enqueue(ctx context.Context, tenantID string, id int64, at time.Time) error {
@@ -65,7 +111,8 @@ func (c *Client) enqueue(ctx context.Context, tenantID string, id int64, at time
 	if !at.IsZero() && time.Until(at) > 0 {
 		opts = append(opts, asynq.ProcessAt(at))
 	}
-	_, err := c.asynq.EnqueueContext(ctx, asynq.NewTask(TypeDeliver, deliverPayload(tenantID, id)), opts...)
+	task := asynq.NewTaskWithHeaders(TypeDeliver, deliverPayload(tenantID, id), taskHeaders(ctx))
+	_, err := c.asynq.EnqueueContext(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil // already queued, running, or scheduled for retry
 	}
@@ -75,20 +122,37 @@ func (c *Client) enqueue(ctx context.Context, tenantID string, id int64, at time
 	return nil
 }
 
-// EnqueueDeliveries queues deliveries of one tenant for immediate attempt.
-// Failures are returned but never lose a delivery: each is durable in
-// PostgreSQL and the sweeper enqueues what could not be enqueued here.
+// EnqueueDeliveries queues deliveries of one tenant for immediate attempt,
+// all in one Redis round trip (see batch.go). An id already queued is
+// skipped. Failures are returned but never lose a delivery: each is
+// durable in PostgreSQL and the sweeper enqueues what could not be
+// enqueued here.
 func (c *Client) EnqueueDeliveries(ctx context.Context, tenantID string, ids []int64) error {
-	var errs []error
-	for _, id := range ids {
-		if err := c.enqueue(ctx, tenantID, id, time.Time{}); err != nil {
-			errs = append(errs, err)
-			if ctx.Err() != nil {
-				break
-			}
-		}
+	if len(ids) == 0 {
+		return nil
 	}
-	return errors.Join(errs...)
+	ctx, span := c.tracer.Start(ctx, "enqueue deliveries", trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.Int("hookline.deliveries", len(ids)), attribute.String("messaging.destination.name", c.queue)))
+	defer span.End()
+	if _, err := c.enqueueBatch(ctx, tenantID, ids, taskHeaders(ctx)); err != nil {
+		span.SetStatus(codes.Error, "enqueue failed")
+		return err
+	}
+	return nil
+}
+
+// EnqueueMessage queues the deliveries of a message just created, handing
+// their first-attempt jobs to this process's worker when there is one.
+func (c *Client) EnqueueMessage(ctx context.Context, m tenants.Message, ds []tenants.NewDelivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	c.handoff.put(jobsOf(m, ds))
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	return c.EnqueueDeliveries(ctx, m.TenantID, ids)
 }
 
 // taskKey is where asynq keeps a task. The sweeper reads only whether it

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hookline/hookline/tenants"
 )
@@ -84,6 +86,11 @@ type Deps struct {
 	Log   *slog.Logger
 	// Observer receives attempt outcomes for the metrics; nil means none.
 	Observer Observer
+	// Tracer records a span per attempt; nil means no tracing.
+	Tracer trace.TracerProvider
+	// Handoff, shared with the API's Client in the same process, spares
+	// first attempts a database read; nil reads every job.
+	Handoff *Handoff
 	// Handlers are other task handlers this worker serves (billing:report),
 	// by task type.
 	Handlers map[string]asynq.Handler
@@ -122,7 +129,10 @@ func New(d Deps, o Options) *Worker {
 	if obs == nil {
 		obs = nopObserver{}
 	}
-	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout)
+	if d.Tracer == nil {
+		d.Tracer = noop.NewTracerProvider()
+	}
+	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout, WithTracer(d.Tracer), WithHandoff(d.Handoff))
 	transport := &http.Transport{
 		Proxy:                 nil, // a proxy would dial on our behalf, past the SSRF guard
 		DialContext:           newDialer(o.AllowPrivateTargets).DialContext,
@@ -146,7 +156,7 @@ func New(d Deps, o Options) *Worker {
 			// Redirects are not followed: a 3xx is the receiver's answer.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		opts: o, log: d.Log, obs: obs, now: time.Now, rnd: defaultRand,
+		opts: o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), handoff: d.Handoff, now: time.Now, rnd: defaultRand,
 	}
 	alog := d.Log.With("component", "asynq")
 	srv := asynq.NewServerFromRedisClient(d.Redis, asynq.Config{
@@ -178,7 +188,12 @@ func New(d Deps, o Options) *Worker {
 	}
 	w := &Worker{opts: o, log: d.Log, srv: srv, handler: h, rec: rec, sweeper: sw, client: client, extra: d.Handlers}
 	if len(d.Periodic) > 0 {
-		w.sched = asynq.NewSchedulerFromRedisClient(d.Redis, &asynq.SchedulerOpts{Logger: asynqLogger{alog}, LogLevel: asynq.WarnLevel})
+		sopts := &asynq.SchedulerOpts{Logger: asynqLogger{alog}, LogLevel: asynq.WarnLevel}
+		if opt, ok := schedulerRedis(d.Redis); ok {
+			w.sched = asynq.NewScheduler(opt, sopts)
+		} else {
+			w.sched = asynq.NewSchedulerFromRedisClient(d.Redis, sopts)
+		}
 		for _, p := range d.Periodic {
 			// Unique for one period: every process runs a scheduler, one
 			// task per period gets in.
@@ -252,6 +267,19 @@ func (w *Worker) stop() {
 
 // OpenCircuits returns how many endpoints' circuits this worker holds open.
 func (w *Worker) OpenCircuits() int { return w.handler.breaker.openCount(time.Now()) }
+
+// schedulerRedis gives asynq's scheduler a small connection of its own to
+// the same Redis: on shutdown it closes its client, which asynq refuses
+// (with an error log) for a shared one.
+func schedulerRedis(rc redis.UniversalClient) (asynq.RedisConnOpt, bool) {
+	c, ok := rc.(*redis.Client)
+	if !ok {
+		return nil, false
+	}
+	o := c.Options()
+	return asynq.RedisClientOpt{Network: o.Network, Addr: o.Addr, Username: o.Username, Password: o.Password,
+		DB: o.DB, TLSConfig: o.TLSConfig, PoolSize: 2}, true
+}
 
 // asynqLogger sends asynq's printf-style log lines to slog.
 type asynqLogger struct{ l *slog.Logger }

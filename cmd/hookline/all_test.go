@@ -41,6 +41,7 @@ func TestAll_EndToEnd(t *testing.T) {
 	env["HOOKLINE_ADMIN_TOKEN"] = "op-token"
 	env["HOOKLINE_ALLOW_PRIVATE_TARGETS"] = "true"
 	env["HOOKLINE_SHUTDOWN_TIMEOUT"] = "3s"
+	env["HOOKLINE_DRAIN_DELAY"] = "1s"
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 
 	var got atomic.Int32
@@ -88,6 +89,15 @@ func TestAll_EndToEnd(t *testing.T) {
 	waitUntil(t, 10*time.Second, func() bool { return got.Load() == 1 })
 
 	stop()
+	// While draining, readiness fails but the server still answers.
+	waitUntil(t, time.Second, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusServiceUnavailable
+	})
 	select {
 	case err := <-done:
 		if err != nil {

@@ -13,9 +13,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookline/hookline/api"
+	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
 )
@@ -50,6 +53,10 @@ type App struct {
 	server *api.Server
 	worker *worker.Worker
 
+	metrics         *telemetry.Metrics
+	inspector       *asynq.Inspector
+	shutdownTracing func(context.Context) error
+
 	listener net.Listener
 	draining atomic.Bool
 	ready    chan struct{}
@@ -73,6 +80,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		db.Close()
 		return nil, fmt.Errorf("HOOKLINE_REDIS_URL: %w", err)
 	}
+	// go-redis logs reconnection trouble through a package-level logger;
+	// send it to ours, once per process.
+	redis.SetLogger(redisLogger{log.With("component", "redis")})
 	ropt.PoolSize = max(cfg.Concurrency/4, 32)
 	a.redis = redis.NewClient(ropt)
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -96,25 +106,78 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		ShutdownTimeout: cfg.ShutdownTimeout, SweepInterval: cfg.SweepInterval, SweepGrace: cfg.SweepGrace,
 		TaskCheckInterval: cfg.TaskCheckInterval, DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
 	}
+	tp, shutdownTracing, err := telemetry.NewTracerProvider(ctx, cfg.OTLPEndpoint, version)
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("tracing (OTEL_EXPORTER_OTLP_ENDPOINT): %w", err)
+	}
+	a.shutdownTracing = shutdownTracing
+	a.metrics = telemetry.NewMetrics()
+	a.inspector = asynq.NewInspectorFromRedisClient(a.redis)
+	a.metrics.Register(
+		telemetry.NewQueueCollector(a.inspector, func() []string { return []string{cfg.Queue} }),
+		telemetry.NewCachedGauge("hookline_outbox_pending_deliveries",
+			"Deliveries waiting in the outbox (PostgreSQL) for a successful attempt or their next retry.",
+			10*time.Second, func(ctx context.Context) (float64, error) {
+				n, _, err := a.store.CountPendingDeliveries(ctx, cfg.SweepGrace)
+				return float64(n), err
+			}),
+		telemetry.NewCachedGauge("hookline_outbox_overdue_deliveries",
+			"Pending deliveries whose attempt is overdue by more than the sweep grace: a stalled or starved queue.",
+			10*time.Second, func(ctx context.Context) (float64, error) {
+				_, n, err := a.store.CountPendingDeliveries(ctx, cfg.SweepGrace)
+				return float64(n), err
+			}),
+	)
+	// With both roles in one process, new deliveries pass straight from the
+	// API to the worker (see worker.Handoff).
+	var handoff *worker.Handoff
+	if roles&roleAPI != 0 && roles&roleWorker != 0 {
+		handoff = worker.NewHandoff(64 << 20)
+	}
+	wdeps := worker.Deps{Store: a.store, Redis: a.redis, Log: log, Observer: a.metrics, Tracer: tp, Handoff: handoff}
+	tokens := api.NewTokens(cfg.JWTSecret, nil)
+	adeps := api.Deps{
+		Store: a.store, Tokens: tokens, Log: log, Metrics: a.metrics, Tracer: tp,
+		Enqueuer: worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout, worker.WithTracer(tp), worker.WithHandoff(handoff)),
+		Queue:    func(ctx context.Context) error { return a.redis.Ping(ctx).Err() },
+		Ready:    func() bool { return !a.draining.Load() },
+	}
+	if cfg.MetricsListen == "" {
+		adeps.MetricsHandler = a.metrics.Handler()
+	}
+	if err := a.wirePortal(&adeps); err != nil {
+		a.close()
+		return nil, err
+	}
+	if err := a.wireBilling(ctx, &adeps, &wdeps); err != nil {
+		a.close()
+		return nil, err
+	}
 	if roles&roleWorker != 0 {
-		a.worker = worker.New(worker.Deps{Store: a.store, Redis: a.redis, Log: log}, wopts)
+		a.worker = worker.New(wdeps, wopts)
+		a.metrics.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hookline_open_circuits",
+			Help: "Endpoints whose circuit this worker process holds open.",
+		}, func() float64 { return float64(a.worker.OpenCircuits()) }))
 	}
 	if roles&roleAPI != 0 {
-		tokens := api.NewTokens(cfg.JWTSecret, nil)
 		a.auth = api.NewAuthenticator(a.store, tokens, log)
-		a.server = api.NewServer(api.Deps{
-			Store: a.store, Tokens: tokens, Auth: a.auth, Log: log,
-			Enqueuer: worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout),
-			Queue:    func(ctx context.Context) error { return a.redis.Ping(ctx).Err() },
-			Ready:    func() bool { return !a.draining.Load() },
-		}, api.Options{
-			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version, AdminToken: cfg.AdminToken,
+		adeps.Auth = a.auth
+		a.server = api.NewServer(adeps, api.Options{
+			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version,
+			AdminToken: cfg.AdminToken, MetricsToken: cfg.MetricsToken,
 		})
 	}
 	return a, nil
 }
 
 func (a *App) close() {
+	if a.shutdownTracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = a.shutdownTracing(ctx)
+		cancel()
+	}
 	if a.redis != nil {
 		_ = a.redis.Close()
 	}
@@ -171,6 +234,23 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 		a.log.Info("listening", "addr", ln.Addr().String(), "public_url", a.cfg.PublicURL)
 	}
+	var metricsSrv *http.Server
+	if a.cfg.MetricsListen != "" {
+		ln, err := net.Listen("tcp", a.cfg.MetricsListen)
+		if err != nil {
+			close(a.ready)
+			return fmt.Errorf("listen on %s (HOOKLINE_METRICS_LISTEN): %w", a.cfg.MetricsListen, err)
+		}
+		metricsSrv = &http.Server{Handler: a.metricsOnly(), ReadHeaderTimeout: 10 * time.Second}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := metricsSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics server: %w", err)
+			}
+		}()
+		a.log.Info("metrics listening", "addr", ln.Addr().String())
+	}
 	// Background loops stop after HTTP and the worker have drained, so
 	// that their last writes (API keys' last use) still happen.
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
@@ -197,7 +277,11 @@ func (a *App) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	a.draining.Store(true)
-	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout.String())
+	a.log.Info("shutting down", "timeout", a.cfg.ShutdownTimeout.String(), "drain_delay", a.cfg.DrainDelay.String())
+	if a.cfg.DrainDelay > 0 && runErr == nil {
+		// readyz now fails; keep serving while load balancers notice.
+		time.Sleep(a.cfg.DrainDelay)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	if httpSrv != nil {
@@ -207,6 +291,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if a.worker != nil {
 		a.worker.Shutdown()
+	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(sctx)
 	}
 	stopBackground()
 	wg.Wait()
@@ -265,4 +352,11 @@ func shortReason(err error) string {
 		s = s[i+2:]
 	}
 	return s
+}
+
+// redisLogger adapts slog to go-redis's internal logger.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, fmt.Sprintf(format, v...))
 }

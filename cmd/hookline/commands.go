@@ -107,6 +107,11 @@ func runTenant(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
+	if svc, err := newBillingService(ctx, cfg, store, log); err == nil {
+		svc.TenantCreated(ctx, t.ID) // Stripe customer and subscription, when Stripe is configured
+	} else {
+		log.Warn("tenant created, but billing is not set up for it yet", "err", err)
+	}
 	jwt, err := api.NewTokens(cfg.JWTSecret, nil).TenantToken(t.ID, api.DefaultTenantTTL)
 	if err != nil {
 		return err

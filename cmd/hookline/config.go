@@ -49,11 +49,29 @@ type Config struct {
 
 	MetricsToken  string
 	MetricsListen string
+	// OTLPEndpoint turns tracing on (OTEL_EXPORTER_OTLP_ENDPOINT).
+	OTLPEndpoint string
+	// DrainDelay keeps serving (with readyz failing) this long after
+	// SIGTERM, so load balancers stop sending before the listener closes.
+	DrainDelay time.Duration
 
 	StripeSecretKey     string
 	StripeWebhookSecret string
 	StripeAPIURL        string
 	StripePriceID       string
+	// StripeMeterEvent is the event name of the Stripe meter usage is
+	// reported to (HOOKLINE_STRIPE_METER_EVENT).
+	StripeMeterEvent string
+	// BillingDefaultPlan is the plan of tenants never put on one
+	// (HOOKLINE_BILLING_DEFAULT_PLAN); start-up checks that it exists.
+	BillingDefaultPlan string
+	// BillingGrace is how long a paid-plan tenant may be past due before
+	// message creation answers 402 (HOOKLINE_BILLING_GRACE).
+	BillingGrace time.Duration
+	// BillingRollupInterval and BillingReportInterval pace the periodic
+	// billing:rollup and billing:report tasks.
+	BillingRollupInterval time.Duration
+	BillingReportInterval time.Duration
 }
 
 // defaultRetrySchedule is the delay before each retry after the first try.
@@ -104,6 +122,18 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 		}
 		return d
 	}
+	// days reads a duration that may also be given in whole days ("7d").
+	days := func(name string, def time.Duration) time.Duration {
+		if v := strings.TrimSpace(getenv(name)); strings.HasSuffix(v, "d") {
+			n, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
+			if err != nil || n < 0 {
+				errs = append(errs, fmt.Sprintf("%s must be a duration such as 7d or 36h, got %q", name, v))
+				return def
+			}
+			return time.Duration(n) * 24 * time.Hour
+		}
+		return duration(name, def)
+	}
 	boolean := func(name string) bool {
 		v := getenv(name)
 		if v == "" {
@@ -140,10 +170,17 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 		BreakerThreshold:         integer("HOOKLINE_BREAKER_THRESHOLD", 10),
 		MetricsToken:             getenv("HOOKLINE_METRICS_TOKEN"),
 		MetricsListen:            getenv("HOOKLINE_METRICS_LISTEN"),
+		OTLPEndpoint:             getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
+		DrainDelay:               duration("HOOKLINE_DRAIN_DELAY", 0),
 		StripeSecretKey:          getenv("HOOKLINE_STRIPE_SECRET_KEY"),
 		StripeWebhookSecret:      getenv("HOOKLINE_STRIPE_WEBHOOK_SECRET"),
 		StripeAPIURL:             getenv("HOOKLINE_STRIPE_API_URL"),
 		StripePriceID:            getenv("HOOKLINE_STRIPE_PRICE_ID"),
+		StripeMeterEvent:         str("HOOKLINE_STRIPE_METER_EVENT", "hookline_deliveries"),
+		BillingDefaultPlan:       str("HOOKLINE_BILLING_DEFAULT_PLAN", "pro"),
+		BillingGrace:             days("HOOKLINE_BILLING_GRACE", 7*24*time.Hour),
+		BillingRollupInterval:    duration("HOOKLINE_BILLING_ROLLUP_INTERVAL", time.Minute),
+		BillingReportInterval:    duration("HOOKLINE_BILLING_REPORT_INTERVAL", 5*time.Minute),
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + hostPort(c.Listen)
@@ -173,6 +210,12 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 	}
 	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 		errs = append(errs, fmt.Sprintf("HOOKLINE_REDIS_URL must be a redis:// URL, got %q", c.RedisURL))
+	}
+	if c.StripeSecretKey != "" && c.StripePriceID == "" {
+		errs = append(errs, "HOOKLINE_STRIPE_PRICE_ID is required with HOOKLINE_STRIPE_SECRET_KEY: the metered price tenants are subscribed to")
+	}
+	if c.BillingRollupInterval <= 0 || c.BillingReportInterval <= 0 {
+		errs = append(errs, "HOOKLINE_BILLING_ROLLUP_INTERVAL and HOOKLINE_BILLING_REPORT_INTERVAL must be positive durations")
 	}
 	if c.Concurrency < 1 {
 		c.Concurrency = 1
@@ -331,6 +374,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("concurrency", c.Concurrency),
 		slog.Int("retries", len(c.RetrySchedule)),
 		slog.Bool("stripe", c.StripeSecretKey != ""),
+		slog.String("billing_default_plan", c.BillingDefaultPlan),
+		slog.Duration("billing_grace", c.BillingGrace),
+		slog.String("metrics_listen", c.MetricsListen),
+		slog.String("metrics_token", mask(c.MetricsToken)),
+		slog.Bool("tracing", c.OTLPEndpoint != ""),
 	)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/migrations"
 	"github.com/hookline/hookline/tenants"
 )
@@ -62,8 +63,12 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 		db.Close()
 		return err
 	}
-	key, tenantID, err := ensureDemoTenant(ctx, db)
+	key, tenantID, appID, err := ensureDemoTenant(ctx, db)
 	db.Close()
+	if err != nil {
+		return err
+	}
+	portalToken, _, err := api.NewTokens(cfg.JWTSecret, nil).AppToken(api.AppToken{TenantID: tenantID, AppID: appID}, 7*24*time.Hour)
 	if err != nil {
 		return err
 	}
@@ -73,6 +78,8 @@ Hookline is starting at %[1]s
 
   tenant:   %[2]s (%[3]s)
   api key:  %[4]s
+  portal:   %[1]s/portal/#key=%[6]s
+            (the customer portal of the demo application "demo-app", valid 7 days)
 
 Try it:
 
@@ -81,7 +88,7 @@ Try it:
 
 Operator API token (HOOKLINE_ADMIN_TOKEN) is in %[5]s.
 
-`, base, tenantID, demoTenantName, key, devSecretsFile(getenv))
+`, base, tenantID, demoTenantName, key, devSecretsFile(getenv), portalToken)
 	app, err := newApp(ctx, cfg, log, roleAPI|roleWorker)
 	if err != nil {
 		return err
@@ -89,20 +96,29 @@ Operator API token (HOOKLINE_ADMIN_TOKEN) is in %[5]s.
 	return app.Run(ctx)
 }
 
-// ensureDemoTenant finds or creates the demo tenant and mints a new API key
-// for this run (keys are stored hashed, so an old one cannot be shown).
-func ensureDemoTenant(ctx context.Context, db *tenants.DB) (key, tenantID string, err error) {
+// ensureDemoTenant finds or creates the demo tenant and its demo
+// application, and mints a new API key for this run (keys are stored
+// hashed, so an old one cannot be shown).
+func ensureDemoTenant(ctx context.Context, db *tenants.DB) (key, tenantID, appID string, err error) {
 	store := tenants.NewStore(db, nil, nil)
 	t, err := store.FindTenantByName(ctx, demoTenantName)
 	if errors.Is(err, tenants.ErrNotFound) {
 		t, err = store.CreateTenant(ctx, demoTenantName)
 	}
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	_, key, err = store.CreateAPIKey(ctx, t.ID, "dev "+time.Now().UTC().Format(time.RFC3339))
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
-	return key, t.ID, nil
+	uid := "demo-app"
+	a, err := store.FindApplication(ctx, t.ID, uid)
+	if errors.Is(err, tenants.ErrNotFound) {
+		a, err = store.CreateApplication(ctx, t.ID, tenants.ApplicationInput{Name: "Demo application", UID: &uid})
+	}
+	if err != nil {
+		return "", "", "", err
+	}
+	return key, t.ID, a.ID, nil
 }

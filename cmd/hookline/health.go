@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -34,10 +36,34 @@ func runHealthcheck(ctx context.Context, args []string, stdout io.Writer) error 
 	return nil
 }
 
-// opsHandler serves /healthz and /readyz for a worker-only process, which
-// has no API listener of its own.
+// metricsOnly serves /metrics on HOOKLINE_METRICS_LISTEN, behind
+// HOOKLINE_METRICS_TOKEN when that is set.
+func (a *App) metricsOnly() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.guardMetrics(a.metrics.Handler()))
+	return mux
+}
+
+func (a *App) guardMetrics(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t := a.cfg.MetricsToken; t != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(t)) != 1 {
+				http.Error(w, `{"code":"authentication_failed","detail":"metrics need Authorization: Bearer <HOOKLINE_METRICS_TOKEN>"}`, http.StatusUnauthorized)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// opsHandler serves /healthz, /readyz and /metrics for a worker-only
+// process, which has no API listener of its own.
 func (a *App) opsHandler() http.Handler {
 	mux := http.NewServeMux()
+	if a.cfg.MetricsListen == "" {
+		mux.Handle("GET /metrics", a.guardMetrics(a.metrics.Handler()))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status":"ok","version":%q}`, version)

@@ -19,10 +19,12 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
+	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
 )
@@ -49,8 +51,11 @@ type Options struct {
 	// WorkerDeps, when set, may add handlers and periodic tasks to the
 	// worker before it starts.
 	WorkerDeps func(*worker.Deps)
-	// Observer receives the worker's attempt outcomes.
+	// Observer receives the worker's attempt outcomes (default: the
+	// stack's Metrics).
 	Observer worker.Observer
+	// Tracer traces the API and the worker; nil means no tracing.
+	Tracer trace.TracerProvider
 	// Log receives every log line; nil discards them (or prints them with
 	// HOOKLINE_TEST_LOG=1).
 	Log *slog.Logger
@@ -75,6 +80,8 @@ type Env struct {
 	Worker   *worker.Worker
 	Client   *worker.Client
 	Log      *slog.Logger
+	// Metrics is the stack's registry, served at /metrics.
+	Metrics *telemetry.Metrics
 
 	// The first tenant, created with the stack.
 	TenantID string
@@ -137,9 +144,17 @@ func New(t testing.TB, o Options) *Env {
 	if wo.Concurrency == 0 {
 		wo.Concurrency = 32
 	}
-	e.Client = worker.NewClient(rc, ns, wo.DeliveryTimeout)
+	e.Metrics = telemetry.NewMetrics()
+	// As in `hookline all`, a worker in the same process gets new
+	// deliveries handed over.
+	var handoff *worker.Handoff
+	if o.Worker {
+		handoff = worker.NewHandoff(16 << 20)
+	}
+	e.Client = worker.NewClient(rc, ns, wo.DeliveryTimeout, worker.WithTracer(o.Tracer), worker.WithHandoff(handoff))
 	e.API = api.NewServer(api.Deps{
 		Store: store, Tokens: tokens, Auth: auth, Log: log, Enqueuer: e.Client, Quota: o.Quota,
+		Metrics: e.Metrics, MetricsHandler: e.Metrics.Handler(), Tracer: o.Tracer,
 		Portal: o.Portal, Billing: o.Billing,
 		Queue: func(ctx context.Context) error { return rc.Ping(ctx).Err() },
 	}, api.Options{PublicURL: "http://hookline.test", AdminToken: AdminToken, Version: "test"})
@@ -149,7 +164,11 @@ func New(t testing.TB, o Options) *Env {
 	e.Server = httptest.NewServer(e.API.Handler())
 	e.URL = e.Server.URL
 	if o.Worker {
-		wd := worker.Deps{Store: store, Redis: rc, Log: log, Observer: o.Observer}
+		obs := o.Observer
+		if obs == nil {
+			obs = e.Metrics
+		}
+		wd := worker.Deps{Store: store, Redis: rc, Log: log, Observer: obs, Tracer: o.Tracer, Handoff: handoff}
 		if o.WorkerDeps != nil {
 			o.WorkerDeps(&wd)
 		}

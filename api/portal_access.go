@@ -1,0 +1,272 @@
+package api
+
+import (
+	"net/http"
+	"sort"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hookline/hookline/tenants"
+)
+
+// portalAPI holds the customer portal's routes: magic-link access, token
+// revocation, the portal's session and branding, and the pages. It shares
+// the Server and owns the app-token checker, so that a revocation made
+// here reaches the Authenticator's cache at once.
+type portalAPI struct {
+	*Server
+	checker *appTokenChecker
+}
+
+// App-portal token lifetimes, from the Svix contract.
+const (
+	minAppTokenTTL     = time.Hour
+	defaultAppTokenTTL = tenants.MaxAppTokenTTL
+)
+
+type appPortalAccessIn struct {
+	Application  *applicationIn `json:"application"`
+	Expiry       *int64         `json:"expiry"`
+	ReadOnly     *bool          `json:"readOnly"`
+	Capabilities []string       `json:"capabilities"`
+	SessionID    *string        `json:"sessionId"`
+	FeatureFlags []string       `json:"featureFlags"`
+}
+
+type appPortalAccessOut struct {
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+// appPortalAccess mints a magic link for one application (created on the
+// fly when the body carries one). The token rides in the URL fragment, so
+// it never reaches a server log or a Referer header.
+func (p *portalAPI) appPortalAccess(c *gin.Context) error {
+	var in appPortalAccessIn
+	b, err := readBody(c, p.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if len(b) > 0 { // dashboard-access has no body, and app-portal-access may omit it
+		if err := decodeBytes(b, &in); err != nil {
+			return err
+		}
+	}
+	ttl := defaultAppTokenTTL
+	if in.Expiry != nil {
+		ttl = time.Duration(*in.Expiry) * time.Second
+		if ttl < minAppTokenTTL || ttl > tenants.MaxAppTokenTTL {
+			return tenants.Invalid("expiry", "must be between 3600 (1 hour) and 604800 (7 days) seconds")
+		}
+	}
+	caps, err := ParseCapabilities(in.Capabilities)
+	if err != nil {
+		return tenants.Invalid("capabilities", err.Error()+"; use ViewBase, ViewEndpointSecret, ManageEndpointSecret, ManageTransformations, CreateAttempts or ManageEndpoint")
+	}
+	spec := AppToken{Capabilities: caps, FeatureFlags: in.FeatureFlags}
+	if in.SessionID != nil {
+		if *in.SessionID == "" || utf8.RuneCountInString(*in.SessionID) > 256 {
+			return tenants.Invalid("sessionId", "must be 1-256 characters")
+		}
+		spec.SessionID = *in.SessionID
+	}
+	if len(in.FeatureFlags) > 20 {
+		return tenants.Invalid("featureFlags", "at most 20 feature flags")
+	}
+	for _, f := range in.FeatureFlags {
+		if !uidRE.MatchString(f) {
+			return tenants.Invalid("featureFlags", "feature flags are 1-256 characters of a-z, A-Z, 0-9, '-', '_' and '.'")
+		}
+	}
+	if in.ReadOnly != nil {
+		spec.ReadOnly = *in.ReadOnly
+	}
+	a, err := p.appForMessage(c, in.Application)
+	if err != nil {
+		return err
+	}
+	spec.TenantID, spec.AppID = a.TenantID, a.ID
+	token, _, err := p.tokens.AppToken(spec, ttl)
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, appPortalAccessOut{URL: p.opts.PublicURL + "/portal/#key=" + token, Token: token})
+	return nil
+}
+
+type expireAllIn struct {
+	Expiry     *int64   `json:"expiry"`
+	SessionIDs []string `json:"sessionIds"`
+	SessionID  *string  `json:"sessionId"`
+}
+
+// expireAll revokes the application's tokens issued until now (only those
+// of the given sessions, when named), optionally after a delay.
+func (p *portalAPI) expireAll(c *gin.Context) error {
+	a, err := p.loadApp(c)
+	if err != nil {
+		return err
+	}
+	var in expireAllIn
+	b, err := readBody(c, p.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if len(b) > 0 {
+		if err := decodeBytes(b, &in); err != nil {
+			return err
+		}
+	}
+	var delay time.Duration
+	if in.Expiry != nil {
+		delay = time.Duration(*in.Expiry) * time.Second
+		if delay < 0 || delay > tenants.MaxAppTokenTTL {
+			return tenants.Invalid("expiry", "must be between 0 and 604800 seconds")
+		}
+	}
+	sessions := in.SessionIDs
+	if in.SessionID != nil {
+		sessions = append(sessions, *in.SessionID)
+	}
+	if len(sessions) > 100 {
+		return tenants.Invalid("sessionIds", "at most 100 sessions at a time")
+	}
+	for _, sid := range sessions {
+		if sid == "" || utf8.RuneCountInString(sid) > 256 {
+			return tenants.Invalid("sessionIds", "session ids are 1-256 characters")
+		}
+	}
+	// Tokens carry their issue instant in microseconds; so does the
+	// database.
+	now := p.tokens.now().Truncate(time.Microsecond)
+	if err := p.store.ExpireAppTokens(c.Request.Context(), a.TenantID, a.ID, sessions, now, now.Add(delay)); err != nil {
+		return err
+	}
+	p.checker.forget(a.TenantID, a.ID)
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// logout revokes the app-portal token that calls it. Other credentials
+// cannot log out (Svix refuses them too): API keys are revoked through
+// the operator API.
+func (p *portalAPI) logout(c *gin.Context) error {
+	pr := principal(c)
+	if pr.AppID == "" || pr.TokenID == "" {
+		return errForbidden("only app-portal tokens can log out; revoke API keys through the operator API")
+	}
+	// The row must outlive the token; every token dies within
+	// MaxAppTokenTTL (plus leeway) of now.
+	expires := p.tokens.now().Add(tenants.MaxAppTokenTTL + clockLeeway)
+	if err := p.store.RevokeAppToken(c.Request.Context(), pr.TenantID, pr.AppID, pr.TokenID, expires); err != nil {
+		return err
+	}
+	p.checker.forget(pr.TenantID, pr.AppID)
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+type brandingOut struct {
+	DisplayName  string  `json:"displayName"`
+	LogoURL      *string `json:"logoUrl"`
+	PrimaryColor *string `json:"primaryColor"`
+	Theme        string  `json:"theme"`
+}
+
+type portalAppOut struct {
+	ID   string  `json:"id"`
+	UID  *string `json:"uid,omitempty"`
+	Name string  `json:"name"`
+}
+
+type portalSessionOut struct {
+	TenantID     string        `json:"tenantId"`
+	Application  *portalAppOut `json:"application"`
+	ReadOnly     bool          `json:"readOnly"`
+	Capabilities []string      `json:"capabilities"`
+	Branding     brandingOut   `json:"branding"`
+}
+
+// portalSession tells the portal who it acts for (verified, unlike the
+// token's payload it decoded itself), what it may do and how to look.
+func (p *portalAPI) portalSession(c *gin.Context) error {
+	pr := principal(c)
+	ctx := c.Request.Context()
+	t, err := p.store.FindTenantByID(ctx, pr.TenantID)
+	if err != nil {
+		return err
+	}
+	ps, err := p.store.FindPortalSettings(ctx, pr.TenantID)
+	if err != nil {
+		return err
+	}
+	caps := pr.Capabilities
+	if pr.AppID == "" {
+		caps = AllCapabilities
+	}
+	out := portalSessionOut{
+		TenantID: pr.TenantID, ReadOnly: pr.ReadOnly, Capabilities: caps.Names(),
+		Branding: brandingOut{DisplayName: ps.DisplayName, LogoURL: orNil(ps.LogoURL), PrimaryColor: orNil(ps.PrimaryColor), Theme: ps.Theme},
+	}
+	if out.Branding.DisplayName == "" {
+		out.Branding.DisplayName = t.Name
+	}
+	if pr.AppID != "" {
+		a, err := p.store.FindApplication(ctx, pr.TenantID, pr.AppID)
+		if err != nil {
+			return err
+		}
+		out.Application = &portalAppOut{ID: a.ID, UID: a.UID, Name: a.Name}
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+func orNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+type endpointRateOut struct {
+	EndpointID  string  `json:"endpointId"`
+	SuccessRate float64 `json:"successRate"`
+}
+
+// endpointSuccessRates answers, in one query, the share of successful
+// attempts per endpoint of an application since a time (default: the last
+// 24 hours), for the portal's endpoint list. Endpoints without attempts
+// are absent.
+func (p *portalAPI) endpointSuccessRates(c *gin.Context) error {
+	since, err := timeQuery(c, "since")
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if since.IsZero() {
+		since = now.Add(-24 * time.Hour)
+	}
+	if since.After(now) || now.Sub(since) > statsWindow {
+		return errStatus(http.StatusBadRequest, "invalid_range", "since must be in the last 28 days")
+	}
+	a, err := p.loadApp(c)
+	if err != nil {
+		return err
+	}
+	rates, err := p.store.EndpointSuccessRates(c.Request.Context(), a.TenantID, a.ID, since)
+	if err != nil {
+		return err
+	}
+	out := make([]endpointRateOut, 0, len(rates))
+	for id, r := range rates {
+		out = append(out, endpointRateOut{EndpointID: id, SuccessRate: r})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].EndpointID < out[j].EndpointID })
+	c.JSON(http.StatusOK, gin.H{"since": since.UTC(), "data": out})
+	return nil
+}

@@ -1,0 +1,61 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hookline/hookline/internal/dbtest"
+	"github.com/hookline/hookline/internal/redistest"
+	"github.com/hookline/hookline/tenants"
+)
+
+// BenchmarkHandler_ProcessTask measures one delivery through the real
+// handler: load the delivery from PostgreSQL, sign, POST to a local
+// receiver, record the attempt (group commit) — everything a worker does
+// per task except asynq's own dequeue and acknowledgement. Run in parallel
+// (b.RunParallel), as the worker runs it.
+func BenchmarkHandler_ProcessTask(b *testing.B) {
+	ctx := context.Background()
+	db, _ := dbtest.Open(b)
+	store := tenants.NewStore(db, dbtest.TestCipher(b), nil)
+	redisURL, ns := redistest.Namespace(b)
+	opt, _ := redis.ParseURL(redisURL)
+	rc := redis.NewClient(opt)
+	defer rc.Close()
+	recv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer recv.Close()
+	w := New(Deps{Store: store, Redis: rc, Log: slog.New(slog.DiscardHandler)}, Options{Queue: ns, AllowPrivateTargets: true, Concurrency: 64})
+	defer w.Shutdown()
+
+	t, _ := store.CreateTenant(ctx, "bench")
+	app, _ := store.CreateApplication(ctx, t.ID, tenants.ApplicationInput{Name: "a"})
+	if _, err := store.CreateEndpoint(ctx, t.ID, app.ID, tenants.EndpointInput{URL: recv.URL}); err != nil {
+		b.Fatal(err)
+	}
+	payload := []byte(`{"type":"invoice.paid","data":{"id":"in_1234567890","amount":4200,"currency":"eur","customer":"cus_123"}}`)
+	tasks := make(chan *asynq.Task, b.N)
+	for range b.N {
+		_, ids, err := store.CreateMessage(ctx, t.ID, app.ID, tenants.MessageInput{EventType: "invoice.paid", Payload: payload})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tasks <- asynq.NewTask(TypeDeliver, deliverPayload(t.ID, ids[0]))
+	}
+	close(tasks)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := w.handler.ProcessTask(ctx, <-tasks); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,102 @@
+package worker
+
+import (
+	"sync"
+	"time"
+
+	"github.com/hookline/hookline/tenants"
+)
+
+// Handoff passes deliveries the API has just committed to a worker running
+// in the same process (`hookline all`), so that their first attempt does
+// not read back from PostgreSQL what the API wrote a millisecond ago.
+//
+// It is only a shortcut: the task still goes through Redis, the delivery's
+// state still lives in PostgreSQL, a job not found here (another process's,
+// a retry, one evicted for room) is read from the database as usual, and
+// the attempt is recorded the same way. Entries are bounded by total
+// payload size and by age. Safe for concurrent use; a nil *Handoff holds
+// nothing.
+type Handoff struct {
+	maxBytes int
+	maxAge   time.Duration
+
+	mu    sync.Mutex
+	jobs  map[int64]handoffEntry // guarded by mu
+	order []int64                // insertion order, for eviction; guarded by mu
+	bytes int                    // guarded by mu
+}
+
+type handoffEntry struct {
+	job tenants.DeliveryJob
+	at  time.Time
+}
+
+// NewHandoff holds up to maxBytes of payloads, none older than a minute.
+func NewHandoff(maxBytes int) *Handoff {
+	return &Handoff{maxBytes: maxBytes, maxAge: time.Minute, jobs: map[int64]handoffEntry{}}
+}
+
+// put offers fresh jobs; when full, the oldest go first.
+func (h *Handoff) put(jobs []tenants.DeliveryJob) {
+	if h == nil {
+		return
+	}
+	now := time.Now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, j := range jobs {
+		h.jobs[j.ID] = handoffEntry{job: j, at: now}
+		h.order = append(h.order, j.ID)
+		h.bytes += len(j.Payload)
+	}
+	for len(h.order) > 0 {
+		e, ok := h.jobs[h.order[0]]
+		if ok && h.bytes <= h.maxBytes && now.Sub(e.at) < h.maxAge {
+			break
+		}
+		if ok {
+			delete(h.jobs, h.order[0])
+			h.bytes -= len(e.job.Payload)
+		}
+		h.order = h.order[1:]
+	}
+	if len(h.order) == 0 {
+		h.order = nil // let the backing array go
+	}
+}
+
+// take removes and returns the job for delivery id, if held.
+func (h *Handoff) take(id int64) (tenants.DeliveryJob, bool) {
+	if h == nil {
+		return tenants.DeliveryJob{}, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e, ok := h.jobs[id]
+	if ok {
+		delete(h.jobs, id)
+		h.bytes -= len(e.job.Payload)
+	}
+	return e.job, ok
+}
+
+// WithHandoff gives the jobs of new messages to h on enqueue.
+func WithHandoff(h *Handoff) ClientOption {
+	return func(c *Client) { c.handoff = h }
+}
+
+// jobsOf builds the first-attempt jobs of a new message's deliveries.
+func jobsOf(m tenants.Message, ds []tenants.NewDelivery) []tenants.DeliveryJob {
+	jobs := make([]tenants.DeliveryJob, len(ds))
+	for i, d := range ds {
+		next := m.CreatedAt
+		jobs[i] = tenants.DeliveryJob{
+			ID: d.ID, TenantID: m.TenantID, AppID: m.AppID, MsgID: m.ID, EndpointID: d.EndpointID,
+			Trigger: tenants.TriggerScheduled, Status: tenants.StatusPending, NextAttemptAt: &next,
+			EventType: m.EventType, Payload: m.Payload, MsgCreatedAt: m.CreatedAt,
+			EndpointRevision: d.EndpointRevision, FailingSince: d.FailingSince,
+		}
+	}
+	return jobs
+}
