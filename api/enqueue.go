@@ -12,8 +12,10 @@ import (
 // declares it so that it need not import the worker package; main passes
 // the worker's client.
 type Enqueuer interface {
-	// EnqueueMessage queues the deliveries of a message just created.
-	EnqueueMessage(ctx context.Context, m tenants.Message, ds []tenants.NewDelivery) error
+	// EnqueueMessages queues the deliveries of messages just created, in
+	// one round trip; origins[i] is the context of the request that
+	// created msgs[i] (its trace and request id go with the tasks).
+	EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context) error
 	// EnqueueDeliveries queues existing deliveries (resends, recoveries).
 	EnqueueDeliveries(ctx context.Context, tenantID string, ids []int64) error
 }
@@ -38,10 +40,14 @@ func (d *dispatcher) dispatch(ctx context.Context, tenantID string, ids []int64)
 }
 
 func (d *dispatcher) dispatchMessage(ctx context.Context, m tenants.Message, ds []tenants.NewDelivery) error {
-	if d.enq == nil || len(ds) == 0 {
+	return d.dispatchMessages(ctx, []tenants.CreatedMessage{{Message: m, Deliveries: ds}}, []context.Context{ctx})
+}
+
+func (d *dispatcher) dispatchMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context) error {
+	if d.enq == nil || len(msgs) == 0 {
 		return nil
 	}
-	return d.try(ctx, func(ctx context.Context) error { return d.enq.EnqueueMessage(ctx, m, ds) })
+	return d.try(ctx, func(ctx context.Context) error { return d.enq.EnqueueMessages(ctx, msgs, origins) })
 }
 
 func (d *dispatcher) try(ctx context.Context, enqueue func(context.Context) error) error {

@@ -175,17 +175,17 @@ func (s *Server) createMessage(c *gin.Context) error {
 			return err
 		}
 	}
-	m, deliveries, err := s.store.CreateMessageDeliveries(ctx, a.TenantID, a.ID, mi)
+	created, enqErr, err := s.ingest.create(ctx, tenants.MessageSpec{TenantID: a.TenantID, AppID: a.ID, In: mi})
 	if errors.Is(err, tenants.ErrConflict) {
 		return errStatus(http.StatusConflict, "conflict", "a message with this eventId already exists in this application")
 	}
 	if err != nil {
 		return err
 	}
-	if err := s.dispatch.dispatchMessage(ctx, m, deliveries); err != nil {
-		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "msg_id", m.ID, "err", err)
+	if enqErr != nil {
+		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "msg_id", created.Message.ID, "err", enqErr)
 	}
-	c.JSON(http.StatusAccepted, toMessageOut(withContent)(m))
+	c.JSON(http.StatusAccepted, toMessageOut(withContent)(created.Message))
 	return nil
 }
 

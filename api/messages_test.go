@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -328,5 +329,64 @@ func TestMessage_DatabaseDown(t *testing.T) {
 	}
 	if code, body, _ := postWith(t, env, "/api/v1/app/shop/msg", `{"eventType":"a.b","payload":{"k":1}}`, nil); code != 202 {
 		t.Errorf("after recovery: %d %s", code, body)
+	}
+}
+
+// TestMessage_GroupCommit: concurrent creates are stored together; a
+// duplicate eventId among them fails only its own request, and every
+// accepted message is stored with its deliveries.
+func TestMessage_GroupCommit(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{})
+	ctx := context.Background()
+	app, err := env.Store.CreateApplication(ctx, env.TenantID, tenants.ApplicationInput{Name: "a", UID: ptr("shop")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.CreateEndpoint(ctx, env.TenantID, app.ID, tenants.EndpointInput{URL: "https://example.com/h"}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 60
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			eventID := "evt-" + strconv.Itoa(i)
+			if i%20 == 0 {
+				eventID = "dup" // three requests share it: one wins
+			}
+			codes[i], _, _ = postWith(t, env, "/api/v1/app/shop/msg", `{"eventType":"a.b","eventId":"`+eventID+`","payload":{"i":`+strconv.Itoa(i)+`}}`, nil)
+		}()
+	}
+	wg.Wait()
+	accepted, conflicts := 0, 0
+	for _, c := range codes {
+		switch c {
+		case 202:
+			accepted++
+		case 409:
+			conflicts++
+		default:
+			t.Errorf("unexpected status %d", c)
+		}
+	}
+	if accepted != n-2 || conflicts != 2 {
+		t.Errorf("%d accepted, %d conflicts; want %d and 2", accepted, conflicts, n-2)
+	}
+	pg, err := env.Store.FindMessages(ctx, env.TenantID, app.ID, tenants.MessageFilter{ListParams: tenants.ListParams{Limit: 250}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pg.Items) != accepted {
+		t.Errorf("%d messages stored, %d accepted", len(pg.Items), accepted)
+	}
+	var deliveries int
+	if err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries`).Scan(&deliveries); err != nil {
+		t.Fatal(err)
+	}
+	if deliveries != accepted {
+		t.Errorf("%d deliveries for %d accepted messages to one endpoint", deliveries, accepted)
 	}
 }

@@ -92,6 +92,7 @@ type Server struct {
 	promHTTP http.Handler
 	tracer   trace.Tracer
 	apps     *appCache
+	ingest   *ingester
 	ready    func() bool
 	opts     Options
 	engine   *gin.Engine
@@ -139,6 +140,7 @@ func NewServer(d Deps, opts Options) *Server {
 		metrics: d.Metrics, promHTTP: d.MetricsHandler, tracer: d.Tracer.Tracer("hookline/api"),
 		apps: newAppCache(10_000),
 	}
+	s.ingest = newIngester(s.store, s.dispatch, s.log)
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.RedirectTrailingSlash = false
@@ -166,6 +168,10 @@ func (s *Server) Handler() http.Handler {
 		s.engine.ServeHTTP(w, r)
 	})
 }
+
+// Close stops the ingest writers once the messages handed to them are
+// stored. Call it after the HTTP server has stopped serving.
+func (s *Server) Close() { s.ingest.close() }
 
 // Engine exposes the gin engine so main can mount other handlers (portal,
 // billing webhooks, metrics) before serving.

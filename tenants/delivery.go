@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,10 +82,29 @@ JOIN messages m ON m.id = d.msg_id
 LEFT JOIN endpoints e ON e.id = d.endpoint_id
 WHERE d.tenant_id = $1 AND d.id = $2`
 
+var loadDeliveryByIDSQL = strings.Replace(loadDeliverySQL, "WHERE d.tenant_id = $1 AND d.id = $2", "WHERE d.id = $1", 1)
+
 // LoadDelivery returns the job for delivery id, or ErrNotFound.
 func (s *Store) LoadDelivery(ctx context.Context, tenantID string, id int64) (DeliveryJob, error) {
 	var j DeliveryJob
 	err := s.pool.QueryRow(ctx, loadDeliverySQL, tenantID, id).Scan(
+		&j.ID, &j.TenantID, &j.AppID, &j.MsgID, &j.EndpointID, &j.Trigger, &j.Status, &j.Attempts, &j.NextAttemptAt,
+		&j.EventType, &j.Payload, &j.MsgCreatedAt,
+		&j.EndpointRevision, &j.EndpointDisabled, &j.EndpointDeleted, &j.FailingSince)
+	if err != nil {
+		return DeliveryJob{}, fmt.Errorf("load delivery %d: %w", id, translate(err))
+	}
+	return j, nil
+}
+
+// LoadDeliveryByID returns the job for delivery id, whichever tenant it
+// belongs to, or ErrNotFound. It exists for the delivery worker alone: its
+// tasks carry nothing but the id (a million queued tasks must stay small
+// in Redis), there is no caller tenant to scope by, and the row itself
+// names its tenant, which everything after this read is scoped by.
+func (s *Store) LoadDeliveryByID(ctx context.Context, id int64) (DeliveryJob, error) {
+	var j DeliveryJob
+	err := s.pool.QueryRow(ctx, loadDeliveryByIDSQL, id).Scan(
 		&j.ID, &j.TenantID, &j.AppID, &j.MsgID, &j.EndpointID, &j.Trigger, &j.Status, &j.Attempts, &j.NextAttemptAt,
 		&j.EventType, &j.Payload, &j.MsgCreatedAt,
 		&j.EndpointRevision, &j.EndpointDisabled, &j.EndpointDeleted, &j.FailingSince)

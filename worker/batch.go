@@ -69,20 +69,37 @@ func encodeTaskMessage(typ string, payload []byte, id, queue string, retry int, 
 	return b
 }
 
+// taskSpec is one delivery task to enqueue.
+type taskSpec struct {
+	tenantID string
+	id       int64
+	headers  map[string]string
+}
+
 // enqueueBatch queues delivery tasks of one tenant for immediate attempt
 // in one round trip per maxBatch tasks, and returns how many were new.
 func (c *Client) enqueueBatch(ctx context.Context, tenantID string, ids []int64, headers map[string]string) (int, error) {
+	tasks := make([]taskSpec, len(ids))
+	for i, id := range ids {
+		tasks[i] = taskSpec{tenantID: tenantID, id: id, headers: headers}
+	}
+	return c.enqueueTasks(ctx, tasks)
+}
+
+// enqueueTasks queues delivery tasks (of any tenants) for immediate attempt
+// in one round trip per maxBatch tasks, and returns how many were new.
+func (c *Client) enqueueTasks(ctx context.Context, tasks []taskSpec) (int, error) {
 	added := 0
-	for start := 0; start < len(ids); start += maxBatch {
-		chunk := ids[start:min(start+maxBatch, len(ids))]
+	for start := 0; start < len(tasks); start += maxBatch {
+		chunk := tasks[start:min(start+maxBatch, len(tasks))]
 		keys := make([]string, 0, len(chunk)+1)
 		args := make([]any, 0, 2*len(chunk)+1)
 		keys = append(keys, "asynq:{"+c.queue+"}:pending")
 		args = append(args, time.Now().UnixNano())
-		for _, id := range chunk {
-			tid := taskID(id)
-			keys = append(keys, c.taskKey(id))
-			args = append(args, encodeTaskMessage(TypeDeliver, deliverPayload(tenantID, id), tid, c.queue, maxTaskRetry, c.timeout, headers), tid)
+		for _, t := range chunk {
+			tid := taskID(t.id)
+			keys = append(keys, c.taskKey(t.id))
+			args = append(args, encodeTaskMessage(TypeDeliver, deliverPayload(t.id), tid, c.queue, maxTaskRetry, c.timeout, t.headers), tid)
 		}
 		// The queue is registered (for asynq's inspector) in the same round
 		// trip, every time: it is cheap, and a Redis that lost its data

@@ -41,7 +41,7 @@ func TestBatchEnqueue_ProcessedByAsynq(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ti.Type != "webhook:deliver" || string(ti.Payload) != "org_x:102" || ti.MaxRetry != 1<<20 ||
+	if ti.Type != "webhook:deliver" || string(ti.Payload) != "102" || ti.MaxRetry != 1<<20 ||
 		ti.Timeout != 2*time.Second+time.Minute || ti.State != asynq.TaskStatePending || ti.Headers["request_id"] != "req-batch-1" {
 		t.Fatalf("task as asynq reads it: %+v", ti)
 	}
@@ -68,7 +68,7 @@ func TestBatchEnqueue_ProcessedByAsynq(t *testing.T) {
 		defer mu.Unlock()
 		return len(got) == 3
 	})
-	for _, p := range []string{"org_x:101", "org_x:102", "org_x:103"} {
+	for _, p := range []string{"101", "102", "103"} {
 		if got[p] != "req-batch-1" {
 			t.Errorf("task %s handled with request id %q", p, got[p])
 		}

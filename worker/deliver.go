@@ -98,8 +98,12 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	defer span.End()
 	requestID := t.Headers()[headerRequestID]
 	job, handed := h.handoff.take(id)
-	if !handed || job.TenantID != tenantID {
-		job, err = h.store.LoadDelivery(ctx, tenantID, id)
+	if !handed || (tenantID != "" && job.TenantID != tenantID) {
+		if tenantID != "" {
+			job, err = h.store.LoadDelivery(ctx, tenantID, id)
+		} else {
+			job, err = h.store.LoadDeliveryByID(ctx, id)
+		}
 		if errors.Is(err, tenants.ErrNotFound) {
 			return nil // nothing to deliver (the tenant's data is gone)
 		}
@@ -107,6 +111,7 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 	}
+	tenantID = job.TenantID
 	if job.Status != tenants.StatusPending {
 		return nil // done already: a duplicate task, or a recovered one
 	}

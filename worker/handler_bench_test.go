@@ -45,7 +45,7 @@ func BenchmarkHandler_ProcessTask(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		tasks <- asynq.NewTask(TypeDeliver, deliverPayload(t.ID, ids[0]))
+		tasks <- asynq.NewTask(TypeDeliver, deliverPayload(ids[0]))
 	}
 	close(tasks)
 	b.ReportAllocs()

@@ -88,6 +88,11 @@ func (i *Inspector) Dead(limit int) ([]DeadTask, error) {
 			if err != nil {
 				continue
 			}
+			if tenantID == "" {
+				if job, err := i.store.LoadDeliveryByID(context.Background(), id); err == nil {
+					tenantID = job.TenantID
+				}
+			}
 			out = append(out, DeadTask{TaskID: t.ID, TenantID: tenantID, DeliveryID: id, LastError: t.LastErr, FailedAt: t.LastFailedAt})
 		}
 		if len(tasks) == 0 {

@@ -33,19 +33,23 @@ const maxTaskRetry = 1 << 20
 // enqueueing it twice is harmless.
 func taskID(deliveryID int64) string { return "d" + strconv.FormatInt(deliveryID, 10) }
 
-// deliverPayload is the task body: ids only, never the webhook payload,
-// so a backlog of a million deliveries stays small in Redis.
-func deliverPayload(tenantID string, deliveryID int64) []byte {
-	return []byte(tenantID + ":" + strconv.FormatInt(deliveryID, 10))
+// deliverPayload is the task body: the delivery id in decimal, nothing
+// else — not the webhook payload, not even the tenant — so that a backlog
+// of a million deliveries stays small in Redis. The worker reads the rest
+// from the delivery row.
+func deliverPayload(deliveryID int64) []byte {
+	return strconv.AppendInt(nil, deliveryID, 10)
 }
 
+// parseDeliverPayload reads a task body: "<id>", or "<tenant>:<id>" as
+// written by earlier versions.
 func parseDeliverPayload(b []byte) (tenantID string, deliveryID int64, err error) {
 	t, d, ok := strings.Cut(string(b), ":")
 	if !ok {
-		return "", 0, fmt.Errorf("malformed deliver task payload %q", b)
+		t, d = "", t
 	}
 	id, err := strconv.ParseInt(d, 10, 64)
-	if err != nil {
+	if err != nil || id <= 0 {
 		return "", 0, fmt.Errorf("malformed deliver task payload %q", b)
 	}
 	return t, id, nil
@@ -111,7 +115,7 @@ func (c *Client) enqueue(ctx context.Context, tenantID string, id int64, at time
 	if !at.IsZero() && time.Until(at) > 0 {
 		opts = append(opts, asynq.ProcessAt(at))
 	}
-	task := asynq.NewTaskWithHeaders(TypeDeliver, deliverPayload(tenantID, id), taskHeaders(ctx))
+	task := asynq.NewTaskWithHeaders(TypeDeliver, deliverPayload(id), taskHeaders(ctx))
 	_, err := c.asynq.EnqueueContext(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil // already queued, running, or scheduled for retry
@@ -144,15 +148,45 @@ func (c *Client) EnqueueDeliveries(ctx context.Context, tenantID string, ids []i
 // EnqueueMessage queues the deliveries of a message just created, handing
 // their first-attempt jobs to this process's worker when there is one.
 func (c *Client) EnqueueMessage(ctx context.Context, m tenants.Message, ds []tenants.NewDelivery) error {
-	if len(ds) == 0 {
+	return c.EnqueueMessages(ctx, []tenants.CreatedMessage{{Message: m, Deliveries: ds}}, []context.Context{ctx})
+}
+
+// EnqueueMessages queues the deliveries of many new messages — a group
+// commit's worth — in one Redis round trip, handing first-attempt jobs to
+// this process's worker when there is one. origins[i] is the context of
+// the request that created msgs[i]: its trace and request id travel in
+// that message's tasks.
+func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context) error {
+	var tasks []taskSpec
+	spans := make([]trace.Span, 0, len(msgs))
+	for i, m := range msgs {
+		if len(m.Deliveries) == 0 {
+			continue
+		}
+		c.handoff.put(jobsOf(m.Message, m.Deliveries))
+		origin := ctx
+		if i < len(origins) && origins[i] != nil {
+			origin = origins[i]
+		}
+		mctx, span := c.tracer.Start(origin, "enqueue deliveries", trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(attribute.Int("hookline.deliveries", len(m.Deliveries)), attribute.String("messaging.destination.name", c.queue)))
+		spans = append(spans, span)
+		h := taskHeaders(mctx)
+		for _, d := range m.Deliveries {
+			tasks = append(tasks, taskSpec{tenantID: m.Message.TenantID, id: d.ID, headers: h})
+		}
+	}
+	if len(tasks) == 0 {
 		return nil
 	}
-	c.handoff.put(jobsOf(m, ds))
-	ids := make([]int64, len(ds))
-	for i, d := range ds {
-		ids[i] = d.ID
+	_, err := c.enqueueTasks(ctx, tasks)
+	for _, span := range spans {
+		if err != nil {
+			span.SetStatus(codes.Error, "enqueue failed")
+		}
+		span.End()
 	}
-	return c.EnqueueDeliveries(ctx, m.TenantID, ids)
+	return err
 }
 
 // taskKey is where asynq keeps a task. The sweeper reads only whether it

@@ -289,6 +289,9 @@ func (a *App) Run(ctx context.Context) error {
 			a.log.Warn("http shutdown incomplete", "err", err)
 		}
 	}
+	if a.server != nil {
+		a.server.Close()
+	}
 	if a.worker != nil {
 		a.worker.Shutdown()
 	}

@@ -195,7 +195,8 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 		case "HOOKLINE_ALLOW_PRIVATE_TARGETS":
 			return "true"
 		case "HOOKLINE_QUEUE":
-			return "hookline-bench-" + randHex(4)
+			// Short: the queue name is in every task's key and body.
+			return "hb" + randHex(3)
 		}
 		if v := getenv(k); v != "" {
 			return v

@@ -181,6 +181,7 @@ func New(t testing.TB, o Options) *Env {
 	t.Cleanup(func() {
 		once.Do(func() {
 			e.Server.Close()
+			e.API.Close()
 			if e.Worker != nil {
 				e.Worker.Shutdown()
 			}
