@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -334,7 +335,7 @@ func TestDelivery_SSRF(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if full.Status != models.MESSAGESTATUS_FAIL || full.ResponseStatusCode != 0 || !contains(full.Response, "refused") {
+		if full.Status != models.MESSAGESTATUS_FAIL || full.ResponseStatusCode != 0 || !strings.Contains(full.Response, "refused") {
 			t.Errorf("attempt to %s: status %v code %d response %q; want a refused failure", full.Url, full.Status, full.ResponseStatusCode, full.Response)
 		}
 	}
@@ -343,6 +344,26 @@ func TestDelivery_SSRF(t *testing.T) {
 	}
 }
 
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+// TestDelivery_EndpointRetrySchedule: an endpoint's own retrySchedule
+// (a Hookline extension field) replaces the server's.
+func TestDelivery_EndpointRetrySchedule(t *testing.T) {
+	t.Parallel()
+	// The server's schedule is far too slow to finish within the test.
+	env, _, appID := setup(t, worker.Options{RetrySchedule: []time.Duration{time.Hour}})
+	rc := newReceiver(t, func(_ string, n int, _ *http.Request) int {
+		if n < 4 {
+			return 500
+		}
+		return 200
+	})
+	code, body := post(t, env, "/api/v1/app/"+appID+"/endpoint", `{"url":"`+rc.URL+`","retrySchedule":["100ms", 0.1, "100ms"]}`)
+	if code != 201 || !strings.Contains(body, `"retrySchedule":["100ms","100ms","100ms"]`) {
+		t.Fatalf("create endpoint with its own schedule: %d %s", code, body)
+	}
+	c := env.SDK(env.APIKey)
+	m := send(t, c, appID, "a.b", nil)
+	waitFor(t, 10*time.Second, "four attempts on the endpoint's schedule", func() bool {
+		at := attemptsOf(t, c, appID, m.Id)
+		return len(at) == 4 && at[3].Status == models.MESSAGESTATUS_SUCCESS
+	})
 }

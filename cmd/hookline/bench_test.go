@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookline/hookline/internal/dbtest"
+	"github.com/hookline/hookline/internal/redistest"
+	"github.com/hookline/hookline/tenants"
+)
+
+// benchJSON runs `hookline bench … --json` and decodes its report.
+func benchJSON(t *testing.T, env map[string]string, args ...string) benchReport {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), append([]string{"bench", "--json"}, args...), envMap(env), &out, &errOut); err != nil {
+		t.Fatalf("bench %v: %v\n%s", args, err, errOut.String())
+	}
+	var rep benchReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("bench --json printed %q: %v", out.String(), err)
+	}
+	return rep
+}
+
+// TestBench_SelfContained runs the load tool end to end on a small load:
+// every message is accepted and delivered once, every signature verifies,
+// and the baselines are measured.
+func TestBench_SelfContained(t *testing.T) {
+	dsn := dbtest.NewDatabase(t)
+	redisURL, _ := redistest.Namespace(t)
+	env := map[string]string{"HOOKLINE_DATABASE_URL": dsn, "HOOKLINE_REDIS_URL": redisURL}
+	rep := benchJSON(t, env, "--messages", "300", "--apps", "3", "--endpoints", "2", "--concurrency", "8", "--timeout", "60s")
+	if rep.Accepted != 300 || rep.Delivered != 600 || rep.Expected != 600 || rep.TimedOut {
+		t.Fatalf("report = %+v; want 300 accepted and 600 delivered", rep)
+	}
+	if rep.BadSignatures != 0 || rep.Duplicates != 0 {
+		t.Errorf("receiver saw %d bad signatures, %d duplicates", rep.BadSignatures, rep.Duplicates)
+	}
+	if rep.IngestPerSec <= 0 || rep.DeliveriesPerSec <= 0 || rep.E2EP99ms <= 0 || rep.PeakRSSMiB <= 0 {
+		t.Errorf("missing figures: %+v", rep)
+	}
+	if rep.HTTPBaselinePerSec <= 0 || rep.InsertBaselinePerSec <= 0 || rep.RatioInsert <= 0 {
+		t.Errorf("baselines not measured: %+v", rep)
+	}
+	// It cleaned up after itself.
+	db, err := openForTest(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tenantsLeft, deliveriesLeft int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM deliveries)`).Scan(&tenantsLeft, &deliveriesLeft); err != nil {
+		t.Fatal(err)
+	}
+	if tenantsLeft != 0 || deliveriesLeft != 0 {
+		t.Errorf("bench left %d tenants and %d deliveries behind", tenantsLeft, deliveriesLeft)
+	}
+}
+
+// TestBench_Remote loads a running instance through its API, as an
+// operator would against a deployment.
+func TestBench_Remote(t *testing.T) {
+	dsn := dbtest.NewDatabase(t)
+	redisURL, ns := redistest.Namespace(t)
+	port := freePort(t)
+	env := testSecrets(dsn)
+	env["HOOKLINE_REDIS_URL"] = redisURL
+	env["HOOKLINE_QUEUE"] = ns
+	env["HOOKLINE_LISTEN"] = "127.0.0.1:" + strconv.Itoa(port)
+	env["HOOKLINE_ALLOW_PRIVATE_TARGETS"] = "true"
+	env["HOOKLINE_LOG_LEVEL"] = "warn"
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"all"}, envMap(env), &bytes.Buffer{}, &syncWriter{w: &bytes.Buffer{}})
+	}()
+	defer func() { stop(); <-done }()
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	waitUntil(t, 10*time.Second, func() bool {
+		var out bytes.Buffer
+		return runHealthcheck(context.Background(), []string{base + "/readyz"}, &out) == nil
+	})
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"tenant", "create", "--name", "bench target", "--json"}, envMap(env), &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	var tenant map[string]string
+	if err := json.Unmarshal(out.Bytes(), &tenant); err != nil {
+		t.Fatal(err)
+	}
+	rep := benchJSON(t, map[string]string{}, "--api", base, "--key", tenant["apiKey"], "--receiver-listen", "127.0.0.1:0",
+		"--messages", "200", "--apps", "2", "--concurrency", "8", "--timeout", "60s", "--skip-baselines")
+	if rep.Delivered != 200 || rep.BadSignatures != 0 || !strings.HasPrefix(rep.Mode, "remote") {
+		t.Fatalf("remote bench = %+v", rep)
+	}
+}
+
+// openForTest opens the database a test points the bench at.
+func openForTest(dsn string) (*tenants.DB, error) {
+	return tenants.OpenDB(context.Background(), dsn, 2, slog.New(slog.DiscardHandler))
+}
