@@ -26,7 +26,9 @@ type usagePeriodOut struct {
 	Exceeded bool `json:"exceeded"`
 }
 
-type usageOut struct {
+// UsageOut is the usage API's answer; `hookline usage --json` prints the
+// same shape.
+type UsageOut struct {
 	Since  time.Time      `json:"since"`
 	Until  time.Time      `json:"until"`
 	Data   []usageDayOut  `json:"data"`
@@ -52,8 +54,9 @@ func toUsagePeriodOut(u billing.Usage) usagePeriodOut {
 		Cap: p.Cap, Remaining: p.Remaining(), Exceeded: p.Exceeded()}
 }
 
-func toUsageOut(u billing.Usage) usageOut {
-	out := usageOut{Since: u.Since, Until: u.Until, Data: make([]usageDayOut, 0, len(u.Days)), Period: toUsagePeriodOut(u),
+// ToUsageOut converts a tenant's usage to its wire shape.
+func ToUsageOut(u billing.Usage) UsageOut {
+	out := UsageOut{Since: u.Since, Until: u.Until, Data: make([]usageDayOut, 0, len(u.Days)), Period: toUsagePeriodOut(u),
 		PaymentStatus: paymentStatus(u.Account, u.PaymentRequired)}
 	for _, d := range u.Days {
 		out.Data = append(out.Data, usageDayOut{Date: d.Day.Format("2006-01-02"), Deliveries: d.Deliveries})
@@ -80,6 +83,6 @@ func (s *Server) getUsage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, toUsageOut(u))
+	c.JSON(http.StatusOK, ToUsageOut(u))
 	return nil
 }

@@ -2,14 +2,9 @@ package billing
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
-	"net"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/hookline/hookline/tenants"
@@ -27,36 +22,8 @@ func NewStore(ts *tenants.Store) *Store { return &Store{db: ts.DB()} }
 
 func (st *Store) q(ctx context.Context) *gorm.DB { return st.db.WithContext(ctx) }
 
-// translate maps driver errors onto the tenants sentinels, as the tenants
-// store does: missing row ErrNotFound, unique violation ErrConflict, a
-// missing parent (foreign key) ErrNotFound, a lost connection
-// ErrUnavailable.
-func translate(err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%w: %w", tenants.ErrNotFound, err)
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "23505":
-			return fmt.Errorf("%w: %s", tenants.ErrConflict, pgErr.ConstraintName)
-		case "23503":
-			return fmt.Errorf("%w: %s", tenants.ErrNotFound, pgErr.ConstraintName)
-		case "57P01", "57P02", "57P03", "53300":
-			return fmt.Errorf("%w: %w", tenants.ErrUnavailable, err)
-		}
-		return err
-	}
-	var netErr net.Error
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) {
-		return fmt.Errorf("%w: %w", tenants.ErrUnavailable, err)
-	}
-	return err
-}
+// translate maps driver errors onto the tenants package's sentinels.
+func translate(err error) error { return tenants.Translate(err) }
 
 func utcPtr(t *time.Time) *time.Time {
 	if t == nil {

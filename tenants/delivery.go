@@ -86,9 +86,12 @@ var loadDeliveryByIDSQL = strings.Replace(loadDeliverySQL, "WHERE d.tenant_id = 
 
 // LoadDelivery returns the job for delivery id, or ErrNotFound.
 func (s *Store) LoadDelivery(ctx context.Context, tenantID string, id int64) (DeliveryJob, error) {
+	return scanDeliveryJob(s.pool.QueryRow(ctx, loadDeliverySQL, tenantID, id), id)
+}
+
+func scanDeliveryJob(row pgx.Row, id int64) (DeliveryJob, error) {
 	var j DeliveryJob
-	err := s.pool.QueryRow(ctx, loadDeliverySQL, tenantID, id).Scan(
-		&j.ID, &j.TenantID, &j.AppID, &j.MsgID, &j.EndpointID, &j.Trigger, &j.Status, &j.Attempts, &j.NextAttemptAt,
+	err := row.Scan(&j.ID, &j.TenantID, &j.AppID, &j.MsgID, &j.EndpointID, &j.Trigger, &j.Status, &j.Attempts, &j.NextAttemptAt,
 		&j.EventType, &j.Payload, &j.MsgCreatedAt,
 		&j.EndpointRevision, &j.EndpointDisabled, &j.EndpointDeleted, &j.FailingSince)
 	if err != nil {
@@ -103,15 +106,7 @@ func (s *Store) LoadDelivery(ctx context.Context, tenantID string, id int64) (De
 // in Redis), there is no caller tenant to scope by, and the row itself
 // names its tenant, which everything after this read is scoped by.
 func (s *Store) LoadDeliveryByID(ctx context.Context, id int64) (DeliveryJob, error) {
-	var j DeliveryJob
-	err := s.pool.QueryRow(ctx, loadDeliveryByIDSQL, id).Scan(
-		&j.ID, &j.TenantID, &j.AppID, &j.MsgID, &j.EndpointID, &j.Trigger, &j.Status, &j.Attempts, &j.NextAttemptAt,
-		&j.EventType, &j.Payload, &j.MsgCreatedAt,
-		&j.EndpointRevision, &j.EndpointDisabled, &j.EndpointDeleted, &j.FailingSince)
-	if err != nil {
-		return DeliveryJob{}, fmt.Errorf("load delivery %d: %w", id, translate(err))
-	}
-	return j, nil
+	return scanDeliveryJob(s.pool.QueryRow(ctx, loadDeliveryByIDSQL, id), id)
 }
 
 // EndpointConfig is the part of an endpoint a worker caches: everything

@@ -66,9 +66,12 @@ func (s *Store) Ping(ctx context.Context) error {
 
 func (s *Store) q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
 
-// translate maps driver errors onto the package's sentinels: a missing row
-// is ErrNotFound, a unique violation ErrConflict, a connection failure
-// ErrUnavailable. Other errors pass through.
+// Translate maps driver errors onto the package's sentinels: a missing row
+// (or a foreign key to one) is ErrNotFound, a unique violation
+// ErrConflict, a connection failure ErrUnavailable. Other errors pass
+// through. Packages with tables of their own (billing) use it too.
+func Translate(err error) error { return translate(err) }
+
 func translate(err error) error {
 	if err == nil {
 		return nil
@@ -81,6 +84,8 @@ func translate(err error) error {
 		switch pgErr.Code {
 		case "23505": // unique_violation
 			return fmt.Errorf("%w: %s", ErrConflict, pgErr.ConstraintName)
+		case "23503": // foreign_key_violation: what it points at is gone
+			return fmt.Errorf("%w: %s", ErrNotFound, pgErr.ConstraintName)
 		case "57P01", "57P02", "57P03", "53300": // shutdown, crash, cannot connect now, too many connections
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}

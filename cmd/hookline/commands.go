@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -18,14 +19,9 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if len(args) != 1 || (args[0] != "up" && args[0] != "down" && args[0] != "status") {
 		return &usageError{"usage: hookline migrate up|down|status"}
 	}
-	cfg, err := loadConfig(getenv, false, stderr)
-	if err != nil && !onlySecretsMissing(err) {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, 2, log)
+	_, log, db, err := commandDB(ctx, getenv, stderr, false)
 	if err != nil {
-		return explainUnreachable(err, cfg, nil)
+		return err
 	}
 	defer db.Close()
 	sqlDB := stdlib.OpenDBFromPool(db.Pool)
@@ -46,6 +42,23 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return migrations.Status(ctx, sqlDB, stdout)
 	}
 	return nil
+}
+
+// commandDB loads the config and connects to PostgreSQL with a small pool,
+// for the one-shot commands. Commands that neither sign nor seal pass
+// needSecrets false and run without HOOKLINE_JWT_SECRET and the encryption
+// key. The caller closes the DB.
+func commandDB(ctx context.Context, getenv func(string) string, stderr io.Writer, needSecrets bool) (Config, *slog.Logger, *tenants.DB, error) {
+	cfg, err := loadConfig(getenv, false, stderr)
+	if err != nil && (needSecrets || !onlySecretsMissing(err)) {
+		return cfg, nil, nil, err
+	}
+	log := newLogger(cfg, stderr)
+	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, 2, log)
+	if err != nil {
+		return cfg, log, nil, explainUnreachable(err, cfg, nil)
+	}
+	return cfg, log, db, nil
 }
 
 // onlySecretsMissing reports whether a config error concerns nothing but
@@ -85,14 +98,9 @@ func runTenant(ctx context.Context, args []string, getenv func(string) string, s
 	if *name == "" {
 		return &usageError{"usage: hookline tenant create --name NAME [--json]"}
 	}
-	cfg, err := loadConfig(getenv, false, stderr)
+	cfg, log, db, err := commandDB(ctx, getenv, stderr, true)
 	if err != nil {
 		return err
-	}
-	log := newLogger(cfg, stderr)
-	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, 2, log)
-	if err != nil {
-		return explainUnreachable(err, cfg, nil)
 	}
 	defer db.Close()
 	if err := checkSchema(ctx, db); err != nil {

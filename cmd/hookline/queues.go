@@ -23,11 +23,11 @@ const queuesUsage = `usage:
 // runQueues is the operator's view of the delivery queue through asynq's
 // Inspector.
 func runQueues(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(getenv, false, stderr)
-	if err != nil && !onlySecretsMissing(err) {
+	cfg, _, db, err := commandDB(ctx, getenv, stderr, false)
+	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
+	defer db.Close()
 	ropt, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		return fmt.Errorf("HOOKLINE_REDIS_URL: %w", err)
@@ -37,11 +37,6 @@ func runQueues(ctx context.Context, args []string, getenv func(string) string, s
 	if err := rc.Ping(ctx).Err(); err != nil {
 		return explainUnreachable(nil, cfg, err)
 	}
-	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, 2, log)
-	if err != nil {
-		return explainUnreachable(err, cfg, nil)
-	}
-	defer db.Close()
 	in := worker.NewInspector(asynq.NewInspectorFromRedisClient(rc), tenants.NewStore(db, nil, nil), cfg.Queue)
 
 	sub := ""

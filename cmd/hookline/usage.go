@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/billing"
 	"github.com/hookline/hookline/tenants"
 )
@@ -48,14 +49,9 @@ func runUsage(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(getenv, false, stderr)
-	if err != nil && !onlySecretsMissing(err) {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, 2, log)
+	cfg, log, db, err := commandDB(ctx, getenv, stderr, false)
 	if err != nil {
-		return explainUnreachable(err, cfg, nil)
+		return err
 	}
 	defer db.Close()
 	if err := checkSchema(ctx, db); err != nil {
@@ -101,11 +97,6 @@ func parseDay(flag, v string) (time.Time, error) {
 	return t, nil
 }
 
-type usageReportDay struct {
-	Date       string `json:"date"`
-	Deliveries int64  `json:"deliveries"`
-}
-
 type usageReportAudit struct {
 	Hour             time.Time `json:"hour"`
 	Stored           int64     `json:"stored"`
@@ -113,33 +104,16 @@ type usageReportAudit struct {
 	ReportedToStripe bool      `json:"reportedToStripe"`
 }
 
-// usageReport is the JSON of `hookline usage --json`: the shape of the
-// usage API's answer, plus the audit when asked for.
+// usageReport is the JSON of `hookline usage --json`: the usage API's
+// answer, with the tenant and, when asked for, the audit.
 type usageReport struct {
-	TenantID string           `json:"tenantId"`
-	Since    time.Time        `json:"since"`
-	Until    time.Time        `json:"until"`
-	Data     []usageReportDay `json:"data"`
-	Period   struct {
-		Start      time.Time `json:"start"`
-		End        time.Time `json:"end"`
-		Plan       string    `json:"plan"`
-		Deliveries int64     `json:"deliveries"`
-		Cap        *int64    `json:"cap"`
-		Remaining  *int64    `json:"remaining"`
-		Exceeded   bool      `json:"exceeded"`
-	} `json:"period"`
-	PaymentRequired bool               `json:"paymentRequired"`
-	Audit           []usageReportAudit `json:"audit,omitempty"`
+	TenantID string `json:"tenantId"`
+	api.UsageOut
+	Audit []usageReportAudit `json:"audit,omitempty"`
 }
 
 func toUsageReport(u billing.Usage, diffs []billing.AuditRow, audit bool) usageReport {
-	r := usageReport{TenantID: u.TenantID, Since: u.Since, Until: u.Until, Data: []usageReportDay{}, PaymentRequired: u.PaymentRequired}
-	for _, d := range u.Days {
-		r.Data = append(r.Data, usageReportDay{Date: d.Day.Format("2006-01-02"), Deliveries: d.Deliveries})
-	}
-	r.Period.Start, r.Period.End, r.Period.Plan = u.Period.Start, u.Period.End, u.Account.Plan.ID
-	r.Period.Deliveries, r.Period.Cap, r.Period.Remaining, r.Period.Exceeded = u.Period.Deliveries, u.Period.Cap, u.Period.Remaining(), u.Period.Exceeded()
+	r := usageReport{TenantID: u.TenantID, UsageOut: api.ToUsageOut(u)}
 	if audit {
 		r.Audit = []usageReportAudit{}
 		for _, d := range diffs {
