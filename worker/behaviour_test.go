@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -365,5 +366,60 @@ func TestDelivery_EndpointRetrySchedule(t *testing.T) {
 	waitFor(t, 10*time.Second, "four attempts on the endpoint's schedule", func() bool {
 		at := attemptsOf(t, c, appID, m.Id)
 		return len(at) == 4 && at[3].Status == models.MESSAGESTATUS_SUCCESS
+	})
+}
+
+// TestDelivery_SignatureHeaderModes: HOOKLINE_SIGNATURE_HEADERS chooses
+// Standard Webhooks headers, Svix's, or both; redirects are answers, not
+// followed.
+func TestDelivery_SignatureHeaderModes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		mode           string
+		webhook, svixH bool
+	}{{"both", true, true}, {"webhook", true, false}, {"svix", false, true}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			t.Parallel()
+			_, c, appID := setup(t, worker.Options{SignatureHeaders: tc.mode, RetrySchedule: []time.Duration{}})
+			rc := newReceiver(t, nil)
+			ctx := context.Background()
+			ep, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: rc.URL}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			secret, _ := c.Endpoint.GetSecret(ctx, appID, ep.Id)
+			send(t, c, appID, "a.b", nil)
+			waitFor(t, 5*time.Second, "the webhook", func() bool { return len(rc.requests()) == 1 })
+			h := rc.requests()[0].Header
+			if (h.Get("webhook-signature") != "") != tc.webhook || (h.Get("svix-signature") != "") != tc.svixH {
+				t.Errorf("mode %s sent webhook-* %v, svix-* %v", tc.mode, h.Get("webhook-signature") != "", h.Get("svix-signature") != "")
+			}
+			// The Svix verifier reads either family.
+			sv, _ := svix.NewWebhook(secret.Key)
+			if err := sv.Verify(rc.requests()[0].Body, h); err != nil {
+				t.Errorf("mode %s does not verify: %v", tc.mode, err)
+			}
+		})
+	}
+
+	t.Run("RedirectNotFollowed", func(t *testing.T) {
+		t.Parallel()
+		_, c, appID := setup(t, worker.Options{RetrySchedule: []time.Duration{}})
+		target := newReceiver(t, nil)
+		redirect := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusFound))
+		t.Cleanup(redirect.Close)
+		ctx := context.Background()
+		if _, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: redirect.URL}, nil); err != nil {
+			t.Fatal(err)
+		}
+		m := send(t, c, appID, "a.b", nil)
+		waitFor(t, 5*time.Second, "the attempt", func() bool { return len(attemptsOf(t, c, appID, m.Id)) == 1 })
+		a := attemptsOf(t, c, appID, m.Id)[0]
+		if a.ResponseStatusCode != 302 || a.Status != models.MESSAGESTATUS_FAIL {
+			t.Errorf("attempt to a redirect: %d %v, want a failed 302", a.ResponseStatusCode, a.Status)
+		}
+		if n := len(target.requests()); n != 0 {
+			t.Errorf("the redirect was followed (%d requests at its target)", n)
+		}
 	})
 }
