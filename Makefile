@@ -9,6 +9,7 @@ dev:
 	$(GO) run ./cmd/hookline dev
 
 test:
+	scripts/test-env.sh
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed on:"; gofmt -l .; exit 1)
 	$(GO) test -race -count=1 -timeout 20m ./...

@@ -54,7 +54,7 @@ func StripeMockPath() (string, error) {
 		}
 	}
 	return "", fmt.Errorf("stripe-mock not found on PATH nor in $(go env GOPATH)/bin: install it with "+
-		"`go install github.com/stripe/stripe-mock@%s` (.ci/run does this), or set HOOKLINE_STRIPE_MOCK to its path", StripeMockVersion)
+		"`go install github.com/stripe/stripe-mock@%s` (`make test` does this), or set HOOKLINE_STRIPE_MOCK to its path", StripeMockVersion)
 }
 
 var listenRE = regexp.MustCompile(`Listening for HTTP at address: (\S+)`)
