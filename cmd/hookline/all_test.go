@@ -27,10 +27,35 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// TestAll_EndToEnd runs the binary's `all` role as main does, provisions a
-// tenant through the operator API, sends a message and sees it delivered,
-// then stops it the way SIGTERM does.
-func TestAll_EndToEnd(t *testing.T) {
+// runningAll is a `hookline all` started by a test.
+type runningAll struct {
+	base string
+	env  map[string]string
+	stop context.CancelFunc
+	done chan error
+
+	once sync.Once
+	err  error
+}
+
+// wait returns run's result once it has returned (stopped), waiting at
+// most d. It may be called again.
+func (r *runningAll) wait(d time.Duration) (stopped bool, err error) {
+	select {
+	case err := <-r.done:
+		r.once.Do(func() { r.err = err; close(r.done) })
+	case <-time.After(d):
+		return false, nil
+	}
+	return true, r.err
+}
+
+// startAll runs `hookline all` as main does, on a fresh database and Redis
+// namespace with private targets allowed, once it answers /readyz. extra
+// adds or overrides variables. The process is stopped when the test ends,
+// if the test has not stopped it.
+func startAll(t *testing.T, extra map[string]string) *runningAll {
+	t.Helper()
 	dsn := dbtest.NewDatabase(t)
 	redisURL, ns := redistest.Namespace(t)
 	port := freePort(t)
@@ -38,12 +63,32 @@ func TestAll_EndToEnd(t *testing.T) {
 	env["HOOKLINE_REDIS_URL"] = redisURL
 	env["HOOKLINE_QUEUE"] = ns
 	env["HOOKLINE_LISTEN"] = "127.0.0.1:" + strconv.Itoa(port)
-	env["HOOKLINE_ADMIN_TOKEN"] = "op-token"
 	env["HOOKLINE_ALLOW_PRIVATE_TARGETS"] = "true"
-	env["HOOKLINE_SHUTDOWN_TIMEOUT"] = "3s"
-	env["HOOKLINE_DRAIN_DELAY"] = "1s"
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	for k, v := range extra {
+		env[k] = v
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	r := &runningAll{base: "http://127.0.0.1:" + strconv.Itoa(port), env: env, stop: stop, done: make(chan error, 1)}
+	go func() { r.done <- run(ctx, []string{"all"}, envMap(env), io.Discard, &syncWriter{w: io.Discard}) }()
+	t.Cleanup(func() {
+		stop()
+		r.wait(15 * time.Second)
+	})
+	waitUntil(t, 10*time.Second, func() bool {
+		resp, err := http.Get(r.base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return r
+}
 
+// TestAll_EndToEnd runs the binary's `all` role as main does, provisions a
+// tenant through the operator API, sends a message and sees it delivered,
+// then stops it the way SIGTERM does.
+func TestAll_EndToEnd(t *testing.T) {
 	var got atomic.Int32
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("webhook-signature") != "" {
@@ -51,19 +96,10 @@ func TestAll_EndToEnd(t *testing.T) {
 		}
 	}))
 	defer recv.Close()
-
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var logs bytes.Buffer
-	go func() { done <- run(ctx, []string{"all"}, envMap(env), io.Discard, &syncWriter{w: &logs}) }()
-	waitUntil(t, 10*time.Second, func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
+	app := startAll(t, map[string]string{
+		"HOOKLINE_ADMIN_TOKEN": "op-token", "HOOKLINE_SHUTDOWN_TIMEOUT": "3s", "HOOKLINE_DRAIN_DELAY": "1s",
 	})
+	base := app.base
 
 	do := func(method, path, token, body string) map[string]any {
 		t.Helper()
@@ -88,7 +124,7 @@ func TestAll_EndToEnd(t *testing.T) {
 	do("POST", "/api/v1/app/shop/msg", key, `{"eventType":"order.paid","payload":{"id":7}}`)
 	waitUntil(t, 10*time.Second, func() bool { return got.Load() == 1 })
 
-	stop()
+	app.stop()
 	// While draining, readiness fails but the server still answers.
 	waitUntil(t, time.Second, func() bool {
 		resp, err := http.Get(base + "/readyz")
@@ -98,13 +134,12 @@ func TestAll_EndToEnd(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusServiceUnavailable
 	})
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run returned %v after shutdown", err)
-		}
-	case <-time.After(10 * time.Second):
+	stopped, err := app.wait(10 * time.Second)
+	if !stopped {
 		t.Fatal("hookline all did not stop within 10 s of its signal")
+	}
+	if err != nil {
+		t.Fatalf("run returned %v after shutdown", err)
 	}
 }
 

@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
@@ -67,26 +65,8 @@ func TestBench_SelfContained(t *testing.T) {
 // TestBench_Remote loads a running instance through its API, as an
 // operator would against a deployment.
 func TestBench_Remote(t *testing.T) {
-	dsn := dbtest.NewDatabase(t)
-	redisURL, ns := redistest.Namespace(t)
-	port := freePort(t)
-	env := testSecrets(dsn)
-	env["HOOKLINE_REDIS_URL"] = redisURL
-	env["HOOKLINE_QUEUE"] = ns
-	env["HOOKLINE_LISTEN"] = "127.0.0.1:" + strconv.Itoa(port)
-	env["HOOKLINE_ALLOW_PRIVATE_TARGETS"] = "true"
-	env["HOOKLINE_LOG_LEVEL"] = "warn"
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"all"}, envMap(env), &bytes.Buffer{}, &syncWriter{w: &bytes.Buffer{}})
-	}()
-	defer func() { stop(); <-done }()
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	waitUntil(t, 10*time.Second, func() bool {
-		var out bytes.Buffer
-		return runHealthcheck(context.Background(), []string{base + "/readyz"}, &out) == nil
-	})
+	app := startAll(t, map[string]string{"HOOKLINE_LOG_LEVEL": "warn"})
+	env, base := app.env, app.base
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"tenant", "create", "--name", "bench target", "--json"}, envMap(env), &out, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
