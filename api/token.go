@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,20 +73,11 @@ func (t *Tokens) ParseTenantToken(s string) (string, error) {
 	}
 	// Tokens minted by a Svix server (no audience) are accepted as long as
 	// sub names a tenant; an app-portal audience never is.
-	if len(claims.Audience) > 0 && !slicesContains(claims.Audience, tenantAudience) {
+	if len(claims.Audience) > 0 && !slices.Contains(claims.Audience, tenantAudience) {
 		return "", fmt.Errorf("%w: wrong audience", errBadToken)
 	}
 	if !strings.HasPrefix(claims.Subject, tenants.PrefixTenant) {
 		return "", fmt.Errorf("%w: subject is not a tenant id", errBadToken)
 	}
 	return claims.Subject, nil
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

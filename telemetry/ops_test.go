@@ -75,7 +75,8 @@ func labelsMatch(m *dto.Metric, want map[string]string) bool {
 	return n == len(want)
 }
 
-func counter(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+// series returns the series of metric name whose labels include labels.
+func series(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels map[string]string) *dto.Metric {
 	t.Helper()
 	f, ok := fams[name]
 	if !ok {
@@ -83,26 +84,21 @@ func counter(t *testing.T, fams map[string]*dto.MetricFamily, name string, label
 	}
 	for _, m := range f.GetMetric() {
 		if labelsMatch(m, labels) {
-			return m.GetCounter().GetValue()
+			return m
 		}
 	}
 	t.Fatalf("metric %s has no series %v", name, labels)
-	return 0
+	return nil
+}
+
+func counter(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	t.Helper()
+	return series(t, fams, name, labels).GetCounter().GetValue()
 }
 
 func histogramCount(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels map[string]string) uint64 {
 	t.Helper()
-	f, ok := fams[name]
-	if !ok {
-		t.Fatalf("metric %s is missing", name)
-	}
-	for _, m := range f.GetMetric() {
-		if labelsMatch(m, labels) {
-			return m.GetHistogram().GetSampleCount()
-		}
-	}
-	t.Fatalf("metric %s has no series %v", name, labels)
-	return 0
+	return series(t, fams, name, labels).GetHistogram().GetSampleCount()
 }
 
 // TestMetrics scrapes /metrics after one successful delivery, one 500 and

@@ -162,7 +162,6 @@ func (s *sweeper) incrementalPass(ctx context.Context) error {
 
 func (s *sweeper) fullPass(ctx context.Context) error {
 	var after int64
-	total := 0
 	for {
 		batch, err := s.store.PendingDeliveries(ctx, after, sweepBatch)
 		if err != nil {
@@ -171,7 +170,6 @@ func (s *sweeper) fullPass(ctx context.Context) error {
 		if err := s.restore(ctx, batch, true); err != nil {
 			return err
 		}
-		total += len(batch)
 		if len(batch) < sweepBatch {
 			return nil
 		}

@@ -218,6 +218,3 @@ func (c *Client) missing(ctx context.Context, ids []int64) ([]int64, error) {
 	}
 	return out, nil
 }
-
-// Close releases the asynq client (not the shared Redis connection).
-func (c *Client) Close() error { return nil }

@@ -559,7 +559,7 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 func (b *bench) baselines(ctx context.Context, rep *benchReport) {
 	n := min(b.o.messages, 50000)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: b.o.concurrency * 2, MaxIdleConns: b.o.concurrency * 2}}
-	url := "http://" + b.recvSrvAddr() + "/baseline"
+	url := "http://" + b.recv.addr + "/baseline"
 	rep.HTTPBaselinePerSec = parallel(b.o.concurrency, n, func(i int) error {
 		resp, err := client.Post(url, "application/json", bytes.NewReader(b.body(i)))
 		if err != nil {
@@ -579,10 +579,6 @@ func (b *bench) baselines(ctx context.Context, rep *benchReport) {
 		rep.RatioInsert = rep.DeliveriesPerSec / rep.InsertBaselinePerSec
 		rep.IngestRatioInsert = rep.IngestPerSec / rep.InsertBaselinePerSec
 	}
-}
-
-func (b *bench) recvSrvAddr() string {
-	return b.recv.addr
 }
 
 func insertBaseline(ctx context.Context, pool *pgxpool.Pool, conc, n int, body func(int) []byte) float64 {
