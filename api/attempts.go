@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -177,7 +178,7 @@ func (s *Server) resendMessage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.dispatch.dispatch(ctx, a.TenantID, []int64{id}); err != nil {
+	if err := s.outbox.Enqueue(ctx, a.TenantID, []int64{id}); err != nil {
 		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "err", err)
 	}
 	c.JSON(http.StatusAccepted, gin.H{})
@@ -298,7 +299,7 @@ func (s *Server) recoverLike(c *gin.Context, task string, run func(tenantID, app
 	go func() {
 		for start := 0; start < len(ids); start += 500 {
 			end := min(start+500, len(ids))
-			if err := s.dispatch.dispatch(ctx, a.TenantID, ids[start:end]); err != nil {
+			if err := s.outbox.Enqueue(ctx, a.TenantID, ids[start:end]); err != nil {
 				s.log.Warn("enqueue of recovered deliveries failed; the sweeper will deliver", "err", err)
 				return
 			}
@@ -399,16 +400,16 @@ func (s *Server) sendExample(c *gin.Context) error {
 			return err
 		}
 	}
-	m, deliveries, err := s.store.CreateMessageDeliveries(ctx, a.TenantID, a.ID, tenants.MessageInput{
+	acc, err := s.outbox.Accept(ctx, outbox.Submission{TenantID: a.TenantID, AppID: a.ID, Input: tenants.MessageInput{
 		EventType: *in.EventType, Payload: payload, OnlyEndpoint: e.ID,
-	})
+	}})
 	if err != nil {
 		return err
 	}
-	if err := s.dispatch.dispatchMessage(ctx, m, deliveries); err != nil {
-		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "err", err)
+	if acc.EnqueueErr != nil {
+		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "err", acc.EnqueueErr)
 	}
-	c.JSON(http.StatusOK, toMessageOut(true)(m))
+	c.JSON(http.StatusOK, toMessageOut(true)(acc.Message))
 	return nil
 }
 

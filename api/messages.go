@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -157,8 +158,12 @@ func (s *Server) createMessage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	body, err := readBody(c, s.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
 	var in messageIn
-	if err := s.decodeJSON(c, &in); err != nil {
+	if err := decodeBytes(body, &in); err != nil {
 		return err
 	}
 	mi, err := s.toMessageInput(in)
@@ -175,17 +180,25 @@ func (s *Server) createMessage(c *gin.Context) error {
 			return err
 		}
 	}
-	created, enqErr, err := s.ingest.create(ctx, tenants.MessageSpec{TenantID: a.TenantID, AppID: a.ID, In: mi})
+	sub := outbox.Submission{TenantID: a.TenantID, AppID: a.ID, Input: mi}
+	if key := c.GetHeader("Idempotency-Key"); key != "" {
+		// The key, the message and its deliveries are committed together.
+		sub.Idempotency = &outbox.Idempotency{Key: key, Route: c.Request.Method + " " + c.Request.URL.Path, Body: body}
+	}
+	acc, err := s.outbox.Accept(ctx, sub)
 	if errors.Is(err, tenants.ErrConflict) {
 		return errStatus(http.StatusConflict, "conflict", "a message with this eventId already exists in this application")
 	}
 	if err != nil {
 		return err
 	}
-	if enqErr != nil {
-		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "msg_id", created.Message.ID, "err", enqErr)
+	if acc.EnqueueErr != nil {
+		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "msg_id", acc.Message.ID, "err", acc.EnqueueErr)
 	}
-	c.JSON(http.StatusAccepted, toMessageOut(withContent)(created.Message))
+	if acc.Replayed {
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.JSON(http.StatusAccepted, toMessageOut(withContent)(acc.Message))
 	return nil
 }
 

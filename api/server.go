@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 )
@@ -53,8 +54,9 @@ type Deps struct {
 	Log    *slog.Logger
 	// Queue and Cache check Redis for the health endpoints.
 	Queue Checker
-	// Enqueuer hands new deliveries to the workers.
-	Enqueuer Enqueuer
+	// Outbox accepts messages and enqueues deliveries after commit; the
+	// server closes it in Close (the API is its only writer).
+	Outbox *outbox.Outbox
 	// Quota decides whether a tenant may send (plan caps, payment); nil
 	// means always.
 	Quota Quota
@@ -84,7 +86,7 @@ type Server struct {
 	auth     *Authenticator
 	log      *slog.Logger
 	queue    Checker
-	dispatch *dispatcher
+	outbox   *outbox.Outbox
 	quota    Quota
 	portal   http.Handler
 	billing  Billing
@@ -92,7 +94,6 @@ type Server struct {
 	promHTTP http.Handler
 	tracer   trace.Tracer
 	apps     *appCache
-	ingest   *ingester
 	ready    func() bool
 	opts     Options
 	engine   *gin.Engine
@@ -136,11 +137,10 @@ func NewServer(d Deps, opts Options) *Server {
 	}
 	s := &Server{
 		store: d.Store, tokens: d.Tokens, auth: d.Auth, log: d.Log, queue: d.Queue,
-		dispatch: &dispatcher{enq: d.Enqueuer}, quota: d.Quota, portal: d.Portal, billing: d.Billing, ready: d.Ready, opts: opts,
+		outbox: d.Outbox, quota: d.Quota, portal: d.Portal, billing: d.Billing, ready: d.Ready, opts: opts,
 		metrics: d.Metrics, promHTTP: d.MetricsHandler, tracer: d.Tracer.Tracer("hookline/api"),
 		apps: newAppCache(10_000),
 	}
-	s.ingest = newIngester(s.store, s.dispatch, s.log)
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.RedirectTrailingSlash = false
@@ -169,9 +169,9 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-// Close stops the ingest writers once the messages handed to them are
-// stored. Call it after the HTTP server has stopped serving.
-func (s *Server) Close() { s.ingest.close() }
+// Close closes the outbox once the messages handed to it are stored. Call
+// it after the HTTP server has stopped serving.
+func (s *Server) Close() { s.outbox.Close() }
 
 // Engine exposes the gin engine so main can mount other handlers (portal,
 // billing webhooks, metrics) before serving.
@@ -207,7 +207,10 @@ func (s *Server) wrap(r route) gin.HandlerFunc {
 			c.Set(logTenantKey, p.TenantID)
 		}
 		h := r.h
-		if r.method == http.MethodPost && r.scope != scopeAdmin && r.scope != scopePublic {
+		// Message creation commits its idempotency claim with the message
+		// (package outbox); every other tenant POST goes through the
+		// generic claim-run-store.
+		if r.method == http.MethodPost && r.scope != scopeAdmin && r.scope != scopePublic && r.path != messageCreatePath {
 			h = func(c *gin.Context) error { return s.idempotent(c, r.h) }
 		}
 		if err := h(c); err != nil {
@@ -215,6 +218,9 @@ func (s *Server) wrap(r route) gin.HandlerFunc {
 		}
 	}
 }
+
+// messageCreatePath is the route of POST …/msg.
+const messageCreatePath = "/api/v1/app/:app_id/msg"
 
 func (s *Server) routeTable() []route {
 	const (

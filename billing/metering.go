@@ -6,11 +6,13 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/hookline/hookline/tenants"
 )
 
 // billableSQL is the billable unit, and the predicate of the partial
 // indexes deliveries_billable and deliveries_billable_tenant.
-const billableSQL = `trigger = 0 AND status = 0`
+var billableSQL = tenants.SQLConst(`trigger = {scheduled} AND status = {success}`)
 
 // countedThroughSQL is the rollup's watermark, -infinity before the first
 // rollup, as a scalar subquery: evaluated once per statement, in the same

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 )
@@ -67,13 +68,13 @@ type handler struct {
 	cache    *endpointCache
 	breaker  *breaker
 	throttle *throttle
-	recorder *recorder
+	recorder *outbox.Recorder
 	client   *http.Client
 	opts     Options
 	log      *slog.Logger
 	obs      Observer
 	tracer   trace.Tracer
-	handoff  *Handoff
+	handoff  *outbox.Handoff
 	now      func() time.Time
 	rnd      func() float64
 
@@ -97,7 +98,7 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		trace.WithAttributes(attribute.Int64("hookline.delivery_id", id)))
 	defer span.End()
 	requestID := t.Headers()[headerRequestID]
-	job, handed := h.handoff.take(id)
+	job, handed := h.handoff.Take(id)
 	if !handed || (tenantID != "" && job.TenantID != tenantID) {
 		if tenantID != "" {
 			job, err = h.store.LoadDelivery(ctx, tenantID, id)
@@ -149,7 +150,7 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	res := h.send(ctx, &job, ep)
 	h.breaker.done(job.EndpointID, res.outcome == OutcomeSuccess, h.now())
 	result, next := h.decide(&job, ep, res)
-	if err := h.recorder.record(ctx, result); err != nil {
+	if err := h.recorder.Record(ctx, result); err != nil {
 		// The attempt happened but is not on record: retry it (the
 		// receiver de-duplicates on webhook-id).
 		return fmt.Errorf("record attempt of delivery %d: %w", id, err)

@@ -62,7 +62,6 @@ type Client struct {
 	queue   string
 	timeout time.Duration // per-task handler deadline
 	tracer  trace.Tracer
-	handoff *Handoff
 }
 
 // ClientOption configures a Client.
@@ -145,15 +144,8 @@ func (c *Client) EnqueueDeliveries(ctx context.Context, tenantID string, ids []i
 	return nil
 }
 
-// EnqueueMessage queues the deliveries of a message just created, handing
-// their first-attempt jobs to this process's worker when there is one.
-func (c *Client) EnqueueMessage(ctx context.Context, m tenants.Message, ds []tenants.NewDelivery) error {
-	return c.EnqueueMessages(ctx, []tenants.CreatedMessage{{Message: m, Deliveries: ds}}, []context.Context{ctx})
-}
-
 // EnqueueMessages queues the deliveries of many new messages — a group
-// commit's worth — in one Redis round trip, handing first-attempt jobs to
-// this process's worker when there is one. origins[i] is the context of
+// commit's worth — in one Redis round trip. origins[i] is the context of
 // the request that created msgs[i]: its trace and request id travel in
 // that message's tasks.
 func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context) error {
@@ -163,7 +155,6 @@ func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMess
 		if len(m.Deliveries) == 0 {
 			continue
 		}
-		c.handoff.put(jobsOf(m.Message, m.Deliveries))
 		origin := ctx
 		if i < len(origins) && origins[i] != nil {
 			origin = origins[i]

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -88,9 +89,9 @@ type Deps struct {
 	Observer Observer
 	// Tracer records a span per attempt; nil means no tracing.
 	Tracer trace.TracerProvider
-	// Handoff, shared with the API's Client in the same process, spares
-	// first attempts a database read; nil reads every job.
-	Handoff *Handoff
+	// Handoff, shared with the outbox in the same process, spares first
+	// attempts a database read; nil reads every job.
+	Handoff *outbox.Handoff
 	// Handlers are other task handlers this worker serves (billing:report),
 	// by task type.
 	Handlers map[string]asynq.Handler
@@ -111,7 +112,7 @@ type Worker struct {
 	log     *slog.Logger
 	srv     *asynq.Server
 	handler *handler
-	rec     *recorder
+	rec     *outbox.Recorder
 	sweeper *sweeper
 	client  *Client
 	extra   map[string]asynq.Handler
@@ -132,7 +133,7 @@ func New(d Deps, o Options) *Worker {
 	if d.Tracer == nil {
 		d.Tracer = noop.NewTracerProvider()
 	}
-	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout, WithTracer(d.Tracer), WithHandoff(d.Handoff))
+	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout, WithTracer(d.Tracer))
 	transport := &http.Transport{
 		Proxy:                 nil, // a proxy would dial on our behalf, past the SSRF guard
 		DialContext:           newDialer(o.AllowPrivateTargets).DialContext,
@@ -144,7 +145,7 @@ func New(d Deps, o Options) *Worker {
 		ExpectContinueTimeout: 0,
 		DisableCompression:    true,
 	}
-	rec := newRecorder(d.Store, d.Log, 4, 256)
+	rec := outbox.NewRecorder(d.Store, d.Log, outbox.BatcherOptions{})
 	h := &handler{
 		store:    d.Store,
 		cache:    newEndpointCache(d.Store, 50_000),
@@ -262,7 +263,7 @@ func (w *Worker) stop() {
 		w.cancel()
 	}
 	w.wg.Wait()
-	w.rec.close()
+	w.rec.Close()
 }
 
 // OpenCircuits returns how many endpoints' circuits this worker holds open.

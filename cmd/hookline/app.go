@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookline/hookline/api"
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
@@ -131,17 +132,16 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	)
 	// With both roles in one process, new deliveries pass straight from the
 	// API to the worker (see worker.Handoff).
-	var handoff *worker.Handoff
+	var handoff *outbox.Handoff
 	if roles&roleAPI != 0 && roles&roleWorker != 0 {
-		handoff = worker.NewHandoff(64 << 20)
+		handoff = outbox.NewHandoff(64 << 20)
 	}
 	wdeps := worker.Deps{Store: a.store, Redis: a.redis, Log: log, Observer: a.metrics, Tracer: tp, Handoff: handoff}
 	tokens := api.NewTokens(cfg.JWTSecret, nil)
 	adeps := api.Deps{
 		Store: a.store, Tokens: tokens, Log: log, Metrics: a.metrics, Tracer: tp,
-		Enqueuer: worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout, worker.WithTracer(tp), worker.WithHandoff(handoff)),
-		Queue:    func(ctx context.Context) error { return a.redis.Ping(ctx).Err() },
-		Ready:    func() bool { return !a.draining.Load() },
+		Queue: func(ctx context.Context) error { return a.redis.Ping(ctx).Err() },
+		Ready: func() bool { return !a.draining.Load() },
 	}
 	if cfg.MetricsListen == "" {
 		adeps.MetricsHandler = a.metrics.Handler()
@@ -164,6 +164,10 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	if roles&roleAPI != 0 {
 		a.auth = api.NewAuthenticator(a.store, tokens, log)
 		adeps.Auth = a.auth
+		adeps.Outbox = outbox.New(outbox.Deps{
+			Store: a.store, Handoff: handoff, Log: log,
+			Enqueuer: worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout, worker.WithTracer(tp)),
+		}, outbox.Options{})
 		a.server = api.NewServer(adeps, api.Options{
 			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version,
 			AdminToken: cfg.AdminToken, MetricsToken: cfg.MetricsToken,

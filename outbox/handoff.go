@@ -1,4 +1,4 @@
-package worker
+package outbox
 
 import (
 	"sync"
@@ -7,8 +7,8 @@ import (
 	"github.com/hookline/hookline/tenants"
 )
 
-// Handoff passes deliveries the API has just committed to a worker running
-// in the same process (`hookline all`), so that their first attempt does
+// Handoff passes deliveries the outbox has just committed to a worker
+// running in the same process (`hookline all`), so that their first attempt does
 // not read back from PostgreSQL what the API wrote a millisecond ago.
 //
 // It is only a shortcut: the task still goes through Redis, the delivery's
@@ -37,8 +37,8 @@ func NewHandoff(maxBytes int) *Handoff {
 	return &Handoff{maxBytes: maxBytes, maxAge: time.Minute, jobs: map[int64]handoffEntry{}}
 }
 
-// put offers fresh jobs; when full, the oldest go first.
-func (h *Handoff) put(jobs []tenants.DeliveryJob) {
+// Put offers fresh jobs; when full, the oldest go first.
+func (h *Handoff) Put(jobs []tenants.DeliveryJob) {
 	if h == nil {
 		return
 	}
@@ -66,8 +66,8 @@ func (h *Handoff) put(jobs []tenants.DeliveryJob) {
 	}
 }
 
-// take removes and returns the job for delivery id, if held.
-func (h *Handoff) take(id int64) (tenants.DeliveryJob, bool) {
+// Take removes and returns the job for delivery id, if held.
+func (h *Handoff) Take(id int64) (tenants.DeliveryJob, bool) {
 	if h == nil {
 		return tenants.DeliveryJob{}, false
 	}
@@ -79,24 +79,4 @@ func (h *Handoff) take(id int64) (tenants.DeliveryJob, bool) {
 		h.bytes -= len(e.job.Payload)
 	}
 	return e.job, ok
-}
-
-// WithHandoff gives the jobs of new messages to h on enqueue.
-func WithHandoff(h *Handoff) ClientOption {
-	return func(c *Client) { c.handoff = h }
-}
-
-// jobsOf builds the first-attempt jobs of a new message's deliveries.
-func jobsOf(m tenants.Message, ds []tenants.NewDelivery) []tenants.DeliveryJob {
-	jobs := make([]tenants.DeliveryJob, len(ds))
-	for i, d := range ds {
-		next := m.CreatedAt
-		jobs[i] = tenants.DeliveryJob{
-			ID: d.ID, TenantID: m.TenantID, AppID: m.AppID, MsgID: m.ID, EndpointID: d.EndpointID,
-			Trigger: tenants.TriggerScheduled, Status: tenants.StatusPending, NextAttemptAt: &next,
-			EventType: m.EventType, Payload: m.Payload, MsgCreatedAt: m.CreatedAt,
-			EndpointRevision: d.EndpointRevision, FailingSince: d.FailingSince,
-		}
-	}
-	return jobs
 }
