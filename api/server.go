@@ -139,7 +139,7 @@ func NewServer(d Deps, opts Options) *Server {
 		store: d.Store, tokens: d.Tokens, auth: d.Auth, log: d.Log, queue: d.Queue,
 		outbox: d.Outbox, quota: d.Quota, portal: d.Portal, billing: d.Billing, ready: d.Ready, opts: opts,
 		metrics: d.Metrics, promHTTP: d.MetricsHandler, tracer: d.Tracer.Tracer("hookline/api"),
-		apps: newAppCache(10_000),
+		apps: newAppCache(appCacheSize),
 	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()

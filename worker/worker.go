@@ -148,7 +148,7 @@ func New(d Deps, o Options) *Worker {
 	rec := outbox.NewRecorder(d.Store, d.Log, outbox.BatcherOptions{})
 	h := &handler{
 		store:    d.Store,
-		cache:    newEndpointCache(d.Store, 50_000),
+		cache:    newEndpointCache(d.Store, endpointCacheSize),
 		breaker:  newBreaker(o.BreakerThreshold, o.BreakerCooldown, 10*time.Minute),
 		throttle: &throttle{redis: d.Redis, prefix: o.Queue},
 		recorder: rec,
