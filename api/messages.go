@@ -23,6 +23,7 @@ type messageIn struct {
 	Tags                   []string        `json:"tags"`
 	PayloadRetentionPeriod *int64          `json:"payloadRetentionPeriod"`
 	PayloadRetentionHours  *int64          `json:"payloadRetentionHours"`
+	DeliverAt              *time.Time      `json:"deliverAt"`
 	Application            *applicationIn  `json:"application"`
 }
 
@@ -61,7 +62,12 @@ func (s *Server) toMessageInput(in messageIn) (tenants.MessageInput, error) {
 	if len(in.Tags) > 5 {
 		return out, tenants.Invalid("tags", "at most 5 tags")
 	}
-	out = tenants.MessageInput{EventType: *in.EventType, EventID: in.EventID, Payload: payload, Channels: in.Channels, Tags: in.Tags}
+	deliverAt, err := checkDeliverAt(in.DeliverAt, time.Now())
+	if err != nil {
+		return out, err
+	}
+	out = tenants.MessageInput{EventType: *in.EventType, EventID: in.EventID, Payload: payload, Channels: in.Channels, Tags: in.Tags,
+		DeliverAt: deliverAt}
 	switch {
 	case in.PayloadRetentionPeriod != nil && in.PayloadRetentionHours != nil:
 		return out, tenants.Invalid("payloadRetentionHours", "give payloadRetentionPeriod or payloadRetentionHours, not both")
@@ -79,6 +85,31 @@ func (s *Server) toMessageInput(in messageIn) (tenants.MessageInput, error) {
 		out.Retention = time.Duration(h) * time.Hour
 	}
 	return out, nil
+}
+
+// Scheduling bounds for deliverAt. Svix documents 1 minute to 24 hours
+// ahead; Hookline accepts anything from now to 30 days ahead (so no Svix
+// user is refused), and sends times up to 5 minutes in the past at once
+// (client clocks drift).
+const (
+	maxDeliverAhead = 30 * 24 * time.Hour
+	deliverAtSkew   = 5 * time.Minute
+)
+
+// checkDeliverAt returns the schedule of a message: nil for at once.
+func checkDeliverAt(at *time.Time, now time.Time) (*time.Time, error) {
+	switch {
+	case at == nil:
+		return nil, nil
+	case at.Before(now.Add(-deliverAtSkew)):
+		return nil, tenants.Invalid("deliverAt", "must not be more than 5 minutes in the past")
+	case at.After(now.Add(maxDeliverAhead)):
+		return nil, tenants.Invalid("deliverAt", "must be at most 30 days ahead")
+	case !at.After(now):
+		return nil, nil
+	}
+	t := at.UTC().Truncate(time.Microsecond)
+	return &t, nil
 }
 
 func humanBytes(n int64) string {
@@ -99,6 +130,7 @@ type messageOut struct {
 	Channels  []string        `json:"channels,omitempty"`
 	Tags      []string        `json:"tags,omitempty"`
 	Timestamp time.Time       `json:"timestamp"`
+	DeliverAt *time.Time      `json:"deliverAt,omitempty"`
 }
 
 var (
@@ -109,7 +141,7 @@ var (
 func toMessageOut(withContent bool) func(tenants.Message) messageOut {
 	return func(m tenants.Message) messageOut {
 		out := messageOut{ID: m.ID, EventID: m.EventID, EventType: m.EventType, Channels: m.Channels, Tags: m.Tags,
-			Timestamp: m.CreatedAt.UTC(), Payload: emptyPayload}
+			Timestamp: m.CreatedAt.UTC(), Payload: emptyPayload, DeliverAt: m.DeliverAt}
 		switch {
 		case !withContent:
 		case m.Payload == nil:

@@ -231,6 +231,9 @@ func jobsOf(m tenants.Message, ds []tenants.NewDelivery) []tenants.DeliveryJob {
 	jobs := make([]tenants.DeliveryJob, len(ds))
 	for i, d := range ds {
 		next := m.CreatedAt
+		if m.DeliverAt != nil && m.DeliverAt.After(next) {
+			next = *m.DeliverAt
+		}
 		jobs[i] = tenants.DeliveryJob{
 			ID: d.ID, TenantID: m.TenantID, AppID: m.AppID, MsgID: m.ID, EndpointID: d.EndpointID,
 			Trigger: tenants.TriggerScheduled, Status: tenants.StatusPending, NextAttemptAt: &next,

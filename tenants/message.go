@@ -22,6 +22,8 @@ type Message struct {
 	Tags      []string `gorm:"serializer:json"`
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// DeliverAt, when set, is when the message was scheduled to go out.
+	DeliverAt *time.Time
 }
 
 // MessageInput is a message to create.
@@ -34,6 +36,8 @@ type MessageInput struct {
 	Retention time.Duration
 	// OnlyEndpoint restricts the fan-out to one endpoint (send-example).
 	OnlyEndpoint string
+	// DeliverAt schedules the first attempts (nil: at once).
+	DeliverAt *time.Time
 }
 
 // DefaultRetention is how long payloads are kept unless the message says.

@@ -55,9 +55,10 @@ type CreatedMessage struct {
 var createMessagesSQL = sqlConst(`
 WITH input AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::jsonb[],
-		$8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::bytea[], $13::bytea[], $14::timestamptz[])
+		$8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::bytea[], $13::bytea[], $14::timestamptz[],
+		$16::timestamptz[])
 		AS i(id, tenant_id, app_id, event_id, event_type, payload, channels, tags, created_at, expires_at,
-			only_endpoint, idem_key, idem_fp, idem_expires)
+			only_endpoint, idem_key, idem_fp, idem_expires, deliver_at)
 ), claim AS (
 	INSERT INTO idempotency_keys (key, tenant_id, fingerprint, msg_id, status_code, expires_at)
 	SELECT idem_key, tenant_id, idem_fp, id, 202, idem_expires FROM input WHERE idem_key IS NOT NULL
@@ -69,17 +70,17 @@ WITH input AS (
 ), accepted AS (
 	SELECT * FROM input WHERE idem_key IS NULL OR idem_key IN (SELECT key FROM claim)
 ), msg AS (
-	INSERT INTO messages (id, tenant_id, app_id, event_id, event_type, payload, channels, tags, created_at, expires_at)
-	SELECT id, tenant_id, app_id, event_id, event_type, payload, channels, tags, created_at, expires_at FROM accepted
+	INSERT INTO messages (id, tenant_id, app_id, event_id, event_type, payload, channels, tags, created_at, expires_at, deliver_at)
+	SELECT id, tenant_id, app_id, event_id, event_type, payload, channels, tags, created_at, expires_at, deliver_at FROM accepted
 	RETURNING id
 ), targets AS (
-	SELECT a.id AS msg_id, a.created_at, e.id, e.tenant_id, e.app_id, e.revision, e.failing_since
+	SELECT a.id AS msg_id, a.created_at, COALESCE(a.deliver_at, a.created_at) AS due, e.id, e.tenant_id, e.app_id, e.revision, e.failing_since
 	FROM accepted a JOIN endpoints e ON e.tenant_id = a.tenant_id AND e.app_id = a.app_id
 	WHERE CASE WHEN a.only_endpoint IS NOT NULL THEN e.id = a.only_endpoint AND e.deleted_at IS NULL
 		ELSE ` + fanoutRule("e", "a.event_type", "a.channels") + ` END
 ), ins AS (
 	INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
-	SELECT t.tenant_id, t.app_id, t.msg_id, t.id, {pending}, t.created_at, t.created_at, t.created_at
+	SELECT t.tenant_id, t.app_id, t.msg_id, t.id, {pending}, t.due, t.created_at, t.created_at
 	FROM targets t ORDER BY t.msg_id, t.id
 	RETURNING id, msg_id, endpoint_id
 )
@@ -107,7 +108,7 @@ func (s *Store) CreateMessages(ctx context.Context, specs []MessageSpec) ([]Crea
 		only                          = make([]*string, n)
 		payloads, idemKeys, idemFPs   = make([][]byte, n), make([][]byte, n), make([][]byte, n)
 		created, expires              = make([]time.Time, n), make([]time.Time, n)
-		idemExpires                   = make([]*time.Time, n)
+		idemExpires, deliverAt        = make([]*time.Time, n), make([]*time.Time, n)
 		out                           = make([]CreatedMessage, n)
 		byID                          = make(map[string]int, n)
 	)
@@ -121,8 +122,9 @@ func (s *Store) CreateMessages(ctx context.Context, specs []MessageSpec) ([]Crea
 		m := Message{
 			ID: NewID(PrefixMessage, now), TenantID: sp.TenantID, AppID: sp.AppID, EventID: in.EventID,
 			EventType: in.EventType, Payload: in.Payload, Channels: normList(in.Channels), Tags: normList(in.Tags),
-			CreatedAt: now, ExpiresAt: now.Add(in.Retention),
+			CreatedAt: now, ExpiresAt: now.Add(in.Retention), DeliverAt: in.DeliverAt,
 		}
+		deliverAt[i] = in.DeliverAt
 		out[i].Message = m
 		byID[m.ID] = i
 		ids[i], tenantIDs[i], appIDs[i], types[i] = m.ID, m.TenantID, m.AppID, m.EventType
@@ -145,7 +147,7 @@ func (s *Store) CreateMessages(ctx context.Context, specs []MessageSpec) ([]Crea
 		}
 	}
 	rows, err := s.pool.Query(ctx, createMessagesSQL, ids, tenantIDs, appIDs, eventIDs, types, payloads, channels, tags,
-		created, expires, only, idemKeys, idemFPs, idemExpires, now)
+		created, expires, only, idemKeys, idemFPs, idemExpires, now, deliverAt)
 	if err != nil {
 		return nil, fmt.Errorf("create %d messages: %w", n, translate(err))
 	}

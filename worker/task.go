@@ -163,6 +163,20 @@ func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMess
 			trace.WithAttributes(attribute.Int("hookline.deliveries", len(m.Deliveries)), attribute.String("messaging.destination.name", c.queue)))
 		spans = append(spans, span)
 		h := taskHeaders(mctx)
+		if at := m.Message.DeliverAt; at != nil && time.Until(*at) > 0 {
+			// Scheduled: asynq holds the task until then (and the sweeper
+			// restores it from PostgreSQL if Redis forgets it).
+			for _, d := range m.Deliveries {
+				if err := c.enqueue(mctx, m.Message.TenantID, d.ID, *at); err != nil {
+					span.SetStatus(codes.Error, "enqueue failed")
+					span.End()
+					return err
+				}
+			}
+			span.End()
+			spans = spans[:len(spans)-1]
+			continue
+		}
 		for _, d := range m.Deliveries {
 			tasks = append(tasks, taskSpec{tenantID: m.Message.TenantID, id: d.ID, headers: h})
 		}
