@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 type Handoff struct {
 	maxBytes int
 	maxAge   time.Duration
+	runner   Runner // set once, before use
 
 	mu    sync.Mutex
 	jobs  map[int64]handoffEntry // guarded by mu
@@ -37,9 +39,40 @@ func NewHandoff(maxBytes int) *Handoff {
 	return &Handoff{maxBytes: maxBytes, maxAge: time.Minute, jobs: map[int64]handoffEntry{}}
 }
 
-// Put offers fresh jobs; when full, the oldest go first.
-func (h *Handoff) Put(jobs []tenants.DeliveryJob) {
+// Runner is a worker of this process that can begin a first attempt at
+// once: Run starts job (in the background, with ctx's trace and request
+// id) and reports whether it took it; false means no room, and the job
+// waits for its task like any other.
+type Runner interface {
+	Run(ctx context.Context, job tenants.DeliveryJob) bool
+}
+
+// SetRunner makes Put hand jobs straight to r while it has room. Call it
+// before the handoff is used.
+func (h *Handoff) SetRunner(r Runner) {
+	if h != nil {
+		h.runner = r
+	}
+}
+
+// Put offers fresh jobs of one message, whose request's context is ctx,
+// before their tasks are enqueued: the runner, if any, begins what it has
+// room for; the rest are kept for their tasks (when full, the oldest go
+// first).
+func (h *Handoff) Put(ctx context.Context, jobs []tenants.DeliveryJob) {
 	if h == nil {
+		return
+	}
+	if h.runner != nil {
+		kept := jobs[:0:0]
+		for _, j := range jobs {
+			if !h.runner.Run(ctx, j) {
+				kept = append(kept, j)
+			}
+		}
+		jobs = kept
+	}
+	if len(jobs) == 0 {
 		return
 	}
 	now := time.Now()

@@ -7,6 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -28,6 +33,9 @@ type Deps struct {
 	// attempts a database read; nil hands nothing over.
 	Handoff *Handoff
 	Log     *slog.Logger
+	// Tracer records an "enqueue deliveries" span per message, parent of
+	// its delivery attempts; nil means no tracing.
+	Tracer trace.TracerProvider
 }
 
 // Outbox accepts messages and enqueues deliveries after commit. Create it
@@ -37,6 +45,7 @@ type Outbox struct {
 	dispatch *dispatcher
 	handoff  *Handoff
 	log      *slog.Logger
+	tracer   trace.Tracer
 	ingest   *Batcher[Submission, Accepted]
 }
 
@@ -69,7 +78,11 @@ func New(d Deps, o Options) *Outbox {
 	if o.Ingest.Queue <= 0 {
 		o.Ingest.Queue = 1024
 	}
-	ob := &Outbox{store: d.Store, dispatch: &dispatcher{enq: d.Enqueuer}, handoff: d.Handoff, log: d.Log}
+	if d.Tracer == nil {
+		d.Tracer = noop.NewTracerProvider()
+	}
+	ob := &Outbox{store: d.Store, dispatch: &dispatcher{enq: d.Enqueuer}, handoff: d.Handoff, log: d.Log,
+		tracer: d.Tracer.Tracer("hookline/outbox")}
 	ob.ingest = NewBatcher(o.Ingest, ob.writeMessages)
 	return ob
 }
@@ -175,13 +188,18 @@ func (o *Outbox) writeMessages(ctx context.Context, subs []Submission, out []Acc
 			}
 		}
 	}
-	for _, c := range fresh {
-		o.handoff.Put(jobsOf(c.Message, c.Deliveries))
+	spans := make([]trace.Span, len(fresh))
+	for k, c := range fresh {
+		origins[k], spans[k] = o.startEnqueue(origins[k], len(c.Deliveries))
+		o.handoff.Put(origins[k], jobsOf(c.Message, c.Deliveries))
 	}
-	if err := o.dispatch.messages(ctx, fresh, origins); err != nil {
-		for _, i := range queued {
+	err = o.dispatch.messages(ctx, fresh, origins)
+	for k, i := range queued {
+		if err != nil {
 			out[i].EnqueueErr = err
+			spans[k].SetStatus(codes.Error, "enqueue failed")
 		}
+		spans[k].End()
 	}
 	for i := range specs {
 		l := leader[i]
@@ -206,10 +224,12 @@ func (o *Outbox) replay(ctx context.Context, s Submission, claim *tenants.Idempo
 		if res[0].Duplicate {
 			return Accepted{}, fmt.Errorf("idempotency key claimed concurrently: %w", tenants.ErrConflict)
 		}
-		o.handoff.Put(jobsOf(res[0].Message, res[0].Deliveries))
 		acc := Accepted{Message: res[0].Message}
 		if len(res[0].Deliveries) > 0 {
-			acc.EnqueueErr = o.dispatch.messages(ctx, res, []context.Context{s.origin})
+			octx, span := o.startEnqueue(s.origin, len(res[0].Deliveries))
+			o.handoff.Put(octx, jobsOf(res[0].Message, res[0].Deliveries))
+			acc.EnqueueErr = o.dispatch.messages(ctx, res, []context.Context{octx})
+			span.End()
 		}
 		return acc, nil
 	}
@@ -224,6 +244,14 @@ func (o *Outbox) replay(ctx context.Context, s Submission, claim *tenants.Idempo
 		return Accepted{}, fmt.Errorf("replay idempotent message %s: %w", c.MsgID, err)
 	}
 	return Accepted{Message: m, Replayed: true}, nil
+}
+
+// startEnqueue begins the span of one message's hand-over to the workers:
+// the parent of its delivery attempts, whether they begin in this process
+// or come through Redis.
+func (o *Outbox) startEnqueue(ctx context.Context, deliveries int) (context.Context, trace.Span) {
+	return o.tracer.Start(ctx, "enqueue deliveries", trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.Int("hookline.deliveries", deliveries)))
 }
 
 // jobsOf builds the first-attempt jobs of a new message's deliveries.

@@ -75,6 +75,7 @@ type handler struct {
 	obs      Observer
 	tracer   trace.Tracer
 	handoff  *outbox.Handoff
+	direct   *directRunner
 	now      func() time.Time
 	rnd      func() float64
 
@@ -92,6 +93,18 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	tenantID, id, err := parseDeliverPayload(t.Payload())
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	if run := h.direct.claim(id); run != nil {
+		// This process began the first attempt the moment the message was
+		// committed; the task only confirms its outcome (see direct.go).
+		select {
+		case <-run.done:
+			return run.err
+		case <-ctx.Done():
+			// Shutdown: asynq puts the task back; the run still records
+			// its attempt, and the next try finds the delivery's state.
+			return ctx.Err()
+		}
 	}
 	ctx = telemetry.Extract(ctx, t.Headers())
 	ctx, span := h.tracer.Start(ctx, "webhook:deliver", trace.WithSpanKind(trace.SpanKindConsumer),
@@ -112,7 +125,14 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 	}
-	tenantID = job.TenantID
+	return h.attempt(ctx, job, requestID)
+}
+
+// attempt makes one attempt of a loaded delivery job, records it, and
+// returns what asynq should do next (ProcessTask's contract).
+func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestID string) error {
+	tenantID, id := job.TenantID, job.ID
+	span := trace.SpanFromContext(ctx)
 	if job.Status != tenants.StatusPending {
 		return nil // done already: a duplicate task, or a recovered one
 	}

@@ -146,11 +146,12 @@ func (c *Client) EnqueueDeliveries(ctx context.Context, tenantID string, ids []i
 
 // EnqueueMessages queues the deliveries of many new messages — a group
 // commit's worth — in one Redis round trip. origins[i] is the context of
+// msgs[i]'s enqueue (the outbox's span): its trace and request id travel
+// in that message's tasks. origins[i] is the context of
 // the request that created msgs[i]: its trace and request id travel in
 // that message's tasks.
 func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context) error {
 	var tasks []taskSpec
-	spans := make([]trace.Span, 0, len(msgs))
 	for i, m := range msgs {
 		if len(m.Deliveries) == 0 {
 			continue
@@ -159,22 +160,15 @@ func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMess
 		if i < len(origins) && origins[i] != nil {
 			origin = origins[i]
 		}
-		mctx, span := c.tracer.Start(origin, "enqueue deliveries", trace.WithSpanKind(trace.SpanKindProducer),
-			trace.WithAttributes(attribute.Int("hookline.deliveries", len(m.Deliveries)), attribute.String("messaging.destination.name", c.queue)))
-		spans = append(spans, span)
-		h := taskHeaders(mctx)
+		h := taskHeaders(origin)
 		if at := m.Message.DeliverAt; at != nil && time.Until(*at) > 0 {
 			// Scheduled: asynq holds the task until then (and the sweeper
 			// restores it from PostgreSQL if Redis forgets it).
 			for _, d := range m.Deliveries {
-				if err := c.enqueue(mctx, m.Message.TenantID, d.ID, *at); err != nil {
-					span.SetStatus(codes.Error, "enqueue failed")
-					span.End()
+				if err := c.enqueue(origin, m.Message.TenantID, d.ID, *at); err != nil {
 					return err
 				}
 			}
-			span.End()
-			spans = spans[:len(spans)-1]
 			continue
 		}
 		for _, d := range m.Deliveries {
@@ -185,12 +179,6 @@ func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMess
 		return nil
 	}
 	_, err := c.enqueueTasks(ctx, tasks)
-	for _, span := range spans {
-		if err != nil {
-			span.SetStatus(codes.Error, "enqueue failed")
-		}
-		span.End()
-	}
 	return err
 }
 

@@ -37,6 +37,9 @@ type Options struct {
 	FullSweepInterval time.Duration
 	// TaskCheckInterval and DelayedTaskCheckInterval are asynq's polling
 	// periods: how soon an idle worker sees a new task, and a due retry.
+	// TaskCheckInterval defaults to 20 ms for a worker on its own, and to
+	// 1 s when the API shares the process (Deps.Handoff set), whose first
+	// attempts begin without polling.
 	TaskCheckInterval        time.Duration
 	DelayedTaskCheckInterval time.Duration
 }
@@ -125,6 +128,12 @@ type Worker struct {
 
 // New builds a Worker. Start it with Start; stop it with Shutdown.
 func New(d Deps, o Options) *Worker {
+	if o.TaskCheckInterval <= 0 && d.Handoff != nil {
+		// First attempts begin in process (direct.go); polling only picks
+		// up retries, resends and other processes' work, so it can be rare
+		// and an idle process cheap.
+		o.TaskCheckInterval = time.Second
+	}
 	o.defaults()
 	obs := d.Observer
 	if obs == nil {
@@ -158,6 +167,11 @@ func New(d Deps, o Options) *Worker {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		opts: o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), handoff: d.Handoff, now: time.Now, rnd: defaultRand,
+	}
+	if d.Handoff != nil {
+		// The API shares this process: first attempts begin at once.
+		h.direct = newDirectRunner(h, o.Concurrency, o.DeliveryTimeout+time.Minute)
+		d.Handoff.SetRunner(h.direct)
 	}
 	alog := d.Log.With("component", "asynq")
 	srv := asynq.NewServerFromRedisClient(d.Redis, asynq.Config{
@@ -249,6 +263,7 @@ func (w *Worker) stop() {
 	if w.sched != nil {
 		w.sched.Shutdown()
 	}
+	w.handler.direct.close()
 	w.srv.Shutdown()
 	// Handlers asynq gave up on (it has already put their tasks back) have
 	// had their context canceled; let them finish recording what they can.

@@ -165,7 +165,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		a.auth = api.NewAuthenticator(a.store, tokens, log)
 		adeps.Auth = a.auth
 		adeps.Outbox = outbox.New(outbox.Deps{
-			Store: a.store, Handoff: handoff, Log: log,
+			Store: a.store, Handoff: handoff, Log: log, Tracer: tp,
 			Enqueuer: worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout, worker.WithTracer(tp)),
 		}, outbox.Options{})
 		a.server = api.NewServer(adeps, api.Options{

@@ -156,7 +156,7 @@ func New(t testing.TB, o Options) *Env {
 		handoff = outbox.NewHandoff(16 << 20)
 	}
 	e.Client = worker.NewClient(rc, ns, wo.DeliveryTimeout, worker.WithTracer(o.Tracer))
-	e.Outbox = outbox.New(outbox.Deps{Store: store, Enqueuer: e.Client, Handoff: handoff, Log: log}, o.Outbox)
+	e.Outbox = outbox.New(outbox.Deps{Store: store, Enqueuer: e.Client, Handoff: handoff, Log: log, Tracer: o.Tracer}, o.Outbox)
 	e.API = api.NewServer(api.Deps{
 		Store: store, Tokens: tokens, Auth: auth, Log: log, Outbox: e.Outbox, Quota: o.Quota,
 		Metrics: e.Metrics, MetricsHandler: e.Metrics.Handler(), Tracer: o.Tracer,
