@@ -23,16 +23,33 @@ type attemptOut struct {
 	StatusText         string    `json:"statusText"`
 	TriggerType        int       `json:"triggerType"`
 	Timestamp          time.Time `json:"timestamp"`
+	// Msg is set on list-by-endpoint with with_msg=true, without payload.
+	Msg *messageOut `json:"msg,omitempty"`
 	// Hookline extensions, for the portal's attempt detail.
 	Error          string            `json:"error,omitempty"`
 	RequestHeaders map[string]string `json:"requestHeaders,omitempty"`
 }
 
+// wireStatus is the status as a listing shows it: without
+// expanded_statuses=true, canceled (4) reads as success (0), as Svix keeps
+// it for older clients.
+func wireStatus(st tenants.Status, expanded bool) tenants.Status {
+	if st == tenants.StatusCanceled && !expanded {
+		return tenants.StatusSuccess
+	}
+	return st
+}
+
 func toAttemptOut(withContent, detail bool) func(tenants.Attempt) attemptOut {
+	return toAttemptOutExpanded(withContent, detail, true)
+}
+
+func toAttemptOutExpanded(withContent, detail, expanded bool) func(tenants.Attempt) attemptOut {
 	return func(a tenants.Attempt) attemptOut {
+		st := wireStatus(a.Status, expanded)
 		out := attemptOut{
 			ID: a.ID, MsgID: a.MsgID, EndpointID: a.EndpointID, URL: a.URL, ResponseStatusCode: a.StatusCode,
-			ResponseDurationMs: a.DurationMS, Status: int(a.Status), StatusText: a.Status.String(),
+			ResponseDurationMs: a.DurationMS, Status: int(st), StatusText: st.String(),
 			TriggerType: int(a.Trigger), Timestamp: a.CreatedAt.UTC(), Error: a.Error, Response: "{}",
 		}
 		if withContent {
@@ -53,6 +70,9 @@ func toAttemptOut(withContent, detail bool) func(tenants.Attempt) attemptOut {
 func attemptFilter(c *gin.Context) (tenants.AttemptFilter, bool, error) {
 	mf, withContent, err := messageFilter(c)
 	if err != nil {
+		return tenants.AttemptFilter{}, false, err
+	}
+	if _, err := boolQuery(c, "expanded_statuses", false); err != nil {
 		return tenants.AttemptFilter{}, false, err
 	}
 	f := tenants.AttemptFilter{MessageFilter: mf, EndpointID: c.Query("endpoint_id")}
@@ -95,12 +115,41 @@ func (s *Server) listAttemptsByEndpoint(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	withMsg, err := boolQuery(c, "with_msg", false)
+	if err != nil {
+		return err
+	}
 	pg, err := s.store.FindAttemptsByEndpoint(ctx, a.TenantID, a.ID, e.ID, f)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, toList(pg, toAttemptOut(withContent, false)))
+	out := toList(pg, toAttemptOutExpanded(withContent, false, expandedStatuses(c)))
+	if withMsg && len(pg.Items) > 0 {
+		ids := make([]string, 0, len(pg.Items))
+		for _, at := range pg.Items {
+			ids = append(ids, at.MsgID)
+		}
+		msgs, err := s.store.FindMessagesByID(ctx, a.TenantID, a.ID, ids)
+		if err != nil {
+			return err
+		}
+		conv := toMessageOut(false) // Svix never includes payloads here
+		for i := range out.Data {
+			if m, ok := msgs[out.Data[i].MsgID]; ok {
+				mo := conv(m)
+				out.Data[i].Msg = &mo
+			}
+		}
+	}
+	c.JSON(http.StatusOK, out)
 	return nil
+}
+
+// expandedStatuses reads expanded_statuses (already validated by the
+// route's filter parsing).
+func expandedStatuses(c *gin.Context) bool {
+	v, _ := boolQuery(c, "expanded_statuses", false)
+	return v
 }
 
 func (s *Server) listAttemptsByMessage(c *gin.Context) error {
@@ -128,7 +177,7 @@ func (s *Server) listAttemptsByMessage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, toList(pg, toAttemptOut(withContent, false)))
+	c.JSON(http.StatusOK, toList(pg, toAttemptOutExpanded(withContent, false, expandedStatuses(c))))
 	return nil
 }
 
@@ -229,6 +278,10 @@ func (s *Server) listEndpointMessages(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	expanded, err := boolQuery(c, "expanded_statuses", false)
+	if err != nil {
+		return err
+	}
 	var status *tenants.Status
 	if v := c.Query("status"); v != "" {
 		st, err := statusQuery("status", v)
@@ -252,7 +305,8 @@ func (s *Server) listEndpointMessages(c *gin.Context) error {
 	}
 	conv := toMessageOut(withContent)
 	c.JSON(http.StatusOK, toList(pg, func(m tenants.EndpointMessage) endpointMessageOut {
-		return endpointMessageOut{messageOut: conv(m.Message), Status: int(m.Status), StatusText: m.Status.String(), NextAttempt: m.NextAttemptAt}
+		st := wireStatus(m.Status, expanded)
+		return endpointMessageOut{messageOut: conv(m.Message), Status: int(st), StatusText: st.String(), NextAttempt: m.NextAttemptAt}
 	}))
 	return nil
 }
