@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -316,16 +317,10 @@ type recoverIn struct {
 	Until *time.Time `json:"until"`
 }
 
-type recoverOut struct {
-	ID        string    `json:"id"`
-	Status    string    `json:"status"`
-	Task      string    `json:"task"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
-
 // recoverLike handles recover and replay-missing: both create manual
-// deliveries for a window and answer with a background-task handle.
-func (s *Server) recoverLike(c *gin.Context, task string, run func(tenantID, appID, ep string, since, until time.Time) ([]int64, error)) error {
+// deliveries for a window and answer with their background task, recorded
+// once the deliveries are stored (see background_tasks.go).
+func (s *Server) recoverLike(c *gin.Context, task string, run func(ctx context.Context, tenantID, appID, ep string, since, until time.Time) ([]int64, error)) error {
 	a, err := s.loadApp(c)
 	if err != nil {
 		return err
@@ -337,43 +332,30 @@ func (s *Server) recoverLike(c *gin.Context, task string, run func(tenantID, app
 	if in.Since == nil {
 		return tenants.Invalid("since", "field required")
 	}
-	now := time.Now()
-	until := now
+	until := s.store.Now()
 	if in.Until != nil {
 		until = *in.Until
 	}
-	ids, err := run(a.TenantID, a.ID, c.Param("endpoint_id"), *in.Since, until)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request.Context()
-	// Large recoveries are enqueued in the background; the sweeper covers
-	// whatever this misses.
-	go func() {
-		for start := 0; start < len(ids); start += 500 {
-			end := min(start+500, len(ids))
-			if err := s.dispatch.dispatch(ctx, a.TenantID, ids[start:end]); err != nil {
-				s.log.Warn("enqueue of recovered deliveries failed; the sweeper will deliver", "err", err)
-				return
-			}
+	return s.answerTask(c, a.TenantID, task, func(ctx context.Context) (any, error) {
+		e, err := s.store.FindEndpoint(ctx, a.TenantID, a.ID, c.Param("endpoint_id"))
+		if err != nil {
+			return nil, err
 		}
-	}()
-	c.JSON(http.StatusAccepted, recoverOut{ID: tenants.NewID(tenants.PrefixTask, now), Status: "running", Task: task, UpdatedAt: now.UTC()})
-	return nil
+		ids, err := run(ctx, a.TenantID, a.ID, e.ID, *in.Since, until)
+		if err != nil {
+			return nil, err
+		}
+		s.dispatchLater(ctx, a.TenantID, ids)
+		return replayData{AppID: a.ID, EndpointID: e.ID, Since: in.Since.UTC(), Until: until.UTC(), Deliveries: len(ids)}, nil
+	})
 }
 
 func (s *Server) recoverEndpoint(c *gin.Context) error {
-	ctx := c.Request.Context()
-	return s.recoverLike(c, "endpoint.recover", func(t, a, e string, since, until time.Time) ([]int64, error) {
-		return s.store.RecoverEndpoint(ctx, t, a, e, since, until)
-	})
+	return s.recoverLike(c, tenants.TaskEndpointRecover, s.store.RecoverEndpoint)
 }
 
 func (s *Server) replayMissing(c *gin.Context) error {
-	ctx := c.Request.Context()
-	return s.recoverLike(c, "endpoint.replay", func(t, a, e string, since, until time.Time) ([]int64, error) {
-		return s.store.ReplayMissing(ctx, t, a, e, since, until)
-	})
+	return s.recoverLike(c, tenants.TaskEndpointReplay, s.store.ReplayMissing)
 }
 
 // statsWindow is the longest window endpoint stats cover.
