@@ -129,6 +129,10 @@ var isolationTable = map[string]isolationCase{
 	"POST /api/v1/app/:app_id/msg/expunge-all-contents":          {codes: notFound},
 	"POST /api/v1/stats/usage/app":                               {body: `{"since":"SINCE","appIds":["a-app"]}`, codes: []int{202}},
 	"PUT /api/v1/stats/usage/event-types":                        {codes: []int{202}},
+	"POST /api/v1/app/:app_id/msg/precheck/active":               {body: `{"eventType":"a.only"}`, codes: notFound},
+	"POST /api/v1/event-type/import/openapi":                     {body: `{"spec":{"openapi":"3.1.0","webhooks":{"b.imported":{"post":{"summary":"B's"}}}}}`, codes: ownList},
+	"POST /api/v1/environment/export":                            {codes: ownList},
+	"POST /api/v1/environment/import":                            {body: `{"eventTypes":[{"name":"b.env","description":"B's own"}]}`, codes: []int{204}},
 }
 
 // tenantA is what tenant A owns; B must never see any of it.

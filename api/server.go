@@ -306,6 +306,10 @@ func (s *Server) parityRoutes() []route {
 		{"POST", app + "/msg/expunge-all-contents", scopeOrg, w, s.expungeAllContents},
 		{"POST", "/api/v1/stats/usage/app", scopeOrg, w, s.appUsageStats},
 		{"PUT", "/api/v1/stats/usage/event-types", scopeOrg, w, s.aggregateEventTypes},
+		{"POST", app + "/msg/precheck/active", scopeOrg, r, s.precheckMessage},
+		{"POST", "/api/v1/event-type/import/openapi", scopeOrg, w, s.importOpenAPI},
+		{"POST", "/api/v1/environment/export", scopeOrg, r, s.exportEnvironment},
+		{"POST", "/api/v1/environment/import", scopeOrg, w, s.importEnvironment},
 	}
 }
 
