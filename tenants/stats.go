@@ -20,8 +20,9 @@ type AppUsage struct {
 // AppUsageStats counts the messages each application received in
 // [since, until). refs name applications by id or uid; empty means every
 // live application of the tenant. It returns the counts (in application id
-// order) and the refs that named no live application of the tenant. The
-// count walks messages_app (app, time-sortable id) and reads no payload.
+// order) and the refs that named no live application of the tenant. One
+// grouped count over messages_app (app, time-sortable id) answers it,
+// reading no payload.
 func (s *Store) AppUsageStats(ctx context.Context, tenantID string, refs []string, since, until time.Time) ([]AppUsage, []string, error) {
 	if since.IsZero() || until.IsZero() {
 		return nil, nil, Invalid("since", "since and until are required")
@@ -35,7 +36,7 @@ func (s *Store) AppUsageStats(ctx context.Context, tenantID string, refs []strin
 	var apps []Application
 	q := s.apps(ctx, tenantID).Order("id")
 	if len(refs) > 0 {
-		q = q.Where("id IN ? OR uid IN ?", refs, refs)
+		q = q.Where("(id IN ? OR uid IN ?)", refs, refs)
 	}
 	if err := q.Find(&apps).Error; err != nil {
 		return nil, nil, fmt.Errorf("app usage stats: %w", translate(err))
@@ -53,16 +54,32 @@ func (s *Store) AppUsageStats(ctx context.Context, tenantID string, refs []strin
 			unresolved = append(unresolved, r)
 		}
 	}
-	lo, hi := IDBound(PrefixMessage, since, false), IDBound(PrefixMessage, until, false)
+	ids := make([]string, len(apps))
+	for i, a := range apps {
+		ids[i] = a.ID
+	}
+	counts := make(map[string]int64, len(apps))
+	rows, err := s.pool.Query(ctx, `SELECT app_id, count(*) FROM messages
+		WHERE app_id = ANY($2) AND id >= $3 AND id < $4 AND tenant_id = $1 GROUP BY app_id`,
+		tenantID, ids, IDBound(PrefixMessage, since, false), IDBound(PrefixMessage, until, false))
+	if err != nil {
+		return nil, nil, fmt.Errorf("app usage stats: %w", translate(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, nil, fmt.Errorf("app usage stats: %w", err)
+		}
+		counts[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("app usage stats: %w", translate(err))
+	}
 	out := make([]AppUsage, 0, len(apps))
 	for _, a := range apps {
-		u := AppUsage{AppID: a.ID, UID: a.UID}
-		err := s.pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE app_id = $2 AND id >= $3 AND id < $4 AND tenant_id = $1`,
-			tenantID, a.ID, lo, hi).Scan(&u.Messages)
-		if err != nil {
-			return nil, nil, fmt.Errorf("app usage stats of %s: %w", a.ID, translate(err))
-		}
-		out = append(out, u)
+		out = append(out, AppUsage{AppID: a.ID, UID: a.UID, Messages: counts[a.ID]})
 	}
 	return out, unresolved, nil
 }
