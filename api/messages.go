@@ -123,11 +123,13 @@ func humanBytes(n int64) string {
 }
 
 type messageOut struct {
-	ID        string          `json:"id"`
-	EventID   *string         `json:"eventId,omitempty"`
+	ID string `json:"id"`
+	// EventID and Channels are always present, null when unset, as the
+	// Svix contract has them.
+	EventID   *string         `json:"eventId"`
 	EventType string          `json:"eventType"`
 	Payload   json.RawMessage `json:"payload"`
-	Channels  []string        `json:"channels,omitempty"`
+	Channels  []string        `json:"channels"`
 	Tags      []string        `json:"tags,omitempty"`
 	Timestamp time.Time       `json:"timestamp"`
 	DeliverAt *time.Time      `json:"deliverAt,omitempty"`
@@ -260,6 +262,7 @@ func messageFilter(c *gin.Context) (tenants.MessageFilter, bool, error) {
 	}
 	f.ListParams = p
 	f.Channel = c.Query("channel")
+	f.Tag = c.Query("tag")
 	f.EventTypes = listQuery(c, "event_types")
 	if f.Before, err = timeQuery(c, "before"); err != nil {
 		return f, false, err

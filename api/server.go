@@ -294,7 +294,29 @@ func (s *Server) routeTable() []route {
 	}
 	routes = append(routes, s.portalRoutes()...)
 	routes = append(routes, s.billingRoutes()...)
+	routes = append(routes, s.parityRoutes()...)
 	return routes
+}
+
+// parityRoutes are the Svix routes of issue 13 (background tasks, bulk
+// operations, statistics, event-type import, environment).
+func (s *Server) parityRoutes() []route {
+	const (
+		r, w = false, true
+	)
+	app := "/api/v1/app/:app_id"
+	return []route{
+		{"GET", "/api/v1/background-task", scopeOrg, r, s.listBackgroundTasks},
+		{"GET", "/api/v1/background-task/:task_id", scopeOrg, r, s.getBackgroundTask},
+		{"POST", app + "/endpoint/:endpoint_id/bulk-replay", scopeOrg, w, s.bulkReplay},
+		{"POST", app + "/msg/expunge-all-contents", scopeOrg, w, s.expungeAllContents},
+		{"POST", "/api/v1/stats/usage/app", scopeOrg, w, s.appUsageStats},
+		{"PUT", "/api/v1/stats/usage/event-types", scopeOrg, w, s.aggregateEventTypes},
+		{"POST", app + "/msg/precheck/active", scopeOrg, r, s.precheckMessage},
+		{"POST", "/api/v1/event-type/import/openapi", scopeOrg, w, s.importOpenAPI},
+		{"POST", "/api/v1/environment/export", scopeOrg, r, s.exportEnvironment},
+		{"POST", "/api/v1/environment/import", scopeOrg, w, s.importEnvironment},
+	}
 }
 
 const (

@@ -55,7 +55,7 @@ func (f AttemptFilter) apply(q *gorm.DB) *gorm.DB {
 	if f.EndpointID != "" {
 		q = q.Where("a.endpoint_id = ?", f.EndpointID)
 	}
-	if f.Channel != "" || len(f.EventTypes) > 0 {
+	if f.Channel != "" || len(f.EventTypes) > 0 || f.Tag != "" {
 		q = q.Joins("JOIN messages m ON m.id = a.msg_id")
 		q = f.messageConds(q, "m")
 	}

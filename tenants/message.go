@@ -73,8 +73,11 @@ type MessageFilter struct {
 	ListParams
 	Channel    string
 	EventTypes []string
-	Before     time.Time // created strictly before, when set
-	After      time.Time // created strictly after, when set
+	// Tag keeps messages carrying this tag; the partial GIN index
+	// messages_tags serves it.
+	Tag    string
+	Before time.Time // created strictly before, when set
+	After  time.Time // created strictly after, when set
 }
 
 // window applies created-time bounds to an id column: ids are
@@ -97,6 +100,11 @@ func (f MessageFilter) messageConds(q *gorm.DB, alias string) *gorm.DB {
 	}
 	if len(f.EventTypes) > 0 {
 		q = q.Where(alias+".event_type IN ?", f.EventTypes)
+	}
+	if f.Tag != "" {
+		// Containment (not jsonb_exists) so that the GIN index with
+		// jsonb_path_ops applies.
+		q = q.Where(alias+".tags @> ?::jsonb", jsonArg([]string{f.Tag}))
 	}
 	return q
 }
