@@ -93,7 +93,7 @@ func TestMetering_ExactWithFailuresRetriesAndResends(t *testing.T) {
 	c := newClock(time.Now())
 	env, svc := billingEnv(t, testenv.Options{
 		Worker:        true,
-		WorkerOptions: worker.Options{BreakerThreshold: 1_000_000}, // the down endpoint keeps being tried
+		WorkerOptions: worker.Options{Breaker: worker.BreakerOptions{Disabled: true}}, // the down endpoint keeps being tried
 	}, c, billing.Options{})
 	ctx := context.Background()
 	ok := newReceiver(t, func(*receiver, string, int) int { return 200 })

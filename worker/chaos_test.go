@@ -71,7 +71,7 @@ func runChaosWorker() {
 	rc := redis.NewClient(opt)
 	w := worker.New(worker.Deps{Store: tenants.NewStore(db, cipher, nil), Redis: rc, Log: log}, worker.Options{
 		Queue: os.Getenv("CHAOS_QUEUE"), Concurrency: 8, DeliveryTimeout: 400 * time.Millisecond,
-		RetrySchedule: chaosSchedule, AllowPrivateTargets: true, BreakerThreshold: 0,
+		RetrySchedule: chaosSchedule, AllowPrivateTargets: true,
 		SweepInterval: 200 * time.Millisecond, SweepGrace: time.Second, FullSweepInterval: 5 * time.Second,
 		TaskCheckInterval: 5 * time.Millisecond, DelayedTaskCheckInterval: 50 * time.Millisecond,
 	})
