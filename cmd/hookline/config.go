@@ -78,7 +78,6 @@ type Config struct {
 	BillingReportInterval time.Duration
 }
 
-
 // configError lists every problem found, so one start-up shows them all.
 type configError struct{ problems []string }
 
