@@ -144,7 +144,9 @@ func TestDelivery_DisablesFailingEndpoint(t *testing.T) {
 	for i := range sched {
 		sched[i] = 100 * time.Millisecond
 	}
-	_, c, appID := setup(t, worker.Options{RetrySchedule: sched, DisableAfter: 500 * time.Millisecond})
+	// Retries every 100 ms (fast polling) and disabling after 500 ms, so the
+	// test is short.
+	_, c, appID := setup(t, testenv.FastPolling(worker.Options{RetrySchedule: sched, DisableAfter: 500 * time.Millisecond}))
 	rc := newReceiver(t, func(string, int, *http.Request) int { return 500 })
 	ctx := context.Background()
 	ep, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: rc.URL}, nil)
