@@ -15,7 +15,8 @@ import (
 )
 
 // TestDelivery_Throttle: an endpoint's throttleRate holds across the
-// fleet; postponed deliveries are not failed and leave no attempt.
+// fleet; postponed deliveries are not failed, leave no attempt, and show
+// when they will be tried.
 func TestDelivery_Throttle(t *testing.T) {
 	t.Parallel()
 	_, c, appID := setup(t, worker.Options{})
@@ -29,6 +30,21 @@ func TestDelivery_Throttle(t *testing.T) {
 	for range n {
 		msgs = append(msgs, send(t, c, appID, "a.b", nil))
 	}
+	// The API shows a throttled delivery's real next attempt, not the
+	// past time it was first due.
+	waitFor(t, 5*time.Second, "a throttled delivery to show a future nextAttempt", func() bool {
+		for _, m := range msgs {
+			dests, err := c.MessageAttempt.ListAttemptedDestinations(ctx, appID, m.Id, nil)
+			if err != nil || len(dests.Data) != 1 {
+				continue
+			}
+			d := dests.Data[0]
+			if d.Status == models.MESSAGESTATUS_PENDING && d.NextAttempt != nil && d.NextAttempt.After(time.Now()) {
+				return true
+			}
+		}
+		return false
+	})
 	waitFor(t, 20*time.Second, "all throttled deliveries", func() bool { return len(rc.requests()) >= n })
 	got := rc.requests()
 	perSecond := map[int64]int{}
@@ -245,5 +261,48 @@ func TestWorker_GracefulShutdown(t *testing.T) {
 				t.Errorf("the receiver got %d requests, want at most 2 (the aborted one and the retry)", n)
 			}
 		})
+	}
+}
+
+// TestPostponeDeliveries: a postponement moves a pending delivery's next
+// attempt, and leaves alone one that has been tried since (or finished).
+func TestPostponeDeliveries(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{})
+	ctx := context.Background()
+	app, _ := env.Store.CreateApplication(ctx, env.TenantID, tenants.ApplicationInput{Name: "a"})
+	if _, err := env.Store.CreateEndpoint(ctx, env.TenantID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/"}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for range 3 {
+		_, d, err := env.Store.CreateMessage(ctx, env.TenantID, app.ID, tenants.MessageInput{EventType: "a.b", Payload: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, d...)
+	}
+	if err := env.Store.SetDeliveryStatus(ctx, env.TenantID, ids[2], tenants.StatusCanceled); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	err := env.Store.PostponeDeliveries(ctx, []tenants.Postponement{
+		{TenantID: env.TenantID, DeliveryID: ids[0], Attempts: 0, At: at},
+		{TenantID: env.TenantID, DeliveryID: ids[1], Attempts: 1, At: at}, // tried since
+		{TenantID: env.TenantID, DeliveryID: ids[2], Attempts: 0, At: at}, // finished
+		{TenantID: "org_other", DeliveryID: ids[0] + 100, Attempts: 0, At: at},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, false, false} {
+		j, err := env.Store.LoadDelivery(ctx, env.TenantID, ids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		moved := j.NextAttemptAt != nil && j.NextAttemptAt.Equal(at)
+		if moved != want {
+			t.Errorf("delivery %d: next attempt %v, moved = %v, want %v", i, j.NextAttemptAt, moved, want)
+		}
 	}
 }
