@@ -109,7 +109,7 @@ const (
 // that can no longer happen.
 //
 // State for at most MaxEndpoints endpoints is kept, in an expirable LRU;
-// forgetting an endpoint costs at most MinAttempts attempts before its
+// forgetting an endpoint costs about MinAttempts attempts before its
 // circuit opens again. Safe for concurrent use.
 type breaker struct {
 	opts         BreakerOptions
