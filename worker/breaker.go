@@ -108,9 +108,12 @@ const (
 // closes once 40 % of them succeeded and reopens, for twice as long, once
 // that can no longer happen.
 //
-// State for at most MaxEndpoints endpoints is kept, in an expirable LRU;
-// forgetting an endpoint costs about MinAttempts attempts before its
-// circuit opens again. Safe for concurrent use.
+// State for at most MaxEndpoints endpoints is kept, in an expirable LRU.
+// An endpoint takes an entry at its first failure (healthy endpoints cost
+// nothing, and cannot crowd out the circuits of failing ones), so the
+// window counts attempts from that failure on. Forgetting an endpoint
+// costs about MinAttempts attempts before its circuit opens again. Safe
+// for concurrent use.
 type breaker struct {
 	opts         BreakerOptions
 	bucket       time.Duration

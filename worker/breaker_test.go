@@ -51,7 +51,8 @@ func TestBreaker_OpensOnFailureRate(t *testing.T) {
 		b := newBreaker(BreakerOptions{}, time.Minute)
 		for i := range 200 {
 			at := t0.Add(time.Duration(i) * 100 * time.Millisecond)
-			if attempt(t, b, "ep", at, at, i%20 < 3, time.Minute) { // 17 of every 20 fail
+			ok := i%20 == 6 || i%20 == 13 || i%20 == 19 // 17 of every 20 fail, evenly
+			if attempt(t, b, "ep", at, at, ok, time.Minute) {
 				t.Fatalf("opened at 85 %% failures (attempt %d)", i)
 			}
 		}
