@@ -323,3 +323,23 @@ func TestBreaker_Bounded(t *testing.T) {
 		t.Error("a healthy endpoint took a place in the breaker")
 	}
 }
+
+// TestOptions_ZeroIsProduction: the zero value of Options runs the breaker
+// with its production numbers and the production retry schedule.
+func TestOptions_ZeroIsProduction(t *testing.T) {
+	var o Options
+	o.defaults()
+	want := BreakerOptions{Window: 30 * time.Second, MinAttempts: 20, FailureRatio: 0.9, Cooldown: 30 * time.Second,
+		MaxCooldown: 5 * time.Minute, Probes: 5, MaxEndpoints: 10_000}
+	if o.Breaker != want {
+		t.Errorf("zero Options' breaker = %+v, want %+v", o.Breaker, want)
+	}
+	if len(o.RetrySchedule) != 10 || o.RetrySchedule[0] != 5*time.Second || o.RetrySchedule[9] != 10*time.Hour {
+		t.Errorf("zero Options' retry schedule = %v", o.RetrySchedule)
+	}
+	none := Options{RetrySchedule: []time.Duration{}}
+	none.defaults()
+	if len(none.RetrySchedule) != 0 {
+		t.Errorf("an empty schedule became %v; it means no retries", none.RetrySchedule)
+	}
+}
