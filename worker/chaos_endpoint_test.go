@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -380,13 +381,18 @@ type outageRun struct {
 // short everything runs at a quarter of production's timing: a 15 s
 // outage, the production retry schedule, delivery timeout, asynq retry
 // polling, breaker window and cooldowns all scaled by 0.25. The breaker's
-// counts (20 attempts, 90 %, 5 probes) are production's.
+// counts (20 attempts, 90 %, 5 probes) are production's. With
+// HOOKLINE_TEST_SCALE=1 (make test-scale) it runs the 60 s outage
+// at production timing exactly, in about two minutes.
 func TestChaos_RefusesThenRecovers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos test skipped in -short mode")
 	}
 	t.Parallel()
-	const scale = 0.25
+	scale := 0.25
+	if os.Getenv("HOOKLINE_TEST_SCALE") == "1" {
+		scale = 1
+	}
 	sc := func(d time.Duration) time.Duration { return time.Duration(float64(d) * scale) }
 	outage := sc(60 * time.Second)
 	var sched []time.Duration
