@@ -10,6 +10,7 @@ import (
 	"github.com/svix/svix-webhooks/go/models"
 
 	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/worker"
 )
 
 // statusOf returns the latest delivery status of a message at an endpoint.
@@ -35,7 +36,8 @@ func statusOf(t *testing.T, c *svix.Svix, appID, epID, msgID string) models.Mess
 // readable by id and listed (with the SDK's filters), only by its tenant.
 func TestSDK_BackgroundTasks(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t, testenv.Options{Worker: true})
+	// Fast retries (not production's 5 s to 10 h): messages must fail for good within the test.
+	env := testenv.New(t, testenv.Options{Worker: true, WorkerOptions: testenv.FastRetries(worker.Options{})})
 	ctx := context.Background()
 	c := env.SDK(env.APIKey)
 	rcv := newScriptedReceiver(t, 500)

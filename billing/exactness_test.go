@@ -92,8 +92,10 @@ func TestMetering_ExactWithFailuresRetriesAndResends(t *testing.T) {
 	const n = 8
 	c := newClock(time.Now())
 	env, svc := billingEnv(t, testenv.Options{
-		Worker:        true,
-		WorkerOptions: worker.Options{BreakerThreshold: 1_000_000}, // the down endpoint keeps being tried
+		Worker: true,
+		// Retries in ms (FastRetries) so the run is short; the down endpoint
+		// keeps being tried (breaker off).
+		WorkerOptions: testenv.FastRetries(worker.Options{Breaker: worker.BreakerOptions{Disabled: true}}),
 	}, c, billing.Options{})
 	ctx := context.Background()
 	ok := newReceiver(t, func(*receiver, string, int) int { return 200 })

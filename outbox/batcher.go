@@ -118,6 +118,24 @@ func (b *Batcher[T, R]) Do(ctx context.Context, v T) (R, error) {
 	return it.out, it.err
 }
 
+// Offer queues v to be written without waiting for it, for writes that are
+// only informative: it reports false, dropping v, when the queue is full
+// or the Batcher is closed. The write's outcome is not reported.
+func (b *Batcher[T, R]) Offer(ctx context.Context, v T) bool {
+	it := &item[T, R]{ctx: context.WithoutCancel(ctx), in: v}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return false
+	}
+	select {
+	case b.queue <- it:
+		return true
+	default:
+		return false
+	}
+}
+
 // Len returns how many items wait for a writer.
 func (b *Batcher[T, R]) Len() int { return len(b.queue) }
 
@@ -161,7 +179,7 @@ func (b *Batcher[T, R]) run(batch []*item[T, R]) {
 	for _, it := range batch {
 		if err := it.ctx.Err(); err != nil {
 			it.err = err
-			close(it.done)
+			it.finish()
 			continue
 		}
 		live = append(live, it)
@@ -179,6 +197,13 @@ func (b *Batcher[T, R]) run(batch []*item[T, R]) {
 	b.write(ctx, in, out, errs)
 	for i, it := range live {
 		it.out, it.err = out[i], errs[i]
+		it.finish()
+	}
+}
+
+// finish tells the waiting caller, if any (Offer's items have none).
+func (it *item[T, R]) finish() {
+	if it.done != nil {
 		close(it.done)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/worker"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser; CI
@@ -119,7 +120,9 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := testenv.New(t, testenv.Options{Worker: true, Portal: h})
+	// Retries in ms (FastRetries): a message must fail for good while the
+	// receiver is down, within the test.
+	env := testenv.New(t, testenv.Options{Worker: true, Portal: h, WorkerOptions: testenv.FastRetries(worker.Options{})})
 	st := &stack{env: env, sdk: env.SDK(env.APIKey)}
 	ctx := context.Background()
 	for _, et := range []models.EventTypeIn{

@@ -37,12 +37,13 @@ func TestBatchEnqueue_ProcessedByAsynq(t *testing.T) {
 	if info.Pending != 3 {
 		t.Fatalf("%d pending tasks, want 3 (the second enqueue must add nothing)", info.Pending)
 	}
+	// Its timeout is the default delivery timeout (15 s) and a minute.
 	ti, err := in.GetTaskInfo(env.Queue, "d102")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ti.Type != "webhook:deliver" || string(ti.Payload) != "102" || ti.MaxRetry != 1<<20 ||
-		ti.Timeout != 2*time.Second+time.Minute || ti.State != asynq.TaskStatePending || ti.Headers["request_id"] != "req-batch-1" {
+		ti.Timeout != 15*time.Second+time.Minute || ti.State != asynq.TaskStatePending || ti.Headers["request_id"] != "req-batch-1" {
 		t.Fatalf("task as asynq reads it: %+v", ti)
 	}
 

@@ -56,7 +56,7 @@ func attemptsOf(t *testing.T, c *svix.Svix, appID, msgID string) []models.Messag
 func TestDelivery_RetriesThenSucceeds(t *testing.T) {
 	t.Parallel()
 	sched := []time.Duration{300 * time.Millisecond, 600 * time.Millisecond, 600 * time.Millisecond}
-	env, c, appID := setup(t, worker.Options{RetrySchedule: sched})
+	env, c, appID := setup(t, testenv.FastPolling(worker.Options{RetrySchedule: sched})) // retries in ms: fast polling
 	_ = env
 	rc := newReceiver(t, func(_ string, n int, _ *http.Request) int {
 		if n <= 2 {
@@ -103,7 +103,7 @@ func TestDelivery_RetriesThenSucceeds(t *testing.T) {
 // first try plus one per scheduled retry, then the delivery is "fail".
 func TestDelivery_FailsAfterSchedule(t *testing.T) {
 	t.Parallel()
-	_, c, appID := setup(t, worker.Options{RetrySchedule: []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}})
+	_, c, appID := setup(t, testenv.FastPolling(worker.Options{RetrySchedule: []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}})) // retries in ms: fast polling
 	rc := newReceiver(t, func(string, int, *http.Request) int { return 503 })
 	ctx := context.Background()
 	ep, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: rc.URL}, nil)
@@ -249,7 +249,7 @@ func TestDelivery_Filtering(t *testing.T) {
 // (never retried); recover resends what failed since a time.
 func TestDelivery_ResendAndRecover(t *testing.T) {
 	t.Parallel()
-	_, c, appID := setup(t, worker.Options{RetrySchedule: []time.Duration{50 * time.Millisecond}})
+	_, c, appID := setup(t, testenv.FastPolling(worker.Options{RetrySchedule: []time.Duration{50 * time.Millisecond}})) // retries in ms: fast polling
 	var healthy atomic.Bool
 	rc := newReceiver(t, func(string, int, *http.Request) int {
 		if healthy.Load() {

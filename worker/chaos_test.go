@@ -70,11 +70,17 @@ func runChaosWorker() {
 	cipher, _ := tenants.NewCipher(key)
 	opt, _ := redis.ParseURL(os.Getenv("CHAOS_REDIS"))
 	rc := redis.NewClient(opt)
+	// Production defaults (the circuit breaker on among them) except:
+	// loopback receivers; 8 slots, so a killed process holds few tasks; a
+	// 400 ms timeout and retry schedule of 0.1 to 1 s with fast polling,
+	// so a run with hundreds of retries is short; and the sweeper every
+	// 200 ms with a full pass every 5 s (production: 2 s and 10 min), so
+	// what a Redis restart lost comes back within the test.
 	w := worker.New(worker.Deps{Store: tenants.NewStore(db, cipher, nil), Redis: rc, Log: log}, worker.Options{
-		Queue: os.Getenv("CHAOS_QUEUE"), Concurrency: 8, DeliveryTimeout: 400 * time.Millisecond,
-		RetrySchedule: chaosSchedule, AllowPrivateTargets: true, BreakerThreshold: 0,
-		SweepInterval: 200 * time.Millisecond, SweepGrace: time.Second, FullSweepInterval: 5 * time.Second,
+		Queue: os.Getenv("CHAOS_QUEUE"), AllowPrivateTargets: true, Concurrency: 8,
+		DeliveryTimeout: 400 * time.Millisecond, RetrySchedule: chaosSchedule,
 		TaskCheckInterval: 5 * time.Millisecond, DelayedTaskCheckInterval: 50 * time.Millisecond,
+		SweepInterval: 200 * time.Millisecond, SweepGrace: time.Second, FullSweepInterval: 5 * time.Second,
 	})
 	if err := w.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "chaos worker:", err)

@@ -64,20 +64,21 @@ const dueTolerance = 2 * time.Millisecond
 
 // handler is the webhook:deliver task handler.
 type handler struct {
-	store    *tenants.Store
-	cache    *endpointCache
-	breaker  *breaker
-	throttle *throttle
-	recorder *outbox.Recorder
-	client   *http.Client
-	opts     Options
-	log      *slog.Logger
-	obs      Observer
-	tracer   trace.Tracer
-	handoff  *outbox.Handoff
-	direct   *directRunner
-	now      func() time.Time
-	rnd      func() float64
+	store     *tenants.Store
+	cache     *endpointCache
+	breaker   *breaker
+	throttle  *throttle
+	recorder  *outbox.Recorder
+	postponer *postponer
+	client    *http.Client
+	opts      Options
+	log       *slog.Logger
+	obs       Observer
+	tracer    trace.Tracer
+	handoff   *outbox.Handoff
+	direct    *directRunner
+	now       func() time.Time
+	rnd       func() float64
 
 	// inflight counts running ProcessTask calls, so shutdown can wait for
 	// handlers asynq stopped waiting for.
@@ -155,21 +156,28 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 	if err != nil {
 		return err
 	}
-	if ok, wait := h.breaker.allow(job.EndpointID, now); !ok {
+	var probeCost time.Duration // what a failure would cost this delivery
+	if job.Trigger == tenants.TriggerScheduled {
+		probeCost, _ = NextDelay(h.schedule(ep), job.Attempts+1, 0.5)
+	}
+	tk, ok, wait := h.breaker.allow(job.EndpointID, probeCost, now)
+	if !ok {
 		h.obs.Postponed(OutcomeCircuitOpen)
-		return &delayError{Delay: Jitter(wait, h.rnd()) + time.Second, Reason: "circuit open"}
+		// Spread the waiting deliveries over a fifth of the wait, so
+		// they do not all come back at once.
+		return h.postpone(&job, now, wait+time.Duration(h.rnd()*float64(wait)/5), "circuit open")
 	}
 	if r := ep.cfg.ThrottleRate; r != nil && *r > 0 {
 		if ok, wait := h.throttle.allow(ctx, job.EndpointID, *r, now); !ok {
 			h.obs.Postponed(OutcomeThrottled)
-			return &delayError{Delay: wait, Reason: "throttled"}
+			return h.postpone(&job, now, wait, "throttled")
 		}
 	}
 
 	span.SetAttributes(attribute.String("hookline.msg_id", job.MsgID), attribute.Int("hookline.attempt", job.Attempts+1))
 	res := h.send(ctx, &job, ep)
-	h.breaker.done(job.EndpointID, res.outcome == OutcomeSuccess, h.now())
 	result, next := h.decide(&job, ep, res)
+	h.breaker.done(job.EndpointID, tk, res.outcome == OutcomeSuccess, next, h.now())
 	if err := h.recorder.Record(ctx, result); err != nil {
 		// The attempt happened but is not on record: retry it (the
 		// receiver de-duplicates on webhook-id).
@@ -332,10 +340,7 @@ func (h *handler) decide(job *tenants.DeliveryJob, ep *endpointEntry, res sendRe
 	case h.opts.DisableAfter > 0 && now.Sub(*job.FailingSince) >= h.opts.DisableAfter:
 		out.Health = tenants.HealthDisable
 	}
-	sched := h.opts.RetrySchedule
-	if ep.cfg.RetrySchedule != nil {
-		sched = ep.cfg.RetrySchedule
-	}
+	sched := h.schedule(ep)
 	if job.Trigger == tenants.TriggerManual || res.statusCode == http.StatusGone || out.Health == tenants.HealthDisable {
 		out.Status = tenants.StatusFail
 		return out, 0
@@ -351,6 +356,24 @@ func (h *handler) decide(job *tenants.DeliveryJob, ep *endpointEntry, res sendRe
 	next := now.Add(delay).UTC().Truncate(time.Microsecond)
 	out.Status, out.NextAttemptAt = tenants.StatusPending, &next
 	return out, delay
+}
+
+// schedule returns the retry schedule of ep: its own, or the server's.
+func (h *handler) schedule(ep *endpointEntry) []time.Duration {
+	if ep.cfg.RetrySchedule != nil {
+		return ep.cfg.RetrySchedule
+	}
+	return h.opts.RetrySchedule
+}
+
+// postpone puts job off by d without an attempt: PostgreSQL is told the new
+// time (batched, for the API and the portal), and asynq is asked to bring
+// the task back no earlier than that. asynq keeps due times in whole
+// seconds, so the delay it gets is rounded up to one.
+func (h *handler) postpone(job *tenants.DeliveryJob, now time.Time, d time.Duration, reason string) error {
+	at := now.Add(d)
+	h.postponer.add(tenants.Postponement{TenantID: job.TenantID, DeliveryID: job.ID, Attempts: job.Attempts, At: at})
+	return &delayError{Delay: at.Truncate(time.Second).Add(time.Second).Sub(now), Reason: reason}
 }
 
 // cleanText makes a response body storable as PostgreSQL text: valid UTF-8

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 )
 
 // TestDelivery_Throttle: an endpoint's throttleRate holds across the
-// fleet; postponed deliveries are not failed and leave no attempt.
+// fleet; postponed deliveries are not failed, leave no attempt, and show
+// when they will be tried.
 func TestDelivery_Throttle(t *testing.T) {
 	t.Parallel()
 	_, c, appID := setup(t, worker.Options{})
@@ -28,6 +30,21 @@ func TestDelivery_Throttle(t *testing.T) {
 	for range n {
 		msgs = append(msgs, send(t, c, appID, "a.b", nil))
 	}
+	// The API shows a throttled delivery's real next attempt, not the
+	// past time it was first due.
+	waitFor(t, 5*time.Second, "a throttled delivery to show a future nextAttempt", func() bool {
+		for _, m := range msgs {
+			dests, err := c.MessageAttempt.ListAttemptedDestinations(ctx, appID, m.Id, nil)
+			if err != nil || len(dests.Data) != 1 {
+				continue
+			}
+			d := dests.Data[0]
+			if d.Status == models.MESSAGESTATUS_PENDING && d.NextAttempt != nil && d.NextAttempt.After(time.Now()) {
+				return true
+			}
+		}
+		return false
+	})
 	waitFor(t, 20*time.Second, "all throttled deliveries", func() bool { return len(rc.requests()) >= n })
 	got := rc.requests()
 	perSecond := map[int64]int{}
@@ -43,54 +60,98 @@ func TestDelivery_Throttle(t *testing.T) {
 		t.Errorf("%d deliveries at 2/s took %v", n, span)
 	}
 	for _, m := range msgs {
+		// The receiver sees a request before its attempt is committed.
+		waitFor(t, 5*time.Second, "the attempt of "+m.Id, func() bool { return len(attemptsOf(t, c, appID, m.Id)) > 0 })
 		if at := attemptsOf(t, c, appID, m.Id); len(at) != 1 || at[0].Status != models.MESSAGESTATUS_SUCCESS {
 			t.Errorf("message %s: %d attempts; throttling must not record attempts", m.Id, len(at))
 		}
 	}
 }
 
-// TestDelivery_CircuitBreaker: after consecutive failures the endpoint's
-// circuit opens; deliveries wait for the half-open probe instead of
-// burning attempts.
+// TestDelivery_CircuitBreaker runs the breaker at its production numbers
+// against an endpoint answering 503 to everything. The test sets only the
+// retry schedule, to production's first delay (5 s) for every retry, so
+// that the run is short. Once at least 20 attempts over 5 distinct seconds
+// have failed, the circuit opens: later deliveries wait without an
+// attempt, and the API shows their real next attempt time, not a past
+// one. After the cooldown (capped by the 5 s retry delay) probes go; once
+// the receiver answers again they close the circuit and everything is
+// delivered.
 func TestDelivery_CircuitBreaker(t *testing.T) {
 	t.Parallel()
-	sched := make([]time.Duration, 20)
-	for i := range sched {
-		sched[i] = 50 * time.Millisecond
-	}
-	env, c, appID := setup(t, worker.Options{RetrySchedule: sched, BreakerThreshold: 3, BreakerCooldown: 2 * time.Second, Concurrency: 4})
-	rc := newReceiver(t, func(string, int, *http.Request) int { return 500 })
+	sched := []time.Duration{5 * time.Second, 5 * time.Second, 5 * time.Second, 5 * time.Second}
+	env, c, appID := setup(t, worker.Options{RetrySchedule: sched})
+	var healthy atomic.Bool
+	rc := newReceiver(t, func(string, int, *http.Request) int {
+		if healthy.Load() {
+			return 200
+		}
+		return 503
+	})
 	ctx := context.Background()
-	if _, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: rc.URL}, nil); err != nil {
+	ep, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: rc.URL}, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for range 10 {
-		send(t, c, appID, "a.b", nil)
+	var msgs []*models.MessageOut
+	for range 30 { // 30 messages over 7.5 s
+		msgs = append(msgs, send(t, c, appID, "a.b", nil))
+		time.Sleep(250 * time.Millisecond)
+		if env.Worker.OpenCircuits() == 1 {
+			break
+		}
 	}
-	waitFor(t, 5*time.Second, "the first failures", func() bool { return len(rc.requests()) >= 3 })
-	time.Sleep(1500 * time.Millisecond) // inside the 2 s cooldown
-	n := len(rc.requests())
-	// At most the threshold plus what was already in flight (concurrency 4)
-	// gets through; without the breaker 10 messages retried every 50 ms
-	// would have made well over a hundred requests by now.
-	if n > 3+4 {
-		t.Errorf("%d requests reached a failing endpoint within the cooldown, want at most 7", n)
+	waitFor(t, 5*time.Second, "the circuit to open", func() bool { return env.Worker.OpenCircuits() == 1 })
+	opened := len(rc.requests())
+	if opened < 20 {
+		t.Fatalf("the circuit opened after %d requests, minimum volume 20", opened)
+	}
+	// New messages wait; the receiver hears nothing of them.
+	var held []*models.MessageOut
+	for range 10 {
+		held = append(held, send(t, c, appID, "a.b", nil))
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := len(rc.requests()); n > opened {
+		t.Errorf("%d requests reached the endpoint while its circuit was open", n-opened)
+	}
+	checked := time.Now()
+	for _, m := range held {
+		dests, err := c.MessageAttempt.ListAttemptedDestinations(ctx, appID, m.Id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dests.Data) != 1 || dests.Data[0].Id != ep.Id {
+			t.Fatalf("destinations of %s: %+v", m.Id, dests.Data)
+		}
+		d := dests.Data[0]
+		if d.Status != models.MESSAGESTATUS_PENDING || d.NextAttempt == nil || !d.NextAttempt.After(checked) {
+			t.Errorf("a delivery held by the open circuit: status %v, nextAttempt %v; want pending, after %v",
+				d.Status, d.NextAttempt, checked.Format(time.RFC3339Nano))
+		}
+		if at := attemptsOf(t, c, appID, m.Id); len(at) != 0 {
+			t.Errorf("a held delivery has %d attempts on record", len(at))
+		}
 	}
 	// Every request is on record; postponements are not.
-	var total int
-	for _, r := range rc.requests() {
-		_ = r
-		total++
-	}
 	var recorded int64
 	if err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM attempts`).Scan(&recorded); err != nil {
 		t.Fatal(err)
 	}
-	if int(recorded) != total {
-		t.Errorf("%d attempts recorded for %d requests", recorded, total)
+	if int(recorded) != len(rc.requests()) {
+		t.Errorf("%d attempts recorded for %d requests", recorded, len(rc.requests()))
 	}
-	// After the cooldown a probe goes through.
-	waitFor(t, 5*time.Second, "the half-open probe", func() bool { return len(rc.requests()) > n })
+	// After the cooldown, probes go; the receiver has recovered.
+	healthy.Store(true)
+	waitFor(t, 10*time.Second, "a half-open probe", func() bool { return len(rc.requests()) > opened })
+	all := append(msgs, held...)
+	waitFor(t, 30*time.Second, "every message delivered after the endpoint recovered", func() bool {
+		var n int
+		err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 0`).Scan(&n)
+		return err == nil && n == len(all)
+	})
+	waitFor(t, 5*time.Second, "the circuit to close", func() bool { return env.Worker.OpenCircuits() == 0 })
+	t.Logf("circuit opened after %d requests; %d messages, %d requests in all", opened, len(all), len(rc.requests()))
 }
 
 // TestDelivery_DisablesFailingEndpoint: an endpoint failing for longer
@@ -101,7 +162,9 @@ func TestDelivery_DisablesFailingEndpoint(t *testing.T) {
 	for i := range sched {
 		sched[i] = 100 * time.Millisecond
 	}
-	_, c, appID := setup(t, worker.Options{RetrySchedule: sched, DisableAfter: 500 * time.Millisecond})
+	// Retries every 100 ms (fast polling) and disabling after 500 ms, so the
+	// test is short.
+	_, c, appID := setup(t, testenv.FastPolling(worker.Options{RetrySchedule: sched, DisableAfter: 500 * time.Millisecond}))
 	rc := newReceiver(t, func(string, int, *http.Request) int { return 500 })
 	ctx := context.Background()
 	ep, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: rc.URL}, nil)
@@ -200,5 +263,48 @@ func TestWorker_GracefulShutdown(t *testing.T) {
 				t.Errorf("the receiver got %d requests, want at most 2 (the aborted one and the retry)", n)
 			}
 		})
+	}
+}
+
+// TestPostponeDeliveries: a postponement moves a pending delivery's next
+// attempt, and leaves alone one that has been tried since (or finished).
+func TestPostponeDeliveries(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{})
+	ctx := context.Background()
+	app, _ := env.Store.CreateApplication(ctx, env.TenantID, tenants.ApplicationInput{Name: "a"})
+	if _, err := env.Store.CreateEndpoint(ctx, env.TenantID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/"}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for range 3 {
+		_, d, err := env.Store.CreateMessage(ctx, env.TenantID, app.ID, tenants.MessageInput{EventType: "a.b", Payload: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, d...)
+	}
+	if err := env.Store.SetDeliveryStatus(ctx, env.TenantID, ids[2], tenants.StatusCanceled); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	err := env.Store.PostponeDeliveries(ctx, []tenants.Postponement{
+		{TenantID: env.TenantID, DeliveryID: ids[0], Attempts: 0, At: at},
+		{TenantID: env.TenantID, DeliveryID: ids[1], Attempts: 1, At: at}, // tried since
+		{TenantID: env.TenantID, DeliveryID: ids[2], Attempts: 0, At: at}, // finished
+		{TenantID: "org_other", DeliveryID: ids[0] + 100, Attempts: 0, At: at},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, false, false} {
+		j, err := env.Store.LoadDelivery(ctx, env.TenantID, ids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		moved := j.NextAttemptAt != nil && j.NextAttemptAt.Equal(at)
+		if moved != want {
+			t.Errorf("delivery %d: next attempt %v, moved = %v, want %v", i, j.NextAttemptAt, moved, want)
+		}
 	}
 }

@@ -81,50 +81,6 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
-func TestBreaker(t *testing.T) {
-	b := newBreaker(3, 10*time.Second, 40*time.Second)
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 2 {
-		if ok, _ := b.allow("ep", now); !ok {
-			t.Fatalf("closed circuit refused attempt %d", i)
-		}
-		if b.done("ep", false, now) {
-			t.Fatalf("circuit opened after %d failures, threshold 3", i+1)
-		}
-	}
-	if !b.done("ep", false, now) {
-		t.Fatal("third consecutive failure did not open the circuit")
-	}
-	if ok, wait := b.allow("ep", now.Add(time.Second)); ok || wait != 9*time.Second {
-		t.Fatalf("open circuit: allow = %v, wait %v", ok, wait)
-	}
-	if ok, _ := b.allow("other", now); !ok {
-		t.Fatal("another endpoint was held by this one's circuit")
-	}
-	// Half-open: one probe only.
-	later := now.Add(11 * time.Second)
-	if ok, _ := b.allow("ep", later); !ok {
-		t.Fatal("no probe after the cooldown")
-	}
-	if ok, _ := b.allow("ep", later); ok {
-		t.Fatal("a second probe went through while the first runs")
-	}
-	// A failed probe doubles the cooldown.
-	b.done("ep", false, later)
-	if ok, wait := b.allow("ep", later); ok || wait != 20*time.Second {
-		t.Fatalf("after a failed probe: allow = %v, wait %v; want 20s", ok, wait)
-	}
-	// A successful probe closes it.
-	later = later.Add(21 * time.Second)
-	if ok, _ := b.allow("ep", later); !ok {
-		t.Fatal("no second probe")
-	}
-	b.done("ep", true, later)
-	if ok, _ := b.allow("ep", later); !ok || b.openCount(later) != 0 {
-		t.Fatal("a successful probe did not close the circuit")
-	}
-}
-
 func TestParseDeliverPayload(t *testing.T) {
 	for _, tc := range []struct {
 		in     string

@@ -18,19 +18,23 @@ import (
 	"github.com/hookline/hookline/tenants"
 )
 
-// Options are the delivery settings, from the process config.
+// Options are the delivery settings, from the process config. The zero
+// value of every field is the production default.
 type Options struct {
-	Queue               string
-	Concurrency         int
-	DeliveryTimeout     time.Duration
+	Queue           string
+	Concurrency     int
+	DeliveryTimeout time.Duration
+	// RetrySchedule is the delay before each retry; nil means
+	// DefaultRetrySchedule, an empty non-nil slice no retries.
 	RetrySchedule       []time.Duration
 	SignatureHeaders    string // both, webhook or svix
 	AllowPrivateTargets bool
 	UserAgent           string
 	DisableAfter        time.Duration
-	BreakerThreshold    int
-	BreakerCooldown     time.Duration
-	ShutdownTimeout     time.Duration
+	// Breaker is the per-endpoint circuit breaker; its zero value is on,
+	// with the production numbers (see BreakerOptions).
+	Breaker         BreakerOptions
+	ShutdownTimeout time.Duration
 
 	SweepInterval     time.Duration
 	SweepGrace        time.Duration
@@ -60,9 +64,10 @@ func (o *Options) defaults() {
 	if o.UserAgent == "" {
 		o.UserAgent = "Hookline/dev"
 	}
-	if o.BreakerCooldown <= 0 {
-		o.BreakerCooldown = 30 * time.Second
+	if o.RetrySchedule == nil {
+		o.RetrySchedule = DefaultRetrySchedule()
 	}
+	o.Breaker.defaults()
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 20 * time.Second
 	}
@@ -80,6 +85,16 @@ func (o *Options) defaults() {
 	}
 	if o.DelayedTaskCheckInterval <= 0 {
 		o.DelayedTaskCheckInterval = time.Second
+	}
+}
+
+// DefaultRetrySchedule returns the production retry schedule: the delay
+// before each of 10 retries after the first try, 5 s to 10 h (about 28 h
+// in all), each moved by up to ±20 % of jitter.
+func DefaultRetrySchedule() []time.Duration {
+	return []time.Duration{
+		5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute,
+		time.Hour, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
 	}
 }
 
@@ -158,9 +173,9 @@ func New(d Deps, o Options) *Worker {
 	h := &handler{
 		store:    d.Store,
 		cache:    newEndpointCache(d.Store, endpointCacheSize),
-		breaker:  newBreaker(o.BreakerThreshold, o.BreakerCooldown, 10*time.Minute),
+		breaker:  newBreaker(o.Breaker, o.DeliveryTimeout+time.Minute),
 		throttle: &throttle{redis: d.Redis, prefix: o.Queue},
-		recorder: rec,
+		recorder: rec, postponer: newPostponer(d.Store, d.Log),
 		client: &http.Client{
 			Transport: transport,
 			// Redirects are not followed: a 3xx is the receiver's answer.
@@ -279,10 +294,12 @@ func (w *Worker) stop() {
 	}
 	w.wg.Wait()
 	w.rec.Close()
+	w.handler.postponer.close()
 }
 
-// OpenCircuits returns how many endpoints' circuits this worker holds open.
-func (w *Worker) OpenCircuits() int { return w.handler.breaker.openCount(time.Now()) }
+// OpenCircuits returns how many endpoints' circuits this worker holds open
+// or half-open.
+func (w *Worker) OpenCircuits() int { return w.handler.breaker.openCount() }
 
 // schedulerRedis gives asynq's scheduler a small connection of its own to
 // the same Redis: on shutdown it closes its client, which asynq refuses

@@ -103,7 +103,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		Queue: cfg.Queue, Concurrency: cfg.Concurrency, DeliveryTimeout: cfg.DeliveryTimeout,
 		RetrySchedule: cfg.RetrySchedule, SignatureHeaders: cfg.SignatureHeaders,
 		AllowPrivateTargets: cfg.AllowPrivateTargets, UserAgent: "Hookline/" + version,
-		DisableAfter: cfg.DisableAfter, BreakerThreshold: cfg.BreakerThreshold,
+		DisableAfter: cfg.DisableAfter, Breaker: worker.BreakerOptions{Disabled: cfg.BreakerDisabled},
 		ShutdownTimeout: cfg.ShutdownTimeout, SweepInterval: cfg.SweepInterval, SweepGrace: cfg.SweepGrace,
 		TaskCheckInterval: cfg.TaskCheckInterval, DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
 	}

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookline/hookline/worker"
 )
 
 // Config is every setting of the process, read from HOOKLINE_* environment
@@ -45,7 +47,9 @@ type Config struct {
 	TaskCheckInterval        time.Duration
 	DelayedTaskCheckInterval time.Duration
 	DisableAfter             time.Duration // an endpoint failing this long is disabled
-	BreakerThreshold         int
+	// BreakerDisabled turns the per-endpoint circuit breaker off
+	// (HOOKLINE_BREAKER_DISABLED); it is on by default.
+	BreakerDisabled bool
 
 	MetricsToken  string
 	MetricsListen string
@@ -72,12 +76,6 @@ type Config struct {
 	// billing:rollup and billing:report tasks.
 	BillingRollupInterval time.Duration
 	BillingReportInterval time.Duration
-}
-
-// defaultRetrySchedule is the delay before each retry after the first try.
-var defaultRetrySchedule = []time.Duration{
-	5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute,
-	time.Hour, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour,
 }
 
 // configError lists every problem found, so one start-up shows them all.
@@ -167,7 +165,7 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 		TaskCheckInterval:        duration("HOOKLINE_TASK_CHECK_INTERVAL", 0),
 		DelayedTaskCheckInterval: duration("HOOKLINE_RETRY_CHECK_INTERVAL", time.Second),
 		DisableAfter:             duration("HOOKLINE_DISABLE_AFTER", 5*24*time.Hour),
-		BreakerThreshold:         integer("HOOKLINE_BREAKER_THRESHOLD", 10),
+		BreakerDisabled:          boolean("HOOKLINE_BREAKER_DISABLED"),
 		MetricsToken:             getenv("HOOKLINE_METRICS_TOKEN"),
 		MetricsListen:            getenv("HOOKLINE_METRICS_LISTEN"),
 		OTLPEndpoint:             getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
@@ -220,7 +218,7 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 	if c.Concurrency < 1 {
 		c.Concurrency = 1
 	}
-	c.RetrySchedule = defaultRetrySchedule
+	c.RetrySchedule = worker.DefaultRetrySchedule()
 	if v := getenv("HOOKLINE_RETRY_SCHEDULE"); v != "" {
 		sched, err := parseSchedule(v)
 		if err != nil {

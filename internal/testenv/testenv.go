@@ -40,8 +40,12 @@ const (
 type Options struct {
 	// Worker starts the delivery worker in-process.
 	Worker bool
-	// WorkerOptions override the test defaults (fast polling, private
-	// targets allowed, a short retry schedule).
+	// WorkerOptions are the worker's settings. Their zero value is the
+	// production defaults, with two exceptions the stack always makes: its
+	// own queue (a Redis namespace per test), and private targets allowed
+	// (receivers listen on loopback) unless the test's name contains
+	// SSRF. A test that needs faster timing says so by passing
+	// FastRetries or FastPolling.
 	WorkerOptions worker.Options
 	// Quota is passed to the API.
 	Quota api.Quota
@@ -101,6 +105,41 @@ func Logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// FastPolling returns o changed for a test whose deliveries are timed in
+// milliseconds: asynq looks for new tasks every 5 ms and due retries every
+// 50 ms (production: 20 ms and 1 s), and the outbox sweeper runs every
+// 200 ms with 1 s of grace (production: 2 s and 10 s). Fields o sets are
+// kept.
+func FastPolling(o worker.Options) worker.Options {
+	if o.TaskCheckInterval == 0 {
+		o.TaskCheckInterval = 5 * time.Millisecond
+	}
+	if o.DelayedTaskCheckInterval == 0 {
+		o.DelayedTaskCheckInterval = 50 * time.Millisecond
+	}
+	if o.SweepInterval == 0 {
+		o.SweepInterval = 200 * time.Millisecond
+	}
+	if o.SweepGrace == 0 {
+		o.SweepGrace = time.Second
+	}
+	return o
+}
+
+// FastRetries returns FastPolling(o) with, unless o has one, a retry
+// schedule of 200, 400 and 800 ms instead of production's 5 s to 10 h, and
+// a delivery timeout of 2 s instead of 15 s: for tests that wait on
+// retries.
+func FastRetries(o worker.Options) worker.Options {
+	if o.RetrySchedule == nil {
+		o.RetrySchedule = []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
+	}
+	if o.DeliveryTimeout == 0 {
+		o.DeliveryTimeout = 2 * time.Second
+	}
+	return FastPolling(o)
+}
+
 // New starts a stack for t; it stops when t ends.
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
@@ -123,30 +162,12 @@ func New(t testing.TB, o Options) *Env {
 
 	wo := o.WorkerOptions
 	wo.Queue = ns
-	if wo.RetrySchedule == nil {
-		wo.RetrySchedule = []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
-	}
-	if wo.DeliveryTimeout == 0 {
-		wo.DeliveryTimeout = 2 * time.Second
-	}
+	// Receivers listen on loopback, which production refuses; tests of
+	// that refusal have SSRF in their name.
 	wo.AllowPrivateTargets = wo.AllowPrivateTargets || !strings.Contains(t.Name(), "SSRF")
-	if wo.TaskCheckInterval == 0 {
-		wo.TaskCheckInterval = 5 * time.Millisecond
-	}
-	if wo.DelayedTaskCheckInterval == 0 {
-		wo.DelayedTaskCheckInterval = 50 * time.Millisecond
-	}
-	if wo.SweepInterval == 0 {
-		wo.SweepInterval = 200 * time.Millisecond
-	}
-	if wo.SweepGrace == 0 {
-		wo.SweepGrace = time.Second
-	}
-	if wo.ShutdownTimeout == 0 {
-		wo.ShutdownTimeout = 3 * time.Second
-	}
-	if wo.Concurrency == 0 {
-		wo.Concurrency = 32
+	deliveryTimeout := wo.DeliveryTimeout
+	if deliveryTimeout <= 0 {
+		deliveryTimeout = 15 * time.Second // worker.Options' default
 	}
 	e.Metrics = telemetry.NewMetrics()
 	// As in `hookline all`, a worker in the same process gets new
@@ -155,7 +176,7 @@ func New(t testing.TB, o Options) *Env {
 	if o.Worker {
 		handoff = outbox.NewHandoff(16 << 20)
 	}
-	e.Client = worker.NewClient(rc, ns, wo.DeliveryTimeout, worker.WithTracer(o.Tracer))
+	e.Client = worker.NewClient(rc, ns, deliveryTimeout, worker.WithTracer(o.Tracer))
 	e.Outbox = outbox.New(outbox.Deps{Store: store, Enqueuer: e.Client, Handoff: handoff, Log: log, Tracer: o.Tracer}, o.Outbox)
 	e.API = api.NewServer(api.Deps{
 		Store: store, Tokens: tokens, Auth: auth, Log: log, Outbox: e.Outbox, Quota: o.Quota,
