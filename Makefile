@@ -5,8 +5,12 @@
 
 GO ?= go
 
-dev:
-	$(GO) run ./cmd/hookline dev
+HOOKLINE_BIN ?= ./bin/hookline
+
+# dev runs the built binary with exec, so that Ctrl-C or SIGTERM stops
+# hookline cleanly (exit 0) and make has no failed command to report.
+dev: build
+	exec $(HOOKLINE_BIN) dev
 
 test:
 	scripts/test-env.sh
