@@ -1,5 +1,6 @@
 # The two commands a newcomer needs:
-#   make dev    run the product (database, migrations, demo tenant, then everything)
+#   make dev    build bin/hookline and run the product (database, migrations, demo tenant,
+#               app and receiver, then everything)
 #   make test   run every test
 .PHONY: dev test build lint bench
 

@@ -253,7 +253,7 @@ Hookline is running at %[1]s (API, customer portal, delivery workers, demo recei
 
   %[1]s%[7]s    (as JSON: %[1]s%[8]s)
 
-3. See its delivery in the customer portal of %[6]s (this link is valid for 7 days):
+3. See its delivery in the customer portal of %[6]s, under Logs (this link is valid for 7 days):
 
   %[1]s/portal/#key=%[9]s
 

@@ -192,6 +192,7 @@ func getJSON(t *testing.T, url, token string, out any) int {
 // next run prints the same key and stops on SIGTERM with status 0; a run
 // on a busy port says so in one line and mints no key.
 func TestDev_FirstRunToVisibleDelivery(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Fatal("this test runs the printed curl command; install curl")
 	}
@@ -320,6 +321,7 @@ func TestDev_FirstRunToVisibleDelivery(t *testing.T) {
 // TestDev_RevokedKeyIsReplaced: a kept key that no longer authenticates is
 // replaced by a new one, which is kept.
 func TestDev_RevokedKeyIsReplaced(t *testing.T) {
+	t.Parallel()
 	dsn := dbtest.NewDatabase(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "dev.env")
@@ -367,6 +369,7 @@ func TestDev_RevokedKeyIsReplaced(t *testing.T) {
 // signalling the whole process group: hookline exits 0, so make prints no
 // "make: ***" error line.
 func TestMakeDev_StopsWithoutMakeError(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Fatal("this test runs the Makefile; install make")
 	}

@@ -19,6 +19,7 @@ import (
 // rejects, with a reason, what it rejects; it lists both, newest first,
 // and forgets past its bound.
 func TestDemoReceiver_Verify(t *testing.T) {
+	t.Parallel()
 	const current, previous, other = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_dGVzdC1zZWNyZXQtb2YtdGhlLWRlbW8tcmVj", "whsec_b3RoZXItc2VjcmV0LW5vdC1vbi10aGUtZW5k"
 	now := time.Unix(1_800_000_000, 0)
 	recv := newDemoReceiver(func(context.Context) ([]string, error) { return []string{current, previous}, nil })
