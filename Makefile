@@ -1,12 +1,17 @@
 # The two commands a newcomer needs:
-#   make dev    run the product (database, migrations, demo tenant, then everything)
+#   make dev    build bin/hookline and run the product (database, migrations, demo tenant,
+#               app and receiver, then everything)
 #   make test   run every test
 .PHONY: dev test test-scale build lint bench
 
 GO ?= go
 
-dev:
-	$(GO) run ./cmd/hookline dev
+HOOKLINE_BIN ?= ./bin/hookline
+
+# dev runs the built binary with exec, so that Ctrl-C or SIGTERM stops
+# hookline cleanly (exit 0) and make has no failed command to report.
+dev: build
+	exec $(HOOKLINE_BIN) dev
 
 test:
 	scripts/test-env.sh

@@ -58,7 +58,7 @@ type App struct {
 	inspector       *asynq.Inspector
 	shutdownTracing func(context.Context) error
 
-	listener net.Listener
+	listener net.Listener // set before Run to serve on a listener bound earlier
 	draining atomic.Bool
 	ready    chan struct{}
 }
@@ -208,12 +208,15 @@ func (a *App) Run(ctx context.Context) error {
 	errc := make(chan error, 4)
 	var httpSrv *http.Server
 	{
-		ln, err := net.Listen("tcp", a.cfg.Listen)
-		if err != nil {
-			close(a.ready)
-			return fmt.Errorf("listen on %s (HOOKLINE_LISTEN): %w", a.cfg.Listen, err)
+		ln := a.listener // `hookline dev` binds it before printing that it runs
+		if ln == nil {
+			var err error
+			if ln, err = net.Listen("tcp", a.cfg.Listen); err != nil {
+				close(a.ready)
+				return fmt.Errorf("listen on %s (HOOKLINE_LISTEN): %w", a.cfg.Listen, err)
+			}
+			a.listener = ln
 		}
-		a.listener = ln
 		var handler http.Handler
 		if a.server != nil {
 			handler = a.server.Handler()

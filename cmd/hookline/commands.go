@@ -49,7 +49,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 // needSecrets false and run without HOOKLINE_JWT_SECRET and the encryption
 // key. The caller closes the DB.
 func commandDB(ctx context.Context, getenv func(string) string, stderr io.Writer, needSecrets bool) (Config, *slog.Logger, *tenants.DB, error) {
-	cfg, err := loadConfig(getenv, false, stderr)
+	cfg, err := loadConfig(withDevSecrets(getenv, stderr), false, stderr)
 	if err != nil && (needSecrets || !onlySecretsMissing(err)) {
 		return cfg, nil, nil, err
 	}
@@ -135,7 +135,7 @@ func runJWT(ctx context.Context, args []string, getenv func(string) string, stdo
 	if len(args) != 2 || args[0] != "generate" {
 		return &usageError{"usage: hookline jwt generate TENANT_ID"}
 	}
-	cfg, err := loadConfig(getenv, false, stderr)
+	cfg, err := loadConfig(withDevSecrets(getenv, stderr), false, stderr)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/redis/go-redis/v9"
 
@@ -15,23 +23,53 @@ import (
 	"github.com/hookline/hookline/tenants"
 )
 
-const demoTenantName = "Demo tenant"
+const (
+	demoTenantName  = "Demo tenant"
+	demoAppUID      = "demo-app"
+	demoEndpointUID = "demo-receiver"
+	// devAPIKeyName is where the dev secrets file keeps the demo tenant's
+	// API key, so every run prints the same one.
+	devAPIKeyName = "HOOKLINE_DEV_API_KEY"
+)
 
-// runDev prepares a first-run environment — database, schema, a demo tenant
-// with a fresh API key — prints how to use it, then runs every role.
-func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	env := func(k string) string {
+// devDefaults are the settings `hookline dev` changes from production's:
+// local receivers are the point of a dev run, and people read its logs.
+func devDefaults(getenv func(string) string) func(string) string {
+	return func(k string) string {
 		if v := getenv(k); v != "" {
 			return v
 		}
-		if k == "HOOKLINE_ALLOW_PRIVATE_TARGETS" {
-			return "true" // local receivers are the point of a dev run
-		}
-		if k == "HOOKLINE_LOG_FORMAT" {
+		switch k {
+		case "HOOKLINE_ALLOW_PRIVATE_TARGETS":
+			return "true"
+		case "HOOKLINE_LOG_FORMAT":
 			return "text"
 		}
 		return ""
 	}
+}
+
+// runDev prepares a first-run environment — database, schema, a demo
+// tenant whose API key is kept from run to run, a demo application whose
+// endpoint is the built-in demo receiver — prints how to send it a message
+// and where to see it, then runs every role. The listener is bound first,
+// so a busy port fails before anything is written, minted or printed.
+func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	env := devDefaults(getenv)
+	pre, err := loadConfig(env, false, io.Discard)
+	if err != nil && !onlySecretsMissing(err) {
+		return err
+	}
+	ln, err := net.Listen("tcp", pre.Listen)
+	if err != nil {
+		return listenError(pre.Listen, err)
+	}
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			ln.Close()
+		}
+	}()
 	cfg, err := loadConfig(env, true, stderr)
 	if err != nil {
 		return err
@@ -63,62 +101,196 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 		db.Close()
 		return err
 	}
-	key, tenantID, appID, err := ensureDemoTenant(ctx, db)
+	secretsPath := devSecretsFile(getenv)
+	demo, err := ensureDemo(ctx, db, cfg, secretsPath, demoReceiverURL(ln.Addr()))
 	db.Close()
 	if err != nil {
 		return err
 	}
-	portalToken, _, err := api.NewTokens(cfg.JWTSecret, nil).AppToken(api.AppToken{TenantID: tenantID, AppID: appID}, 7*24*time.Hour)
+	portalToken, _, err := api.NewTokens(cfg.JWTSecret, nil).AppToken(api.AppToken{TenantID: demo.tenantID, AppID: demo.appID}, 7*24*time.Hour)
 	if err != nil {
 		return err
 	}
-	base := cfg.PublicURL
-	fmt.Fprintf(stdout, `
-Hookline is starting at %[1]s
-
-  tenant:   %[2]s (%[3]s)
-  api key:  %[4]s
-  portal:   %[1]s/portal/#key=%[6]s
-            (the customer portal of the demo application "demo-app", valid 7 days)
-
-Try it:
-
-  curl -s -X POST %[1]s/api/v1/app -H "Authorization: Bearer %[4]s" \
-       -H "Content-Type: application/json" -d '{"name": "My first app", "uid": "my-first-app"}'
-
-Operator API token (HOOKLINE_ADMIN_TOKEN) is in %[5]s.
-
-`, base, tenantID, demoTenantName, key, devSecretsFile(getenv), portalToken)
 	app, err := newApp(ctx, cfg, log, roleAPI|roleWorker)
 	if err != nil {
 		return err
 	}
+	recv := newDemoReceiver(func(ctx context.Context) ([]string, error) {
+		return app.store.LiveSecrets(ctx, demo.tenantID, demo.endpointID)
+	})
+	engine := app.server.Engine()
+	engine.POST(demoReceiverPath, gin.WrapH(recv))
+	engine.GET(demoReceiverPath, gin.WrapH(recv))
+	engine.GET(demoReceiverJSONPath, gin.WrapH(recv))
+	app.listener = ln
+	handedOver = true
+	printDevBanner(stdout, cfg, demo, portalToken, secretsPath)
 	return app.Run(ctx)
 }
 
-// ensureDemoTenant finds or creates the demo tenant and its demo
-// application, and mints a new API key for this run (keys are stored
-// hashed, so an old one cannot be shown).
-func ensureDemoTenant(ctx context.Context, db *tenants.DB) (key, tenantID, appID string, err error) {
-	store := tenants.NewStore(db, nil, nil)
+// listenError is one line saying why the listener could not be bound.
+func listenError(addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("cannot listen on %s: the address is already in use (is another hookline running?); stop it, or set HOOKLINE_LISTEN to another address such as :8081", addr)
+	}
+	return fmt.Errorf("cannot listen on %s (HOOKLINE_LISTEN): %w", addr, err)
+}
+
+// demoReceiverURL is where the demo endpoint delivers: this process's own
+// listener, on loopback when it listens on every address.
+func demoReceiverURL(addr net.Addr) string {
+	host, port := "127.0.0.1", ""
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(ta.Port)
+		if !ta.IP.IsUnspecified() {
+			host = ta.IP.String()
+		}
+	} else if _, p, err := net.SplitHostPort(addr.String()); err == nil {
+		port = p
+	}
+	return "http://" + net.JoinHostPort(host, port) + demoReceiverPath
+}
+
+// devDemo is what ensureDemo found or made.
+type devDemo struct {
+	tenantID, appID, endpointID string
+	key                         string
+	keyReused                   bool
+}
+
+// ensureDemo finds or creates the demo tenant, its application and the
+// endpoint at the demo receiver (pointing it at receiverURL). The tenant's
+// API key is the one kept in the dev secrets file while it still
+// authenticates as the demo tenant; otherwise a new key is minted and kept
+// there, so keys do not pile up from run to run.
+func ensureDemo(ctx context.Context, db *tenants.DB, cfg Config, secretsPath, receiverURL string) (devDemo, error) {
+	cipher, err := tenants.NewCipher(cfg.EncryptionKey)
+	if err != nil {
+		return devDemo{}, fmt.Errorf("HOOKLINE_ENCRYPTION_KEY: %w", err)
+	}
+	store := tenants.NewStore(db, cipher, nil)
 	t, err := store.FindTenantByName(ctx, demoTenantName)
 	if errors.Is(err, tenants.ErrNotFound) {
 		t, err = store.CreateTenant(ctx, demoTenantName)
 	}
 	if err != nil {
-		return "", "", "", err
+		return devDemo{}, err
 	}
-	_, key, err = store.CreateAPIKey(ctx, t.ID, "dev "+time.Now().UTC().Format(time.RFC3339))
+	d := devDemo{tenantID: t.ID}
+	stored, err := readDevFile(secretsPath)
 	if err != nil {
-		return "", "", "", err
+		return devDemo{}, err
 	}
-	uid := "demo-app"
+	if key := stored[devAPIKeyName]; tenants.LooksLikeAPIKey(key) {
+		cred, err := store.FindCredentialByHash(ctx, tenants.HashAPIKey(key))
+		switch {
+		case err == nil && cred.TenantID == t.ID && !cred.Revoked:
+			d.key, d.keyReused = key, true
+		case err != nil && !errors.Is(err, tenants.ErrNotFound):
+			return devDemo{}, err
+		}
+	}
+	if d.key == "" {
+		if _, d.key, err = store.CreateAPIKey(ctx, t.ID, "hookline dev"); err != nil {
+			return devDemo{}, err
+		}
+		stored[devAPIKeyName] = d.key
+		if err := writeDevFile(secretsPath, stored); err != nil {
+			return devDemo{}, err
+		}
+	}
+	uid := demoAppUID
 	a, err := store.FindApplication(ctx, t.ID, uid)
 	if errors.Is(err, tenants.ErrNotFound) {
 		a, err = store.CreateApplication(ctx, t.ID, tenants.ApplicationInput{Name: "Demo application", UID: &uid})
 	}
 	if err != nil {
-		return "", "", "", err
+		return devDemo{}, err
 	}
-	return key, t.ID, a.ID, nil
+	d.appID = a.ID
+	epUID := demoEndpointUID
+	ep, err := store.FindEndpoint(ctx, t.ID, a.ID, epUID)
+	switch {
+	case errors.Is(err, tenants.ErrNotFound):
+		ep, err = store.CreateEndpoint(ctx, t.ID, a.ID, tenants.EndpointInput{
+			URL: receiverURL, UID: &epUID, Description: "The demo receiver built into hookline dev",
+		})
+	case err == nil && (ep.URL != receiverURL || ep.Disabled):
+		enabled := false
+		ep, err = store.PatchEndpoint(ctx, t.ID, a.ID, ep.ID, tenants.EndpointPatch{URL: &receiverURL, Disabled: &enabled})
+	}
+	if err != nil {
+		return devDemo{}, err
+	}
+	d.endpointID = ep.ID
+	return d, nil
+}
+
+// printDevBanner says what runs and gives the three steps of a first
+// delivery; every command in it works as printed.
+func printDevBanner(w io.Writer, cfg Config, d devDemo, portalToken, secretsPath string) {
+	base := cfg.PublicURL
+	keyNote := "new; kept in " + secretsPath + " for the next runs"
+	if d.keyReused {
+		keyNote = "the one kept in " + secretsPath
+	}
+	self := selfCommand()
+	fmt.Fprintf(w, `
+Hookline is running at %[1]s (API, customer portal, delivery workers, demo receiver).
+
+  tenant:   %[2]s (%[3]s)
+  api key:  %[4]s
+            (%[5]s)
+  app:      %[6]s, with one endpoint: the demo receiver at %[1]s%[7]s
+
+1. Send a message:
+
+  curl -s -X POST %[1]s/api/v1/app/%[6]s/msg \
+    -H "Authorization: Bearer %[4]s" -H "Content-Type: application/json" \
+    -d '{"eventType": "order.paid", "payload": {"id": "ord_1", "amount": 4200}}'
+
+2. See it arrive, signature verified, at the demo receiver:
+
+  %[1]s%[7]s    (as JSON: %[1]s%[8]s)
+
+3. See its delivery in the customer portal of %[6]s, under Logs (this link is valid for 7 days):
+
+  %[1]s/portal/#key=%[9]s
+
+More: "%[10]s tenant create --name Acme" makes another tenant (run it from this
+directory: it reads the secrets in %[11]s). The operator API token
+(HOOKLINE_ADMIN_TOKEN) is in %[11]s. Stop with Ctrl-C.
+
+`, base, d.tenantID, demoTenantName, d.key, keyNote, demoAppUID, demoReceiverPath, demoReceiverJSONPath,
+		portalToken, self, secretsPath)
+	if !cfg.AllowPrivateTargets {
+		fmt.Fprintf(w, "Note: HOOKLINE_ALLOW_PRIVATE_TARGETS is false, so the demo receiver (on loopback) will not get deliveries.\n\n")
+	}
+}
+
+// selfCommand is how to run this binary again from the working directory:
+// ./bin/hookline after `make build`, `go run ./cmd/hookline` under go run,
+// hookline when that is what PATH finds.
+func selfCommand() string {
+	const goRun = "go run ./cmd/hookline"
+	exe, err := os.Executable()
+	if err != nil {
+		return goRun
+	}
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return goRun
+	}
+	if onPath, err := exec.LookPath("hookline"); err == nil {
+		if a, err := filepath.EvalSymlinks(onPath); err == nil {
+			if b, err := filepath.EvalSymlinks(exe); err == nil && a == b {
+				return "hookline"
+			}
+		}
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, exe); err == nil && !strings.HasPrefix(rel, "..") {
+			return "." + string(filepath.Separator) + rel
+		}
+	}
+	return exe
 }
