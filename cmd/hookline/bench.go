@@ -410,6 +410,13 @@ type benchReport struct {
 	CPUPostgresMsPerDelivery float64 `json:"cpuPostgresMsPerDelivery,omitempty"`
 	CPURedisMsPerDelivery    float64 `json:"cpuRedisMsPerDelivery,omitempty"`
 	CPUTotalMsPerDelivery    float64 `json:"cpuTotalMsPerDelivery,omitempty"`
+	// Work per delivery that does not depend on the machine's load:
+	// PostgreSQL commits and rows written in the bench's database, and
+	// Redis commands (server-wide: meaningful on a Redis of its own).
+	PGCommitsPerDelivery      float64 `json:"pgCommitsPerDelivery,omitempty"`
+	PGRowsInsertedPerDelivery float64 `json:"pgRowsInsertedPerDelivery,omitempty"`
+	PGRowsUpdatedPerDelivery  float64 `json:"pgRowsUpdatedPerDelivery,omitempty"`
+	RedisCommandsPerDelivery  float64 `json:"redisCommandsPerDelivery,omitempty"`
 
 	PeakRSSMiB      float64 `json:"peakRssMiB"`
 	RedisUsedMiB    float64 `json:"redisUsedMiB,omitempty"`
@@ -441,7 +448,7 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2, MaxIdleConns: o.concurrency * 2, IdleConnTimeout: time.Minute}}
 	send := b.sender(client)
-	cpu0 := sampleCPU()
+	cpu0, writes0 := sampleCPU(), b.sampleWrites(ctx)
 	var (
 		next      atomic.Int64
 		accepted  atomic.Int64
@@ -553,6 +560,14 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 	rep.E2EP50ms, rep.E2EP95ms, rep.E2EP99ms = pct(e2e, 50), pct(e2e, 95), pct(e2e, 99)
 	rep.E2EMaxms = pct(e2e, 100)
 	rep.BadSignatures, rep.Duplicates = b.recv.badSig.Load(), b.recv.dups.Load()
+	if w := b.sampleWrites(ctx).sub(writes0); rep.Delivered > 0 && b.db != nil {
+		// pg_stat_database lags its backends by up to half a second.
+		time.Sleep(600 * time.Millisecond)
+		w = b.sampleWrites(ctx).sub(writes0)
+		per := func(v float64) float64 { return v / float64(rep.Delivered) }
+		rep.PGCommitsPerDelivery, rep.PGRowsInsertedPerDelivery = per(w.commits), per(w.inserted)
+		rep.PGRowsUpdatedPerDelivery, rep.RedisCommandsPerDelivery = per(w.updated), per(w.redisCalls)
+	}
 	if cpu := sampleCPU().sub(cpu0); rep.Delivered > 0 {
 		per := func(sec float64) float64 { return sec * 1000 / float64(rep.Delivered) }
 		rep.CPUSelfMsPerDelivery, rep.CPUPostgresMsPerDelivery, rep.CPURedisMsPerDelivery = per(cpu.self), per(cpu.postgres), per(cpu.redis)
@@ -651,6 +666,10 @@ func (r benchReport) print(w io.Writer) {
 	row("receiver saw", fmt.Sprintf("%d bad signatures, %d duplicates", r.BadSignatures, r.Duplicates))
 	row("clients", fmt.Sprintf("%s, idempotency-key %s", map[bool]string{true: "official Svix Go SDK", false: "plain HTTP"}[r.SDK],
 		map[bool]string{true: "on every request (as the SDKs send)", false: "OFF (--no-idempotency)"}[r.Idempotency]))
+	if r.PGCommitsPerDelivery > 0 {
+		row("work per delivery", fmt.Sprintf("PostgreSQL %s commits, %s rows inserted, %s rows updated; Redis %s commands",
+			f2(r.PGCommitsPerDelivery), f2(r.PGRowsInsertedPerDelivery), f2(r.PGRowsUpdatedPerDelivery), f2(r.RedisCommandsPerDelivery)))
+	}
 	if r.CPUTotalMsPerDelivery > 0 {
 		row("CPU per delivery", fmt.Sprintf("%s ms total: this process %s ms, PostgreSQL %s ms, Redis %s ms", f2(r.CPUTotalMsPerDelivery),
 			f2(r.CPUSelfMsPerDelivery), f2(r.CPUPostgresMsPerDelivery), f2(r.CPURedisMsPerDelivery)))

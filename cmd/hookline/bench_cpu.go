@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -61,4 +62,36 @@ func procCPUSeconds(pid string) float64 {
 
 func (a cpuSample) sub(b cpuSample) cpuSample {
 	return cpuSample{self: a.self - b.self, postgres: a.postgres - b.postgres, redis: a.redis - b.redis}
+}
+
+// writeSample is what PostgreSQL (for the bench's database) and Redis
+// (server-wide) have done so far: commits, rows written, and commands.
+// Unlike CPU time these counts do not depend on what else the machine is
+// doing, so per-delivery figures compare across runs and machines (Redis's
+// only when nothing else uses that server).
+type writeSample struct {
+	commits, inserted, updated, deleted, redisCalls float64
+}
+
+func (b *bench) sampleWrites(ctx context.Context) writeSample {
+	var s writeSample
+	if b.db != nil {
+		_ = b.db.Pool.QueryRow(ctx, `SELECT xact_commit, tup_inserted, tup_updated, tup_deleted
+			FROM pg_stat_database WHERE datname = current_database()`).Scan(&s.commits, &s.inserted, &s.updated, &s.deleted)
+	}
+	if b.redis != nil {
+		if info, err := b.redis.Info(ctx, "commandstats").Result(); err == nil {
+			for _, line := range strings.Split(info, "\n") {
+				if _, rest, ok := strings.Cut(line, "calls="); ok && strings.HasPrefix(line, "cmdstat_") {
+					n, _ := strconv.ParseFloat(strings.SplitN(rest, ",", 2)[0], 64)
+					s.redisCalls += n
+				}
+			}
+		}
+	}
+	return s
+}
+
+func (a writeSample) sub(b writeSample) writeSample {
+	return writeSample{a.commits - b.commits, a.inserted - b.inserted, a.updated - b.updated, a.deleted - b.deleted, a.redisCalls - b.redisCalls}
 }
