@@ -61,6 +61,34 @@ type Authenticator struct {
 	used    map[string]time.Time    // key id -> last use, not yet stored; guarded by mu
 
 	appTokens AppTokenChecker
+	// consoleTokens verifies the tenant console's session tokens; nil
+	// rejects them. Set once, before serving (SetConsoleTokens).
+	consoleTokens ConsoleTokenChecker
+}
+
+// ConsoleTokenChecker verifies a tenant console's session token and
+// returns its tenant; an error is the answer to give (401 when the
+// session is unknown, expired or signed out).
+type ConsoleTokenChecker interface {
+	CheckConsoleToken(ctx context.Context, token string) (tenantID string, err error)
+}
+
+// SetConsoleTokens makes the Authenticator accept console session tokens
+// as tenant credentials. Call it before serving; it is not synchronised.
+func (a *Authenticator) SetConsoleTokens(c ConsoleTokenChecker) { a.consoleTokens = c }
+
+// TenantOf authenticates an Authorization header value as tenant
+// credentials and returns the tenant: errors as Authenticate's, and 403
+// for app-portal tokens, which act for one application only.
+func (a *Authenticator) TenantOf(ctx context.Context, header string) (string, error) {
+	p, err := a.Authenticate(ctx, header)
+	if err != nil {
+		return "", err
+	}
+	if p.AppID != "" {
+		return "", errForbidden("this token is limited to one application")
+	}
+	return p.TenantID, nil
 }
 
 // AppTokenChecker verifies app-portal tokens; nil rejects them all.
@@ -95,6 +123,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 			return Principal{}, err
 		}
 		p = Principal{TenantID: cred.TenantID, KeyID: cred.KeyID}
+	case tenants.LooksLikeConsoleSession(token):
+		if a.consoleTokens == nil {
+			return Principal{}, errAuth("invalid or expired token")
+		}
+		tenantID, err := a.consoleTokens.CheckConsoleToken(ctx, token)
+		if err != nil {
+			return Principal{}, err
+		}
+		p = Principal{TenantID: tenantID}
 	default:
 		tenantID, err := a.tokens.ParseTenantToken(token)
 		if err != nil {

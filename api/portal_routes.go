@@ -27,6 +27,8 @@ func (s *Server) portalRoutes() []route {
 		{"POST", "/api/v1/auth/logout", scopeAnyAuth, r, p.logout},
 		{"GET", "/api/v1/auth/portal-session", scopeAnyAuth, r, p.portalSession},
 		{"GET", "/api/v1/app/:app_id/endpoint-stats", scopeApp, r, p.endpointSuccessRates},
+		{"GET", "/api/v1/app/:app_id/delivery-status", scopeApp, r, p.deliveryStatus},
+		{"GET", "/api/v1/app/:app_id/failed-msg", scopeApp, r, p.listFailedMessages},
 
 		{"GET", "/api/v1/settings", scopeOrg, r, s.getSettings},
 		{"PATCH", "/api/v1/settings", scopeOrg, w, s.patchSettings},

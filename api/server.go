@@ -161,7 +161,7 @@ func NewServer(d Deps, opts Options) *Server {
 // before routing, as the Svix API does.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasPrefix(p, "/portal/") {
+		if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasPrefix(p, "/portal/") && !strings.HasPrefix(p, "/console/") {
 			r.URL.Path = strings.TrimRight(p, "/")
 			r.URL.RawPath = ""
 		}

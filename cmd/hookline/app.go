@@ -168,6 +168,10 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version,
 			AdminToken: cfg.AdminToken, MetricsToken: cfg.MetricsToken,
 		})
+		if err := a.wireConsole(); err != nil {
+			a.close()
+			return nil, err
+		}
 	}
 	return a, nil
 }

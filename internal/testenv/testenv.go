@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookline/hookline/api"
+	"github.com/hookline/hookline/console"
 	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
 	"github.com/hookline/hookline/telemetry"
@@ -59,6 +60,9 @@ type Options struct {
 	// Log receives every log line; nil discards them (or prints them with
 	// HOOKLINE_TEST_LOG=1).
 	Log *slog.Logger
+	// Console serves the tenant console on the API's engine, wired as
+	// `hookline all` wires it.
+	Console bool
 	// Mount adds handlers to the API's engine before it serves.
 	Mount func(s *api.Server, store *tenants.Store)
 }
@@ -158,6 +162,15 @@ func New(t testing.TB, o Options) *Env {
 		Portal: o.Portal, Billing: o.Billing,
 		Queue: func(ctx context.Context) error { return rc.Ping(ctx).Err() },
 	}, api.Options{PublicURL: "http://hookline.test", AdminToken: AdminToken, Version: "test"})
+	if o.Console {
+		c, err := console.New(console.Deps{Store: store, Authenticate: auth.TenantOf, WriteError: e.API.WriteError,
+			Admin: e.API.CheckAdmin, Forget: auth.Forget, Log: log}, console.Options{PublicURL: "http://hookline.test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth.SetConsoleTokens(c)
+		c.Register(e.API.Engine())
+	}
 	if o.Mount != nil {
 		o.Mount(e.API, store)
 	}
