@@ -134,4 +134,3 @@ func (s *Server) searchMessages(c *gin.Context) error {
 	c.JSON(http.StatusOK, out)
 	return nil
 }
-

@@ -94,7 +94,7 @@ func (s *Server) overview(c *gin.Context) error {
 		return err
 	}
 	out := overviewOut{Hour: toSeries(hour, time.Minute), Day: toSeries(day, time.Hour), Troubled: make([]troubledOut, 0, len(eps)),
-		Pending: pendingOut{Pending: pend.Pending, OldestCreatedAt: utcPtr(pend.OldestCreated), NextAttemptAt: utcPtr(pend.NextAttemptAt)},
+		Pending:   pendingOut{Pending: pend.Pending, OldestCreatedAt: utcPtr(pend.OldestCreated), NextAttemptAt: utcPtr(pend.NextAttemptAt)},
 		Generated: now}
 	for _, e := range eps {
 		out.Troubled = append(out.Troubled, troubledOut{ID: e.ID, AppID: e.AppID, AppName: e.AppName, URL: e.URL,
