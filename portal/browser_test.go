@@ -763,3 +763,89 @@ func TestPortal_Iframe(t *testing.T) {
 	}
 	foreign.shot("dashboard")
 }
+
+// TestPortal_StatusAndRetryAll: the message list shows each message's
+// status per endpoint; "Failed" keeps the messages that failed for good;
+// once the receiver is back, "Retry all failed" resends them with
+// progress, and the statuses turn to succeeded.
+func TestPortal_StatusAndRetryAll(t *testing.T) {
+	st := newStack(t)
+	ctx := context.Background()
+	good, bad := newReceiver(t), newReceiver(t)
+	bad.setFailing(true)
+	if _, err := st.sdk.Endpoint.Create(ctx, st.appID, models.EndpointIn{Url: good.srv.URL + "/ok", Description: ptr("Always up")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	epBad, err := st.sdk.Endpoint.Create(ctx, st.appID, models.EndpointIn{Url: bad.srv.URL + "/flaky", Description: ptr("Flaky"), FilterTypes: []string{"invoice.paid"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	both, err := st.sdk.Message.Create(ctx, st.appID, models.MessageIn{EventType: "invoice.paid", Payload: map[string]any{"invoice": "in_both"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// order.created goes to the endpoint without a filter only.
+	one, err := st.sdk.Message.Create(ctx, st.appID, models.MessageIn{EventType: "order.created", Payload: map[string]any{"order": "o_1"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good.waitFor(t, 2)
+	waitFailed(t, st, epBad.Id, both.Id)
+
+	b := newBrowser(t)
+	p := b.tab("status")
+	p.do("open the logs", chromedp.Navigate(st.link(t)), chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"]`)),
+		chromedp.Click(chromedp.CSS(`a[data-tab="logs"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.msg-row[data-msg-id=`+css(both.Id)+`] .states [data-state="failed"]`)))
+	states := func(msgID string) string {
+		return eval[string](p, "read the states", `[...document.querySelectorAll('.msg-row[data-msg-id=`+css(msgID)+`] .states [data-state]')].map(e => e.dataset.state + ':' + e.textContent).sort().join(',')`)
+	}
+	if got := states(both.Id); got != "failed:Flaky: Failed,succeeded:Always up: Succeeded" {
+		t.Errorf("the message to two endpoints shows %q", got)
+	}
+	if got := states(one.Id); got != "succeeded:Succeeded" {
+		t.Errorf("the message to one endpoint shows %q", got)
+	}
+	p.shot("status-column")
+
+	p.do("keep the failed", chromedp.Click(chromedp.CSS("#logs-failed")),
+		chromedp.WaitVisible(chromedp.CSS(`#logs-failed[aria-pressed="true"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.msg-row[data-msg-id=`+css(both.Id)+`]`)))
+	if n := eval[int](p, "count", `document.querySelectorAll('.msg-row').length`); n != 1 {
+		t.Errorf("failed filter: %d rows, want 1", n)
+	}
+	p.shot("failed-filter")
+
+	bad.setFailing(false)
+	before := bad.count()
+	p.do("retry all failed", chromedp.Click(chromedp.CSS("#retry-failed")), chromedp.WaitVisible(chromedp.CSS("#retry-dialog #retry-since")))
+	if f := eval[string](p, "focus", `document.activeElement.id`); f != "retry-since" {
+		t.Errorf("focus in the retry dialog is on %q", f)
+	}
+	p.shot("retry-dialog")
+	p.do("start", chromedp.Click(chromedp.CSS("#retry-start")), chromedp.WaitVisible(chromedp.CSS(`#retry-status[data-done="1"]`)))
+	if got := eval[string](p, "read the outcome", `document.getElementById('retry-status').textContent + '|' + document.getElementById('retry-bar').value`); got != "Done: no failed message left since then.|3" { // three enabled endpoints
+		t.Errorf("retry outcome %q", got)
+	}
+	if got := bad.waitFor(t, before+1); !strings.Contains(string(got[before].body), "in_both") {
+		t.Errorf("retried delivery = %s", got[before].body)
+	}
+	p.shot("retry-done")
+	p.do("close", chromedp.Click(chromedp.CSS("#retry-close")), chromedp.WaitNotPresent(chromedp.CSS("#retry-dialog")),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-page="logs"] .empty`)))
+	if got := eval[string](p, "read", `document.querySelector('main .empty').innerText`); !strings.Contains(got, "No failed messages") {
+		t.Errorf("after the retry the failed list shows %q", got)
+	}
+	p.do("show all", chromedp.Click(chromedp.CSS("#logs-failed")),
+		chromedp.WaitVisible(chromedp.CSS(`.msg-row[data-msg-id=`+css(both.Id)+`]`)))
+	if got := states(both.Id); strings.Contains(got, "failed") || strings.Count(got, "succeeded:") != 2 {
+		t.Errorf("after the retry the message shows %q", got)
+	}
+	// At phone width the status column wraps under the row.
+	p.do("phone width", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile), chromedp.WaitVisible(chromedp.CSS(".msg-row .states")))
+	if w := eval[int](p, "measure", `document.documentElement.scrollWidth`); w > 375 {
+		t.Errorf("at 375 px the logs are %d px wide", w)
+	}
+	p.shot("mobile-status")
+	b.checkNoErrors()
+}
