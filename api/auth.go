@@ -29,7 +29,7 @@ type Principal struct {
 	// Capabilities limit what an app-portal token may do on its app's
 	// routes (see routeCapabilities); tenant credentials leave it zero and
 	// are not limited.
-	Capabilities Capability
+	Capabilities tenants.Capability
 }
 
 // authCacheTTL bounds how long a revoked key or suspended tenant can still
@@ -91,10 +91,17 @@ func (a *Authenticator) TenantOf(ctx context.Context, header string) (string, er
 	return p.TenantID, nil
 }
 
-// AppTokenChecker verifies app-portal tokens; nil rejects them all.
+// AppTokenChecker verifies app-portal tokens (the portal package's
+// Checker); nil rejects them all. ok is false, with a nil error, when the
+// token is not an app-portal token at all; an error is the answer to give
+// (a revoked token's 401, a database error).
 type AppTokenChecker interface {
-	CheckAppToken(ctx context.Context, token string) (Principal, error)
+	CheckAppToken(ctx context.Context, token string) (tok tenants.AppToken, ok bool, err error)
 }
+
+// SetAppTokens makes the Authenticator accept app-portal tokens. Call it
+// before serving; it is not synchronised.
+func (a *Authenticator) SetAppTokens(c AppTokenChecker) { a.appTokens = c }
 
 // NewAuthenticator returns an Authenticator over store.
 func NewAuthenticator(store *tenants.Store, tokens *Tokens, log *slog.Logger) *Authenticator {
@@ -136,13 +143,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 		tenantID, err := a.tokens.ParseTenantToken(token)
 		if err != nil {
 			if a.appTokens != nil && errors.Is(err, errBadToken) {
-				ap, aerr := a.appTokens.CheckAppToken(ctx, token)
-				if aerr == nil {
-					p = ap
-					break
-				}
-				if !errors.Is(aerr, errBadToken) {
+				tok, isApp, aerr := a.appTokens.CheckAppToken(ctx, token)
+				if aerr != nil {
 					return Principal{}, aerr
+				}
+				if isApp {
+					p = appPrincipal(tok)
+					break
 				}
 			}
 			return Principal{}, errAuth("invalid or expired token")

@@ -58,9 +58,6 @@ type Deps struct {
 	// Quota decides whether a tenant may send (plan caps, payment); nil
 	// means always.
 	Quota Quota
-	// Portal serves the customer portal's pages under /portal/; nil serves
-	// none.
-	Portal http.Handler
 	// Billing answers usage queries and Stripe's webhooks; nil disables
 	// those routes.
 	Billing Billing
@@ -86,7 +83,6 @@ type Server struct {
 	queue    Checker
 	dispatch *dispatcher
 	quota    Quota
-	portal   http.Handler
 	billing  Billing
 	metrics  RequestObserver
 	promHTTP http.Handler
@@ -136,7 +132,7 @@ func NewServer(d Deps, opts Options) *Server {
 	}
 	s := &Server{
 		store: d.Store, tokens: d.Tokens, auth: d.Auth, log: d.Log, queue: d.Queue,
-		dispatch: &dispatcher{enq: d.Enqueuer}, quota: d.Quota, portal: d.Portal, billing: d.Billing, ready: d.Ready, opts: opts,
+		dispatch: &dispatcher{enq: d.Enqueuer}, quota: d.Quota, billing: d.Billing, ready: d.Ready, opts: opts,
 		metrics: d.Metrics, promHTTP: d.MetricsHandler, tracer: d.Tracer.Tracer("hookline/api"),
 		apps: newAppCache(10_000),
 	}
@@ -286,7 +282,11 @@ func (s *Server) routeTable() []route {
 	if s.promHTTP != nil {
 		routes = append(routes, route{"GET", "/metrics", scopePublic, r, s.serveMetrics})
 	}
-	routes = append(routes, s.portalRoutes()...)
+	routes = append(routes,
+		route{"GET", app + "/endpoint-stats", scopeApp, r, s.endpointSuccessRates},
+		route{"GET", app + "/delivery-status", scopeApp, r, s.deliveryStatus},
+		route{"GET", app + "/failed-msg", scopeApp, r, s.listFailedMessages},
+	)
 	routes = append(routes, s.billingRoutes()...)
 	return routes
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/hookline/hookline/console"
+	"github.com/hookline/hookline/internal/wire"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -16,16 +17,8 @@ func (a *App) wireConsole() error {
 	if a.server == nil {
 		return nil
 	}
-	c, err := console.New(console.Deps{
-		Store: a.store, Authenticate: a.auth.TenantOf, WriteError: a.server.WriteError,
-		Admin: a.server.CheckAdmin, Forget: a.auth.Forget, Log: a.log,
-	}, console.Options{PublicURL: a.cfg.PublicURL})
-	if err != nil {
-		return err
-	}
-	a.auth.SetConsoleTokens(c)
-	c.Register(a.server.Engine())
-	return nil
+	_, err := wire.Console(a.server, a.auth, a.store, a.log, a.cfg.PublicURL)
+	return err
 }
 
 // runConsoleLink prints a one-time link into a tenant's console.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"sort"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -53,10 +54,14 @@ func toMessageStates(msgIDs []string, states []tenants.DeliveryState, now time.T
 // maxStatusIDs bounds one status query (two pages of the portal's list).
 const maxStatusIDs = 100
 
+// The message-status routes serve the portal's status column, its failed
+// filter and its endpoint list; they are plain app-scoped listings, open
+// to any client of the API.
+
 // deliveryStatus answers, for up to 100 messages of the application
 // (?msg_id=… repeated), where each stands with each of its endpoints: the
 // portal's status column, in one query per page of messages.
-func (p *portalAPI) deliveryStatus(c *gin.Context) error {
+func (s *Server) deliveryStatus(c *gin.Context) error {
 	ids := listQuery(c, "msg_id")
 	if len(ids) > maxStatusIDs {
 		return errStatus(http.StatusBadRequest, "too_many_ids", "at most 100 msg_id values at a time")
@@ -66,11 +71,11 @@ func (p *portalAPI) deliveryStatus(c *gin.Context) error {
 			return errStatus(http.StatusBadRequest, "invalid_id", "msg_id values are message ids (msg_…)")
 		}
 	}
-	a, err := p.loadApp(c)
+	a, err := s.loadApp(c)
 	if err != nil {
 		return err
 	}
-	states, err := p.store.FindDeliveryStates(c.Request.Context(), a.TenantID, a.ID, ids)
+	states, err := s.store.FindDeliveryStates(c.Request.Context(), a.TenantID, a.ID, ids)
 	if err != nil {
 		return err
 	}
@@ -81,20 +86,58 @@ func (p *portalAPI) deliveryStatus(c *gin.Context) error {
 // listFailedMessages lists the application's messages with at least one
 // failed delivery (all retries spent), newest first: the portal's
 // "failed" filter. It takes the message list's query.
-func (p *portalAPI) listFailedMessages(c *gin.Context) error {
+func (s *Server) listFailedMessages(c *gin.Context) error {
 	f, withContent, err := messageFilter(c)
 	if err != nil {
 		return err
 	}
-	a, err := p.loadApp(c)
+	a, err := s.loadApp(c)
 	if err != nil {
 		return err
 	}
 	fail := tenants.StatusFail
-	pg, err := p.store.FindTenantMessages(c.Request.Context(), a.TenantID, tenants.TenantMessageFilter{MessageFilter: f, AppID: a.ID, Status: &fail})
+	pg, err := s.store.FindTenantMessages(c.Request.Context(), a.TenantID, tenants.TenantMessageFilter{MessageFilter: f, AppID: a.ID, Status: &fail})
 	if err != nil {
 		return err
 	}
 	c.JSON(http.StatusOK, toList(pg, toMessageOut(withContent)))
+	return nil
+}
+
+type endpointRateOut struct {
+	EndpointID  string  `json:"endpointId"`
+	SuccessRate float64 `json:"successRate"`
+}
+
+// endpointSuccessRates answers, in one query, the share of successful
+// attempts per endpoint of an application since a time (default: the last
+// 24 hours), for the portal's endpoint list. Endpoints without attempts
+// are absent.
+func (s *Server) endpointSuccessRates(c *gin.Context) error {
+	since, err := timeQuery(c, "since")
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if since.IsZero() {
+		since = now.Add(-24 * time.Hour)
+	}
+	if since.After(now) || now.Sub(since) > statsWindow {
+		return errStatus(http.StatusBadRequest, "invalid_range", "since must be in the last 28 days")
+	}
+	a, err := s.loadApp(c)
+	if err != nil {
+		return err
+	}
+	rates, err := s.store.EndpointSuccessRates(c.Request.Context(), a.TenantID, a.ID, since)
+	if err != nil {
+		return err
+	}
+	out := make([]endpointRateOut, 0, len(rates))
+	for id, r := range rates {
+		out = append(out, endpointRateOut{EndpointID: id, SuccessRate: r})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].EndpointID < out[j].EndpointID })
+	c.JSON(http.StatusOK, gin.H{"since": since.UTC(), "data": out})
 	return nil
 }
