@@ -630,6 +630,7 @@ func call(t *testing.T, base, method, path, token, body string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
 // decodeError reads an error body of either contract shape.
 func decodeError(t *testing.T, body string) (code string, loc []string) {
 	t.Helper()
