@@ -70,6 +70,7 @@ func ptr[T any](v T) *T { return &v }
 // the free plan) with tenant A's data made through the official SDK.
 type stack struct {
 	env   *testenv.Env
+	svc   *billing.Service
 	sdk   *svix.Svix
 	appA  string
 	epA   string // to rcvA, invoice.paid only
@@ -86,13 +87,16 @@ func newStack(t *testing.T) *stack {
 	}
 	proxy := &billingtest.Proxy{}
 	env := testenv.New(t, testenv.Options{Worker: true, Portal: ph, Console: true, Quota: proxy, Billing: proxy})
-	// The free plan, so that the usage page has a cap to show.
-	svc, err := billing.New(context.Background(), env.Store, env.Log, billing.Options{DefaultPlan: "free"})
+	// The free plan, so that the usage page has a cap to show; Stripe is
+	// stripe-mock, whose fixture invoices the usage page lists.
+	svc, err := billing.New(context.Background(), env.Store, env.Log, billing.Options{DefaultPlan: "free",
+		Stripe: &billing.StripeConfig{SecretKey: "sk_test_123", APIURL: billingtest.StartStripeMock(t), PriceID: "price_123"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	proxy.Set(svc)
-	st := &stack{env: env, sdk: env.SDK(env.APIKey), rcvA: newReceiver(t)}
+	svc.TenantCreated(context.Background(), env.TenantID)
+	st := &stack{env: env, svc: svc, sdk: env.SDK(env.APIKey), rcvA: newReceiver(t)}
 	ctx := context.Background()
 	for _, et := range []models.EventTypeIn{
 		{Name: "invoice.paid", Description: "An invoice was paid.", Schemas: &map[string]any{
@@ -381,6 +385,11 @@ func TestConsole_Browser(t *testing.T) {
 	if got := bt.Eval[string](p, "read usage", `document.getElementById('usage-plan').textContent + '|' + document.getElementById('usage-deliveries').textContent`); usage.Period.Plan != "free" || got != "free|"+itoa(usage.Period.Deliveries) {
 		t.Errorf("usage page %q, API %+v", got, usage.Period)
 	}
+	invoices, err := st.svc.Invoices(ctx, env.TenantID, 12)
+	if err != nil || len(invoices) == 0 {
+		t.Fatalf("stripe-mock's invoices: %v %v", invoices, err)
+	}
+	p.Do("see the invoices", chromedp.WaitVisible(sel(`#invoice-list [data-invoice-id=`+bt.CSS(invoices[0].ID)+`]`)))
 	p.Shot("usage")
 
 	// Branding, with its live preview, then seen in the customer portal.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hookline/hookline/billing"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -55,7 +56,15 @@ type Deps struct {
 	// Forget drops a tenant's cached credentials after a key is revoked,
 	// so that the key stops working at once; nil forgets nothing.
 	Forget func(tenantID string)
-	Log    *slog.Logger
+	// Invoices lists a tenant's Stripe invoices (billing.Service); nil
+	// means billing is off and the usage page shows none.
+	Invoices Invoicer
+	Log      *slog.Logger
+}
+
+// Invoicer lists a tenant's invoices; *billing.Service implements it.
+type Invoicer interface {
+	Invoices(ctx context.Context, tenantID string, limit int) ([]billing.Invoice, error)
 }
 
 // Options are the console's settings. The zero value means the defaults.
@@ -158,6 +167,7 @@ func (s *Server) Register(e *gin.Engine) {
 	e.DELETE("/console/api/session", s.authed(s.signOut))
 	e.GET("/console/api/overview", s.authed(s.overview))
 	e.GET("/console/api/messages", s.authed(s.searchMessages))
+	e.GET("/console/api/invoices", s.authed(s.listInvoices))
 	e.GET("/console/api/keys", s.authed(s.listKeys))
 	e.POST("/console/api/keys", s.authed(s.createKey))
 	e.DELETE("/console/api/keys/:key_id", s.authed(s.revokeKey))

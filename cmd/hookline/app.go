@@ -168,7 +168,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 			a.close()
 			return nil, err
 		}
-		if err := a.wireConsole(); err != nil {
+		if err := a.wireConsole(adeps.Billing); err != nil {
 			a.close()
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/console"
 	"github.com/hookline/hookline/internal/wire"
 	"github.com/hookline/hookline/tenants"
@@ -13,11 +14,11 @@ import (
 
 // wireConsole serves the tenant console (issue 15) on the API's engine
 // and makes the API accept its session tokens as tenant credentials.
-func (a *App) wireConsole() error {
+func (a *App) wireConsole(bill api.Billing) error {
 	if a.server == nil {
 		return nil
 	}
-	_, err := wire.Console(a.server, a.auth, a.store, a.log, a.cfg.PublicURL)
+	_, err := wire.Console(a.server, a.auth, a.store, a.log, a.cfg.PublicURL, bill)
 	return err
 }
 

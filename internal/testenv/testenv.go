@@ -176,7 +176,7 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	if o.Console {
-		if _, err := wire.Console(e.API, auth, store, log, publicURL); err != nil {
+		if _, err := wire.Console(e.API, auth, store, log, publicURL, o.Billing); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -47,12 +47,17 @@ func caller(c *gin.Context) portal.Caller {
 }
 
 // Console builds the tenant console, makes auth accept its session tokens
-// and registers its pages and routes on srv's engine.
-func Console(srv *api.Server, auth *api.Authenticator, store *tenants.Store, log *slog.Logger, publicURL string) (*console.Server, error) {
-	c, err := console.New(console.Deps{
+// and registers its pages and routes on srv's engine. bill is the API's
+// billing (nil without); when it lists invoices, the console shows them.
+func Console(srv *api.Server, auth *api.Authenticator, store *tenants.Store, log *slog.Logger, publicURL string, bill api.Billing) (*console.Server, error) {
+	d := console.Deps{
 		Store: store, Authenticate: auth.TenantOf, WriteError: srv.WriteError,
 		Admin: srv.CheckAdmin, Forget: auth.Forget, Log: log,
-	}, console.Options{PublicURL: publicURL})
+	}
+	if inv, ok := bill.(console.Invoicer); ok {
+		d.Invoices = inv
+	}
+	c, err := console.New(d, console.Options{PublicURL: publicURL})
 	if err != nil {
 		return nil, err
 	}

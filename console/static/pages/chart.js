@@ -14,13 +14,16 @@ function el(name, attrs = {}, ...children) {
 /**
  * barChart draws buckets ({start, succeeded, failed}) as stacked bars,
  * with the success rate per bucket as a line when rate is set. label
- * names the chart for assistive technology.
+ * names the chart for assistive technology; valueFn, when set, draws one
+ * plain value per bucket instead; slots is the least number of bars the
+ * width is shared by.
  */
-export function barChart(buckets, { label, rate = true, valueFn } = {}) {
+export function barChart(buckets, { label, rate = true, valueFn, slots = 0 } = {}) {
   const W = 600;
   const H = 150;
   const pad = 4;
-  const n = Math.max(buckets.length, 1);
+  // slots leaves room for buckets still to come (the rest of a month).
+  const n = Math.max(buckets.length, slots, 1);
   const total = (b) => (valueFn ? valueFn(b) : b.succeeded + b.failed);
   const max = Math.max(1, ...buckets.map(total));
   const bw = (W - pad * 2) / n;
