@@ -21,7 +21,6 @@ import (
 	"github.com/hookline/hookline/billing/billingtest"
 	bt "github.com/hookline/hookline/internal/browsertest"
 	"github.com/hookline/hookline/internal/testenv"
-	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -81,12 +80,8 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	ph, err := portal.New()
-	if err != nil {
-		t.Fatal(err)
-	}
 	proxy := &billingtest.Proxy{}
-	env := testenv.New(t, testenv.Options{Worker: true, Portal: ph, Console: true, Quota: proxy, Billing: proxy})
+	env := testenv.New(t, testenv.Options{Worker: true, Console: true, Quota: proxy, Billing: proxy})
 	// The free plan, so that the usage page has a cap to show; Stripe is
 	// stripe-mock, whose fixture invoices the usage page lists.
 	svc, err := billing.New(context.Background(), env.Store, env.Log, billing.Options{DefaultPlan: "free",

@@ -458,9 +458,7 @@ func TestAppToken_Revocation(t *testing.T) {
 // the operator API, and reads them back through the portal's session.
 func TestPortalSettings(t *testing.T) {
 	t.Parallel()
-	f := newPortalFixture(t, testenv.Options{
-		Portal: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("portal page")) }),
-	})
+	f := newPortalFixture(t, testenv.Options{})
 	env := f.env
 
 	code, resp := call(t, env.URL, "GET", "/api/v1/settings", env.APIKey, "")

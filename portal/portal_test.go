@@ -82,11 +82,7 @@ func TestHandler(t *testing.T) {
 // tenant's frame-ancestors policy, /portal redirects to /portal/, and the
 // token never appears in a response.
 func TestServedByAPI(t *testing.T) {
-	h, err := portal.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := testenv.New(t, testenv.Options{Portal: h})
+	env := testenv.New(t, testenv.Options{})
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(path string) *http.Response {
 		res, err := client.Get(env.URL + path)

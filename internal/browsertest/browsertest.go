@@ -124,6 +124,10 @@ type Page struct {
 	B    *Browser
 	Ctx  context.Context
 	Name string
+	// ShotCtx, when set, is the target screenshots picture instead of Ctx:
+	// the tab that holds Ctx's frame, so that the picture shows the frame
+	// in its page.
+	ShotCtx context.Context
 }
 
 // Tab returns the browser's tab as a Page. It first deletes the
@@ -197,7 +201,13 @@ func (p *Page) Shot(n string) {
 	if dialog {
 		shot = chromedp.CaptureScreenshot()
 	}
-	png, err := chromedp.Run(ctx, shot)
+	sctx := ctx
+	if p.ShotCtx != nil {
+		var scancel context.CancelFunc
+		sctx, scancel = context.WithTimeout(p.ShotCtx, StepTimeout)
+		defer scancel()
+	}
+	png, err := chromedp.Run(sctx, shot)
 	if err != nil {
 		p.B.T.Errorf("screenshot %s: %v", n, err)
 		return
