@@ -13,6 +13,10 @@ import (
 
 // checkAdmin guards the operator API with HOOKLINE_ADMIN_TOKEN, compared in
 // constant time. With no token configured the operator API is off.
+// CheckAdmin returns nil when the request carries the operator token, and
+// otherwise the error to answer (401, or 403 with the operator API off).
+func (s *Server) CheckAdmin(c *gin.Context) error { return s.checkAdmin(c) }
+
 func (s *Server) checkAdmin(c *gin.Context) error {
 	if s.opts.AdminToken == "" {
 		return errForbidden("the operator API is disabled: set HOOKLINE_ADMIN_TOKEN")

@@ -29,7 +29,7 @@ type Principal struct {
 	// Capabilities limit what an app-portal token may do on its app's
 	// routes (see routeCapabilities); tenant credentials leave it zero and
 	// are not limited.
-	Capabilities Capability
+	Capabilities tenants.Capability
 }
 
 // authCacheTTL bounds how long a revoked key or suspended tenant can still
@@ -61,12 +61,47 @@ type Authenticator struct {
 	used    map[string]time.Time    // key id -> last use, not yet stored; guarded by mu
 
 	appTokens AppTokenChecker
+	// consoleTokens verifies the tenant console's session tokens; nil
+	// rejects them. Set once, before serving (SetConsoleTokens).
+	consoleTokens ConsoleTokenChecker
 }
 
-// AppTokenChecker verifies app-portal tokens; nil rejects them all.
-type AppTokenChecker interface {
-	CheckAppToken(ctx context.Context, token string) (Principal, error)
+// ConsoleTokenChecker verifies a tenant console's session token and
+// returns its tenant; an error is the answer to give (401 when the
+// session is unknown, expired or signed out).
+type ConsoleTokenChecker interface {
+	CheckConsoleToken(ctx context.Context, token string) (tenantID string, err error)
 }
+
+// SetConsoleTokens makes the Authenticator accept console session tokens
+// as tenant credentials. Call it before serving; it is not synchronised.
+func (a *Authenticator) SetConsoleTokens(c ConsoleTokenChecker) { a.consoleTokens = c }
+
+// TenantOf authenticates an Authorization header value as tenant
+// credentials and returns the tenant: errors as Authenticate's, and 403
+// for app-portal tokens, which act for one application only.
+func (a *Authenticator) TenantOf(ctx context.Context, header string) (string, error) {
+	p, err := a.Authenticate(ctx, header)
+	if err != nil {
+		return "", err
+	}
+	if p.AppID != "" {
+		return "", errForbidden("this token is limited to one application")
+	}
+	return p.TenantID, nil
+}
+
+// AppTokenChecker verifies app-portal tokens (the portal package's
+// Checker); nil rejects them all. ok is false, with a nil error, when the
+// token is not an app-portal token at all; an error is the answer to give
+// (a revoked token's 401, a database error).
+type AppTokenChecker interface {
+	CheckAppToken(ctx context.Context, token string) (tok tenants.AppToken, ok bool, err error)
+}
+
+// SetAppTokens makes the Authenticator accept app-portal tokens. Call it
+// before serving; it is not synchronised.
+func (a *Authenticator) SetAppTokens(c AppTokenChecker) { a.appTokens = c }
 
 // NewAuthenticator returns an Authenticator over store.
 func NewAuthenticator(store *tenants.Store, tokens *Tokens, log *slog.Logger) *Authenticator {
@@ -95,17 +130,26 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 			return Principal{}, err
 		}
 		p = Principal{TenantID: cred.TenantID, KeyID: cred.KeyID}
+	case tenants.LooksLikeConsoleSession(token):
+		if a.consoleTokens == nil {
+			return Principal{}, errAuth("invalid or expired token")
+		}
+		tenantID, err := a.consoleTokens.CheckConsoleToken(ctx, token)
+		if err != nil {
+			return Principal{}, err
+		}
+		p = Principal{TenantID: tenantID}
 	default:
 		tenantID, err := a.tokens.ParseTenantToken(token)
 		if err != nil {
 			if a.appTokens != nil && errors.Is(err, errBadToken) {
-				ap, aerr := a.appTokens.CheckAppToken(ctx, token)
-				if aerr == nil {
-					p = ap
-					break
-				}
-				if !errors.Is(aerr, errBadToken) {
+				tok, isApp, aerr := a.appTokens.CheckAppToken(ctx, token)
+				if aerr != nil {
 					return Principal{}, aerr
+				}
+				if isApp {
+					p = appPrincipal(tok)
+					break
 				}
 			}
 			return Principal{}, errAuth("invalid or expired token")

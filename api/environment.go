@@ -18,6 +18,32 @@ import (
 // none, and import refuses a body that carries some rather than dropping
 // them silently. Import adds and updates, never deletes, as in Svix.
 
+// SettingsWire is the portal settings' wire shape, which package portal
+// owns (GET /api/v1/settings): environment export renders the settings
+// with Out, import reads them with Patch (its errors are the client's: a
+// *tenants.ValidationError). main passes the portal's; the zero value
+// exports and imports no settings.
+type SettingsWire struct {
+	Out   func(tenants.PortalSettings) any
+	Patch func(raw []byte) (tenants.PortalSettingsPatch, error)
+}
+
+// SetSettingsWire gives the server the portal's settings shape. Call it
+// before serving.
+func (s *Server) SetSettingsWire(w SettingsWire) {
+	if w.Out != nil && w.Patch != nil {
+		s.settingsWire = w
+	}
+}
+
+// noSettingsWire is the zero SettingsWire's behaviour.
+var noSettingsWire = SettingsWire{
+	Out: func(tenants.PortalSettings) any { return nil },
+	Patch: func([]byte) (tenants.PortalSettingsPatch, error) {
+		return tenants.PortalSettingsPatch{}, &tenants.ValidationError{Loc: []string{"body", "settings"}, Msg: "settings are not served here"}
+	},
+}
+
 // environmentVersion is the export format's version.
 const environmentVersion = 1
 
@@ -25,7 +51,7 @@ type environmentOut struct {
 	CreatedAt  time.Time      `json:"createdAt"`
 	Version    int            `json:"version"`
 	EventTypes []eventTypeOut `json:"eventTypes"`
-	Settings   settingsOut    `json:"settings"`
+	Settings   any            `json:"settings"`
 	Connectors []struct{}     `json:"connectors"`
 }
 
@@ -50,7 +76,7 @@ func (s *Server) exportEnvironment(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	out.Settings = toSettingsOut(ps)
+	out.Settings = s.settingsWire.Out(ps)
 	c.JSON(http.StatusOK, out)
 	return nil
 }
@@ -76,11 +102,10 @@ func (s *Server) importEnvironment(c *gin.Context) error {
 	}
 	var patch *tenants.PortalSettingsPatch
 	if len(in.Settings) > 0 && string(in.Settings) != "null" {
-		var sp settingsPatchIn
-		if err := decodeBytes(in.Settings, &sp); err != nil {
+		p, err := s.settingsWire.Patch(in.Settings)
+		if err != nil {
 			return err
 		}
-		p := sp.toPatch()
 		patch = &p
 	}
 	ctx := c.Request.Context()

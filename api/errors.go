@@ -40,6 +40,11 @@ type validationDetail struct {
 	Type string   `json:"type"`
 }
 
+// WriteError answers a request with err, as every API route does: other
+// packages' routes on the engine (portal, console) use it so that errors
+// map to HTTP in one place.
+func (s *Server) WriteError(c *gin.Context, err error) { s.writeError(c, err) }
+
 // writeError is the one place that turns an error into a response. Client
 // errors carry {"code","detail"} (422: {"detail":[…]}); anything unknown is
 // logged once here and answered 500 with the request id, never its text.

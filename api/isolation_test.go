@@ -100,6 +100,9 @@ var isolationTable = map[string]isolationCase{
 	"POST /api/v1/auth/logout":                    {codes: []int{403}}, // only app-portal tokens log out
 	"GET /api/v1/auth/portal-session":             {codes: ownList},
 	"GET /api/v1/app/:app_id/endpoint-stats":      {codes: notFound},
+	// the portal's status column and failed filter (issue 15)
+	"GET /api/v1/app/:app_id/delivery-status":     {codes: notFound},
+	"GET /api/v1/app/:app_id/failed-msg":          {codes: notFound},
 	"GET /api/v1/settings":                        {codes: ownList},
 	"PATCH /api/v1/settings":                      {body: `{"displayName":"B's portal"}`, codes: ownList},
 	"GET /admin/v1/tenants/:tenant_id/settings":   {codes: adminOnly},

@@ -60,9 +60,6 @@ type Deps struct {
 	// Quota decides whether a tenant may send (plan caps, payment); nil
 	// means always.
 	Quota Quota
-	// Portal serves the customer portal's pages under /portal/; nil serves
-	// none.
-	Portal http.Handler
 	// Billing answers usage queries and Stripe's webhooks; nil disables
 	// those routes.
 	Billing Billing
@@ -81,23 +78,24 @@ type Deps struct {
 // Server is the HTTP API. Create it with NewServer; it is safe for
 // concurrent use.
 type Server struct {
-	store    *tenants.Store
-	tokens   *Tokens
-	auth     *Authenticator
-	log      *slog.Logger
-	queue    Checker
-	outbox   *outbox.Outbox
-	quota    Quota
-	portal   http.Handler
-	billing  Billing
-	metrics  RequestObserver
-	promHTTP http.Handler
-	tracer   trace.Tracer
-	apps     *appCache
-	ready    func() bool
-	opts     Options
-	engine   *gin.Engine
-	routes   []route
+	store  *tenants.Store
+	tokens *Tokens
+	auth   *Authenticator
+	log    *slog.Logger
+	queue  Checker
+	outbox *outbox.Outbox
+	// settingsWire renders portal settings in environment export/import.
+	settingsWire SettingsWire
+	quota        Quota
+	billing      Billing
+	metrics      RequestObserver
+	promHTTP     http.Handler
+	tracer       trace.Tracer
+	apps         *appCache
+	ready        func() bool
+	opts         Options
+	engine       *gin.Engine
+	routes       []route
 }
 
 // scope says who may call a route.
@@ -137,7 +135,7 @@ func NewServer(d Deps, opts Options) *Server {
 	}
 	s := &Server{
 		store: d.Store, tokens: d.Tokens, auth: d.Auth, log: d.Log, queue: d.Queue,
-		outbox: d.Outbox, quota: d.Quota, portal: d.Portal, billing: d.Billing, ready: d.Ready, opts: opts,
+		outbox: d.Outbox, quota: d.Quota, billing: d.Billing, ready: d.Ready, opts: opts, settingsWire: noSettingsWire,
 		metrics: d.Metrics, promHTTP: d.MetricsHandler, tracer: d.Tracer.Tracer("hookline/api"),
 		apps: newAppCache(appCacheSize),
 	}
@@ -161,7 +159,7 @@ func NewServer(d Deps, opts Options) *Server {
 // before routing, as the Svix API does.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasPrefix(p, "/portal/") {
+		if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasPrefix(p, "/portal/") && !strings.HasPrefix(p, "/console/") {
 			r.URL.Path = strings.TrimRight(p, "/")
 			r.URL.RawPath = ""
 		}
@@ -292,7 +290,11 @@ func (s *Server) routeTable() []route {
 	if s.promHTTP != nil {
 		routes = append(routes, route{"GET", "/metrics", scopePublic, r, s.serveMetrics})
 	}
-	routes = append(routes, s.portalRoutes()...)
+	routes = append(routes,
+		route{"GET", app + "/endpoint-stats", scopeApp, r, s.endpointSuccessRates},
+		route{"GET", app + "/delivery-status", scopeApp, r, s.deliveryStatus},
+		route{"GET", app + "/failed-msg", scopeApp, r, s.listFailedMessages},
+	)
 	routes = append(routes, s.billingRoutes()...)
 	routes = append(routes, s.parityRoutes()...)
 	return routes

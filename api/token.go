@@ -1,8 +1,6 @@
 package api
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,34 +12,32 @@ import (
 	"github.com/hookline/hookline/tenants"
 )
 
-// Token issuers and audiences. Tenant tokens and app-portal tokens are
-// signed with different keys and carry different audiences, so one can
-// never be replayed as the other.
+// Token issuer and audience. App-portal tokens (the portal package's) are
+// signed with a key derived from the same secret and carry their own
+// audience, so one can never be replayed as the other.
 const (
-	tokenIssuer      = "hookline"
-	tenantAudience   = "hookline-api"
-	appAudience      = "hookline-app-portal"
+	tokenIssuer    = "hookline"
+	tenantAudience = "hookline-api"
+	// DefaultTenantTTL is the lifetime of the tenant JWTs the operator
+	// API and `hookline jwt generate` hand out.
 	DefaultTenantTTL = 10 * 365 * 24 * time.Hour
 	clockLeeway      = 30 * time.Second
 )
 
-// Tokens signs and verifies Hookline's JWTs (HS256 only). It is safe for
+// Tokens signs and verifies tenant JWTs (HS256 only). It is safe for
 // concurrent use.
 type Tokens struct {
 	tenantKey []byte
-	appKey    []byte
 	now       func() time.Time
 }
 
-// NewTokens derives the tenant and app-portal signing keys from secret
-// (HOOKLINE_JWT_SECRET). now is the clock; nil means time.Now.
+// NewTokens uses secret (HOOKLINE_JWT_SECRET) as the tenant signing key.
+// now is the clock; nil means time.Now.
 func NewTokens(secret string, now func() time.Time) *Tokens {
 	if now == nil {
 		now = time.Now
 	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte("hookline app-portal token key v1"))
-	return &Tokens{tenantKey: []byte(secret), appKey: mac.Sum(nil), now: now}
+	return &Tokens{tenantKey: []byte(secret), now: now}
 }
 
 // TenantToken returns a tenant JWT for tenantID valid for ttl.

@@ -3,10 +3,17 @@
 // tenant's own site) to manage their webhook endpoints, read delivery logs,
 // replay messages and rotate signing secrets.
 //
-// The portal is just another client of the public API: it holds an
-// app-portal token (in memory and sessionStorage, never in a cookie) and
-// calls /api/v1 with it. This package only serves its files, embedded in
-// the binary, with the security headers every page needs. Which sites may
-// frame the portal is the API's decision, since it depends on the tenant
-// (see api.portalRoutes).
+// The portal is a client of the public API: it holds an app-portal token
+// (in memory and sessionStorage, never in a cookie) and calls /api/v1 with
+// it. This package holds the portal's server side: its tokens (AppTokens
+// signs them, Checker verifies them and their revocations for the API's
+// authenticator), the routes that mint, scope and revoke them
+// (app-portal-access, expire-all, logout, portal-session), the tenant's
+// branding settings, and the pages with their security headers and
+// per-tenant framing policy. Server.Routes lists the routes; the API
+// mounts them (internal/wire), so they authenticate and answer errors the
+// API's way without this package importing api.
+//
+// static/ is also the UI kit the tenant console imports (ui.js, list.js,
+// api.js, portal.css): one copy of the components for both.
 package portal

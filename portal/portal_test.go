@@ -1,11 +1,13 @@
 package portal_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/portal"
@@ -80,11 +82,7 @@ func TestHandler(t *testing.T) {
 // tenant's frame-ancestors policy, /portal redirects to /portal/, and the
 // token never appears in a response.
 func TestServedByAPI(t *testing.T) {
-	h, err := portal.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := testenv.New(t, testenv.Options{Portal: h})
+	env := testenv.New(t, testenv.Options{})
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(path string) *http.Response {
 		res, err := client.Get(env.URL + path)
@@ -120,5 +118,44 @@ func TestServedByAPI(t *testing.T) {
 	}
 	if res := get("/portal/assets/app.js"); res.StatusCode != 200 {
 		t.Errorf("asset through the API: %d", res.StatusCode)
+	}
+}
+
+// TestAppToken_Claims signs and parses app tokens with an injected clock.
+func TestAppToken_Claims(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 678901000, time.UTC)
+	clock := func() time.Time { return now }
+	tk := portal.NewAppTokens("secret-for-tests-0123456789abcdefghij", clock)
+	raw, spec, err := tk.Mint(tenants.AppToken{TenantID: "org_1", AppID: "app_1", SessionID: "s", ReadOnly: true,
+		Capabilities: tenants.CapCreateAttempts}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tk.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != spec.ID || got.TenantID != "org_1" || got.AppID != "app_1" || got.SessionID != "s" || !got.ReadOnly ||
+		got.Capabilities != tenants.CapViewBase|tenants.CapCreateAttempts || !got.IssuedAt.Equal(now.Truncate(time.Microsecond)) ||
+		!got.ExpiresAt.Equal(now.Add(time.Hour).Truncate(time.Second)) {
+		t.Fatalf("parsed = %+v, signed %+v", got, spec)
+	}
+	// Past its expiry (and the 30 s leeway) it is refused.
+	now = now.Add(time.Hour + 31*time.Second)
+	if _, err := tk.Parse(raw); !errors.Is(err, portal.ErrBadToken) {
+		t.Fatalf("an expired token: %v, want ErrBadToken", err)
+	}
+	// Another secret's token is not one of ours.
+	other, _, _ := portal.NewAppTokens("another-secret-0123456789abcdefghijkl", nil).Mint(tenants.AppToken{TenantID: "org_1", AppID: "app_1"}, time.Hour)
+	now = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	if _, err := tk.Parse(other); !errors.Is(err, portal.ErrBadToken) {
+		t.Fatalf("a foreign token: %v, want ErrBadToken", err)
+	}
+	// Unknown capability names in a token make it invalid.
+	if _, err := tenants.ParseCapabilities([]string{"ViewBase", "Admin"}); err == nil {
+		t.Fatal("an unknown capability parsed")
+	}
+	if c, _ := tenants.ParseCapabilities(nil); c != tenants.AllCapabilities {
+		t.Fatalf("no capabilities = %v, want all", c.Names())
 	}
 }

@@ -65,3 +65,8 @@ func (p *Proxy) HandleStripeWebhook(ctx context.Context, payload []byte, signatu
 func (p *Proxy) TenantCreated(ctx context.Context, tenantID string) {
 	p.s().TenantCreated(ctx, tenantID)
 }
+
+// Invoices calls the service's.
+func (p *Proxy) Invoices(ctx context.Context, tenantID string, limit int) ([]billing.Invoice, error) {
+	return p.s().Invoices(ctx, tenantID, limit)
+}

@@ -146,10 +146,6 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	if cfg.MetricsListen == "" {
 		adeps.MetricsHandler = a.metrics.Handler()
 	}
-	if err := a.wirePortal(&adeps); err != nil {
-		a.close()
-		return nil, err
-	}
 	if err := a.wireBilling(ctx, &adeps, &wdeps); err != nil {
 		a.close()
 		return nil, err
@@ -172,6 +168,14 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version,
 			AdminToken: cfg.AdminToken, MetricsToken: cfg.MetricsToken,
 		})
+		if err := a.wirePortal(); err != nil {
+			a.close()
+			return nil, err
+		}
+		if err := a.wireConsole(adeps.Billing); err != nil {
+			a.close()
+			return nil, err
+		}
 	}
 	return a, nil
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/migrations"
+	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -107,7 +107,7 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	portalToken, _, err := api.NewTokens(cfg.JWTSecret, nil).AppToken(api.AppToken{TenantID: demo.tenantID, AppID: demo.appID}, 7*24*time.Hour)
+	portalToken, _, err := portal.NewAppTokens(cfg.JWTSecret, nil).Mint(tenants.AppToken{TenantID: demo.tenantID, AppID: demo.appID}, 7*24*time.Hour)
 	if err != nil {
 		return err
 	}

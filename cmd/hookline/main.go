@@ -52,6 +52,7 @@ Usage:
   hookline migrate up|down|status    manage the schema
   hookline tenant create --name NAME [--json]
   hookline jwt generate TENANT_ID    print a tenant JWT
+  hookline console-link TENANT_ID    print a one-time link into the tenant's console
   hookline usage TENANT_ID           deliveries billed per day and this month against the cap
                                      [--since DATE] [--until DATE] [--json] [--audit]
   hookline healthcheck [URL]         exit 0 when URL (default /healthz) answers 2xx
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runTenant(ctx, rest, getenv, stdout, stderr)
 	case "jwt":
 		return runJWT(ctx, rest, getenv, stdout, stderr)
+	case "console-link":
+		return runConsoleLink(ctx, rest, getenv, stdout, stderr)
 	case "usage":
 		return runUsage(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":

@@ -1,17 +1,14 @@
 package main
 
-import (
-	"github.com/hookline/hookline/api"
-	"github.com/hookline/hookline/portal"
-)
+import "github.com/hookline/hookline/internal/wire"
 
-// wirePortal plugs the customer portal into the API (issue 4): the API
-// serves its pages under /portal/ and its tokens through /api/v1/auth.
-func (a *App) wirePortal(d *api.Deps) error {
-	p, err := portal.New()
-	if err != nil {
-		return err
+// wirePortal plugs the customer portal into the API (issue 4, moved out
+// of api in issue 15): its pages under /portal/, its tokens and settings
+// under /api/v1/auth and /api/v1/settings.
+func (a *App) wirePortal() error {
+	if a.server == nil {
+		return nil
 	}
-	d.Portal = p
-	return nil
+	_, err := wire.Portal(a.server, a.auth, a.store, a.cfg.JWTSecret, a.cfg.PublicURL)
+	return err
 }

@@ -25,10 +25,16 @@ import (
 	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
 	"github.com/hookline/hookline/outbox"
+	"github.com/hookline/hookline/internal/wire"
+	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
 )
+
+// publicURL is the stack's HOOKLINE_PUBLIC_URL: links (magic links,
+// console links) start with it; tests rewrite it to the server's address.
+const publicURL = "http://hookline.test"
 
 // JWTSecret and AdminToken are the test stack's secrets.
 const (
@@ -49,7 +55,9 @@ type Options struct {
 	WorkerOptions worker.Options
 	// Quota is passed to the API.
 	Quota api.Quota
-	// Portal is passed to the API (the customer portal's pages).
+	// Portal is ignored: the customer portal (pages and routes) is always
+	// served, wired as `hookline all` wires it. Kept so that older tests
+	// that pass one still build.
 	Portal http.Handler
 	// Billing is passed to the API (usage and Stripe webhook routes).
 	Billing api.Billing
@@ -64,6 +72,9 @@ type Options struct {
 	// Log receives every log line; nil discards them (or prints them with
 	// HOOKLINE_TEST_LOG=1).
 	Log *slog.Logger
+	// Console serves the tenant console on the API's engine, wired as
+	// `hookline all` wires it.
+	Console bool
 	// Mount adds handlers to the API's engine before it serves.
 	Mount func(s *api.Server, store *tenants.Store)
 	// Outbox shapes the ingest path; the zero value is production's.
@@ -80,14 +91,16 @@ type Env struct {
 	RedisURL string
 	Queue    string
 	Tokens   *api.Tokens
-	Auth     *api.Authenticator
-	API      *api.Server
-	Server   *httptest.Server
-	URL      string
-	Worker   *worker.Worker
-	Client   *worker.Client
-	Outbox   *outbox.Outbox
-	Log      *slog.Logger
+	// AppTokens signs and reads app-portal tokens with the stack's key.
+	AppTokens *portal.AppTokens
+	Auth      *api.Authenticator
+	API       *api.Server
+	Server    *httptest.Server
+	URL       string
+	Worker    *worker.Worker
+	Client    *worker.Client
+	Outbox    *outbox.Outbox
+	Log       *slog.Logger
 	// Metrics is the stack's registry, served at /metrics.
 	Metrics *telemetry.Metrics
 
@@ -158,7 +171,8 @@ func New(t testing.TB, o Options) *Env {
 	store := tenants.NewStore(db, dbtest.TestCipher(t), nil)
 	tokens := api.NewTokens(JWTSecret, nil)
 	auth := api.NewAuthenticator(store, tokens, log)
-	e := &Env{T: t, DB: db, DSN: dsn, Store: store, Redis: rc, RedisURL: redisURL, Queue: ns, Tokens: tokens, Auth: auth, Log: log}
+	e := &Env{T: t, DB: db, DSN: dsn, Store: store, Redis: rc, RedisURL: redisURL, Queue: ns, Tokens: tokens, Auth: auth, Log: log,
+		AppTokens: portal.NewAppTokens(JWTSecret, nil)}
 
 	wo := o.WorkerOptions
 	wo.Queue = ns
@@ -181,9 +195,17 @@ func New(t testing.TB, o Options) *Env {
 	e.API = api.NewServer(api.Deps{
 		Store: store, Tokens: tokens, Auth: auth, Log: log, Outbox: e.Outbox, Quota: o.Quota,
 		Metrics: e.Metrics, MetricsHandler: e.Metrics.Handler(), Tracer: o.Tracer,
-		Portal: o.Portal, Billing: o.Billing,
-		Queue: func(ctx context.Context) error { return rc.Ping(ctx).Err() },
-	}, api.Options{PublicURL: "http://hookline.test", AdminToken: AdminToken, Version: "test"})
+		Billing: o.Billing,
+		Queue:   func(ctx context.Context) error { return rc.Ping(ctx).Err() },
+	}, api.Options{PublicURL: publicURL, AdminToken: AdminToken, Version: "test"})
+	if _, err := wire.Portal(e.API, auth, store, JWTSecret, publicURL); err != nil {
+		t.Fatal(err)
+	}
+	if o.Console {
+		if _, err := wire.Console(e.API, auth, store, log, publicURL, o.Billing); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if o.Mount != nil {
 		o.Mount(e.API, store)
 	}

@@ -19,11 +19,13 @@ export class ApiError extends Error {
 /**
  * createClient returns a client for the API at base (the server's root)
  * acting with token. onAuthLost runs when the token is refused (expired,
- * revoked): the portal then shows its "session ended" screen.
+ * revoked): the portal then shows its "session ended" screen. prefix is
+ * the routes' root under base: the public API by default; the console
+ * also talks to its own routes under console/api/.
  */
-export function createClient({ base, token, onAuthLost }) {
+export function createClient({ base, token, onAuthLost, prefix = 'api/v1/' }) {
   async function request(method, path, { query, body } = {}) {
-    const url = new URL(`api/v1/${path}`, base);
+    const url = new URL(`${prefix}${path}`, base);
     for (const [k, v] of Object.entries(query || {})) {
       if (v == null || v === '') continue;
       for (const item of Array.isArray(v) ? v : [v]) url.searchParams.append(k, String(item));

@@ -138,6 +138,48 @@ export function statusPill(status) {
   return h(`span.pill.${cls}`, { dataset: { status: String(status) } }, label);
 }
 
+// Delivery states (a message with one endpoint), as the API names them.
+const STATES = {
+  succeeded: ['Succeeded', 'ok'],
+  failed: ['Failed', 'fail'],
+  pending: ['Pending', 'warn'],
+  scheduled: ['Scheduled', 'info'],
+  sending: ['Sending', 'info'],
+  canceled: ['Canceled', 'off'],
+};
+
+/** statePill shows a delivery state; label (an endpoint) goes in front. */
+export function statePill(state, { label, title } = {}) {
+  const [text, cls] = STATES[state] || ['Unknown', 'off'];
+  return h(`span.pill.${cls}`, { dataset: { state }, title: title || null }, label ? `${label}: ${text}` : text);
+}
+
+/**
+ * deliveryStates shows where a message stands with each endpoint: one
+ * pill when it went to one endpoint, one per endpoint (named by nameOf)
+ * when several, and a note when none.
+ */
+export function deliveryStates(states, nameOf = (id) => id) {
+  if (!states) return h('span.states.secondary-text', '…');
+  if (!states.length) return h('span.states.secondary-text', { dataset: { state: 'none' } }, 'No endpoint');
+  if (states.length === 1) {
+    const s = states[0];
+    return h('span.states', statePill(s.state, { title: `${nameOf(s.endpointId)} · ${s.attempts} attempt(s)` }));
+  }
+  return h('span.states.multi', states.map((s) => statePill(s.state, {
+    label: shortName(nameOf(s.endpointId)), title: `${nameOf(s.endpointId)} · ${s.attempts} attempt(s)`,
+  })));
+}
+
+function shortName(name) {
+  try {
+    const u = new URL(name);
+    return u.host;
+  } catch {
+    return name.length > 18 ? `${name.slice(0, 17)}…` : name;
+  }
+}
+
 export const STATUS_OPTIONS = [['', 'Any status'], ['0', 'Succeeded'], ['2', 'Failed'], ['1', 'Pending'], ['3', 'Sending']];
 
 export function httpCode(code, error) {

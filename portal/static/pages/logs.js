@@ -1,23 +1,46 @@
 // Logs: messages (optionally as one endpoint saw them) and attempts,
 // newest first, filtered by endpoint, status, event type and dates, or
-// found by message id / eventId. The filters live in the URL, so the back
-// button and a reload keep them.
+// found by message id / eventId. The message list shows where each
+// message stands with each endpoint; "Failed" keeps the ones whose
+// delivery failed for good, and "Retry all failed" recovers them. The
+// filters live in the URL, so the back button and a reload keep them.
 
-import { h, icon, button, fill, loading, empty, errorState, select, when, statusPill, field, STATUS_OPTIONS, toLocalInput, fromLocalInput, callout } from '../ui.js';
+import { h, icon, button, fill, loading, empty, errorState, select, when, statusPill, deliveryStates, field, STATUS_OPTIONS, toLocalInput, fromLocalInput, callout, openDialog, toast, describeError } from '../ui.js';
 import { pagedList } from '../list.js';
 import { attemptRow } from './attempts.js';
 
 const enc = encodeURIComponent;
 
-export function messageRow(m, { withStatus } = {}) {
-  return h(`a.row.msg-row${withStatus ? '.with-status' : ''}`, { href: `#/logs/${enc(m.id)}`, dataset: { msgId: m.id } },
+/**
+ * messageRow is a message in a list. withStatus shows its status with the
+ * one endpoint the list is about; states (the API's delivery states, or
+ * undefined while loading) shows one status per endpoint.
+ */
+export function messageRow(m, { withStatus, states, nameOf } = {}) {
+  const cls = withStatus ? '.with-status' : states !== undefined ? '.with-states' : '';
+  return h(`a.row.msg-row${cls}`, { href: `#/logs/${enc(m.id)}`, dataset: { msgId: m.id } },
     h('span.msg-type', h('span.tag', { title: m.eventType }, m.eventType)),
     h('span.cell-stack',
       h('span.primary-text.mono', m.id),
       h('span.secondary-text', m.eventId ? `eventId ${m.eventId}` : 'no eventId')),
     h('span.secondary-text', when(m.timestamp)),
     withStatus ? statusPill(m.status) : null,
+    states !== undefined ? deliveryStates(states, nameOf) : null,
     h('span.chev', icon('chevron')));
+}
+
+/** withStates adds each message's delivery states (m.states) to a page. */
+async function withStates(ctx, page) {
+  if (!page.data.length) return page;
+  try {
+    const r = await ctx.api.get(ctx.appPath('delivery-status'), { msg_id: page.data.map((m) => m.id) });
+    const by = new Map(r.data.map((x) => [x.msgId, x.endpoints]));
+    for (const m of page.data) m.states = by.get(m.id) || [];
+  } catch (err) {
+    if (err.status === 401) throw err;
+    for (const m of page.data) m.states = null; // shown as unknown; the list itself still works
+  }
+  return page;
 }
 
 function filtersFrom(query) {
@@ -29,6 +52,7 @@ function filtersFrom(query) {
     after: query.get('after') || '',
     before: query.get('before') || '',
     q: query.get('q') || '',
+    failed: query.get('failed') === '1' ? '1' : '',
   };
 }
 
@@ -40,6 +64,7 @@ function hashFor(f) {
 }
 
 export async function logsPage(ctx, main, _params, query) {
+  let list;
   main.dataset.page = 'logs';
   const f = filtersFrom(query);
   main.append(h('div.page-head', h('div', h('h1', { tabindex: '-1' }, 'Logs'),
@@ -65,6 +90,16 @@ export async function logsPage(ctx, main, _params, query) {
       type: 'button', 'aria-pressed': f.view === v ? 'true' : 'false', dataset: { view: v },
       onclick: () => ctx.navigate(hashFor({ ...f, view: v, status: v === 'messages' && !f.endpoint ? '' : f.status })),
     }, v === 'messages' ? 'Messages' : 'Attempts')));
+
+  // The quick filter and the bulk retry.
+  const failedBtn = f.view === 'messages' ? h('button.btn.small', {
+    type: 'button', id: 'logs-failed', 'aria-pressed': f.failed ? 'true' : 'false',
+    title: 'Show only messages whose delivery failed for good',
+    onclick: () => ctx.navigate(hashFor({ ...f, failed: f.failed ? '' : '1' })),
+  }, icon('alert'), h('span.btn-label', 'Failed')) : null;
+  const retryBtn = f.view === 'messages' && ctx.can.createAttempts && endpoints.length
+    ? button('Retry all failed', { iconName: 'replay', small: true, id: 'retry-failed', onclick: () => retryAllFailed(ctx, endpoints, () => list?.reload()) })
+    : null;
 
   // The filters.
   const search = h('input', { type: 'search', id: 'logs-search', name: 'q', value: f.q, placeholder: 'msg_… or your eventId', autocomplete: 'off' });
@@ -97,22 +132,25 @@ export async function logsPage(ctx, main, _params, query) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     ctx.navigate(hashFor({
-      view: f.view, q: search.value.trim(), endpoint: epSel.value, status: stSel.disabled ? '' : stSel.value,
+      view: f.view, failed: f.failed, q: search.value.trim(), endpoint: epSel.value, status: stSel.disabled ? '' : stSel.value,
       type: typeSel.value, after: fromLocalInput(after.value), before: fromLocalInput(before.value),
     }));
   });
 
   const results = h('section.card', { 'aria-label': 'Results' });
-  fill(body, h('div', seg), form, results);
+  fill(body, h('div.section-head', seg, h('div.page-actions', failedBtn, retryBtn)), form, results);
 
   const common = { event_types: f.type || undefined, after: f.after, before: f.before, limit: 20 };
-  const filtered = f.type || f.after || f.before || f.status;
+  const filtered = f.type || f.after || f.before || f.status || f.failed;
+  const names = new Map(endpoints.map((e) => [e.id, e.description || e.url]));
+  const nameOf = (id) => names.get(id) || id;
 
   if (f.q) {
     fill(results, loading());
     try {
       const m = await ctx.api.get(ctx.appPath(`msg/${enc(f.q)}`));
-      fill(results, h('ul.list', { 'aria-label': 'Search result' }, h('li', messageRow(m))));
+      await withStates(ctx, { data: [m] });
+      fill(results, h('ul.list', { 'aria-label': 'Search result' }, h('li', messageRow(m, { states: m.states, nameOf }))));
     } catch (err) {
       if (err.status === 401) return;
       fill(results, err.status === 404
@@ -122,17 +160,17 @@ export async function logsPage(ctx, main, _params, query) {
     return;
   }
 
-  let list;
   if (f.view === 'messages') {
     const byEndpoint = Boolean(f.endpoint);
     list = pagedList({
       label: 'Messages', prevLabel: 'Newer', nextLabel: 'Older',
       fetchPage: (iterator) => byEndpoint
-        ? ctx.api.get(ctx.appPath(`endpoint/${enc(f.endpoint)}/msg`), { ...common, iterator, status: f.status, expanded_statuses: true })
-        : ctx.api.get(ctx.appPath('msg'), { ...common, iterator }),
-      renderItem: (m) => messageRow(m, { withStatus: byEndpoint }),
+        ? ctx.api.get(ctx.appPath(`endpoint/${enc(f.endpoint)}/msg`), { ...common, iterator, status: f.failed ? '2' : f.status, expanded_statuses: true })
+        : ctx.api.get(ctx.appPath(f.failed ? 'failed-msg' : 'msg'), { ...common, iterator }).then((p) => withStates(ctx, p)),
+      renderItem: (m) => messageRow(m, byEndpoint ? { withStatus: true } : { states: m.states, nameOf }),
       empty: () => empty({
-        iconName: 'logs', title: filtered ? 'No message matches these filters' : 'No messages yet',
+        iconName: f.failed ? 'check' : 'logs',
+        title: f.failed && !(f.type || f.after || f.before) ? 'No failed messages' : filtered ? 'No message matches these filters' : 'No messages yet',
         text: filtered ? 'Change or reset the filters to see more.' : 'Messages appear here as soon as they are sent to you.',
       }),
     });
@@ -158,4 +196,68 @@ export async function logsPage(ctx, main, _params, query) {
   // (unless the window ends in the past anyway).
   if (!f.before) ctx.poll(() => list.refresh(), 4000, { immediate: false });
   if (statusNeedsEndpoint && f.status) body.prepend(callout('info', 'Status is per endpoint: pick an endpoint to filter by status.'));
+}
+
+/**
+ * retryAllFailed asks from when, then recovers every endpoint's failed
+ * messages since then (the API's recover, one endpoint at a time) and
+ * shows the progress: endpoints done, then the failed messages left as
+ * the new attempts land.
+ */
+function retryAllFailed(ctx, endpoints, onDone) {
+  const live = endpoints.filter((e) => !e.disabled);
+  const since = h('input', { type: 'datetime-local', id: 'retry-since', required: true, value: toLocalInput(new Date(Date.now() - 24 * 3600e3)), max: toLocalInput(new Date()) });
+  const bar = h('progress', { id: 'retry-bar', max: String(live.length || 1), value: '0', 'aria-label': 'Endpoints recovered' });
+  const status = h('p', { id: 'retry-status', role: 'status', 'aria-live': 'polite' }, '');
+  const progress = h('div.retry-progress', { hidden: true }, bar, status);
+  const start = button('Retry', { kind: 'primary', type: 'submit', iconName: 'replay', id: 'retry-start' });
+  const close = button('Close', { id: 'retry-close' });
+  const form = h('form.stack', { id: 'retry-form' },
+    h('p', `Sends again every message that failed for good since the time below, to ${live.length === 1 ? 'its endpoint' : `each of your ${live.length} enabled endpoints`}. Messages that were delivered are not sent twice.`),
+    field('Failed since', since, { hint: 'Your local time.' }),
+    progress);
+  const { dlg } = openDialog({ id: 'retry-dialog', title: 'Retry all failed messages', body: form, foot: [close, start], onOpen: () => since.focus() });
+  close.addEventListener('click', () => dlg.close('cancel'));
+  start.addEventListener('click', () => form.requestSubmit());
+  let running = false;
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (running) return;
+    const iso = fromLocalInput(since.value);
+    if (!iso) {
+      since.focus();
+      return;
+    }
+    running = true;
+    start.disabled = true;
+    since.disabled = true;
+    progress.hidden = false;
+    const errors = [];
+    for (const [i, ep] of live.entries()) {
+      status.textContent = `Recovering endpoint ${i + 1} of ${live.length}…`;
+      try {
+        await ctx.api.post(ctx.appPath(`endpoint/${enc(ep.id)}/recover`), { since: iso });
+      } catch (err) {
+        if (err.status === 401) return;
+        errors.push(`${ep.description || ep.url}: ${describeError(err)}`);
+      }
+      bar.value = i + 1;
+    }
+    // Watch the failed messages since then drain as the attempts land.
+    const left = async () => (await ctx.api.get(ctx.appPath('failed-msg'), { after: iso, limit: 100 })).data.length;
+    const deadline = Date.now() + 60e3;
+    let n = await left().catch(() => -1);
+    while (n > 0 && Date.now() < deadline && dlg.open) {
+      status.textContent = `Resent. Waiting for the receivers: ${n === 100 ? '100+' : n} message(s) still failed…`;
+      await new Promise((r) => setTimeout(r, 1000));
+      n = await left().catch(() => n);
+    }
+    status.dataset.done = '1';
+    status.textContent = errors.length ? `Done, with errors: ${errors.join('; ')}`
+      : n === 0 ? 'Done: no failed message left since then.'
+        : `Resent. ${n === 100 ? '100+' : n} message(s) still failed: their receiver may still be down; they keep retrying.`;
+    toast(errors.length ? 'Retry finished with errors' : 'Retry finished', errors.length ? 'error' : '');
+    close.focus();
+    onDone?.();
+  });
 }

@@ -1,6 +1,7 @@
-package api
+package portal
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -30,6 +31,23 @@ func toSettingsOut(ps tenants.PortalSettings) settingsOut {
 		out.UpdatedAt = &t
 	}
 	return out
+}
+
+// nullable is a JSON field that tells absent, null and a value apart, for
+// PATCH bodies where null resets a field and absence keeps it.
+type nullable[T any] struct {
+	Set   bool
+	Null  bool
+	Value T
+}
+
+func (n *nullable[T]) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &n.Value)
 }
 
 // settingsPatchIn is a PATCH of the settings: absent keeps a field, null
@@ -62,7 +80,7 @@ func (in settingsPatchIn) toPatch() tenants.PortalSettingsPatch {
 }
 
 func (s *Server) getSettingsOf(c *gin.Context, tenantID string) error {
-	ps, err := s.store.FindPortalSettings(c.Request.Context(), tenantID)
+	ps, err := s.d.Store.FindPortalSettings(c.Request.Context(), tenantID)
 	if err != nil {
 		return err
 	}
@@ -72,10 +90,10 @@ func (s *Server) getSettingsOf(c *gin.Context, tenantID string) error {
 
 func (s *Server) patchSettingsOf(c *gin.Context, tenantID string) error {
 	var in settingsPatchIn
-	if err := s.decodeJSON(c, &in); err != nil {
+	if err := s.d.Decode(c, &in, false); err != nil {
 		return err
 	}
-	ps, err := s.store.PatchPortalSettings(c.Request.Context(), tenantID, in.toPatch())
+	ps, err := s.d.Store.PatchPortalSettings(c.Request.Context(), tenantID, in.toPatch())
 	if err != nil {
 		return err
 	}
@@ -85,14 +103,14 @@ func (s *Server) patchSettingsOf(c *gin.Context, tenantID string) error {
 
 // getSettings and patchSettings let a tenant brand its portal and choose
 // who may embed it.
-func (s *Server) getSettings(c *gin.Context) error { return s.getSettingsOf(c, principal(c).TenantID) }
+func (s *Server) getSettings(c *gin.Context) error { return s.getSettingsOf(c, s.d.Caller(c).TenantID) }
 func (s *Server) patchSettings(c *gin.Context) error {
-	return s.patchSettingsOf(c, principal(c).TenantID)
+	return s.patchSettingsOf(c, s.d.Caller(c).TenantID)
 }
 
 // adminGetSettings and adminPatchSettings do the same for the operator.
 func (s *Server) adminGetSettings(c *gin.Context) error {
-	t, err := s.store.FindTenantByID(c.Request.Context(), c.Param("tenant_id"))
+	t, err := s.d.Store.FindTenantByID(c.Request.Context(), c.Param("tenant_id"))
 	if err != nil {
 		return err
 	}
@@ -101,4 +119,19 @@ func (s *Server) adminGetSettings(c *gin.Context) error {
 
 func (s *Server) adminPatchSettings(c *gin.Context) error {
 	return s.patchSettingsOf(c, c.Param("tenant_id"))
+}
+
+// SettingsOut renders portal settings as GET /api/v1/settings answers
+// them (for the API's environment export).
+func SettingsOut(ps tenants.PortalSettings) any { return toSettingsOut(ps) }
+
+// SettingsPatch reads a settings object as PATCH /api/v1/settings takes it
+// (for the API's environment import); a malformed one is a
+// *tenants.ValidationError.
+func SettingsPatch(raw []byte) (tenants.PortalSettingsPatch, error) {
+	var in settingsPatchIn
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return tenants.PortalSettingsPatch{}, &tenants.ValidationError{Loc: []string{"body", "settings"}, Msg: err.Error()}
+	}
+	return in.toPatch(), nil
 }

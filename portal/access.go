@@ -1,8 +1,9 @@
-package api
+package portal
 
 import (
+	"encoding/json"
 	"net/http"
-	"sort"
+	"regexp"
 	"time"
 	"unicode/utf8"
 
@@ -11,15 +12,6 @@ import (
 	"github.com/hookline/hookline/tenants"
 )
 
-// portalAPI holds the customer portal's routes: magic-link access, token
-// revocation, the portal's session and branding, and the pages. It shares
-// the Server and owns the app-token checker, so that a revocation made
-// here reaches the Authenticator's cache at once.
-type portalAPI struct {
-	*Server
-	checker *appTokenChecker
-}
-
 // App-portal token lifetimes, from the Svix contract.
 const (
 	minAppTokenTTL     = time.Hour
@@ -27,12 +19,13 @@ const (
 )
 
 type appPortalAccessIn struct {
-	Application  *applicationIn `json:"application"`
-	Expiry       *int64         `json:"expiry"`
-	ReadOnly     *bool          `json:"readOnly"`
-	Capabilities []string       `json:"capabilities"`
-	SessionID    *string        `json:"sessionId"`
-	FeatureFlags []string       `json:"featureFlags"`
+	// Application is a Svix ApplicationIn, creating the app on the fly.
+	Application  json.RawMessage `json:"application"`
+	Expiry       *int64          `json:"expiry"`
+	ReadOnly     *bool           `json:"readOnly"`
+	Capabilities []string        `json:"capabilities"`
+	SessionID    *string         `json:"sessionId"`
+	FeatureFlags []string        `json:"featureFlags"`
 }
 
 type appPortalAccessOut struct {
@@ -40,19 +33,16 @@ type appPortalAccessOut struct {
 	Token string `json:"token"`
 }
 
+var flagRE = regexp.MustCompile(`^[a-zA-Z0-9\-_.]{1,256}$`)
+
 // appPortalAccess mints a magic link for one application (created on the
 // fly when the body carries one). The token rides in the URL fragment, so
 // it never reaches a server log or a Referer header.
-func (p *portalAPI) appPortalAccess(c *gin.Context) error {
+func (s *Server) appPortalAccess(c *gin.Context) error {
 	var in appPortalAccessIn
-	b, err := readBody(c, p.opts.MaxBodyBytes)
-	if err != nil {
+	// dashboard-access has no body, and app-portal-access may omit it.
+	if err := s.d.Decode(c, &in, true); err != nil {
 		return err
-	}
-	if len(b) > 0 { // dashboard-access has no body, and app-portal-access may omit it
-		if err := decodeBytes(b, &in); err != nil {
-			return err
-		}
 	}
 	ttl := defaultAppTokenTTL
 	if in.Expiry != nil {
@@ -61,11 +51,11 @@ func (p *portalAPI) appPortalAccess(c *gin.Context) error {
 			return tenants.Invalid("expiry", "must be between 3600 (1 hour) and 604800 (7 days) seconds")
 		}
 	}
-	caps, err := ParseCapabilities(in.Capabilities)
+	caps, err := tenants.ParseCapabilities(in.Capabilities)
 	if err != nil {
 		return tenants.Invalid("capabilities", err.Error()+"; use ViewBase, ViewEndpointSecret, ManageEndpointSecret, ManageTransformations, CreateAttempts or ManageEndpoint")
 	}
-	spec := AppToken{Capabilities: caps, FeatureFlags: in.FeatureFlags}
+	spec := tenants.AppToken{Capabilities: caps, FeatureFlags: in.FeatureFlags}
 	if in.SessionID != nil {
 		if *in.SessionID == "" || utf8.RuneCountInString(*in.SessionID) > 256 {
 			return tenants.Invalid("sessionId", "must be 1-256 characters")
@@ -76,24 +66,24 @@ func (p *portalAPI) appPortalAccess(c *gin.Context) error {
 		return tenants.Invalid("featureFlags", "at most 20 feature flags")
 	}
 	for _, f := range in.FeatureFlags {
-		if !uidRE.MatchString(f) {
+		if !flagRE.MatchString(f) {
 			return tenants.Invalid("featureFlags", "feature flags are 1-256 characters of a-z, A-Z, 0-9, '-', '_' and '.'")
 		}
 	}
 	if in.ReadOnly != nil {
 		spec.ReadOnly = *in.ReadOnly
 	}
-	a, err := p.appForMessage(c, in.Application)
+	a, err := s.d.AppFromBody(c, in.Application)
 	if err != nil {
 		return err
 	}
 	spec.TenantID, spec.AppID = a.TenantID, a.ID
-	token, _, err := p.tokens.AppToken(spec, ttl)
+	token, _, err := s.d.Tokens.Mint(spec, ttl)
 	if err != nil {
 		return err
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, appPortalAccessOut{URL: p.opts.PublicURL + "/portal/#key=" + token, Token: token})
+	c.JSON(http.StatusOK, appPortalAccessOut{URL: s.opts.PublicURL + "/portal/#key=" + token, Token: token})
 	return nil
 }
 
@@ -105,20 +95,14 @@ type expireAllIn struct {
 
 // expireAll revokes the application's tokens issued until now (only those
 // of the given sessions, when named), optionally after a delay.
-func (p *portalAPI) expireAll(c *gin.Context) error {
-	a, err := p.loadApp(c)
+func (s *Server) expireAll(c *gin.Context) error {
+	a, err := s.d.LoadApp(c)
 	if err != nil {
 		return err
 	}
 	var in expireAllIn
-	b, err := readBody(c, p.opts.MaxBodyBytes)
-	if err != nil {
+	if err := s.d.Decode(c, &in, true); err != nil {
 		return err
-	}
-	if len(b) > 0 {
-		if err := decodeBytes(b, &in); err != nil {
-			return err
-		}
 	}
 	var delay time.Duration
 	if in.Expiry != nil {
@@ -141,30 +125,30 @@ func (p *portalAPI) expireAll(c *gin.Context) error {
 	}
 	// Tokens carry their issue instant in microseconds; so does the
 	// database.
-	now := p.tokens.now().Truncate(time.Microsecond)
-	if err := p.store.ExpireAppTokens(c.Request.Context(), a.TenantID, a.ID, sessions, now, now.Add(delay)); err != nil {
+	now := s.now()
+	if err := s.d.Store.ExpireAppTokens(c.Request.Context(), a.TenantID, a.ID, sessions, now, now.Add(delay)); err != nil {
 		return err
 	}
-	p.checker.forget(a.TenantID, a.ID)
+	s.d.Checker.forget(a.TenantID, a.ID)
 	c.Status(http.StatusNoContent)
 	return nil
 }
 
 // logout revokes the app-portal token that calls it. Other credentials
 // cannot log out (Svix refuses them too): API keys are revoked through
-// the operator API.
-func (p *portalAPI) logout(c *gin.Context) error {
-	pr := principal(c)
+// the operator API or the console.
+func (s *Server) logout(c *gin.Context) error {
+	pr := s.d.Caller(c)
 	if pr.AppID == "" || pr.TokenID == "" {
-		return errForbidden("only app-portal tokens can log out; revoke API keys through the operator API")
+		return forbidden("only app-portal tokens can log out; revoke API keys through the operator API or the console")
 	}
 	// The row must outlive the token; every token dies within
 	// MaxAppTokenTTL (plus leeway) of now.
-	expires := p.tokens.now().Add(tenants.MaxAppTokenTTL + clockLeeway)
-	if err := p.store.RevokeAppToken(c.Request.Context(), pr.TenantID, pr.AppID, pr.TokenID, expires); err != nil {
+	expires := s.d.Tokens.now().Add(tenants.MaxAppTokenTTL + clockLeeway)
+	if err := s.d.Store.RevokeAppToken(c.Request.Context(), pr.TenantID, pr.AppID, pr.TokenID, expires); err != nil {
 		return err
 	}
-	p.checker.forget(pr.TenantID, pr.AppID)
+	s.d.Checker.forget(pr.TenantID, pr.AppID)
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -192,20 +176,20 @@ type portalSessionOut struct {
 
 // portalSession tells the portal who it acts for (verified, unlike the
 // token's payload it decoded itself), what it may do and how to look.
-func (p *portalAPI) portalSession(c *gin.Context) error {
-	pr := principal(c)
+func (s *Server) portalSession(c *gin.Context) error {
+	pr := s.d.Caller(c)
 	ctx := c.Request.Context()
-	t, err := p.store.FindTenantByID(ctx, pr.TenantID)
+	t, err := s.d.Store.FindTenantByID(ctx, pr.TenantID)
 	if err != nil {
 		return err
 	}
-	ps, err := p.store.FindPortalSettings(ctx, pr.TenantID)
+	ps, err := s.d.Store.FindPortalSettings(ctx, pr.TenantID)
 	if err != nil {
 		return err
 	}
 	caps := pr.Capabilities
 	if pr.AppID == "" {
-		caps = AllCapabilities
+		caps = tenants.AllCapabilities
 	}
 	out := portalSessionOut{
 		TenantID: pr.TenantID, ReadOnly: pr.ReadOnly, Capabilities: caps.Names(),
@@ -215,7 +199,7 @@ func (p *portalAPI) portalSession(c *gin.Context) error {
 		out.Branding.DisplayName = t.Name
 	}
 	if pr.AppID != "" {
-		a, err := p.store.FindApplication(ctx, pr.TenantID, pr.AppID)
+		a, err := s.d.Store.FindApplication(ctx, pr.TenantID, pr.AppID)
 		if err != nil {
 			return err
 		}
@@ -231,42 +215,4 @@ func orNil(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-type endpointRateOut struct {
-	EndpointID  string  `json:"endpointId"`
-	SuccessRate float64 `json:"successRate"`
-}
-
-// endpointSuccessRates answers, in one query, the share of successful
-// attempts per endpoint of an application since a time (default: the last
-// 24 hours), for the portal's endpoint list. Endpoints without attempts
-// are absent.
-func (p *portalAPI) endpointSuccessRates(c *gin.Context) error {
-	since, err := timeQuery(c, "since")
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	if since.IsZero() {
-		since = now.Add(-24 * time.Hour)
-	}
-	if since.After(now) || now.Sub(since) > statsWindow {
-		return errStatus(http.StatusBadRequest, "invalid_range", "since must be in the last 28 days")
-	}
-	a, err := p.loadApp(c)
-	if err != nil {
-		return err
-	}
-	rates, err := p.store.EndpointSuccessRates(c.Request.Context(), a.TenantID, a.ID, since)
-	if err != nil {
-		return err
-	}
-	out := make([]endpointRateOut, 0, len(rates))
-	for id, r := range rates {
-		out = append(out, endpointRateOut{EndpointID: id, SuccessRate: r})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].EndpointID < out[j].EndpointID })
-	c.JSON(http.StatusOK, gin.H{"since": since.UTC(), "data": out})
-	return nil
 }

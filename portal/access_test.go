@@ -1,17 +1,21 @@
-package api_test
+package portal_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
 
-	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -114,11 +118,11 @@ func TestAppPortalAccess_SDK(t *testing.T) {
 	if err != nil || app.Name != "New app" {
 		t.Fatalf("application created on the fly: %+v, %v", app, err)
 	}
-	tok, err := env.Tokens.ParseAppToken(out.Token)
+	tok, err := env.AppTokens.Parse(out.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.AppID != app.ID || tok.TenantID != env.TenantID || tok.SessionID != "s1" || tok.Capabilities != api.CapViewBase ||
+	if tok.AppID != app.ID || tok.TenantID != env.TenantID || tok.SessionID != "s1" || tok.Capabilities != tenants.CapViewBase ||
 		tok.ReadOnly || !lifetimeIs(tok, time.Hour) || !strings.HasPrefix(tok.ID, tenants.PrefixAppToken) {
 		t.Fatalf("token = %+v", tok)
 	}
@@ -132,14 +136,14 @@ func TestAppPortalAccess_SDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok, err := env.Tokens.ParseAppToken(dash.Token); err != nil || tok.Capabilities != api.AllCapabilities ||
+	if tok, err := env.AppTokens.Parse(dash.Token); err != nil || tok.Capabilities != tenants.AllCapabilities ||
 		!lifetimeIs(tok, tenants.MaxAppTokenTTL) {
 		t.Fatalf("dashboard-access token = %+v, %v", tok, err)
 	}
 }
 
 // lifetimeIs reports whether a token lives d: exp counts whole seconds.
-func lifetimeIs(tok api.AppToken, d time.Duration) bool {
+func lifetimeIs(tok tenants.AppToken, d time.Duration) bool {
 	got := tok.ExpiresAt.Sub(tok.IssuedAt)
 	return got > d-time.Second && got <= d
 }
@@ -231,18 +235,18 @@ func TestAppToken_Scoping(t *testing.T) {
 func TestAppToken_Invalid(t *testing.T) {
 	t.Parallel()
 	f := newPortalFixture(t, testenv.Options{})
-	spec := api.AppToken{TenantID: f.env.TenantID, AppID: f.app}
+	spec := tenants.AppToken{TenantID: f.env.TenantID, AppID: f.app}
 
-	past := api.NewTokens(testenv.JWTSecret, func() time.Time { return time.Now().Add(-2 * time.Hour) })
-	expired, _, err := past.AppToken(spec, time.Hour)
+	past := portal.NewAppTokens(testenv.JWTSecret, func() time.Time { return time.Now().Add(-2 * time.Hour) })
+	expired, _, err := past.Mint(spec, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged, _, err := api.NewTokens("another-secret-0123456789abcdefghijkl", nil).AppToken(spec, time.Hour)
+	forged, _, err := portal.NewAppTokens("another-secret-0123456789abcdefghijkl", nil).Mint(spec, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	valid, _, err := f.env.Tokens.AppToken(spec, time.Hour)
+	valid, _, err := f.env.AppTokens.Mint(spec, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +267,7 @@ func TestAppToken_Invalid(t *testing.T) {
 	if _, err := f.env.Tokens.ParseTenantToken(valid); err == nil {
 		t.Error("an app token parsed as a tenant token")
 	}
-	if _, err := f.env.Tokens.ParseAppToken(f.env.JWT); err == nil {
+	if _, err := f.env.AppTokens.Parse(f.env.JWT); err == nil {
 		t.Error("a tenant token parsed as an app token")
 	}
 }
@@ -454,9 +458,7 @@ func TestAppToken_Revocation(t *testing.T) {
 // the operator API, and reads them back through the portal's session.
 func TestPortalSettings(t *testing.T) {
 	t.Parallel()
-	f := newPortalFixture(t, testenv.Options{
-		Portal: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("portal page")) }),
-	})
+	f := newPortalFixture(t, testenv.Options{})
 	env := f.env
 
 	code, resp := call(t, env.URL, "GET", "/api/v1/settings", env.APIKey, "")
@@ -599,4 +601,58 @@ func TestEndpointSuccessRates(t *testing.T) {
 	if code, _ := call(t, f.env.URL, "GET", "/api/v1/app/"+f.app+"/endpoint-stats?since=2001-01-01T00:00:00Z", token, ""); code != 400 {
 		t.Errorf("a window older than 28 days: %d, want 400", code)
 	}
+}
+
+// call sends a request to the stack and returns the status and body.
+func call(t *testing.T, base, method, path, token, body string) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = bytes.NewBufferString(body)
+	}
+	req, err := http.NewRequest(method, base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// decodeError reads an error body of either contract shape.
+func decodeError(t *testing.T, body string) (code string, loc []string) {
+	t.Helper()
+	var e struct {
+		Code   string          `json:"code"`
+		Detail json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		t.Fatalf("error body is not JSON: %q", body)
+	}
+	var details []struct {
+		Loc []string `json:"loc"`
+	}
+	if json.Unmarshal(e.Detail, &details) == nil && len(details) > 0 {
+		return e.Code, details[0].Loc
+	}
+	return e.Code, nil
+}
+
+// sdkStatus is the HTTP status of an SDK error (0 when none).
+func sdkStatus(err error) int {
+	var e *svix.Error
+	if errors.As(err, &e) {
+		return e.Status()
+	}
+	return 0
 }

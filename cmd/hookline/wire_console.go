@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/hookline/hookline/api"
+	"github.com/hookline/hookline/console"
+	"github.com/hookline/hookline/internal/wire"
+	"github.com/hookline/hookline/tenants"
+)
+
+// wireConsole serves the tenant console (issue 15) on the API's engine
+// and makes the API accept its session tokens as tenant credentials.
+func (a *App) wireConsole(bill api.Billing) error {
+	if a.server == nil {
+		return nil
+	}
+	_, err := wire.Console(a.server, a.auth, a.store, a.log, a.cfg.PublicURL, bill)
+	return err
+}
+
+// runConsoleLink prints a one-time link into a tenant's console.
+func runConsoleLink(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const use = "usage: hookline console-link TENANT_ID"
+	if len(args) != 1 {
+		return &usageError{use}
+	}
+	tenantID := args[0]
+	if !tenants.IsID(tenants.PrefixTenant, tenantID) {
+		return &usageError{fmt.Sprintf("%q is not a tenant id (they look like org_2abc…)", tenantID)}
+	}
+	cfg, _, db, err := commandDB(ctx, getenv, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := checkSchema(ctx, db); err != nil {
+		return err
+	}
+	link, err := console.MintLink(ctx, tenants.NewStore(db, nil, nil), cfg.PublicURL, tenantID, 0)
+	switch {
+	case errors.Is(err, tenants.ErrNotFound):
+		return fmt.Errorf("no tenant %s", tenantID)
+	case errors.Is(err, tenants.ErrForbidden):
+		return fmt.Errorf("tenant %s is suspended; resume it first", tenantID)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\n\nThe link works once, until %s.\n", link.URL, link.ExpiresAt.Format("2006-01-02 15:04:05 MST"))
+	return nil
+}

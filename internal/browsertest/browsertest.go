@@ -1,0 +1,230 @@
+// Package browsertest drives a real headless Chromium (chromedp) for the
+// UI tests of the console (and anything else served to browsers): one
+// browser per test, every step bounded by a timeout, a screenshot of each
+// page under testdata/artifacts/, and the page's JavaScript exceptions,
+// console errors and Content Security Policy violations collected so that
+// a test can fail on them. Only tests import this package.
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// ChromiumPath is where Debian's chromium package puts the browser; CI
+// installs it (.ci/run).
+const ChromiumPath = "/usr/bin/chromium"
+
+// StepTimeout bounds one step: every wait polls the page until its
+// condition holds, so a step only takes this long when it is about to fail.
+const StepTimeout = 20 * time.Second
+
+// Artifacts is where screenshots land, relative to the test's package.
+var Artifacts = filepath.Join("testdata", "artifacts")
+
+// Browser is a headless Chromium for one test.
+type Browser struct {
+	T   *testing.T
+	Ctx context.Context
+
+	mu     sync.Mutex
+	errors []string // guarded by mu
+}
+
+// New starts Chromium at 1280x900; it stops when t ends. *.test host
+// names resolve to 127.0.0.1.
+func New(t *testing.T) *Browser {
+	t.Helper()
+	if _, err := os.Stat(ChromiumPath); err != nil {
+		t.Fatalf("browser tests need Chromium at %s: install the Debian package chromium "+
+			"(sudo apt-get install -y chromium; .ci/run does it): %v", ChromiumPath, err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(ChromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("host-resolver-rules", "MAP *.test 127.0.0.1"),
+		chromedp.WindowSize(1280, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	b := &Browser{T: t, Ctx: ctx}
+	b.Watch(ctx)
+	return b
+}
+
+// Watch records JavaScript exceptions, console errors and security
+// (CSP) messages of the target of ctx.
+func (b *Browser) Watch(ctx context.Context) {
+	err := chromedp.Listen(ctx, func(ev any) {
+		var msg string
+		switch ev := ev.(type) {
+		case *cdplog.EventEntryAdded:
+			if ev.Entry.Source != cdplog.EntrySourceSecurity {
+				return // network errors (a revoked token's 401) are expected
+			}
+			msg = "security: " + ev.Entry.Text
+		case *runtime.EventExceptionThrown:
+			msg = "exception: " + ev.ExceptionDetails.Text
+			if ev.ExceptionDetails.Exception != nil {
+				msg += " " + ev.ExceptionDetails.Exception.Description
+			}
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type != runtime.ConsoleAPICalledTypeError {
+				return
+			}
+			var parts []string
+			for _, a := range ev.Args {
+				parts = append(parts, string(a.Value)+a.Description)
+			}
+			msg = "console.error: " + strings.Join(parts, " ")
+		default:
+			return
+		}
+		b.mu.Lock()
+		b.errors = append(b.errors, msg)
+		b.mu.Unlock()
+	})
+	if err != nil {
+		b.T.Fatalf("listen to the page: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
+		b.T.Fatalf("enable the page's log: %v", err)
+	}
+}
+
+// CheckNoErrors fails the test for every error the pages logged.
+func (b *Browser) CheckNoErrors() {
+	b.T.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range b.errors {
+		b.T.Errorf("the page logged an error: %s", e)
+	}
+}
+
+// Page drives one target; Name prefixes its screenshots.
+type Page struct {
+	B    *Browser
+	Ctx  context.Context
+	Name string
+	// ShotCtx, when set, is the target screenshots picture instead of Ctx:
+	// the tab that holds Ctx's frame, so that the picture shows the frame
+	// in its page.
+	ShotCtx context.Context
+}
+
+// Tab returns the browser's tab as a Page. It first deletes the
+// screenshots an earlier run left under the same name, so that the
+// artifacts are always this run's.
+func (b *Browser) Tab(name string) *Page {
+	old, _ := filepath.Glob(filepath.Join(Artifacts, name+"-*.png"))
+	for _, f := range old {
+		_ = os.Remove(f)
+	}
+	return &Page{B: b, Ctx: b.Ctx, Name: name}
+}
+
+// Do runs actions within StepTimeout, failing the test with a screenshot
+// and the page's text when they do not complete.
+func (p *Page) Do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.B.T.Helper()
+	ctx, cancel := context.WithTimeout(p.Ctx, StepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		p.Failed(what, err)
+	}
+}
+
+// Failed ends the test with a screenshot and the page's text.
+func (p *Page) Failed(what string, err error) {
+	p.B.T.Helper()
+	p.Shot("FAILED-" + strings.ReplaceAll(what, " ", "-"))
+	text, _ := chromedp.Run(p.Ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 2000) : ''`))
+	p.B.T.Fatalf("%s: %v\npage text:\n%s", what, err, text)
+}
+
+// Eval evaluates a JavaScript expression in the page.
+func Eval[T any](p *Page, what, expr string) T {
+	p.B.T.Helper()
+	ctx, cancel := context.WithTimeout(p.Ctx, StepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.Failed(what, err)
+	}
+	return v
+}
+
+// Until waits for a JavaScript expression to be truthy and returns it.
+func Until[T any](p *Page, what, expr string) T {
+	p.B.T.Helper()
+	ctx, cancel := context.WithTimeout(p.Ctx, StepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Poll[T](expr, chromedp.WithPollingTimeout(StepTimeout), chromedp.WithPollingInterval(20*time.Millisecond)))
+	if err != nil {
+		p.Failed(what, err)
+	}
+	return v
+}
+
+// Shot saves a full-page screenshot as testdata/artifacts/<name>-<n>.png
+// (the visible part when a dialog is open, as the viewer sees it).
+func (p *Page) Shot(n string) {
+	p.B.T.Helper()
+	ctx, cancel := context.WithTimeout(p.Ctx, StepTimeout)
+	defer cancel()
+	dialog, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		document.querySelectorAll('.row-new').forEach(e => e.classList.remove('row-new'));
+		document.querySelectorAll('.toast').forEach(e => e.remove());
+		const dialog = !!document.querySelector('dialog[open]');
+		if (!dialog) window.scrollTo(0, 0);
+		return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(dialog))));
+	})()`, chromedp.EvalAwaitPromise))
+	shot := chromedp.FullScreenshot(100)
+	if dialog {
+		shot = chromedp.CaptureScreenshot()
+	}
+	sctx := ctx
+	if p.ShotCtx != nil {
+		var scancel context.CancelFunc
+		sctx, scancel = context.WithTimeout(p.ShotCtx, StepTimeout)
+		defer scancel()
+	}
+	png, err := chromedp.Run(sctx, shot)
+	if err != nil {
+		p.B.T.Errorf("screenshot %s: %v", n, err)
+		return
+	}
+	if err := os.MkdirAll(Artifacts, 0o755); err != nil {
+		p.B.T.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(Artifacts, p.Name+"-"+n+".png"), png, 0o644); err != nil {
+		p.B.T.Fatal(err)
+	}
+}
+
+// CSS quotes a value for a CSS attribute selector.
+func CSS(v string) string { return `"` + strings.ReplaceAll(v, `"`, `\"`) + `"` }
+
+// JS quotes a value for JavaScript.
+func JS(v string) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
