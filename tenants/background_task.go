@@ -109,12 +109,12 @@ type BulkReplayFilter struct {
 // sending) are skipped, so a replay never doubles one, and running the same
 // replay twice resends nothing twice while the first is in flight. Message
 // ids are time-sortable, so the window is a range of deliveries_endpoint.
-const bulkReplaySQL = `
+var bulkReplaySQL = sqlConst(`
 INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
-SELECT ld.tenant_id, ld.app_id, ld.msg_id, ld.endpoint_id, 1, 1, $3::timestamptz, $3::timestamptz, $3::timestamptz
+SELECT ld.tenant_id, ld.app_id, ld.msg_id, ld.endpoint_id, {manual}, {pending}, $3::timestamptz, $3::timestamptz, $3::timestamptz
 FROM (
 	SELECT DISTINCT ON (d.msg_id) d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, d.status,
-		bool_or(d.status IN (1, 3)) OVER (PARTITION BY d.msg_id) AS in_flight
+		bool_or(d.status IN ({pending}, {sending})) OVER (PARTITION BY d.msg_id) AS in_flight
 	FROM deliveries d
 	WHERE d.endpoint_id = $2 AND d.tenant_id = $1 AND d.msg_id >= $4 AND d.msg_id < $5
 	ORDER BY d.msg_id, d.id DESC
@@ -128,7 +128,7 @@ WHERE NOT ld.in_flight AND m.payload IS NOT NULL
 	AND ($10::int IS NULL OR COALESCE((SELECT CASE WHEN a.status_code = 0 THEN 0 ELSE a.status_code / 100 * 100 END
 		FROM attempts a WHERE a.msg_id = ld.msg_id AND a.endpoint_id = ld.endpoint_id ORDER BY a.id DESC LIMIT 1), -1) = $10)
 ORDER BY ld.msg_id
-RETURNING id`
+RETURNING id`)
 
 // BulkReplay creates manual deliveries to an endpoint for the messages f
 // selects (see bulkReplaySQL) and returns their ids, which the caller

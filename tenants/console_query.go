@@ -105,9 +105,9 @@ func (s *Store) FindAttemptBuckets(ctx context.Context, tenantID string, since t
 		return nil, fmt.Errorf("attempt buckets: step %s: %w", step, Invalid("step", "must be at least a second"))
 	}
 	since = since.UTC().Truncate(step)
-	err := s.q(ctx).Raw(`SELECT floor(extract(epoch FROM created_at - ?::timestamptz) / ?::bigint)::bigint AS b,
-			count(*) FILTER (WHERE status = 0) AS succeeded, count(*) FILTER (WHERE status = 2) AS failed
-		FROM attempts WHERE tenant_id = ? AND id >= ? GROUP BY b`,
+	err := s.q(ctx).Raw(sqlConst(`SELECT floor(extract(epoch FROM created_at - ?::timestamptz) / ?::bigint)::bigint AS b,
+			count(*) FILTER (WHERE status = {success}) AS succeeded, count(*) FILTER (WHERE status = {fail}) AS failed
+		FROM attempts WHERE tenant_id = ? AND id >= ? GROUP BY b`),
 		since, secs, tenantID, IDBound(PrefixAttempt, since, false)).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("attempt buckets: %w", translate(err))
@@ -157,8 +157,8 @@ type PendingSummary struct {
 // FindPendingSummary summarises the tenant's pending deliveries.
 func (s *Store) FindPendingSummary(ctx context.Context, tenantID string) (PendingSummary, error) {
 	var p PendingSummary
-	err := s.pool.QueryRow(ctx, `SELECT count(*), min(created_at), min(next_attempt_at) FROM deliveries
-		WHERE tenant_id = $1 AND status = 1`, tenantID).Scan(&p.Pending, &p.OldestCreated, &p.NextAttemptAt)
+	err := s.pool.QueryRow(ctx, sqlConst(`SELECT count(*), min(created_at), min(next_attempt_at) FROM deliveries
+		WHERE tenant_id = $1 AND status = {pending}`), tenantID).Scan(&p.Pending, &p.OldestCreated, &p.NextAttemptAt)
 	if err != nil {
 		return p, fmt.Errorf("pending summary: %w", translate(err))
 	}

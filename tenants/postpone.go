@@ -19,10 +19,10 @@ type Postponement struct {
 
 // postponeSQL applies a batch of postponements in one statement; arrays
 // keep its text, and so its prepared plan, the same for every batch size.
-const postponeSQL = `
+var postponeSQL = sqlConst(`
 UPDATE deliveries d SET next_attempt_at = v.at, updated_at = $5
 FROM unnest($1::text[], $2::bigint[], $3::int[], $4::timestamptz[]) AS v(tenant_id, id, attempts, at)
-WHERE d.tenant_id = v.tenant_id AND d.id = v.id AND d.status = 1 AND d.attempts = v.attempts`
+WHERE d.tenant_id = v.tenant_id AND d.id = v.id AND d.status = {pending} AND d.attempts = v.attempts`)
 
 // PostponeDeliveries stores the new next attempt time of each postponed
 // delivery, so that the API and the portal show when it will really be
