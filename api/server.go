@@ -35,6 +35,11 @@ type Options struct {
 	AdminToken string
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
+	// AllowPrivateTargets (HOOKLINE_ALLOW_PRIVATE_TARGETS) lets endpoint
+	// URLs name private, loopback and link-local addresses; false (the
+	// default) refuses such literals at create and update with a 422, on
+	// top of the worker's dial-time check.
+	AllowPrivateTargets bool
 }
 
 // RequestObserver is told about every request (telemetry.Metrics).

@@ -157,7 +157,7 @@ func New(t testing.TB, o Options) *Env {
 		Metrics: e.Metrics, MetricsHandler: e.Metrics.Handler(), Tracer: o.Tracer,
 		Portal: o.Portal, Billing: o.Billing,
 		Queue: func(ctx context.Context) error { return rc.Ping(ctx).Err() },
-	}, api.Options{PublicURL: "http://hookline.test", AdminToken: AdminToken, Version: "test"})
+	}, api.Options{PublicURL: "http://hookline.test", AdminToken: AdminToken, Version: "test", AllowPrivateTargets: wo.AllowPrivateTargets})
 	if o.Mount != nil {
 		o.Mount(e.API, store)
 	}
