@@ -279,6 +279,9 @@ func (s *Server) getEndpoint(c *gin.Context) error {
 }
 
 func (s *Server) updateEndpoint(c *gin.Context) error {
+	if err := checkPathRef("endpoint_id", c.Param("endpoint_id"), tenants.PrefixEndpoint); err != nil {
+		return err
+	}
 	a, err := s.loadApp(c)
 	if err != nil {
 		return err

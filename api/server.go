@@ -152,7 +152,7 @@ func NewServer(d Deps, opts Options) *Server {
 	e.RedirectFixedPath = false
 	e.HandleMethodNotAllowed = false
 	e.ContextWithFallback = true
-	e.Use(s.requestContext, s.recoverPanic)
+	e.Use(s.requestContext, s.recoverPanic, s.rejectBadBytes)
 	e.NoRoute(func(c *gin.Context) { s.writeError(c, errNotFound) })
 	s.engine = e
 	s.routes = s.routeTable()
