@@ -40,6 +40,9 @@ type Options struct {
 	// default) refuses such literals at create and update with a 422, on
 	// top of the worker's dial-time check.
 	AllowPrivateTargets bool
+	// TenantTokenTTL is the lifetime of tenant JWTs the operator API mints
+	// (HOOKLINE_JWT_TTL); zero means DefaultTenantTTL.
+	TenantTokenTTL time.Duration
 }
 
 // RequestObserver is told about every request (telemetry.Metrics).
@@ -135,6 +138,9 @@ func NewServer(d Deps, opts Options) *Server {
 	}
 	if d.Ready == nil {
 		d.Ready = func() bool { return true }
+	}
+	if opts.TenantTokenTTL <= 0 {
+		opts.TenantTokenTTL = DefaultTenantTTL
 	}
 	if d.Tracer == nil {
 		d.Tracer = noop.NewTracerProvider()
@@ -287,6 +293,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/admin/v1/tenants/:tenant_id/api-keys", scopeAdmin, w, s.adminCreateAPIKey},
 		{"DELETE", "/admin/v1/tenants/:tenant_id/api-keys/:key_id", scopeAdmin, w, s.adminRevokeAPIKey},
 		{"POST", "/admin/v1/tenants/:tenant_id/jwt", scopeAdmin, w, s.adminTenantJWT},
+		{"POST", "/admin/v1/tenants/:tenant_id/revoke-tokens", scopeAdmin, w, s.adminRevokeTenantTokens},
 	}
 	if s.promHTTP != nil {
 		routes = append(routes, route{"GET", "/metrics", scopePublic, r, s.serveMetrics})

@@ -167,7 +167,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		a.server = api.NewServer(adeps, api.Options{
 			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version,
 			AdminToken: cfg.AdminToken, MetricsToken: cfg.MetricsToken,
-			AllowPrivateTargets: cfg.AllowPrivateTargets,
+			AllowPrivateTargets: cfg.AllowPrivateTargets, TenantTokenTTL: cfg.JWTTTL,
 		})
 	}
 	return a, nil

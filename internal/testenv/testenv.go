@@ -32,7 +32,7 @@ import (
 // JWTSecret and AdminToken are the test stack's secrets.
 const (
 	JWTSecret  = "test-jwt-secret-0123456789abcdefghijklmnop"
-	AdminToken = "test-admin-token"
+	AdminToken = "test-admin-token-0123456789abcdefghij"
 )
 
 // Options shape the stack.
