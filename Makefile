@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make dev    run the product (database, migrations, demo tenant, then everything)
 #   make test   run every test
-.PHONY: dev test build lint bench
+.PHONY: dev test build lint bench fuzz
 
 GO ?= go
 
@@ -19,3 +19,17 @@ build:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./worker/
+
+# Each fuzz target for FUZZTIME (go test runs their seed corpora in `make test`).
+FUZZTIME ?= 20s
+FUZZ_TARGETS = \
+	./api/:FuzzDecodeBodies ./api/:FuzzCheckUID ./api/:FuzzParseIterator ./api/:FuzzCheckBodyBytes \
+	./tenants/:FuzzCheckEndpointTarget ./tenants/:FuzzParseLegacyIPv4 \
+	./worker/:FuzzIsBlocked ./cmd/hookline/:FuzzVerifySignature
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done

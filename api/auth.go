@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/hookline/hookline/tenants"
 )
@@ -67,7 +68,19 @@ type Authenticator struct {
 	used    map[string]time.Time    // key id -> last use, not yet stored; guarded by mu
 
 	appTokens AppTokenChecker
+
+	// unknown remembers API keys the store did not know, for
+	// unknownKeyTTL, so a client retrying a wrong or deleted key costs
+	// no query per request. Bounded (unknownKeyCap); being stale costs
+	// nothing: keys are random, so a newly created key is never in it.
+	unknown *expirable.LRU[[32]byte, struct{}]
 }
+
+// Bounds of the negative API-key cache.
+const (
+	unknownKeyTTL = 5 * time.Second
+	unknownKeyCap = 10_000
+)
 
 // AppTokenChecker verifies app-portal tokens; nil rejects them all.
 type AppTokenChecker interface {
@@ -79,6 +92,7 @@ func NewAuthenticator(store *tenants.Store, tokens *Tokens, log *slog.Logger) *A
 	return &Authenticator{
 		store: store, tokens: tokens, log: log, now: time.Now,
 		creds: map[[32]byte]cachedCred{}, tenants: map[string]cachedTenant{}, used: map[string]time.Time{},
+		unknown: expirable.NewLRU[[32]byte, struct{}](unknownKeyCap, nil, unknownKeyTTL),
 	}
 }
 
@@ -140,8 +154,12 @@ func (a *Authenticator) credential(ctx context.Context, key string) (tenants.Cre
 	c, ok := a.creds[hash]
 	a.mu.Unlock()
 	if !ok || now.After(c.expires) {
+		if a.unknown.Contains(hash) {
+			return tenants.Credential{}, errAuth("invalid API key")
+		}
 		cred, err := a.store.FindCredentialByHash(ctx, hash[:])
 		if errors.Is(err, tenants.ErrNotFound) {
+			a.unknown.Add(hash, struct{}{})
 			return tenants.Credential{}, errAuth("invalid API key")
 		}
 		if err != nil {

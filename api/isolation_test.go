@@ -92,6 +92,7 @@ var isolationTable = map[string]isolationCase{
 	"POST /admin/v1/tenants/:tenant_id/api-keys":           {codes: adminOnly},
 	"DELETE /admin/v1/tenants/:tenant_id/api-keys/:key_id": {codes: adminOnly},
 	"POST /admin/v1/tenants/:tenant_id/jwt":                {codes: adminOnly},
+	"POST /admin/v1/tenants/:tenant_id/revoke-tokens":      {codes: adminOnly},
 
 	// portal routes (issue 4)
 	"POST /api/v1/auth/app-portal-access/:app_id": {body: `{}`, codes: notFound},

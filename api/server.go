@@ -82,6 +82,9 @@ type Deps struct {
 	// Ready reports whether the process accepts traffic (false while
 	// draining); nil means always.
 	Ready func() bool
+	// RateLimit limits each tenant's API requests across processes; nil
+	// means no limit.
+	RateLimit *RateLimiter
 }
 
 // Server is the HTTP API. Create it with NewServer; it is safe for
@@ -102,6 +105,7 @@ type Server struct {
 	apps     *appCache
 	ingest   *ingester
 	ready    func() bool
+	limiter  *RateLimiter
 	opts     Options
 	engine   *gin.Engine
 	routes   []route
@@ -151,6 +155,7 @@ func NewServer(d Deps, opts Options) *Server {
 		metrics: d.Metrics, promHTTP: d.MetricsHandler, tracer: d.Tracer.Tracer("hookline/api"),
 		apps: newAppCache(10_000),
 	}
+	s.limiter = d.RateLimit
 	s.ingest = newIngester(s.store, s.dispatch, s.log)
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
@@ -216,6 +221,12 @@ func (s *Server) wrap(r route) gin.HandlerFunc {
 			}
 			c.Set(principalKey, p)
 			c.Set(logTenantKey, p.TenantID)
+			if s.limiter != nil {
+				if err := s.limiter.allow(c, p.TenantID); err != nil {
+					s.writeError(c, err)
+					return
+				}
+			}
 		}
 		h := r.h
 		if r.method == http.MethodPost && r.scope != scopeAdmin && r.scope != scopePublic {

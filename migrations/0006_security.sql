@@ -12,6 +12,8 @@
 -- +goose Up
 ALTER TABLE tenants ADD COLUMN IF NOT EXISTS tokens_valid_after timestamptz;
 ALTER TABLE plans ADD COLUMN IF NOT EXISTS api_rate_limit integer CHECK (api_rate_limit > 0);
+-- The free plan gets a modest budget; paid plans use the server default.
+UPDATE plans SET api_rate_limit = 50 WHERE id = 'free' AND api_rate_limit IS NULL;
 
 -- +goose Down
 ALTER TABLE plans DROP COLUMN IF EXISTS api_rate_limit;

@@ -154,6 +154,10 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		a.close()
 		return nil, err
 	}
+	if cfg.APIRateLimit > 0 {
+		plans, _ := adeps.Quota.(api.PlanRateLimits) // billing.Service: per-plan limits
+		adeps.RateLimit = api.NewRateLimiter(a.redis, api.RateLimitOptions{PerSecond: cfg.APIRateLimit, Prefix: cfg.Queue, Plans: plans, Log: log})
+	}
 	if roles&roleWorker != 0 {
 		a.worker = worker.New(wdeps, wopts)
 		a.metrics.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -193,7 +193,7 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 		BillingRollupInterval:    duration("HOOKLINE_BILLING_ROLLUP_INTERVAL", time.Minute),
 		BillingReportInterval:    duration("HOOKLINE_BILLING_REPORT_INTERVAL", 5*time.Minute),
 		JWTTTL:                   days("HOOKLINE_JWT_TTL", 30*24*time.Hour),
-		APIRateLimit:             integer("HOOKLINE_API_RATE_LIMIT", 100),
+		APIRateLimit:             integer("HOOKLINE_API_RATE_LIMIT", 1000),
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + hostPort(c.Listen)

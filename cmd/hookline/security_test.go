@@ -17,14 +17,14 @@ import (
 
 // TestLoadConfig_AdminTokenLengthAndJWTTTL: the admin token must be at
 // least 32 characters; HOOKLINE_JWT_TTL defaults to 30 days and accepts
-// days; HOOKLINE_API_RATE_LIMIT defaults to 100.
+// days; HOOKLINE_API_RATE_LIMIT defaults to 1000.
 func TestLoadConfig_AdminTokenLengthAndJWTTTL(t *testing.T) {
 	env := testSecrets("postgres://x@127.0.0.1/db")
 	cfg, err := loadConfig(envMap(env), false, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.JWTTTL != 30*24*time.Hour || cfg.APIRateLimit != 100 {
+	if cfg.JWTTTL != 30*24*time.Hour || cfg.APIRateLimit != 1000 {
 		t.Errorf("defaults: JWT TTL %s, API rate limit %d", cfg.JWTTTL, cfg.APIRateLimit)
 	}
 	env["HOOKLINE_ADMIN_TOKEN"] = "short-admin-token"
