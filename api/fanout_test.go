@@ -85,7 +85,7 @@ func TestFanOut_OneStatementOneRoundTrip(t *testing.T) {
 	_, key, _ := store.CreateAPIKey(ctx, tn.ID, "k")
 	app, _ := store.CreateApplication(ctx, tn.ID, tenants.ApplicationInput{Name: "fan"})
 	for range 50 {
-		if _, err := store.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: "https://example.com/h"}); err != nil {
+		if _, err := store.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/h"}); err != nil {
 			t.Fatal(err)
 		}
 	}

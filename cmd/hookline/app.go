@@ -143,8 +143,10 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		Queue:    func(ctx context.Context) error { return a.redis.Ping(ctx).Err() },
 		Ready:    func() bool { return !a.draining.Load() },
 	}
-	if cfg.MetricsListen == "" {
+	if a.metricsOnPublicListener() {
 		adeps.MetricsHandler = a.metrics.Handler()
+	} else if cfg.MetricsListen == "" {
+		log.Warn("/metrics is not served: set HOOKLINE_METRICS_TOKEN (a bearer token scrapers send) or HOOKLINE_METRICS_LISTEN (a private address)")
 	}
 	if err := a.wirePortal(&adeps); err != nil {
 		a.close()

@@ -55,6 +55,9 @@ type Config struct {
 
 	MetricsToken  string
 	MetricsListen string
+	// Dev is set for `hookline dev`: the only mode that serves /metrics on
+	// the public listener without HOOKLINE_METRICS_TOKEN.
+	Dev bool
 	// OTLPEndpoint turns tracing on (OTEL_EXPORTER_OTLP_ENDPOINT).
 	OTLPEndpoint string
 	// DrainDelay keeps serving (with readyz failing) this long after
@@ -195,6 +198,7 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 		JWTTTL:                   days("HOOKLINE_JWT_TTL", 30*24*time.Hour),
 		APIRateLimit:             integer("HOOKLINE_API_RATE_LIMIT", 1000),
 	}
+	c.Dev = dev
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + hostPort(c.Listen)
 	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

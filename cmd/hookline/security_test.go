@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +119,36 @@ func TestTenantTokens_CLI(t *testing.T) {
 	}
 	if tn, _ = tenants.NewStore(gdb, nil, nil).FindTenantByID(ctx, got["id"]); tn.TokensValidAfter == nil || !tn.TokensValidAfter.Equal(at) {
 		t.Errorf("--at %s stored %v", at, tn.TokensValidAfter)
+	}
+}
+
+// TestMetrics_PublicListenerNeedsToken: outside `hookline dev`, /metrics
+// is not served on the public listener without HOOKLINE_METRICS_TOKEN; with
+// the token it answers only to it.
+func TestMetrics_PublicListenerNeedsToken(t *testing.T) {
+	get := func(url, token string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	open := startAll(t, map[string]string{"HOOKLINE_LOG_LEVEL": "error"})
+	if code := get(open.base+"/metrics", ""); code != 404 {
+		t.Errorf("/metrics without a token configured: %d, want 404", code)
+	}
+	token := "metrics-token-for-the-test-0123456789"
+	guarded := startAll(t, map[string]string{"HOOKLINE_LOG_LEVEL": "error", "HOOKLINE_METRICS_TOKEN": token})
+	if code := get(guarded.base+"/metrics", ""); code != 401 {
+		t.Errorf("/metrics without the token: %d, want 401", code)
+	}
+	if code := get(guarded.base+"/metrics", token); code != 200 {
+		t.Errorf("/metrics with the token: %d, want 200", code)
 	}
 }
