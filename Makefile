@@ -2,7 +2,7 @@
 #   make dev    build bin/hookline and run the product (database, migrations, demo tenant,
 #               app and receiver, then everything)
 #   make test   run every test
-.PHONY: dev test test-scale build lint bench
+.PHONY: dev test test-scale build lint bench fuzz
 
 GO ?= go
 
@@ -29,3 +29,17 @@ bench:
 # endpoint refusing connections for 60 s (make test runs it at 1/4 scale).
 test-scale:
 	HOOKLINE_TEST_SCALE=1 $(GO) test -race -count=1 -timeout 20m -run 'TestChaos_RefusesThenRecovers' -v ./worker/
+
+# Each fuzz target for FUZZTIME (go test runs their seed corpora in `make test`).
+FUZZTIME ?= 20s
+FUZZ_TARGETS = \
+	./api/:FuzzDecodeBodies ./api/:FuzzCheckUID ./api/:FuzzParseIterator ./api/:FuzzCheckBodyBytes \
+	./tenants/:FuzzCheckEndpointTarget ./tenants/:FuzzParseLegacyIPv4 \
+	./worker/:FuzzIsBlocked ./cmd/hookline/:FuzzVerifySignature
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done

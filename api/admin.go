@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"net/http"
 	"strings"
@@ -29,15 +30,22 @@ func (s *Server) checkAdmin(c *gin.Context) error {
 }
 
 type tenantOut struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Status    string    `json:"status"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	// TokensValidAfter: tenant JWTs issued before it are refused.
+	TokensValidAfter *time.Time `json:"tokensValidAfter"`
+	CreatedAt        time.Time  `json:"createdAt"`
+	UpdatedAt        time.Time  `json:"updatedAt"`
 }
 
 func toTenantOut(t tenants.Tenant) tenantOut {
-	return tenantOut{ID: t.ID, Name: t.Name, Status: t.Status, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+	out := tenantOut{ID: t.ID, Name: t.Name, Status: t.Status, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+	if t.TokensValidAfter != nil {
+		va := t.TokensValidAfter.UTC()
+		out.TokensValidAfter = &va
+	}
+	return out
 }
 
 type apiKeyOut struct {
@@ -81,7 +89,7 @@ func (s *Server) adminCreateTenant(c *gin.Context) error {
 		// is unreachable.
 		s.billing.TenantCreated(ctx, t.ID)
 	}
-	jwt, err := s.tokens.TenantToken(t.ID, DefaultTenantTTL)
+	jwt, err := s.tokens.TenantToken(t.ID, s.opts.TenantTokenTTL)
 	if err != nil {
 		return err
 	}
@@ -184,16 +192,82 @@ func (s *Server) adminRevokeAPIKey(c *gin.Context) error {
 	return nil
 }
 
+type tenantJWTIn struct {
+	// TTL is the token's lifetime as a Go duration ("24h"); absent means
+	// the server's HOOKLINE_JWT_TTL.
+	TTL *string `json:"ttl"`
+}
+
+// adminTenantJWT mints a tenant JWT, valid for the body's ttl or the
+// server's default lifetime.
 func (s *Server) adminTenantJWT(c *gin.Context) error {
+	var in tenantJWTIn
+	b, err := readBody(c, s.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b)) > 0 {
+		if err := decodeBytes(b, &in); err != nil {
+			return err
+		}
+	}
+	ttl := s.opts.TenantTokenTTL
+	if in.TTL != nil {
+		d, err := time.ParseDuration(*in.TTL)
+		if err != nil || d <= 0 || d > maxTenantTTL {
+			return tenants.Invalid("ttl", "must be a positive duration such as 24h, at most "+maxTenantTTL.String())
+		}
+		ttl = d
+	}
 	t, err := s.store.FindTenantByID(c.Request.Context(), c.Param("tenant_id"))
 	if err != nil {
 		return err
 	}
-	jwt, err := s.tokens.TenantToken(t.ID, DefaultTenantTTL)
+	jwt, err := s.tokens.TenantToken(t.ID, ttl)
 	if err != nil {
 		return err
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{"token": jwt})
+	c.JSON(http.StatusOK, gin.H{"token": jwt, "expiresAt": s.tokens.now().Add(ttl).UTC().Truncate(time.Second)})
+	return nil
+}
+
+// maxTenantTTL bounds a minted token's lifetime (about 10 years, what
+// tokens were before lifetimes were configurable).
+const maxTenantTTL = 10 * 365 * 24 * time.Hour
+
+type revokeTokensIn struct {
+	// ValidAfter is the revocation time; absent means now. A time in the
+	// past revokes only tokens issued before it.
+	ValidAfter *time.Time `json:"validAfter"`
+}
+
+// adminRevokeTenantTokens sets the tenant's tokens-valid-after time: every
+// tenant JWT issued before it is refused, at once on this process and
+// within authCacheTTL on the others.
+func (s *Server) adminRevokeTenantTokens(c *gin.Context) error {
+	var in revokeTokensIn
+	b, err := readBody(c, s.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b)) > 0 {
+		if err := decodeBytes(b, &in); err != nil {
+			return err
+		}
+	}
+	var at time.Time
+	if in.ValidAfter != nil {
+		at = *in.ValidAfter
+		if at.After(s.tokens.now().Add(time.Minute)) {
+			return tenants.Invalid("validAfter", "must not be in the future: it would refuse tokens minted now")
+		}
+	}
+	t, err := s.store.RevokeTenantTokens(c.Request.Context(), c.Param("tenant_id"), at)
+	if err != nil {
+		return err
+	}
+	s.auth.Forget(t.ID)
+	c.JSON(http.StatusOK, toTenantOut(t))
 	return nil
 }

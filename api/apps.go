@@ -144,6 +144,9 @@ func (s *Server) getApplication(c *gin.Context) error {
 }
 
 func (s *Server) updateApplication(c *gin.Context) error {
+	if err := checkPathRef("app_id", c.Param("app_id"), tenants.PrefixApplication); err != nil {
+		return err
+	}
 	var in applicationIn
 	if err := s.decodeJSON(c, &in); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/hookline/hookline/tenants"
 )
@@ -30,10 +31,15 @@ type Principal struct {
 	// routes (see routeCapabilities); tenant credentials leave it zero and
 	// are not limited.
 	Capabilities tenants.Capability
+
+	// tenantJWT marks a tenant JWT, issued at issuedAt (zero: no iat).
+	tenantJWT bool
+	issuedAt  time.Time
 }
 
-// authCacheTTL bounds how long a revoked key or suspended tenant can still
-// pass on another process; this process forgets them at once.
+// authCacheTTL bounds how long a revoked key, a suspended tenant or a
+// tenant's revoked JWTs can still pass on another process; this process
+// forgets them at once.
 const authCacheTTL = 10 * time.Second
 
 type cachedCred struct {
@@ -42,8 +48,9 @@ type cachedCred struct {
 }
 
 type cachedTenant struct {
-	status  string
-	expires time.Time
+	status     string
+	validAfter *time.Time // tokens_valid_after: JWTs issued before are revoked
+	expires    time.Time
 }
 
 // Authenticator resolves bearer tokens to principals, caching lookups so a
@@ -64,7 +71,19 @@ type Authenticator struct {
 	// consoleTokens verifies the tenant console's session tokens; nil
 	// rejects them. Set once, before serving (SetConsoleTokens).
 	consoleTokens ConsoleTokenChecker
+
+	// unknown remembers API keys the store did not know, for
+	// unknownKeyTTL, so a client retrying a wrong or deleted key costs
+	// no query per request. Bounded (unknownKeyCap); being stale costs
+	// nothing: keys are random, so a newly created key is never in it.
+	unknown *expirable.LRU[[32]byte, struct{}]
 }
+
+// Bounds of the negative API-key cache.
+const (
+	unknownKeyTTL = 5 * time.Second
+	unknownKeyCap = 10_000
+)
 
 // ConsoleTokenChecker verifies a tenant console's session token and
 // returns its tenant; an error is the answer to give (401 when the
@@ -108,6 +127,7 @@ func NewAuthenticator(store *tenants.Store, tokens *Tokens, log *slog.Logger) *A
 	return &Authenticator{
 		store: store, tokens: tokens, log: log, now: time.Now,
 		creds: map[[32]byte]cachedCred{}, tenants: map[string]cachedTenant{}, used: map[string]time.Time{},
+		unknown: expirable.NewLRU[[32]byte, struct{}](unknownKeyCap, nil, unknownKeyTTL),
 	}
 }
 
@@ -140,7 +160,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 		}
 		p = Principal{TenantID: tenantID}
 	default:
-		tenantID, err := a.tokens.ParseTenantToken(token)
+		tenantID, issuedAt, err := a.tokens.ParseTenantTokenClaims(token)
 		if err != nil {
 			if a.appTokens != nil && errors.Is(err, errBadToken) {
 				tok, isApp, aerr := a.appTokens.CheckAppToken(ctx, token)
@@ -154,14 +174,19 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 			}
 			return Principal{}, errAuth("invalid or expired token")
 		}
-		p = Principal{TenantID: tenantID}
+		p = Principal{TenantID: tenantID, issuedAt: issuedAt, tenantJWT: true}
 	}
-	status, err := a.tenantStatus(ctx, p.TenantID)
+	tn, err := a.tenantStatus(ctx, p.TenantID)
 	if err != nil {
 		return Principal{}, err
 	}
-	if status != tenants.TenantActive {
+	if tn.status != tenants.TenantActive {
 		return Principal{}, errStatus(403, "tenant_suspended", "this tenant is suspended; contact the platform operator")
+	}
+	// A tenant JWT issued before the tenant's revocation time is refused
+	// (one without iat cannot show it is newer).
+	if p.tenantJWT && tn.validAfter != nil && p.issuedAt.Before(*tn.validAfter) {
+		return Principal{}, errAuth("this token has been revoked; ask the platform operator for a new one")
 	}
 	return p, nil
 }
@@ -173,8 +198,12 @@ func (a *Authenticator) credential(ctx context.Context, key string) (tenants.Cre
 	c, ok := a.creds[hash]
 	a.mu.Unlock()
 	if !ok || now.After(c.expires) {
+		if a.unknown.Contains(hash) {
+			return tenants.Credential{}, errAuth("invalid API key")
+		}
 		cred, err := a.store.FindCredentialByHash(ctx, hash[:])
 		if errors.Is(err, tenants.ErrNotFound) {
+			a.unknown.Add(hash, struct{}{})
 			return tenants.Credential{}, errAuth("invalid API key")
 		}
 		if err != nil {
@@ -183,7 +212,7 @@ func (a *Authenticator) credential(ctx context.Context, key string) (tenants.Cre
 		c = cachedCred{cred: cred, expires: now.Add(authCacheTTL)}
 		a.mu.Lock()
 		a.creds[hash] = c
-		a.tenants[cred.TenantID] = cachedTenant{status: cred.TenantStatus, expires: now.Add(authCacheTTL)}
+		a.tenants[cred.TenantID] = cachedTenant{status: cred.TenantStatus, validAfter: cred.TokensValidAfter, expires: now.Add(authCacheTTL)}
 		a.mu.Unlock()
 	}
 	if c.cred.Revoked {
@@ -195,25 +224,28 @@ func (a *Authenticator) credential(ctx context.Context, key string) (tenants.Cre
 	return c.cred, nil
 }
 
-func (a *Authenticator) tenantStatus(ctx context.Context, tenantID string) (string, error) {
+// tenantStatus returns the tenant's status and JWT revocation time, at
+// most authCacheTTL old.
+func (a *Authenticator) tenantStatus(ctx context.Context, tenantID string) (cachedTenant, error) {
 	now := a.now()
 	a.mu.Lock()
 	t, ok := a.tenants[tenantID]
 	a.mu.Unlock()
 	if ok && now.Before(t.expires) {
-		return t.status, nil
+		return t, nil
 	}
 	tn, err := a.store.FindTenantByID(ctx, tenantID)
 	if errors.Is(err, tenants.ErrNotFound) {
-		return "", errAuth("the token's tenant does not exist")
+		return cachedTenant{}, errAuth("the token's tenant does not exist")
 	}
 	if err != nil {
-		return "", err
+		return cachedTenant{}, err
 	}
+	t = cachedTenant{status: tn.Status, validAfter: tn.TokensValidAfter, expires: now.Add(authCacheTTL)}
 	a.mu.Lock()
-	a.tenants[tenantID] = cachedTenant{status: tn.Status, expires: now.Add(authCacheTTL)}
+	a.tenants[tenantID] = t
 	a.mu.Unlock()
-	return tn.Status, nil
+	return t, nil
 }
 
 // Forget drops cached state for a tenant (and all its keys), so a

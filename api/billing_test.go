@@ -29,7 +29,7 @@ func TestBilling_UsageIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep, err := env.Store.CreateEndpoint(ctx, env.TenantID, app.ID, tenants.EndpointInput{URL: "https://a.example/hook"})
+	ep, err := env.Store.CreateEndpoint(ctx, env.TenantID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/hook"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,20 +56,25 @@ func readBody(c *gin.Context, limit int64) ([]byte, error) {
 }
 
 // decodeJSON reads the body into v. Malformed JSON, a body that is not an
-// object, and wrongly typed fields are 422s whose loc names the field.
-// Unknown fields are ignored.
-func (s *Server) decodeJSON(c *gin.Context, v any) error {
+// object or not UTF-8, a NUL in a string (outside the top-level fields
+// named in raw), and wrongly typed fields are 422s whose loc names the
+// field. Unknown fields are ignored.
+func (s *Server) decodeJSON(c *gin.Context, v any, raw ...string) error {
 	b, err := readBody(c, s.opts.MaxBodyBytes)
 	if err != nil {
 		return err
 	}
-	return decodeBytes(b, v)
+	return decodeBytes(b, v, raw...)
 }
 
-func decodeBytes(b []byte, v any) error {
+// decodeBytes is decodeJSON on a body already read.
+func decodeBytes(b []byte, v any, raw ...string) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
 		return &tenants.ValidationError{Loc: []string{"body"}, Msg: "the body must be a JSON object", Type: "value_error.jsondecode"}
+	}
+	if err := checkBodyBytes(b, raw...); err != nil {
+		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		var ute *json.UnmarshalTypeError
@@ -110,6 +115,24 @@ func checkUID(field string, uid *string, prefix string) error {
 	return nil
 }
 
+// checkPathRef validates the {id or uid} of a PUT, which creates the
+// entity with that uid when nothing matches: anything that is not an id of
+// its kind must pass checkUID, exactly as a uid in a create body does
+// (loc names the path parameter).
+func checkPathRef(param, ref, prefix string) error {
+	if tenants.IsID(prefix, ref) {
+		return nil
+	}
+	if err := checkUID(param, &ref, prefix); err != nil {
+		var ve *tenants.ValidationError
+		if errors.As(err, &ve) {
+			return &tenants.ValidationError{Loc: []string{"path", param}, Msg: ve.Msg}
+		}
+		return err
+	}
+	return nil
+}
+
 // checkMetadata limits metadata to 4096 bytes of JSON.
 func checkMetadata(m map[string]string) error {
 	if m == nil {
@@ -143,7 +166,11 @@ func listParams(c *gin.Context, defaultDesc bool) (tenants.ListParams, error) {
 		}
 		p.Limit = n
 	}
-	p.Iterator = c.Query("iterator")
+	it, err := parseIterator(c.Query("iterator"))
+	if err != nil {
+		return p, err
+	}
+	p.Iterator = it
 	switch c.Query("order") {
 	case "":
 	case "ascending":
@@ -154,6 +181,20 @@ func listParams(c *gin.Context, defaultDesc bool) (tenants.ListParams, error) {
 		return p, &tenants.ValidationError{Loc: []string{"query", "order"}, Msg: "order must be ascending or descending"}
 	}
 	return p, nil
+}
+
+// iteratorRE is what our iterators look like: an optional "-" (page
+// backwards) and the key of an item, an id or an event-type name.
+var iteratorRE = regexp.MustCompile(`^-?[a-zA-Z0-9\-_.:]{1,256}$`)
+
+// parseIterator checks an iterator query value; "" means the first page.
+// Anything but an optional "-" and up to 256 characters of
+// [a-zA-Z0-9-_.:] could never have come from a page, so it is a 422.
+func parseIterator(v string) (string, error) {
+	if v == "" || iteratorRE.MatchString(v) {
+		return v, nil
+	}
+	return "", &tenants.ValidationError{Loc: []string{"query", "iterator"}, Msg: "not an iterator from a previous page"}
 }
 
 // boolQuery reads a boolean query parameter ("true"/"false", "1"/"0").

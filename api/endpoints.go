@@ -73,12 +73,13 @@ type endpointIn struct {
 	RetrySchedule retryDelays       `json:"retrySchedule"`
 }
 
-func (in endpointIn) toInput() (tenants.EndpointInput, error) {
+// toInput checks the body; allowPrivate is Options.AllowPrivateTargets.
+func (in endpointIn) toInput(allowPrivate bool) (tenants.EndpointInput, error) {
 	var out tenants.EndpointInput
 	if in.URL == nil {
 		return out, tenants.Invalid("url", "field required")
 	}
-	if err := tenants.ValidateEndpointURL(*in.URL); err != nil {
+	if err := tenants.CheckEndpointTarget(*in.URL, allowPrivate); err != nil {
 		return out, err
 	}
 	if err := checkUID("uid", in.UID, tenants.PrefixEndpoint); err != nil {
@@ -136,10 +137,11 @@ type endpointPatchIn struct {
 	RetrySchedule nullable[retryDelays] `json:"retrySchedule"`
 }
 
-func (in endpointPatchIn) toPatch() (tenants.EndpointPatch, error) {
+// toPatch checks the body; allowPrivate is Options.AllowPrivateTargets.
+func (in endpointPatchIn) toPatch(allowPrivate bool) (tenants.EndpointPatch, error) {
 	var p tenants.EndpointPatch
 	if in.URL != nil {
-		if err := tenants.ValidateEndpointURL(*in.URL); err != nil {
+		if err := tenants.CheckEndpointTarget(*in.URL, allowPrivate); err != nil {
 			return p, err
 		}
 	}
@@ -251,7 +253,7 @@ func (s *Server) createEndpoint(c *gin.Context) error {
 	if err := s.decodeJSON(c, &in); err != nil {
 		return err
 	}
-	ei, err := in.toInput()
+	ei, err := in.toInput(s.opts.AllowPrivateTargets)
 	if err != nil {
 		return err
 	}
@@ -277,6 +279,9 @@ func (s *Server) getEndpoint(c *gin.Context) error {
 }
 
 func (s *Server) updateEndpoint(c *gin.Context) error {
+	if err := checkPathRef("endpoint_id", c.Param("endpoint_id"), tenants.PrefixEndpoint); err != nil {
+		return err
+	}
 	a, err := s.loadApp(c)
 	if err != nil {
 		return err
@@ -286,7 +291,7 @@ func (s *Server) updateEndpoint(c *gin.Context) error {
 		return err
 	}
 	in.Secret, in.Headers = nil, nil // PUT keeps the secret and headers
-	ei, err := in.toInput()
+	ei, err := in.toInput(s.opts.AllowPrivateTargets)
 	if err != nil {
 		return err
 	}
@@ -311,7 +316,7 @@ func (s *Server) patchEndpoint(c *gin.Context) error {
 	if err := s.decodeJSON(c, &in); err != nil {
 		return err
 	}
-	p, err := in.toPatch()
+	p, err := in.toPatch(s.opts.AllowPrivateTargets)
 	if err != nil {
 		return err
 	}

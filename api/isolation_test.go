@@ -57,9 +57,9 @@ var isolationTable = map[string]isolationCase{
 	"DELETE /api/v1/event-type/:event_type_name": {codes: notFound},
 
 	"GET /api/v1/app/:app_id/endpoint":                                   {codes: notFound},
-	"POST /api/v1/app/:app_id/endpoint":                                  {body: `{"url":"https://b.example/hook"}`, codes: notFound},
+	"POST /api/v1/app/:app_id/endpoint":                                  {body: `{"url":"http://127.0.0.1:9/hook"}`, codes: notFound},
 	"GET /api/v1/app/:app_id/endpoint/:endpoint_id":                      {codes: notFound},
-	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id":                      {body: `{"url":"https://b.example/hook"}`, codes: notFound},
+	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id":                      {body: `{"url":"http://127.0.0.1:9/hook"}`, codes: notFound},
 	"PATCH /api/v1/app/:app_id/endpoint/:endpoint_id":                    {body: `{"description":"x"}`, codes: notFound},
 	"DELETE /api/v1/app/:app_id/endpoint/:endpoint_id":                   {codes: notFound},
 	"GET /api/v1/app/:app_id/endpoint/:endpoint_id/secret":               {codes: notFound},
@@ -92,6 +92,7 @@ var isolationTable = map[string]isolationCase{
 	"POST /admin/v1/tenants/:tenant_id/api-keys":           {codes: adminOnly},
 	"DELETE /admin/v1/tenants/:tenant_id/api-keys/:key_id": {codes: adminOnly},
 	"POST /admin/v1/tenants/:tenant_id/jwt":                {codes: adminOnly},
+	"POST /admin/v1/tenants/:tenant_id/revoke-tokens":      {codes: adminOnly},
 
 	// portal routes (issue 4)
 	"POST /api/v1/auth/app-portal-access/:app_id": {body: `{}`, codes: notFound},
@@ -157,7 +158,7 @@ func seedTenantA(t *testing.T, env *testenv.Env) tenantA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep, err := s.CreateEndpoint(ctx, tid, app.ID, tenants.EndpointInput{URL: "https://a.example/secret-hook", UID: ptr("a-ep")})
+	ep, err := s.CreateEndpoint(ctx, tid, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/secret-hook", UID: ptr("a-ep")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -197,7 +197,8 @@ func (s *Server) createMessage(c *gin.Context) error {
 		return err
 	}
 	var in messageIn
-	if err := decodeBytes(body, &in); err != nil {
+	// The payload is stored and sent as received: a NUL in it is allowed.
+	if err := decodeBytes(body, &in, "payload", "data"); err != nil {
 		return err
 	}
 	mi, err := s.toMessageInput(in)

@@ -191,7 +191,7 @@ func TestMessage_Semantics(t *testing.T) {
 	if err != nil || got.Payload["expired"] != true {
 		t.Fatalf("expunged message = %+v, %v", got, err)
 	}
-	ep, err := c.Endpoint.Create(ctx, "new-shop", models.EndpointIn{Url: "https://example.com/h"}, nil)
+	ep, err := c.Endpoint.Create(ctx, "new-shop", models.EndpointIn{Url: "http://127.0.0.1:9/h"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestMessage_FanOutAndSendExample(t *testing.T) {
 	app, _ := c.Application.Create(ctx, models.ApplicationIn{Name: "fan"}, nil)
 	var eps []string
 	for range 50 {
-		ep, err := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: "https://example.com/h"}, nil)
+		ep, err := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: "http://127.0.0.1:9/h"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -268,7 +268,7 @@ func TestMessage_FanOutAndSendExample(t *testing.T) {
 	}
 
 	// Replay-missing: an endpoint added later gets the messages it missed.
-	late, _ := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: "https://example.com/late"}, nil)
+	late, _ := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: "http://127.0.0.1:9/late"}, nil)
 	code, body := call(t, env.URL, "POST", "/api/v1/app/"+app.Id+"/endpoint/"+late.Id+"/replay-missing", env.APIKey,
 		`{"since":"`+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+`"}`)
 	var rec map[string]any
@@ -343,7 +343,7 @@ func TestMessage_GroupCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Store.CreateEndpoint(ctx, env.TenantID, app.ID, tenants.EndpointInput{URL: "https://example.com/h"}); err != nil {
+	if _, err := env.Store.CreateEndpoint(ctx, env.TenantID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/h"}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 60

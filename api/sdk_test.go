@@ -111,13 +111,13 @@ func TestSDK_ApplicationsAndEndpoints(t *testing.T) {
 
 			// Endpoints: create, get, list, update, patch, secret, rotate, headers, delete.
 			ep, err := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{
-				Url: "https://example.com/hooks", Uid: ptr("main"), Description: ptr("main hook"),
+				Url: "http://127.0.0.1:9/hooks", Uid: ptr("main"), Description: ptr("main hook"),
 				Channels: []string{"eu"}, Metadata: &map[string]string{"team": "ops"},
 			}, nil)
 			if err != nil {
 				t.Fatalf("create endpoint: %v", err)
 			}
-			if ep.Url != "https://example.com/hooks" || ep.Version != 1 || len(ep.Channels) != 1 {
+			if ep.Url != "http://127.0.0.1:9/hooks" || ep.Version != 1 || len(ep.Channels) != 1 {
 				t.Fatalf("created endpoint = %+v", ep)
 			}
 			got1, err := c.Endpoint.Get(ctx, prefix+"-acme", "main")
@@ -125,7 +125,7 @@ func TestSDK_ApplicationsAndEndpoints(t *testing.T) {
 				t.Fatalf("get endpoint by uids = %+v, %v", got1, err)
 			}
 			for i := range 3 {
-				if _, err := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: fmt.Sprintf("https://example.com/%d", i)}, nil); err != nil {
+				if _, err := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: fmt.Sprintf("http://127.0.0.1:9/%d", i)}, nil); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -147,8 +147,8 @@ func TestSDK_ApplicationsAndEndpoints(t *testing.T) {
 			if len(eps) != 4 || !slices.IsSortedFunc(eps, func(a, b string) int { return -cmpStr(a, b) }) {
 				t.Fatalf("endpoint listing = %v, want 4 newest first", eps)
 			}
-			up, err := c.Endpoint.Update(ctx, app.Id, ep.Id, models.EndpointUpdate{Url: "https://example.com/v2", Description: ptr("v2")})
-			if err != nil || up.Url != "https://example.com/v2" || len(up.Channels) != 0 {
+			up, err := c.Endpoint.Update(ctx, app.Id, ep.Id, models.EndpointUpdate{Url: "http://127.0.0.1:9/v2", Description: ptr("v2")})
+			if err != nil || up.Url != "http://127.0.0.1:9/v2" || len(up.Channels) != 0 {
 				t.Fatalf("update endpoint = %+v, %v", up, err)
 			}
 			pe, err := c.Endpoint.Patch(ctx, app.Id, ep.Id, models.EndpointPatch{

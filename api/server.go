@@ -36,6 +36,14 @@ type Options struct {
 	AdminToken string
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
+	// AllowPrivateTargets (HOOKLINE_ALLOW_PRIVATE_TARGETS) lets endpoint
+	// URLs name private, loopback and link-local addresses; false (the
+	// default) refuses such literals at create and update with a 422, on
+	// top of the worker's dial-time check.
+	AllowPrivateTargets bool
+	// TenantTokenTTL is the lifetime of tenant JWTs the operator API mints
+	// (HOOKLINE_JWT_TTL); zero means DefaultTenantTTL.
+	TenantTokenTTL time.Duration
 }
 
 // RequestObserver is told about every request (telemetry.Metrics).
@@ -73,6 +81,9 @@ type Deps struct {
 	// Ready reports whether the process accepts traffic (false while
 	// draining); nil means always.
 	Ready func() bool
+	// RateLimit limits each tenant's API requests across processes; nil
+	// means no limit.
+	RateLimit *RateLimiter
 }
 
 // Server is the HTTP API. Create it with NewServer; it is safe for
@@ -92,6 +103,7 @@ type Server struct {
 	promHTTP     http.Handler
 	tracer       trace.Tracer
 	apps         *appCache
+	limiter      *RateLimiter
 	ready        func() bool
 	opts         Options
 	engine       *gin.Engine
@@ -130,6 +142,9 @@ func NewServer(d Deps, opts Options) *Server {
 	if d.Ready == nil {
 		d.Ready = func() bool { return true }
 	}
+	if opts.TenantTokenTTL <= 0 {
+		opts.TenantTokenTTL = DefaultTenantTTL
+	}
 	if d.Tracer == nil {
 		d.Tracer = noop.NewTracerProvider()
 	}
@@ -139,13 +154,14 @@ func NewServer(d Deps, opts Options) *Server {
 		metrics: d.Metrics, promHTTP: d.MetricsHandler, tracer: d.Tracer.Tracer("hookline/api"),
 		apps: newAppCache(appCacheSize),
 	}
+	s.limiter = d.RateLimit
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
 	e.HandleMethodNotAllowed = false
 	e.ContextWithFallback = true
-	e.Use(s.requestContext, s.recoverPanic)
+	e.Use(s.requestContext, s.recoverPanic, s.rejectBadBytes)
 	e.NoRoute(func(c *gin.Context) { s.writeError(c, errNotFound) })
 	s.engine = e
 	s.routes = s.routeTable()
@@ -169,7 +185,11 @@ func (s *Server) Handler() http.Handler {
 
 // Close closes the outbox once the messages handed to it are stored. Call
 // it after the HTTP server has stopped serving.
-func (s *Server) Close() { s.outbox.Close() }
+func (s *Server) Close() {
+	if s.outbox != nil {
+		s.outbox.Close()
+	}
+}
 
 // Engine exposes the gin engine so main can mount other handlers (portal,
 // billing webhooks, metrics) before serving.
@@ -203,6 +223,12 @@ func (s *Server) wrap(r route) gin.HandlerFunc {
 			}
 			c.Set(principalKey, p)
 			c.Set(logTenantKey, p.TenantID)
+			if s.limiter != nil {
+				if err := s.limiter.allow(c, p.TenantID); err != nil {
+					s.writeError(c, err)
+					return
+				}
+			}
 		}
 		h := r.h
 		// Message creation commits its idempotency claim with the message
@@ -286,6 +312,7 @@ func (s *Server) routeTable() []route {
 		{"POST", "/admin/v1/tenants/:tenant_id/api-keys", scopeAdmin, w, s.adminCreateAPIKey},
 		{"DELETE", "/admin/v1/tenants/:tenant_id/api-keys/:key_id", scopeAdmin, w, s.adminRevokeAPIKey},
 		{"POST", "/admin/v1/tenants/:tenant_id/jwt", scopeAdmin, w, s.adminTenantJWT},
+		{"POST", "/admin/v1/tenants/:tenant_id/revoke-tokens", scopeAdmin, w, s.adminRevokeTenantTokens},
 	}
 	if s.promHTTP != nil {
 		routes = append(routes, route{"GET", "/metrics", scopePublic, r, s.serveMetrics})

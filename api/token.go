@@ -18,11 +18,14 @@ import (
 const (
 	tokenIssuer    = "hookline"
 	tenantAudience = "hookline-api"
-	// DefaultTenantTTL is the lifetime of the tenant JWTs the operator
-	// API and `hookline jwt generate` hand out.
-	DefaultTenantTTL = 10 * 365 * 24 * time.Hour
-	clockLeeway      = 30 * time.Second
+	clockLeeway    = 30 * time.Second
 )
+
+// DefaultTenantTTL is the lifetime of a minted tenant JWT (`hookline tenant
+// create`, `hookline jwt generate`, the operator API) unless
+// HOOKLINE_JWT_TTL says otherwise: long enough for a deployment's config,
+// short enough that a leaked token does not outlive a rotation cycle.
+const DefaultTenantTTL = 30 * 24 * time.Hour
 
 // Tokens signs and verifies tenant JWTs (HS256 only). It is safe for
 // concurrent use.
@@ -60,20 +63,32 @@ var errBadToken = errors.New("invalid token")
 // ParseTenantToken verifies a tenant JWT and returns its tenant id. The
 // algorithm is pinned to HS256; exp and nbf are enforced.
 func (t *Tokens) ParseTenantToken(s string) (string, error) {
+	id, _, err := t.ParseTenantTokenClaims(s)
+	return id, err
+}
+
+// ParseTenantTokenClaims is ParseTenantToken that also returns the token's
+// issue time (zero when it has no iat claim, as some Svix-minted tokens),
+// which the Authenticator compares with the tenant's tokens-valid-after
+// time.
+func (t *Tokens) ParseTenantTokenClaims(s string) (tenantID string, issuedAt time.Time, err error) {
 	var claims jwt.RegisteredClaims
-	_, err := jwt.ParseWithClaims(s, &claims, func(*jwt.Token) (any, error) { return t.tenantKey, nil },
+	_, err = jwt.ParseWithClaims(s, &claims, func(*jwt.Token) (any, error) { return t.tenantKey, nil },
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithLeeway(clockLeeway), jwt.WithTimeFunc(t.now),
 		jwt.WithExpirationRequired())
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", errBadToken, err)
+		return "", time.Time{}, fmt.Errorf("%w: %w", errBadToken, err)
 	}
 	// Tokens minted by a Svix server (no audience) are accepted as long as
 	// sub names a tenant; an app-portal audience never is.
 	if len(claims.Audience) > 0 && !slices.Contains(claims.Audience, tenantAudience) {
-		return "", fmt.Errorf("%w: wrong audience", errBadToken)
+		return "", time.Time{}, fmt.Errorf("%w: wrong audience", errBadToken)
 	}
 	if !strings.HasPrefix(claims.Subject, tenants.PrefixTenant) {
-		return "", fmt.Errorf("%w: subject is not a tenant id", errBadToken)
+		return "", time.Time{}, fmt.Errorf("%w: subject is not a tenant id", errBadToken)
 	}
-	return claims.Subject, nil
+	if claims.IssuedAt != nil {
+		issuedAt = claims.IssuedAt.Time
+	}
+	return claims.Subject, issuedAt, nil
 }

@@ -24,6 +24,10 @@ type Plan struct {
 	// Paid plans are invoiced through Stripe: their usage is reported, and
 	// a tenant past due beyond the grace period may not send.
 	Paid bool
+	// APIRateLimit is the API requests per second a tenant on the plan may
+	// make (plans.api_rate_limit); nil means the server's default
+	// (HOOKLINE_API_RATE_LIMIT).
+	APIRateLimit *int
 }
 
 // Account is a tenant's billing state: its plan and its Stripe link. A

@@ -123,6 +123,20 @@ func (s *Service) Store() *Store { return s.store }
 // Plans returns every plan.
 func (s *Service) Plans(ctx context.Context) ([]Plan, error) { return s.store.Plans(ctx) }
 
+// APIRateLimit returns the API requests per second the tenant's plan
+// allows; 0 means the plan leaves it to the server's default. It reads the
+// database on every call: the API caches the answer.
+func (s *Service) APIRateLimit(ctx context.Context, tenantID string) (int, error) {
+	a, err := s.store.FindAccount(ctx, tenantID, s.opts.DefaultPlan)
+	if err != nil {
+		return 0, err
+	}
+	if a.Plan.APIRateLimit == nil {
+		return 0, nil
+	}
+	return *a.Plan.APIRateLimit, nil
+}
+
 // Account returns the tenant's billing account, or ErrNotFound.
 func (s *Service) Account(ctx context.Context, tenantID string) (Account, error) {
 	return s.store.FindAccount(ctx, tenantID, s.opts.DefaultPlan)

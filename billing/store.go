@@ -34,21 +34,22 @@ func utcPtr(t *time.Time) *time.Time {
 }
 
 type planRow struct {
-	ID         string
-	Name       string
-	MonthlyCap *int64
-	CustomCap  bool
-	Paid       bool
+	ID           string
+	Name         string
+	MonthlyCap   *int64
+	CustomCap    bool
+	Paid         bool
+	APIRateLimit *int
 }
 
 func (r planRow) plan() Plan {
-	return Plan{ID: r.ID, Name: r.Name, MonthlyCap: r.MonthlyCap, CustomCap: r.CustomCap, Paid: r.Paid}
+	return Plan{ID: r.ID, Name: r.Name, MonthlyCap: r.MonthlyCap, CustomCap: r.CustomCap, Paid: r.Paid, APIRateLimit: r.APIRateLimit}
 }
 
 // Plans returns every plan, by id.
 func (st *Store) Plans(ctx context.Context) ([]Plan, error) {
 	var rows []planRow
-	if err := st.q(ctx).Raw(`SELECT id, name, monthly_cap, custom_cap, paid FROM plans ORDER BY id`).Scan(&rows).Error; err != nil {
+	if err := st.q(ctx).Raw(`SELECT id, name, monthly_cap, custom_cap, paid, api_rate_limit FROM plans ORDER BY id`).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("find plans: %w", translate(err))
 	}
 	out := make([]Plan, len(rows))
@@ -61,7 +62,7 @@ func (st *Store) Plans(ctx context.Context) ([]Plan, error) {
 // FindPlan returns the plan or ErrNotFound.
 func (st *Store) FindPlan(ctx context.Context, id string) (Plan, error) {
 	var r planRow
-	res := st.q(ctx).Raw(`SELECT id, name, monthly_cap, custom_cap, paid FROM plans WHERE id = ?`, id).Scan(&r)
+	res := st.q(ctx).Raw(`SELECT id, name, monthly_cap, custom_cap, paid, api_rate_limit FROM plans WHERE id = ?`, id).Scan(&r)
 	if res.Error != nil {
 		return Plan{}, fmt.Errorf("find plan %s: %w", id, translate(res.Error))
 	}
@@ -78,6 +79,7 @@ type accountRow struct {
 	MonthlyCap           *int64
 	PlanCustomCap        bool
 	Paid                 bool
+	APIRateLimit         *int
 	PlanIsDefault        bool
 	CustomCap            *int64
 	StripeCustomerID     string
@@ -88,7 +90,7 @@ type accountRow struct {
 	ReportFrom           *time.Time
 }
 
-const accountSQL = `SELECT t.id AS tenant_id, p.id AS plan_id, p.name AS plan_name, p.monthly_cap, p.custom_cap AS plan_custom_cap, p.paid,
+const accountSQL = `SELECT t.id AS tenant_id, p.id AS plan_id, p.name AS plan_name, p.monthly_cap, p.custom_cap AS plan_custom_cap, p.paid, p.api_rate_limit,
 	b.plan_id IS NULL AS plan_is_default, b.custom_cap,
 	COALESCE(b.stripe_customer_id, '') AS stripe_customer_id, COALESCE(b.stripe_subscription_id, '') AS stripe_subscription_id,
 	COALESCE(b.subscription_status, '') AS subscription_status, b.past_due_since, b.status_changed_at, b.report_from
@@ -99,7 +101,7 @@ JOIN plans p ON p.id = COALESCE(b.plan_id, ?)`
 func (r accountRow) account() Account {
 	return Account{
 		TenantID:      r.TenantID,
-		Plan:          Plan{ID: r.PlanID, Name: r.PlanName, MonthlyCap: r.MonthlyCap, CustomCap: r.PlanCustomCap, Paid: r.Paid},
+		Plan:          Plan{ID: r.PlanID, Name: r.PlanName, MonthlyCap: r.MonthlyCap, CustomCap: r.PlanCustomCap, Paid: r.Paid, APIRateLimit: r.APIRateLimit},
 		PlanIsDefault: r.PlanIsDefault, CustomCap: r.CustomCap,
 		StripeCustomerID: r.StripeCustomerID, StripeSubscriptionID: r.StripeSubscriptionID, SubscriptionStatus: r.SubscriptionStatus,
 		PastDueSince: utcPtr(r.PastDueSince), StatusChangedAt: utcPtr(r.StatusChangedAt), ReportFrom: utcPtr(r.ReportFrom),

@@ -43,11 +43,11 @@ func newPortalFixture(t *testing.T, o testenv.Options) portalFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep, err := s.CreateEndpoint(ctx, tid, app.ID, tenants.EndpointInput{URL: "https://acme.example/hook"})
+	ep, err := s.CreateEndpoint(ctx, tid, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/hook"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateEndpoint(ctx, tid, other.ID, tenants.EndpointInput{URL: "https://globex.example/hook"}); err != nil {
+	if _, err := s.CreateEndpoint(ctx, tid, other.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/globex-hook"}); err != nil {
 		t.Fatal(err)
 	}
 	m, _, err := s.CreateMessage(ctx, tid, app.ID, tenants.MessageInput{EventType: "user.created", Payload: []byte(`{"id":1}`)})
@@ -185,7 +185,7 @@ func TestAppToken_Scoping(t *testing.T) {
 		{"GET", "/api/v1/event-type", "", 200},
 		{"GET", "/api/v1/event-type/user.created", "", 200},
 		{"GET", "/api/v1/auth/portal-session", "", 200},
-		{"POST", "/api/v1/app/{app}/endpoint", `{"url":"https://acme.example/new"}`, 201},
+		{"POST", "/api/v1/app/{app}/endpoint", `{"url":"http://127.0.0.1:9/new"}`, 201},
 		{"PATCH", "/api/v1/app/{app}/endpoint/{ep}", `{"description":"mine"}`, 200},
 		{"POST", "/api/v1/app/{app}/endpoint/{ep}/secret/rotate", `{}`, 204},
 		{"POST", "/api/v1/app/{app}/msg/{msg}/endpoint/{ep}/resend", `{}`, 202},
@@ -193,7 +193,7 @@ func TestAppToken_Scoping(t *testing.T) {
 		{"GET", "/api/v1/app/{other}", "", 404},
 		{"GET", "/api/v1/app/globex", "", 404},
 		{"GET", "/api/v1/app/{other}/endpoint", "", 404},
-		{"POST", "/api/v1/app/{other}/endpoint", `{"url":"https://acme.example/x"}`, 404},
+		{"POST", "/api/v1/app/{other}/endpoint", `{"url":"http://127.0.0.1:9/x"}`, 404},
 		{"GET", "/api/v1/app/{other}/msg", "", 404},
 		{"GET", "/api/v1/app/{other}/endpoint-stats", "", 404},
 		// Tenant-level routes.
@@ -281,7 +281,7 @@ func TestAppToken_ReadOnly(t *testing.T) {
 		{"GET", "/api/v1/app/{app}/endpoint", "", 200},
 		{"GET", "/api/v1/app/{app}/endpoint/{ep}/secret", "", 200},
 		{"GET", "/api/v1/app/{app}/attempt/endpoint/{ep}", "", 200},
-		{"POST", "/api/v1/app/{app}/endpoint", `{"url":"https://acme.example/new"}`, 403},
+		{"POST", "/api/v1/app/{app}/endpoint", `{"url":"http://127.0.0.1:9/new"}`, 403},
 		{"PATCH", "/api/v1/app/{app}/endpoint/{ep}", `{"disabled":true}`, 403},
 		{"DELETE", "/api/v1/app/{app}/endpoint/{ep}", "", 403},
 		{"PUT", "/api/v1/app/{app}/endpoint/{ep}/headers", `{"headers":{"X-A":"b"}}`, 403},
@@ -322,7 +322,7 @@ func TestAppToken_Capabilities(t *testing.T) {
 			{"POST", resend, `{}`, 403},
 			{"POST", example, `{"eventType":"svix.ping"}`, 403},
 			{"POST", "/api/v1/app/{app}/endpoint/{ep}/recover", `{"since":"{since}"}`, 403},
-			{"POST", create, `{"url":"https://acme.example/new"}`, 403},
+			{"POST", create, `{"url":"http://127.0.0.1:9/new"}`, 403},
 			{"PATCH", patch, `{"description":"x"}`, 403},
 			{"PATCH", headers, `{"headers":{"X-A":"b"}}`, 403},
 			{"DELETE", patch, "", 403},
@@ -342,10 +342,10 @@ func TestAppToken_Capabilities(t *testing.T) {
 			{"POST", example, `{"eventType":"svix.ping"}`, 200},
 			{"POST", "/api/v1/app/{app}/endpoint/{ep}/replay-missing", `{"since":"{since}"}`, 202},
 			{"GET", secret, "", 403},
-			{"POST", create, `{"url":"https://acme.example/new"}`, 403},
+			{"POST", create, `{"url":"http://127.0.0.1:9/new"}`, 403},
 		}},
 		{`["ManageEndpoint"]`, []check{
-			{"POST", create, `{"url":"https://acme.example/new"}`, 201},
+			{"POST", create, `{"url":"http://127.0.0.1:9/new"}`, 201},
 			{"PATCH", patch, `{"description":"x"}`, 200},
 			{"PATCH", headers, `{"headers":{"X-A":"b"}}`, 204},
 			{"GET", secret, "", 200},
@@ -578,7 +578,7 @@ func TestEndpointSuccessRates(t *testing.T) {
 		now := time.Now().UTC().Truncate(time.Microsecond).Add(time.Duration(i) * time.Millisecond)
 		results = append(results, tenants.AttemptResult{Status: st, Attempt: tenants.Attempt{
 			ID: tenants.NewID(tenants.PrefixAttempt, now), TenantID: tid, AppID: f.app, MsgID: m.ID, EndpointID: f.ep,
-			DeliveryID: deliveries[0], URL: "https://acme.example/hook", Status: st, CreatedAt: now,
+			DeliveryID: deliveries[0], URL: "http://127.0.0.1:9/hook", Status: st, CreatedAt: now,
 		}})
 	}
 	if err := s.RecordAttempts(ctx, results); err != nil {

@@ -118,7 +118,7 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	st.appID = app.Id
-	ep, err := st.sdk.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: "https://hooks.acme.example/legacy",
+	ep, err := st.sdk.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: "http://127.0.0.1:9/legacy",
 		Description: ptr("Legacy receiver"), FilterTypes: []string{"user.created"}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +160,7 @@ func exercise(t *testing.T, st *stack, p *bt.Page) (string, *receiver) {
 
 	// The endpoint list shows the endpoint created through the API.
 	p.Do("see the endpoint list", chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"] .ep-row[data-endpoint-id=`+bt.CSS(st.existing)+`]`)))
-	if got := bt.Eval[string](p, "read the row", `document.querySelector('.ep-row').innerText`); !strings.Contains(got, "hooks.acme.example/legacy") || !strings.Contains(got, "Active") {
+	if got := bt.Eval[string](p, "read the row", `document.querySelector('.ep-row').innerText`); !strings.Contains(got, "127.0.0.1:9/legacy") || !strings.Contains(got, "Active") {
 		t.Errorf("endpoint row = %q", got)
 	}
 	if got := bt.Eval[string](p, "read the app name", `document.getElementById('app-name').textContent`); got != "Webhooks for Acme Corp" {

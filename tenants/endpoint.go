@@ -251,6 +251,9 @@ func (s *Store) EndpointHeaders(ctx context.Context, tenantID, appID, ref string
 // SetEndpointHeaders replaces all custom headers (replace) or merges them
 // (patch, where a nil value deletes the header).
 func (s *Store) SetEndpointHeaders(ctx context.Context, tenantID, appID, ref string, h map[string]*string, replace bool) error {
+	if len(h) > 2*MaxCustomHeaders { // refused before the quadratic merge below
+		return &ValidationError{Loc: []string{"body", "headers"}, Msg: fmt.Sprintf("at most %d custom headers", MaxCustomHeaders)}
+	}
 	return s.InTx(ctx, func(tx *Store) error {
 		cur, err := tx.FindEndpoint(ctx, tenantID, appID, ref)
 		if err != nil {

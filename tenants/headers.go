@@ -29,9 +29,27 @@ var forbiddenHeaderPrefixes = []string{"svix-", "x-svix-", "webhook-", "x-amz-",
 // IsSensitiveHeader reports whether a header's value is hidden on read.
 func IsSensitiveHeader(name string) bool { return sensitiveHeaders[strings.ToLower(name)] }
 
-// ValidateHeaders checks custom endpoint headers: valid names and values,
-// none that the delivery sets itself. The error names the first bad header.
+// Limits on an endpoint's custom headers: every attempt sends them and
+// stores them with its request headers, so they are bounded like a body.
+const (
+	MaxCustomHeaders     = 100
+	MaxCustomHeaderBytes = 16 << 10 // names and values together
+)
+
+// ValidateHeaders checks custom endpoint headers: at most MaxCustomHeaders
+// of at most MaxCustomHeaderBytes together, valid names and values, none
+// that the delivery sets itself. The error names the first bad header.
 func ValidateHeaders(h map[string]string) error {
+	if len(h) > MaxCustomHeaders {
+		return &ValidationError{Loc: []string{"body", "headers"}, Msg: fmt.Sprintf("at most %d custom headers", MaxCustomHeaders)}
+	}
+	size := 0
+	for k, v := range h {
+		size += len(k) + len(v)
+	}
+	if size > MaxCustomHeaderBytes {
+		return &ValidationError{Loc: []string{"body", "headers"}, Msg: fmt.Sprintf("custom headers must total at most %d bytes (names and values)", MaxCustomHeaderBytes)}
+	}
 	names := make([]string, 0, len(h))
 	for k := range h {
 		names = append(names, k)

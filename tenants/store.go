@@ -72,6 +72,21 @@ func (s *Store) q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
 // through. Packages with tables of their own (billing) use it too.
 func Translate(err error) error { return translate(err) }
 
+// clientDataErrors are the SQLSTATEs (class 22, data exception) that only
+// a value sent by the client can cause; the API validates before the
+// database, so these are the safety net that keeps them from being 500s.
+var clientDataErrors = map[string]string{
+	"22021": "a value contains a byte sequence that is not valid UTF-8 or a NUL byte",                // character_not_in_repertoire
+	"22P05": "a JSON value contains an escape PostgreSQL cannot store (\\u0000 or a lone surrogate)", // untranslatable_character
+	"22001": "a value is too long",                                                                   // string_data_right_truncation
+	"22003": "a number is out of range",                                                              // numeric_value_out_of_range
+	"22007": "a date-time is malformed",                                                              // invalid_datetime_format
+	"22008": "a date-time is out of range",                                                           // datetime_field_overflow
+	"22P02": "a value is malformed for its type",                                                     // invalid_text_representation
+	"2202E": "an array index is out of range",                                                        // array_subscript_error
+	"22025": "a value contains an invalid escape sequence",                                           // invalid_escape_sequence
+}
+
 func translate(err error) error {
 	if err == nil {
 		return nil
@@ -88,6 +103,10 @@ func translate(err error) error {
 			return fmt.Errorf("%w: %s", ErrNotFound, pgErr.ConstraintName)
 		case "57P01", "57P02", "57P03", "53300": // shutdown, crash, cannot connect now, too many connections
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		if msg, ok := clientDataErrors[pgErr.Code]; ok {
+			// The value came from the request: the client's fault, a 422.
+			return fmt.Errorf("%w: %w", &ValidationError{Loc: []string{"body"}, Msg: msg}, err)
 		}
 		return err
 	}

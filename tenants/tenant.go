@@ -15,11 +15,14 @@ const (
 // Tenant is a customer of the platform: a SaaS company that sends webhooks
 // to its own customers.
 type Tenant struct {
-	ID        string `gorm:"primaryKey"`
-	Name      string
-	Status    string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID     string `gorm:"primaryKey"`
+	Name   string
+	Status string
+	// TokensValidAfter, when set, refuses every tenant JWT issued before
+	// it (see RevokeTenantTokens); nil means none is refused for its age.
+	TokensValidAfter *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
 }
 
 // CreateTenant stores a new active tenant and returns it.
@@ -124,14 +127,16 @@ type Credential struct {
 	TenantID     string
 	TenantStatus string
 	Revoked      bool
+	// TokensValidAfter is the tenant's JWT revocation time (nil: none).
+	TokensValidAfter *time.Time
 }
 
 // FindCredentialByHash resolves a hashed API key to its tenant, or
 // ErrNotFound.
 func (s *Store) FindCredentialByHash(ctx context.Context, hash []byte) (Credential, error) {
 	var c Credential
-	err := s.q(ctx).Raw(`SELECT k.id AS key_id, k.tenant_id, t.status AS tenant_status, k.revoked_at IS NOT NULL AS revoked
-		FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ?`, hash).Scan(&c).Error
+	err := s.q(ctx).Raw(`SELECT k.id AS key_id, k.tenant_id, t.status AS tenant_status, k.revoked_at IS NOT NULL AS revoked,
+		t.tokens_valid_after FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ?`, hash).Scan(&c).Error
 	if err != nil {
 		return Credential{}, fmt.Errorf("find credential: %w", translate(err))
 	}
@@ -161,4 +166,27 @@ func (s *Store) TouchAPIKeys(ctx context.Context, lastUsed map[string]time.Time)
 		return fmt.Errorf("touch api keys: %w", translate(err))
 	}
 	return nil
+}
+
+// RevokeTenantTokens makes every tenant JWT of the tenant issued before at
+// invalid (at zero means now). at is rounded up to the whole second, since
+// a JWT's iat is in whole seconds: a token minted in the same second as the
+// revocation is refused too. Moving the time back un-revokes nothing that
+// has expired, but does accept tokens issued after the new time again.
+// ErrNotFound when the tenant does not exist.
+func (s *Store) RevokeTenantTokens(ctx context.Context, id string, at time.Time) (Tenant, error) {
+	if at.IsZero() {
+		at = s.Now()
+	}
+	if t := at.Truncate(time.Second); !t.Equal(at) {
+		at = t.Add(time.Second)
+	}
+	res := s.q(ctx).Model(&Tenant{}).Where("id = ?", id).Updates(map[string]any{"tokens_valid_after": at.UTC(), "updated_at": s.Now()})
+	if res.Error != nil {
+		return Tenant{}, fmt.Errorf("revoke tenant %s tokens: %w", id, translate(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return Tenant{}, fmt.Errorf("revoke tenant %s tokens: %w", id, ErrNotFound)
+	}
+	return s.FindTenantByID(ctx, id)
 }

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // ValidateEndpointURL checks an endpoint target: an absolute http or https
@@ -16,6 +17,9 @@ func ValidateEndpointURL(raw string) error {
 	}
 	if len(raw) > 65536 {
 		return Invalid("url", "URL is too long")
+	}
+	if !utf8.ValidString(raw) {
+		return Invalid("url", "URL must be valid UTF-8")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -31,6 +35,24 @@ func ValidateEndpointURL(raw string) error {
 		return Invalid("url", "URL must not carry credentials; use a custom header instead")
 	}
 	return nil
+}
+
+// CheckEndpointTarget is ValidateEndpointURL plus, for a process where
+// private targets are not allowed, a refusal of every URL whose host names
+// a private, loopback, link-local or reserved address literally (in any
+// spelling: zoned, IPv4-mapped, NAT64, 6to4, numeric IPv4 forms) or is
+// localhost. Names are not resolved here; the worker checks the resolved
+// address again when it dials, so a name that resolves or rebinds to a
+// private address is refused then.
+func CheckEndpointTarget(raw string, allowPrivate bool) error {
+	if err := ValidateEndpointURL(raw); err != nil {
+		return err
+	}
+	if allowPrivate {
+		return nil
+	}
+	u, _ := url.Parse(raw) // parsed above
+	return checkTargetHost(u.Hostname())
 }
 
 var channelRE = regexp.MustCompile(`^[a-zA-Z0-9\-_.:]{1,128}$`)

@@ -307,44 +307,6 @@ func TestDelivery_ResendAndRecover(t *testing.T) {
 	}
 }
 
-// TestDelivery_SSRF: with the guard on, private and loopback targets are
-// refused at dial time, with a clear error on the attempt.
-func TestDelivery_SSRF(t *testing.T) {
-	t.Parallel()
-	_, c, appID := setup(t, worker.Options{RetrySchedule: []time.Duration{}})
-	ctx := context.Background()
-	rc := newReceiver(t, nil) // on 127.0.0.1: must never be reached
-	targets := []string{
-		rc.URL,
-		"http://10.0.0.1:9/hook",
-		"http://169.254.169.254/latest/meta-data/",
-		"http://localhost:" + rc.URL[len("http://127.0.0.1:"):] + "/hook", // a name resolving to loopback
-		"http://[::1]:9/hook",
-	}
-	var eps []string
-	for _, u := range targets {
-		ep, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: u}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		eps = append(eps, ep.Id)
-	}
-	m := send(t, c, appID, "a.b", nil)
-	waitFor(t, 10*time.Second, "an attempt per endpoint", func() bool { return len(attemptsOf(t, c, appID, m.Id)) == len(targets) })
-	for _, a := range attemptsOf(t, c, appID, m.Id) {
-		full, err := c.MessageAttempt.Get(ctx, appID, m.Id, a.Id, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if full.Status != models.MESSAGESTATUS_FAIL || full.ResponseStatusCode != 0 || !strings.Contains(full.Response, "refused") {
-			t.Errorf("attempt to %s: status %v code %d response %q; want a refused failure", full.Url, full.Status, full.ResponseStatusCode, full.Response)
-		}
-	}
-	if n := len(rc.requests()); n != 0 {
-		t.Errorf("the loopback receiver was reached %d times", n)
-	}
-}
-
 // TestDelivery_EndpointRetrySchedule: an endpoint's own retrySchedule
 // (a Hookline extension field) replaces the server's.
 func TestDelivery_EndpointRetrySchedule(t *testing.T) {

@@ -100,7 +100,7 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		// committed; the task only confirms its outcome (see direct.go).
 		select {
 		case <-run.done:
-			return run.err
+			return run.outcome()
 		case <-ctx.Done():
 			// Shutdown: asynq puts the task back; the run still records
 			// its attempt, and the next try finds the delivery's state.

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -44,9 +45,22 @@ type directRunner struct {
 
 // directRun is one direct attempt; err is set before done is closed.
 type directRun struct {
-	done    chan struct{}
-	err     error
-	started time.Time
+	done     chan struct{}
+	err      error
+	started  time.Time
+	finished time.Time // set with err
+}
+
+// outcome is the run's result as of now: a retry or postponement the run
+// asked for counts from when it finished, not from when its task came.
+func (run *directRun) outcome() error {
+	var de *delayError
+	if errors.As(run.err, &de) {
+		left := *de
+		left.Delay = max(de.Delay-time.Since(run.finished), time.Millisecond)
+		return &left
+	}
+	return run.err
 }
 
 // directRunKeep is how long an unclaimed finished run is kept for its task.
@@ -62,7 +76,8 @@ func (r *directRunner) maxRuns() int { return 4 * cap(r.slots) }
 // Run begins job's attempt if a slot is free, the runner is open and there
 // is room to hold its result; it never blocks.
 func (r *directRunner) Run(ctx context.Context, job tenants.DeliveryJob) bool {
-	if r == nil {
+	if r == nil || (job.NextAttemptAt != nil && time.Until(*job.NextAttemptAt) > 0) {
+		// Scheduled for later (deliverAt): its task comes when it is due.
 		return false
 	}
 	select {
@@ -93,6 +108,7 @@ func (r *directRunner) Run(ctx context.Context, job tenants.DeliveryJob) bool {
 		actx, span := r.h.tracer.Start(actx, "webhook:deliver", trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithAttributes(attribute.Int64("hookline.delivery_id", job.ID)))
 		run.err = r.h.attempt(actx, job, requestID)
+		run.finished = time.Now()
 		span.End()
 		close(run.done)
 	}()

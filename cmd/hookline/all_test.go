@@ -97,7 +97,7 @@ func TestAll_EndToEnd(t *testing.T) {
 	}))
 	defer recv.Close()
 	app := startAll(t, map[string]string{
-		"HOOKLINE_ADMIN_TOKEN": "op-token", "HOOKLINE_SHUTDOWN_TIMEOUT": "3s", "HOOKLINE_DRAIN_DELAY": "1s",
+		"HOOKLINE_ADMIN_TOKEN": "op-token-for-the-all-test-0123456789", "HOOKLINE_SHUTDOWN_TIMEOUT": "3s", "HOOKLINE_DRAIN_DELAY": "1s",
 	})
 	base := app.base
 
@@ -117,7 +117,7 @@ func TestAll_EndToEnd(t *testing.T) {
 		}
 		return out
 	}
-	created := do("POST", "/admin/v1/tenants", "op-token", `{"name":"Acme"}`)
+	created := do("POST", "/admin/v1/tenants", "op-token-for-the-all-test-0123456789", `{"name":"Acme"}`)
 	key := created["apiKey"].(map[string]any)["key"].(string)
 	do("POST", "/api/v1/app", key, `{"name":"shop","uid":"shop"}`)
 	do("POST", "/api/v1/app/shop/endpoint", key, `{"url":"`+recv.URL+`"}`)

@@ -143,12 +143,18 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		Queue: func(ctx context.Context) error { return a.redis.Ping(ctx).Err() },
 		Ready: func() bool { return !a.draining.Load() },
 	}
-	if cfg.MetricsListen == "" {
+	if a.metricsOnPublicListener() {
 		adeps.MetricsHandler = a.metrics.Handler()
+	} else if cfg.MetricsListen == "" {
+		log.Warn("/metrics is not served: set HOOKLINE_METRICS_TOKEN (a bearer token scrapers send) or HOOKLINE_METRICS_LISTEN (a private address)")
 	}
 	if err := a.wireBilling(ctx, &adeps, &wdeps); err != nil {
 		a.close()
 		return nil, err
+	}
+	if cfg.APIRateLimit > 0 {
+		plans, _ := adeps.Quota.(api.PlanRateLimits) // billing.Service: per-plan limits
+		adeps.RateLimit = api.NewRateLimiter(a.redis, api.RateLimitOptions{PerSecond: cfg.APIRateLimit, Prefix: cfg.Queue, Plans: plans, Log: log})
 	}
 	if roles&roleWorker != 0 {
 		a.worker = worker.New(wdeps, wopts)
@@ -167,6 +173,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		a.server = api.NewServer(adeps, api.Options{
 			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version,
 			AdminToken: cfg.AdminToken, MetricsToken: cfg.MetricsToken,
+			AllowPrivateTargets: cfg.AllowPrivateTargets, TenantTokenTTL: cfg.JWTTTL,
 		})
 		if err := a.wirePortal(); err != nil {
 			a.close()

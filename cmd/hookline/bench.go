@@ -218,6 +218,8 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 			return base64.StdEncoding.EncodeToString(key)
 		case "HOOKLINE_LOG_LEVEL":
 			return "warn"
+		case "HOOKLINE_API_RATE_LIMIT":
+			return "0" // the bench measures the pipeline, not the per-tenant limit
 		}
 		return ""
 	}

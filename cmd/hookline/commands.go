@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -86,8 +87,11 @@ func secretProblem(p string) bool {
 }
 
 func runTenant(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "revoke-tokens" {
+		return runRevokeTokens(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return &usageError{"usage: hookline tenant create --name NAME [--json]"}
+		return &usageError{"usage: hookline tenant create --name NAME [--json] | hookline tenant revoke-tokens TENANT_ID [--at RFC3339]"}
 	}
 	fs := newFlagSet("tenant create", stderr)
 	name := fs.String("name", "", "the tenant's name")
@@ -120,7 +124,7 @@ func runTenant(ctx context.Context, args []string, getenv func(string) string, s
 	} else {
 		log.Warn("tenant created, but billing is not set up for it yet", "err", err)
 	}
-	jwt, err := api.NewTokens(cfg.JWTSecret, nil).TenantToken(t.ID, api.DefaultTenantTTL)
+	jwt, err := api.NewTokens(cfg.JWTSecret, nil).TenantToken(t.ID, cfg.JWTTTL)
 	if err != nil {
 		return err
 	}
@@ -132,22 +136,92 @@ func runTenant(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 func runJWT(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) != 2 || args[0] != "generate" {
-		return &usageError{"usage: hookline jwt generate TENANT_ID"}
+	const use = "usage: hookline jwt generate [--ttl 24h] TENANT_ID"
+	if len(args) < 2 || args[0] != "generate" {
+		return &usageError{use}
+	}
+	fs := newFlagSet("jwt generate", stderr)
+	ttlFlag := fs.Duration("ttl", 0, "the token's lifetime (default HOOKLINE_JWT_TTL)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() != 1 {
+		return &usageError{use}
 	}
 	cfg, err := loadConfig(withDevSecrets(getenv, stderr), false, stderr)
 	if err != nil {
 		return err
 	}
-	tenantID := args[1]
+	tenantID := fs.Arg(0)
 	if !tenants.IsID(tenants.PrefixTenant, tenantID) {
 		return &usageError{fmt.Sprintf("%q is not a tenant id (they look like org_2abc…)", tenantID)}
 	}
-	jwt, err := api.NewTokens(cfg.JWTSecret, nil).TenantToken(tenantID, api.DefaultTenantTTL)
+	ttl := cfg.JWTTTL
+	if *ttlFlag != 0 {
+		if *ttlFlag < 0 || *ttlFlag > 10*365*24*time.Hour {
+			return &usageError{"--ttl must be positive and at most 10 years"}
+		}
+		ttl = *ttlFlag
+	}
+	jwt, err := api.NewTokens(cfg.JWTSecret, nil).TenantToken(tenantID, ttl)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, jwt)
+	return nil
+}
+
+// runRevokeTokens sets a tenant's tokens-valid-after time: every tenant
+// JWT issued before it (now, or --at) is refused, by every API process
+// within the auth cache's 10 s.
+func runRevokeTokens(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const use = "usage: hookline tenant revoke-tokens TENANT_ID [--at RFC3339]"
+	fs := newFlagSet("tenant revoke-tokens", stderr)
+	atFlag := fs.String("at", "", "revoke tokens issued before this RFC 3339 time (default now)")
+	var positional []string
+	rest := args
+	for len(rest) > 0 { // the tenant id may come before or after the flags
+		if err := fs.Parse(rest); err != nil {
+			return &usageError{err.Error()}
+		}
+		rest = fs.Args()
+		if len(rest) > 0 {
+			positional, rest = append(positional, rest[0]), rest[1:]
+		}
+	}
+	if len(positional) != 1 {
+		return &usageError{use}
+	}
+	tenantID := positional[0]
+	if !tenants.IsID(tenants.PrefixTenant, tenantID) {
+		return &usageError{fmt.Sprintf("%q is not a tenant id (they look like org_2abc…)", tenantID)}
+	}
+	var at time.Time
+	if *atFlag != "" {
+		var err error
+		if at, err = time.Parse(time.RFC3339, *atFlag); err != nil {
+			return &usageError{"--at must be an RFC 3339 time such as 2026-01-02T15:04:05Z"}
+		}
+		if at.After(time.Now().Add(time.Minute)) {
+			return &usageError{"--at must not be in the future: it would refuse tokens minted now"}
+		}
+	}
+	_, _, db, err := commandDB(ctx, getenv, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := checkSchema(ctx, db); err != nil {
+		return err
+	}
+	t, err := tenants.NewStore(db, nil, nil).RevokeTenantTokens(ctx, tenantID, at)
+	if err != nil {
+		if errors.Is(err, tenants.ErrNotFound) {
+			return fmt.Errorf("no tenant %s", tenantID)
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "tenant %s: JWTs issued before %s are refused (every API process within 10 s)\n", t.ID, t.TokensValidAfter.UTC().Format(time.RFC3339))
 	return nil
 }
 

@@ -31,6 +31,12 @@ type Config struct {
 	EncryptionKey       []byte
 	AdminToken          string
 	AllowPrivateTargets bool
+	// JWTTTL is the lifetime of minted tenant JWTs (HOOKLINE_JWT_TTL).
+	JWTTTL time.Duration
+	// APIRateLimit is each tenant's API requests per second, across all
+	// API processes, unless its plan says otherwise
+	// (HOOKLINE_API_RATE_LIMIT; 0 turns the limit off).
+	APIRateLimit int
 
 	LogFormat string // json or text
 	LogLevel  slog.Level
@@ -54,6 +60,9 @@ type Config struct {
 
 	MetricsToken  string
 	MetricsListen string
+	// Dev is set for `hookline dev`: the only mode that serves /metrics on
+	// the public listener without HOOKLINE_METRICS_TOKEN.
+	Dev bool
 	// OTLPEndpoint turns tracing on (OTEL_EXPORTER_OTLP_ENDPOINT).
 	OTLPEndpoint string
 	// DrainDelay keeps serving (with readyz failing) this long after
@@ -78,6 +87,11 @@ type Config struct {
 	BillingRollupInterval time.Duration
 	BillingReportInterval time.Duration
 }
+
+// minAdminToken is the shortest HOOKLINE_ADMIN_TOKEN accepted: the
+// operator API can create tenants and mint their tokens, so its token must
+// not be guessable.
+const minAdminToken = 32
 
 // configError lists every problem found, so one start-up shows them all.
 type configError struct{ problems []string }
@@ -180,7 +194,10 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 		BillingGrace:             days("HOOKLINE_BILLING_GRACE", 7*24*time.Hour),
 		BillingRollupInterval:    duration("HOOKLINE_BILLING_ROLLUP_INTERVAL", time.Minute),
 		BillingReportInterval:    duration("HOOKLINE_BILLING_REPORT_INTERVAL", 5*time.Minute),
+		JWTTTL:                   days("HOOKLINE_JWT_TTL", 30*24*time.Hour),
+		APIRateLimit:             integer("HOOKLINE_API_RATE_LIMIT", 1000),
 	}
+	c.Dev = dev
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + hostPort(c.Listen)
 	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -261,6 +278,12 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 	}
 	if c.AdminToken == "" && dev {
 		c.AdminToken = stored["HOOKLINE_ADMIN_TOKEN"]
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < minAdminToken {
+		errs = append(errs, fmt.Sprintf("HOOKLINE_ADMIN_TOKEN must be at least %d characters (try: openssl rand -base64 32); leave it unset to turn the operator API off", minAdminToken))
+	}
+	if c.JWTTTL <= 0 || c.JWTTTL > 10*365*24*time.Hour {
+		errs = append(errs, fmt.Sprintf("HOOKLINE_JWT_TTL must be a positive duration of at most 10 years, such as 30d or 12h, got %q", getenv("HOOKLINE_JWT_TTL")))
 	}
 	if len(errs) > 0 {
 		return c, &configError{problems: errs}
@@ -436,6 +459,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("encryption_key", mask(string(c.EncryptionKey))),
 		slog.String("admin_token", mask(c.AdminToken)),
 		slog.Bool("allow_private_targets", c.AllowPrivateTargets),
+		slog.Duration("jwt_ttl", c.JWTTTL),
+		slog.Int("api_rate_limit", c.APIRateLimit),
 		slog.Int64("max_payload_bytes", c.MaxPayloadBytes),
 		slog.Duration("delivery_timeout", c.DeliveryTimeout),
 		slog.String("signature_headers", c.SignatureHeaders),

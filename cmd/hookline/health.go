@@ -57,11 +57,20 @@ func (a *App) guardMetrics(h http.Handler) http.Handler {
 	})
 }
 
+// metricsOnPublicListener reports whether /metrics is served on
+// HOOKLINE_LISTEN: only with HOOKLINE_METRICS_TOKEN set, or in `hookline
+// dev`. Metrics name routes, queues and volumes; they are not for the
+// internet to read. A dedicated HOOKLINE_METRICS_LISTEN serves them there
+// instead, with or without a token.
+func (a *App) metricsOnPublicListener() bool {
+	return a.cfg.MetricsListen == "" && (a.cfg.MetricsToken != "" || a.cfg.Dev)
+}
+
 // opsHandler serves /healthz, /readyz and /metrics for a worker-only
 // process, which has no API listener of its own.
 func (a *App) opsHandler() http.Handler {
 	mux := http.NewServeMux()
-	if a.cfg.MetricsListen == "" {
+	if a.metricsOnPublicListener() {
 		mux.Handle("GET /metrics", a.guardMetrics(a.metrics.Handler()))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -51,8 +51,11 @@ Usage:
   hookline dev                       first run: database, migrations, demo tenant, then all
   hookline migrate up|down|status    manage the schema
   hookline tenant create --name NAME [--json]
-  hookline jwt generate TENANT_ID    print a tenant JWT
   hookline console-link TENANT_ID    print a one-time link into the tenant's console
+  hookline tenant revoke-tokens TENANT_ID [--at RFC3339]
+                                     refuse every tenant JWT issued before now (or --at)
+  hookline jwt generate [--ttl 24h] TENANT_ID
+                                     print a tenant JWT (lifetime: --ttl, else HOOKLINE_JWT_TTL)
   hookline usage TENANT_ID           deliveries billed per day and this month against the cap
                                      [--since DATE] [--until DATE] [--json] [--audit]
   hookline healthcheck [URL]         exit 0 when URL (default /healthz) answers 2xx

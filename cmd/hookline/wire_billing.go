@@ -17,6 +17,8 @@ import (
 var (
 	_ api.Quota   = (*billing.Service)(nil)
 	_ api.Billing = (*billing.Service)(nil)
+	// Plans carry per-tenant API rate limits.
+	_ api.PlanRateLimits = (*billing.Service)(nil)
 )
 
 // wireBilling plugs metering, quotas and Stripe into the API and the

@@ -24,8 +24,8 @@ import (
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
-	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/internal/wire"
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
@@ -39,7 +39,7 @@ const publicURL = "http://hookline.test"
 // JWTSecret and AdminToken are the test stack's secrets.
 const (
 	JWTSecret  = "test-jwt-secret-0123456789abcdefghijklmnop"
-	AdminToken = "test-admin-token"
+	AdminToken = "test-admin-token-0123456789abcdefghij"
 )
 
 // Options shape the stack.
@@ -197,7 +197,7 @@ func New(t testing.TB, o Options) *Env {
 		Metrics: e.Metrics, MetricsHandler: e.Metrics.Handler(), Tracer: o.Tracer,
 		Billing: o.Billing,
 		Queue:   func(ctx context.Context) error { return rc.Ping(ctx).Err() },
-	}, api.Options{PublicURL: publicURL, AdminToken: AdminToken, Version: "test"})
+	}, api.Options{PublicURL: publicURL, AdminToken: AdminToken, Version: "test", AllowPrivateTargets: wo.AllowPrivateTargets})
 	if _, err := wire.Portal(e.API, auth, store, JWTSecret, publicURL); err != nil {
 		t.Fatal(err)
 	}
