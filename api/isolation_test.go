@@ -120,6 +120,19 @@ var isolationTable = map[string]isolationCase{
 	"PUT /admin/v1/tenants/:tenant_id/stripe":  {body: `{}`, codes: adminOnly},
 	// Public, signed by Stripe: no signature is a 400 (404 without billing).
 	"POST /billing/stripe/webhook": {body: `{}`, codes: []int{400, 404}},
+
+	// Operational webhooks: B has its own (empty, then created) set; A's
+	// endpoints are not B's operational endpoints.
+	"GET /api/v1/operational-webhook/endpoint":                             {codes: ownList},
+	"POST /api/v1/operational-webhook/endpoint":                            {body: `{"url":"http://127.0.0.1:1/ops"}`, codes: created},
+	"GET /api/v1/operational-webhook/endpoint/:endpoint_id":                {codes: notFound},
+	"PUT /api/v1/operational-webhook/endpoint/:endpoint_id":                {body: `{"url":"http://127.0.0.1:1/ops"}`, codes: notFound},
+	"DELETE /api/v1/operational-webhook/endpoint/:endpoint_id":             {codes: notFound},
+	"GET /api/v1/operational-webhook/endpoint/:endpoint_id/secret":         {codes: notFound},
+	"POST /api/v1/operational-webhook/endpoint/:endpoint_id/secret/rotate": {body: `{}`, codes: notFound},
+	"GET /api/v1/operational-webhook/endpoint/:endpoint_id/headers":        {codes: notFound},
+	"PUT /api/v1/operational-webhook/endpoint/:endpoint_id/headers":        {body: `{"headers":{"X-A":"b"}}`, codes: notFound},
+	"PATCH /api/v1/operational-webhook/endpoint/:endpoint_id/headers":      {body: `{"headers":{"X-A":"b"}}`, codes: notFound},
 }
 
 // tenantA is what tenant A owns; B must never see any of it.

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 )
@@ -93,6 +94,7 @@ type Server struct {
 	tracer   trace.Tracer
 	apps     *appCache
 	ingest   *ingester
+	ops      *operational.Notifier
 	ready    func() bool
 	opts     Options
 	engine   *gin.Engine
@@ -141,6 +143,7 @@ func NewServer(d Deps, opts Options) *Server {
 		apps: newAppCache(10_000),
 	}
 	s.ingest = newIngester(s.store, s.dispatch, s.log)
+	s.ops = operational.NewNotifier(s.store, &OperationalSender{store: s.store, dispatch: s.dispatch}, s.log, operational.Options{})
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.RedirectTrailingSlash = false
@@ -288,6 +291,7 @@ func (s *Server) routeTable() []route {
 	}
 	routes = append(routes, s.portalRoutes()...)
 	routes = append(routes, s.billingRoutes()...)
+	routes = append(routes, s.operationalRoutes()...)
 	return routes
 }
 

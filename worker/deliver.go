@@ -74,6 +74,7 @@ type handler struct {
 	obs      Observer
 	tracer   trace.Tracer
 	handoff  *Handoff
+	events   AttemptEvents // nil: none
 	now      func() time.Time
 	rnd      func() float64
 
@@ -153,6 +154,9 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		// The attempt happened but is not on record: retry it (the
 		// receiver de-duplicates on webhook-id).
 		return fmt.Errorf("record attempt of delivery %d: %w", id, err)
+	}
+	if h.events != nil {
+		h.events.AttemptRecorded(ctx, &job, result)
 	}
 	var firstSuccess time.Duration
 	if res.outcome == OutcomeSuccess && job.Trigger == tenants.TriggerScheduled {

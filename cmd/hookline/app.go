@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookline/hookline/api"
+	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
@@ -146,6 +147,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	if cfg.MetricsListen == "" {
 		adeps.MetricsHandler = a.metrics.Handler()
 	}
+	// The worker's operational events (exhausted, failing, recovered,
+	// auto-disabled) are created like the API's, as messages.
+	wdeps.Events = operational.NewNotifier(a.store, api.NewOperationalSender(a.store, adeps.Enqueuer), log, operational.Options{})
 	if err := a.wirePortal(&adeps); err != nil {
 		a.close()
 		return nil, err

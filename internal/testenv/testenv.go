@@ -24,6 +24,7 @@ import (
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
+	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
@@ -168,7 +169,8 @@ func New(t testing.TB, o Options) *Env {
 		if obs == nil {
 			obs = e.Metrics
 		}
-		wd := worker.Deps{Store: store, Redis: rc, Log: log, Observer: obs, Tracer: o.Tracer, Handoff: handoff}
+		wd := worker.Deps{Store: store, Redis: rc, Log: log, Observer: obs, Tracer: o.Tracer, Handoff: handoff,
+			Events: operational.NewNotifier(store, api.NewOperationalSender(store, e.Client), log, operational.Options{})}
 		if o.WorkerDeps != nil {
 			o.WorkerDeps(&wd)
 		}
