@@ -43,6 +43,7 @@ var isolationTable = map[string]isolationCase{
 	"GET /api/v1/health/ping":                    {codes: publicOnly},
 	"HEAD /api/v1/health/ping":                   {codes: publicOnly},
 	"GET /metrics":                               {codes: publicOnly},
+	"GET /api/v1/openapi.json":                   {codes: publicOnly},
 	"GET /api/v1/app":                            {codes: ownList},
 	"POST /api/v1/app":                           {body: `{"name":"b's app"}`, codes: created},
 	"GET /api/v1/app/:app_id":                    {codes: notFound},

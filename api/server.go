@@ -95,6 +95,7 @@ type Server struct {
 	apps     *appCache
 	ingest   *ingester
 	ops      *operational.Notifier
+	openapi  openAPIDoc
 	ready    func() bool
 	opts     Options
 	engine   *gin.Engine
@@ -292,6 +293,7 @@ func (s *Server) routeTable() []route {
 	routes = append(routes, s.portalRoutes()...)
 	routes = append(routes, s.billingRoutes()...)
 	routes = append(routes, s.operationalRoutes()...)
+	routes = append(routes, route{"GET", "/api/v1/openapi.json", scopePublic, r, s.serveOpenAPI})
 	return routes
 }
 

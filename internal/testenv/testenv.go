@@ -213,10 +213,12 @@ func (e *Env) NewTenant(name string) (id, key, jwt string) {
 	return t.ID, key, jwt
 }
 
-// SDK returns the official Svix Go client pointed at the stack.
+// SDK returns the official Svix Go client pointed at the stack. Every
+// response it receives is checked against the server's OpenAPI document
+// (ValidatingClient): a mismatch fails the test.
 func (e *Env) SDK(token string) *svix.Svix {
 	e.T.Helper()
-	c, err := svix.New(token, &svix.SvixOptions{ServerUrl: mustURL(e.URL)})
+	c, err := svix.New(token, &svix.SvixOptions{ServerUrl: mustURL(e.URL), HTTPClient: ValidatingClient(e.T)})
 	if err != nil {
 		e.T.Fatal(err)
 	}
