@@ -39,6 +39,10 @@ func TestValidatingClient(t *testing.T) {
 			fmt.Fprint(w, `{"id":"app_good","name":"n","uid":null,"rateLimit":null,"throttleRate":null,"metadata":{},"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z"}`)
 		case "/api/v1/app/app_bad":
 			fmt.Fprint(w, `{"id":5,"name":"n","metadata":{},"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z"}`)
+		case "/api/v1/app/app_nullname":
+			fmt.Fprint(w, `{"id":"app_nullname","name":null,"metadata":{},"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z"}`)
+		case "/api/v1/app/app_badtime":
+			fmt.Fprint(w, `{"id":"app_badtime","name":"n","metadata":{},"createdAt":"yesterday","updatedAt":"2026-01-01T00:00:00Z"}`)
 		case "/api/v1/app/app_teapot":
 			w.WriteHeader(http.StatusTeapot)
 			fmt.Fprint(w, `{"code":"teapot","detail":"x"}`)
@@ -55,9 +59,11 @@ func TestValidatingClient(t *testing.T) {
 	}
 	ctx := context.Background()
 	want := map[string]string{
-		"app_good":   "",
-		"app_bad":    "does not match",
-		"app_teapot": "does not match",
+		"app_good":     "",
+		"app_bad":      "does not match",
+		"app_nullname": "does not match",
+		"app_badtime":  "does not match",
+		"app_teapot":   "does not match",
 	}
 	for id, wantErr := range want {
 		rec.errs = nil
