@@ -2,8 +2,9 @@ package api
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/hookline/hookline/tenants"
 )
@@ -13,62 +14,44 @@ import (
 // in that window for a deleted app simply have no live endpoint to go to.
 const appCacheTTL = 5 * time.Second
 
+// appCacheSize bounds the cache: 10,000 (tenant, ref) pairs, about 3 MB.
+const appCacheSize = 10_000
+
 // appCache remembers id/uid → application for the message-create hot
 // path, so a message costs one database round trip (its insert), not two.
-// Other routes read the store directly. Safe for concurrent use.
+// Other routes read the store directly. It is an expirable LRU bounded in
+// size and age; being stale costs at most appCacheTTL of messages to an
+// application another process changed. Safe for concurrent use.
 type appCache struct {
-	mu      sync.Mutex
-	entries map[appCacheKey]appCacheEntry // guarded by mu
-	max     int
+	lru *expirable.LRU[appCacheKey, tenants.Application]
 }
 
 type appCacheKey struct{ tenant, ref string }
 
-type appCacheEntry struct {
-	app     tenants.Application
-	expires time.Time
-}
-
-func newAppCache(max int) *appCache {
-	return &appCache{entries: map[appCacheKey]appCacheEntry{}, max: max}
+func newAppCache(size int) *appCache {
+	return &appCache{lru: expirable.NewLRU[appCacheKey, tenants.Application](size, nil, appCacheTTL)}
 }
 
 // find returns the application, from the cache when fresh.
 func (c *appCache) find(ctx context.Context, store *tenants.Store, tenantID, ref string) (tenants.Application, error) {
 	k := appCacheKey{tenantID, ref}
-	now := time.Now()
-	c.mu.Lock()
-	e, ok := c.entries[k]
-	c.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.app, nil
+	if a, ok := c.lru.Get(k); ok {
+		return a, nil
 	}
 	a, err := store.FindApplication(ctx, tenantID, ref)
 	if err != nil {
 		return a, err
 	}
-	c.mu.Lock()
-	if len(c.entries) >= c.max {
-		for old := range c.entries {
-			delete(c.entries, old)
-			if len(c.entries) < c.max/2 {
-				break
-			}
-		}
-	}
-	c.entries[k] = appCacheEntry{app: a, expires: now.Add(appCacheTTL)}
-	c.mu.Unlock()
+	c.lru.Add(k, a)
 	return a, nil
 }
 
 // forget drops a tenant's entries after this process changed one of its
-// applications.
+// applications (a walk of the keys: application writes are rare).
 func (c *appCache) forget(tenantID string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k := range c.entries {
+	for _, k := range c.lru.Keys() {
 		if k.tenant == tenantID {
-			delete(c.entries, k)
+			c.lru.Remove(k)
 		}
 	}
 }

@@ -91,7 +91,14 @@ func (s *Server) listApplications(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	pg, err := s.store.FindApplications(c.Request.Context(), principal(c).TenantID, p)
+	f := tenants.ApplicationFilter{ListParams: p}
+	if f.ExcludeNoEndpoints, err = boolQuery(c, "exclude_apps_with_no_endpoints", false); err != nil {
+		return err
+	}
+	if f.ExcludeOnlyDisabledEndpoints, err = boolQuery(c, "exclude_apps_with_disabled_endpoints", false); err != nil {
+		return err
+	}
+	pg, err := s.store.FindApplicationsFiltered(c.Request.Context(), principal(c).TenantID, f)
 	if err != nil {
 		return err
 	}

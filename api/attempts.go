@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -23,16 +25,33 @@ type attemptOut struct {
 	StatusText         string    `json:"statusText"`
 	TriggerType        int       `json:"triggerType"`
 	Timestamp          time.Time `json:"timestamp"`
+	// Msg is set on list-by-endpoint with with_msg=true, without payload.
+	Msg *messageOut `json:"msg,omitempty"`
 	// Hookline extensions, for the portal's attempt detail.
 	Error          string            `json:"error,omitempty"`
 	RequestHeaders map[string]string `json:"requestHeaders,omitempty"`
 }
 
+// wireStatus is the status as a listing shows it: without
+// expanded_statuses=true, canceled (4) reads as success (0), as Svix keeps
+// it for older clients.
+func wireStatus(st tenants.Status, expanded bool) tenants.Status {
+	if st == tenants.StatusCanceled && !expanded {
+		return tenants.StatusSuccess
+	}
+	return st
+}
+
 func toAttemptOut(withContent, detail bool) func(tenants.Attempt) attemptOut {
+	return toAttemptOutExpanded(withContent, detail, true)
+}
+
+func toAttemptOutExpanded(withContent, detail, expanded bool) func(tenants.Attempt) attemptOut {
 	return func(a tenants.Attempt) attemptOut {
+		st := wireStatus(a.Status, expanded)
 		out := attemptOut{
 			ID: a.ID, MsgID: a.MsgID, EndpointID: a.EndpointID, URL: a.URL, ResponseStatusCode: a.StatusCode,
-			ResponseDurationMs: a.DurationMS, Status: int(a.Status), StatusText: a.Status.String(),
+			ResponseDurationMs: a.DurationMS, Status: int(st), StatusText: st.String(),
 			TriggerType: int(a.Trigger), Timestamp: a.CreatedAt.UTC(), Error: a.Error, Response: "{}",
 		}
 		if withContent {
@@ -53,6 +72,9 @@ func toAttemptOut(withContent, detail bool) func(tenants.Attempt) attemptOut {
 func attemptFilter(c *gin.Context) (tenants.AttemptFilter, bool, error) {
 	mf, withContent, err := messageFilter(c)
 	if err != nil {
+		return tenants.AttemptFilter{}, false, err
+	}
+	if _, err := boolQuery(c, "expanded_statuses", false); err != nil {
 		return tenants.AttemptFilter{}, false, err
 	}
 	f := tenants.AttemptFilter{MessageFilter: mf, EndpointID: c.Query("endpoint_id")}
@@ -95,12 +117,41 @@ func (s *Server) listAttemptsByEndpoint(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	withMsg, err := boolQuery(c, "with_msg", false)
+	if err != nil {
+		return err
+	}
 	pg, err := s.store.FindAttemptsByEndpoint(ctx, a.TenantID, a.ID, e.ID, f)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, toList(pg, toAttemptOut(withContent, false)))
+	out := toList(pg, toAttemptOutExpanded(withContent, false, expandedStatuses(c)))
+	if withMsg && len(pg.Items) > 0 {
+		ids := make([]string, 0, len(pg.Items))
+		for _, at := range pg.Items {
+			ids = append(ids, at.MsgID)
+		}
+		msgs, err := s.store.FindMessagesByID(ctx, a.TenantID, a.ID, ids)
+		if err != nil {
+			return err
+		}
+		conv := toMessageOut(false) // Svix never includes payloads here
+		for i := range out.Data {
+			if m, ok := msgs[out.Data[i].MsgID]; ok {
+				mo := conv(m)
+				out.Data[i].Msg = &mo
+			}
+		}
+	}
+	c.JSON(http.StatusOK, out)
 	return nil
+}
+
+// expandedStatuses reads expanded_statuses (already validated by the
+// route's filter parsing).
+func expandedStatuses(c *gin.Context) bool {
+	v, _ := boolQuery(c, "expanded_statuses", false)
+	return v
 }
 
 func (s *Server) listAttemptsByMessage(c *gin.Context) error {
@@ -128,7 +179,7 @@ func (s *Server) listAttemptsByMessage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, toList(pg, toAttemptOut(withContent, false)))
+	c.JSON(http.StatusOK, toList(pg, toAttemptOutExpanded(withContent, false, expandedStatuses(c))))
 	return nil
 }
 
@@ -177,7 +228,7 @@ func (s *Server) resendMessage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.dispatch.dispatch(ctx, a.TenantID, []int64{id}); err != nil {
+	if err := s.outbox.Enqueue(ctx, a.TenantID, []int64{id}); err != nil {
 		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "err", err)
 	}
 	c.JSON(http.StatusAccepted, gin.H{})
@@ -229,6 +280,10 @@ func (s *Server) listEndpointMessages(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	expanded, err := boolQuery(c, "expanded_statuses", false)
+	if err != nil {
+		return err
+	}
 	var status *tenants.Status
 	if v := c.Query("status"); v != "" {
 		st, err := statusQuery("status", v)
@@ -252,7 +307,8 @@ func (s *Server) listEndpointMessages(c *gin.Context) error {
 	}
 	conv := toMessageOut(withContent)
 	c.JSON(http.StatusOK, toList(pg, func(m tenants.EndpointMessage) endpointMessageOut {
-		return endpointMessageOut{messageOut: conv(m.Message), Status: int(m.Status), StatusText: m.Status.String(), NextAttempt: m.NextAttemptAt}
+		st := wireStatus(m.Status, expanded)
+		return endpointMessageOut{messageOut: conv(m.Message), Status: int(st), StatusText: st.String(), NextAttempt: m.NextAttemptAt}
 	}))
 	return nil
 }
@@ -262,16 +318,10 @@ type recoverIn struct {
 	Until *time.Time `json:"until"`
 }
 
-type recoverOut struct {
-	ID        string    `json:"id"`
-	Status    string    `json:"status"`
-	Task      string    `json:"task"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
-
 // recoverLike handles recover and replay-missing: both create manual
-// deliveries for a window and answer with a background-task handle.
-func (s *Server) recoverLike(c *gin.Context, task string, run func(tenantID, appID, ep string, since, until time.Time) ([]int64, error)) error {
+// deliveries for a window and answer with their background task, recorded
+// once the deliveries are stored (see background_tasks.go).
+func (s *Server) recoverLike(c *gin.Context, task string, run func(ctx context.Context, tenantID, appID, ep string, since, until time.Time) ([]int64, error)) error {
 	a, err := s.loadApp(c)
 	if err != nil {
 		return err
@@ -283,43 +333,30 @@ func (s *Server) recoverLike(c *gin.Context, task string, run func(tenantID, app
 	if in.Since == nil {
 		return tenants.Invalid("since", "field required")
 	}
-	now := time.Now()
-	until := now
+	until := s.store.Now()
 	if in.Until != nil {
 		until = *in.Until
 	}
-	ids, err := run(a.TenantID, a.ID, c.Param("endpoint_id"), *in.Since, until)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request.Context()
-	// Large recoveries are enqueued in the background; the sweeper covers
-	// whatever this misses.
-	go func() {
-		for start := 0; start < len(ids); start += 500 {
-			end := min(start+500, len(ids))
-			if err := s.dispatch.dispatch(ctx, a.TenantID, ids[start:end]); err != nil {
-				s.log.Warn("enqueue of recovered deliveries failed; the sweeper will deliver", "err", err)
-				return
-			}
+	return s.answerTask(c, a.TenantID, task, func(ctx context.Context) (any, error) {
+		e, err := s.store.FindEndpoint(ctx, a.TenantID, a.ID, c.Param("endpoint_id"))
+		if err != nil {
+			return nil, err
 		}
-	}()
-	c.JSON(http.StatusAccepted, recoverOut{ID: tenants.NewID(tenants.PrefixTask, now), Status: "running", Task: task, UpdatedAt: now.UTC()})
-	return nil
+		ids, err := run(ctx, a.TenantID, a.ID, e.ID, *in.Since, until)
+		if err != nil {
+			return nil, err
+		}
+		s.dispatchLater(ctx, a.TenantID, ids)
+		return replayData{AppID: a.ID, EndpointID: e.ID, Since: in.Since.UTC(), Until: until.UTC(), Deliveries: len(ids)}, nil
+	})
 }
 
 func (s *Server) recoverEndpoint(c *gin.Context) error {
-	ctx := c.Request.Context()
-	return s.recoverLike(c, "endpoint.recover", func(t, a, e string, since, until time.Time) ([]int64, error) {
-		return s.store.RecoverEndpoint(ctx, t, a, e, since, until)
-	})
+	return s.recoverLike(c, tenants.TaskEndpointRecover, s.store.RecoverEndpoint)
 }
 
 func (s *Server) replayMissing(c *gin.Context) error {
-	ctx := c.Request.Context()
-	return s.recoverLike(c, "endpoint.replay", func(t, a, e string, since, until time.Time) ([]int64, error) {
-		return s.store.ReplayMissing(ctx, t, a, e, since, until)
-	})
+	return s.recoverLike(c, tenants.TaskEndpointReplay, s.store.ReplayMissing)
 }
 
 // statsWindow is the longest window endpoint stats cover.
@@ -399,16 +436,16 @@ func (s *Server) sendExample(c *gin.Context) error {
 			return err
 		}
 	}
-	m, deliveries, err := s.store.CreateMessageDeliveries(ctx, a.TenantID, a.ID, tenants.MessageInput{
+	acc, err := s.outbox.Accept(ctx, outbox.Submission{TenantID: a.TenantID, AppID: a.ID, Input: tenants.MessageInput{
 		EventType: *in.EventType, Payload: payload, OnlyEndpoint: e.ID,
-	})
+	}})
 	if err != nil {
 		return err
 	}
-	if err := s.dispatch.dispatchMessage(ctx, m, deliveries); err != nil {
-		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "err", err)
+	if acc.EnqueueErr != nil {
+		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "err", acc.EnqueueErr)
 	}
-	c.JSON(http.StatusOK, toMessageOut(true)(m))
+	c.JSON(http.StatusOK, toMessageOut(true)(acc.Message))
 	return nil
 }
 

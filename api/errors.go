@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -73,6 +74,15 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	case errors.Is(err, tenants.ErrForbidden):
 		code := http.StatusForbidden
 		c.AbortWithStatusJSON(code, gin.H{"code": "insufficient_access", "detail": "insufficient access"})
+	case errors.Is(err, outbox.ErrIdempotencyMismatch):
+		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, gin.H{"code": "idempotency_key_reused",
+			"detail": "this idempotency key was used with a different request body; use a new key for a new request"})
+	case errors.Is(err, outbox.ErrBusy), errors.Is(err, outbox.ErrClosed):
+		// Backpressure: nothing was stored, and the client's retry (the
+		// Svix SDKs retry 5xx answers) comes after Retry-After.
+		c.Header("Retry-After", "1")
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"code": "overloaded",
+			"detail": "too many messages are waiting to be stored; nothing was stored, retry shortly"})
 	case errors.Is(err, tenants.ErrUnavailable):
 		code := http.StatusServiceUnavailable
 		s.log.ErrorContext(c.Request.Context(), "database unavailable", "request_id", requestID(c), "err", err)

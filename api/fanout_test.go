@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
 	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
 )
@@ -56,8 +58,9 @@ func (r *redisCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 }
 
 // TestFanOut_OneStatementOneRoundTrip: a message to an application with 50
-// endpoints is stored, with its 50 deliveries, by one statement (one
-// transaction, one round trip), and queued in one Redis round trip.
+// endpoints, sent as the Svix SDKs send it (with an idempotency-key), is
+// stored with its idempotency claim and its 50 deliveries by one statement
+// (one transaction, one round trip), and queued in one Redis round trip.
 func TestFanOut_OneStatementOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -76,8 +79,10 @@ func TestFanOut_OneStatementOneRoundTrip(t *testing.T) {
 	rcount := &redisCounter{}
 	rc.AddHook(rcount)
 	tokens := api.NewTokens(testenv.JWTSecret, nil)
+	ob := outbox.New(outbox.Deps{Store: store, Enqueuer: worker.NewClient(rc, ns, 0), Log: testenv.Logger()}, outbox.Options{})
 	srv := api.NewServer(api.Deps{Store: store, Tokens: tokens, Auth: api.NewAuthenticator(store, tokens, testenv.Logger()),
-		Log: testenv.Logger(), Enqueuer: worker.NewClient(rc, ns, 0)}, api.Options{})
+		Log: testenv.Logger(), Outbox: ob}, api.Options{})
+	t.Cleanup(srv.Close)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 
@@ -85,13 +90,16 @@ func TestFanOut_OneStatementOneRoundTrip(t *testing.T) {
 	_, key, _ := store.CreateAPIKey(ctx, tn.ID, "k")
 	app, _ := store.CreateApplication(ctx, tn.ID, tenants.ApplicationInput{Name: "fan"})
 	for range 50 {
-		if _, err := store.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: "https://example.com/h"}); err != nil {
+		if _, err := store.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/h"}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	n := 0
 	post := func() {
+		n++
 		req, _ := http.NewRequest("POST", hs.URL+"/api/v1/app/"+app.ID+"/msg", bytes.NewBufferString(`{"eventType":"a.b","payload":{"k":1}}`))
 		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("auto_fanout_%d", n))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -107,8 +115,9 @@ func TestFanOut_OneStatementOneRoundTrip(t *testing.T) {
 
 	post()
 	sqls := pgc.take()
-	if len(sqls) != 1 || !strings.Contains(sqls[0], "INSERT INTO messages") || !strings.Contains(sqls[0], "INSERT INTO deliveries") {
-		t.Errorf("PostgreSQL statements for one message: %d %q; want the single message+deliveries statement", len(sqls), sqls)
+	if len(sqls) != 1 || !strings.Contains(sqls[0], "INSERT INTO messages") || !strings.Contains(sqls[0], "INSERT INTO deliveries") ||
+		!strings.Contains(sqls[0], "INSERT INTO idempotency_keys") {
+		t.Errorf("PostgreSQL statements for one message: %d %q; want the single claim+message+deliveries statement", len(sqls), sqls)
 	}
 	if n := rcount.trips.Load(); n != 1 {
 		t.Errorf("%d Redis round trips for one message fanned out to 50 endpoints, want 1", n)

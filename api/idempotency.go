@@ -3,12 +3,13 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -19,7 +20,7 @@ const (
 	idemLock = 5 * time.Second
 	idemPoll = 200 * time.Millisecond
 	idemWait = 5 * time.Second
-	idemTTL  = 12 * time.Hour
+	idemTTL  = outbox.IdempotencyTTL
 )
 
 // replayedHeaders are the response headers kept with a stored answer.
@@ -41,23 +42,35 @@ func (w *captureWriter) WriteString(s string) (int, error) {
 	return w.ResponseWriter.WriteString(s)
 }
 
-// idempotent runs h at most once per (credential, Idempotency-Key, URI):
-// a repeat gets the first 2xx answer again, byte for byte; a repeat that
-// arrives while the first still runs waits for it. Non-2xx answers free
-// the key so the client can retry.
+// idempotent runs h at most once per (tenant, route, Idempotency-Key): a
+// repeat with the same body gets the first 2xx answer again, byte for
+// byte; one with another body is refused (422 idempotency_key_reused); a
+// repeat that arrives while the first still runs waits for it. Non-2xx
+// answers free the key so the client can retry. Message creation does not
+// come here: its claim is committed with the message (package outbox).
 func (s *Server) idempotent(c *gin.Context, h func(*gin.Context) error) error {
 	ikey := c.GetHeader("Idempotency-Key")
 	if ikey == "" || c.Request.Method != http.MethodPost {
 		return h(c)
 	}
-	sum := sha256.Sum256([]byte(c.GetHeader("Authorization") + "\n" + ikey + "\n" + c.Request.Method + " " + c.Request.URL.RequestURI()))
-	key := sum[:]
+	body, err := readBody(c, s.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	// The handler reads the body again.
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	tenantID := principal(c).TenantID
+	key := outbox.IdempotencyKey(tenantID, c.Request.Method+" "+c.Request.URL.RequestURI(), ikey)
+	fp := outbox.Fingerprint(body)
 	ctx := c.Request.Context()
 	deadline := time.Now().Add(idemWait)
 	for {
-		claimed, stored, err := s.store.ClaimIdempotencyKey(ctx, key, idemLock, idemTTL)
+		claimed, stored, err := s.store.ClaimIdempotencyKey(ctx, tenantID, key, fp, idemLock, idemTTL)
 		if err != nil {
 			return err
+		}
+		if stored != nil && stored.Fingerprint != nil && !bytes.Equal(stored.Fingerprint, fp) {
+			return outbox.ErrIdempotencyMismatch
 		}
 		if stored != nil {
 			for k, v := range stored.Headers {

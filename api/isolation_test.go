@@ -122,6 +122,19 @@ var isolationTable = map[string]isolationCase{
 	// Public, signed by Stripe: no signature is a 400 (404 without billing).
 	"POST /billing/stripe/webhook": {body: `{}`, codes: []int{400, 404}},
 
+	// parity routes (issue 13): tasks are per tenant; statistics and
+	// aggregations run over B's own (empty) world.
+	"GET /api/v1/background-task":                                {codes: ownList},
+	"GET /api/v1/background-task/:task_id":                       {codes: notFound},
+	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/bulk-replay": {body: `{"since":"SINCE"}`, codes: notFound},
+	"POST /api/v1/app/:app_id/msg/expunge-all-contents":          {codes: notFound},
+	"POST /api/v1/stats/usage/app":                               {body: `{"since":"SINCE","appIds":["a-app"]}`, codes: []int{202}},
+	"PUT /api/v1/stats/usage/event-types":                        {codes: []int{202}},
+	"POST /api/v1/app/:app_id/msg/precheck/active":               {body: `{"eventType":"a.only"}`, codes: notFound},
+	"POST /api/v1/event-type/import/openapi":                     {body: `{"spec":{"openapi":"3.1.0","webhooks":{"b.imported":{"post":{"summary":"B's"}}}}}`, codes: ownList},
+	"POST /api/v1/environment/export":                            {codes: ownList},
+	"POST /api/v1/environment/import":                            {body: `{"eventTypes":[{"name":"b.env","description":"B's own"}]}`, codes: []int{204}},
+
 	// Operational webhooks: B has its own (empty, then created) set; A's
 	// endpoints are not B's operational endpoints.
 	"GET /api/v1/operational-webhook/endpoint":                             {codes: ownList},
@@ -178,14 +191,18 @@ func seedTenantA(t *testing.T, env *testenv.Env) tenantA {
 	if err != nil {
 		t.Fatal(err)
 	}
+	task, err := s.RecordTask(ctx, tid, tenants.TaskEndpointRecover, tenants.TaskFinished, map[string]string{"note": "A-secret-task"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return tenantA{
 		params: map[string]string{
 			"app_id": app.ID, "endpoint_id": ep.ID, "msg_id": m.ID, "attempt_id": at.ID,
-			"event_type_name": "a.only", "tenant_id": tid, "key_id": keys[0].ID,
+			"event_type_name": "a.only", "tenant_id": tid, "key_id": keys[0].ID, "task_id": task.ID,
 		},
 		uids: map[string]string{"app_id": "a-app", "endpoint_id": "a-ep", "msg_id": "a-evt"},
 		secrets: []string{app.ID, ep.ID, m.ID, at.ID, secret, "A-secret-app", "A-secret-description",
-			"A-secret-payload", "A-secret-response", "secret-hook", env.APIKey},
+			"A-secret-payload", "A-secret-response", "secret-hook", env.APIKey, task.ID, "A-secret-task"},
 	}
 }
 

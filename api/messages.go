@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -22,6 +23,7 @@ type messageIn struct {
 	Tags                   []string        `json:"tags"`
 	PayloadRetentionPeriod *int64          `json:"payloadRetentionPeriod"`
 	PayloadRetentionHours  *int64          `json:"payloadRetentionHours"`
+	DeliverAt              *time.Time      `json:"deliverAt"`
 	Application            *applicationIn  `json:"application"`
 }
 
@@ -60,7 +62,12 @@ func (s *Server) toMessageInput(in messageIn) (tenants.MessageInput, error) {
 	if len(in.Tags) > 5 {
 		return out, tenants.Invalid("tags", "at most 5 tags")
 	}
-	out = tenants.MessageInput{EventType: *in.EventType, EventID: in.EventID, Payload: payload, Channels: in.Channels, Tags: in.Tags}
+	deliverAt, err := checkDeliverAt(in.DeliverAt, time.Now())
+	if err != nil {
+		return out, err
+	}
+	out = tenants.MessageInput{EventType: *in.EventType, EventID: in.EventID, Payload: payload, Channels: in.Channels, Tags: in.Tags,
+		DeliverAt: deliverAt}
 	switch {
 	case in.PayloadRetentionPeriod != nil && in.PayloadRetentionHours != nil:
 		return out, tenants.Invalid("payloadRetentionHours", "give payloadRetentionPeriod or payloadRetentionHours, not both")
@@ -80,6 +87,31 @@ func (s *Server) toMessageInput(in messageIn) (tenants.MessageInput, error) {
 	return out, nil
 }
 
+// Scheduling bounds for deliverAt. Svix documents 1 minute to 24 hours
+// ahead; Hookline accepts anything from now to 30 days ahead (so no Svix
+// user is refused), and sends times up to 5 minutes in the past at once
+// (client clocks drift).
+const (
+	maxDeliverAhead = 30 * 24 * time.Hour
+	deliverAtSkew   = 5 * time.Minute
+)
+
+// checkDeliverAt returns the schedule of a message: nil for at once.
+func checkDeliverAt(at *time.Time, now time.Time) (*time.Time, error) {
+	switch {
+	case at == nil:
+		return nil, nil
+	case at.Before(now.Add(-deliverAtSkew)):
+		return nil, tenants.Invalid("deliverAt", "must not be more than 5 minutes in the past")
+	case at.After(now.Add(maxDeliverAhead)):
+		return nil, tenants.Invalid("deliverAt", "must be at most 30 days ahead")
+	case !at.After(now):
+		return nil, nil
+	}
+	t := at.UTC().Truncate(time.Microsecond)
+	return &t, nil
+}
+
 func humanBytes(n int64) string {
 	switch {
 	case n%(1<<20) == 0:
@@ -91,13 +123,16 @@ func humanBytes(n int64) string {
 }
 
 type messageOut struct {
-	ID        string          `json:"id"`
-	EventID   *string         `json:"eventId,omitempty"`
+	ID string `json:"id"`
+	// EventID and Channels are always present, null when unset, as the
+	// Svix contract has them.
+	EventID   *string         `json:"eventId"`
 	EventType string          `json:"eventType"`
 	Payload   json.RawMessage `json:"payload"`
-	Channels  []string        `json:"channels,omitempty"`
+	Channels  []string        `json:"channels"`
 	Tags      []string        `json:"tags,omitempty"`
 	Timestamp time.Time       `json:"timestamp"`
+	DeliverAt *time.Time      `json:"deliverAt,omitempty"`
 }
 
 var (
@@ -108,7 +143,7 @@ var (
 func toMessageOut(withContent bool) func(tenants.Message) messageOut {
 	return func(m tenants.Message) messageOut {
 		out := messageOut{ID: m.ID, EventID: m.EventID, EventType: m.EventType, Channels: m.Channels, Tags: m.Tags,
-			Timestamp: m.CreatedAt.UTC(), Payload: emptyPayload}
+			Timestamp: m.CreatedAt.UTC(), Payload: emptyPayload, DeliverAt: m.DeliverAt}
 		switch {
 		case !withContent:
 		case m.Payload == nil:
@@ -157,8 +192,12 @@ func (s *Server) createMessage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	body, err := readBody(c, s.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
 	var in messageIn
-	if err := s.decodeJSON(c, &in); err != nil {
+	if err := decodeBytes(body, &in); err != nil {
 		return err
 	}
 	mi, err := s.toMessageInput(in)
@@ -175,17 +214,25 @@ func (s *Server) createMessage(c *gin.Context) error {
 			return err
 		}
 	}
-	created, enqErr, err := s.ingest.create(ctx, tenants.MessageSpec{TenantID: a.TenantID, AppID: a.ID, In: mi})
+	sub := outbox.Submission{TenantID: a.TenantID, AppID: a.ID, Input: mi}
+	if key := c.GetHeader("Idempotency-Key"); key != "" {
+		// The key, the message and its deliveries are committed together.
+		sub.Idempotency = &outbox.Idempotency{Key: key, Route: c.Request.Method + " " + c.Request.URL.Path, Body: body}
+	}
+	acc, err := s.outbox.Accept(ctx, sub)
 	if errors.Is(err, tenants.ErrConflict) {
 		return errStatus(http.StatusConflict, "conflict", "a message with this eventId already exists in this application")
 	}
 	if err != nil {
 		return err
 	}
-	if enqErr != nil {
-		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "msg_id", created.Message.ID, "err", enqErr)
+	if acc.EnqueueErr != nil {
+		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "msg_id", acc.Message.ID, "err", acc.EnqueueErr)
 	}
-	c.JSON(http.StatusAccepted, toMessageOut(withContent)(created.Message))
+	if acc.Replayed {
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.JSON(http.StatusAccepted, toMessageOut(withContent)(acc.Message))
 	return nil
 }
 
@@ -215,6 +262,7 @@ func messageFilter(c *gin.Context) (tenants.MessageFilter, bool, error) {
 	}
 	f.ListParams = p
 	f.Channel = c.Query("channel")
+	f.Tag = c.Query("tag")
 	f.EventTypes = listQuery(c, "event_types")
 	if f.Before, err = timeQuery(c, "before"); err != nil {
 		return f, false, err

@@ -70,6 +70,13 @@ func OpenAPIDocument() ([]byte, error) {
 		}
 	}
 	b.extendSvixErrors()
+	for name, values := range sdkEnums {
+		sch, ok := b.schemas[name].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("openapi: sdkEnums names %s, which Svix's document lacks", name)
+		}
+		sch["enum"] = values
+	}
 	for _, op := range operations() {
 		if err := b.add(op); err != nil {
 			return nil, err
@@ -455,7 +462,7 @@ func (b *docBuilder) schemaFor(t reflect.Type) (map[string]any, error) {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}, nil
 	case t == rawType:
-		return map[string]any{}, nil
+		return anySchema(), nil
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
@@ -471,7 +478,7 @@ func (b *docBuilder) schemaFor(t reflect.Type) (map[string]any, error) {
 	case reflect.Float32, reflect.Float64:
 		return map[string]any{"type": "number"}, nil
 	case reflect.Interface:
-		return map[string]any{}, nil
+		return anySchema(), nil
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return map[string]any{"type": "string"}, nil
@@ -491,6 +498,13 @@ func (b *docBuilder) schemaFor(t reflect.Type) (map[string]any, error) {
 		return b.structSchema(t)
 	}
 	return nil, fmt.Errorf("no schema for Go type %s", t)
+}
+
+// anySchema is any JSON value. It lists the types rather than being {}
+// so that validators reading it with OpenAPI 3.0 semantics (where {}
+// refuses null) agree with 3.1's.
+func anySchema() map[string]any {
+	return map[string]any{"type": []any{"object", "array", "string", "number", "boolean", "null"}}
 }
 
 func orNull(s map[string]any) map[string]any {
@@ -586,7 +600,7 @@ func (b *docBuilder) fields(t reflect.Type, props map[string]any, required *[]st
 			continue
 		}
 		if f.Type.Kind() == reflect.Struct && f.Type.NumField() > 0 && f.Type.Field(0).Name == "Set" {
-			props[name] = map[string]any{} // nullable[T]: any JSON value, absent allowed
+			props[name] = anySchema() // nullable[T]: any JSON value, absent allowed
 			continue
 		}
 		props[name] = s

@@ -25,6 +25,17 @@ var openAPIExcluded = []string{
 	"GET /portal/assets/*filepath",
 }
 
+// sdkEnums are the enums of Svix's document that the Svix SDK (v1.99.1,
+// newer than the document) has grown, and Hookline answers with: the SDK's
+// values replace the document's.
+var sdkEnums = map[string][]any{
+	"BackgroundTaskStatus": {"running", "finished", "failed"},
+	"BackgroundTaskType": {"endpoint.replay", "endpoint.recover", "application.stats", "message.broadcast", "sdk.generate",
+		"event-type.aggregate", "application.purge_content", "endpoint.bulk-replay"},
+	"MessageStatus":     {0, 1, 2, 3, 4},
+	"MessageStatusText": {"success", "pending", "fail", "sending", "canceled"},
+}
+
 func operations() []op {
 	var all []op
 	for _, area := range [][]op{
@@ -111,6 +122,24 @@ func svixBeyondOps() []op {
 			summary: "Expire all of the tokens associated with a specific application.", body: models.ApplicationTokenExpireIn{}, ok: 204},
 		{method: "POST", path: "/api/v1/app/:app_id/endpoint/:endpoint_id/replay-missing", tag: "Endpoint",
 			summary: "Replays messages to the endpoint: only messages never successfully delivered to it.", body: models.ReplayIn{}, ok: 202, resp: models.ReplayOut{}},
+		{method: "POST", path: "/api/v1/app/:app_id/endpoint/:endpoint_id/bulk-replay", tag: "Endpoint",
+			summary: "Bulk replay messages sent to the endpoint.", body: models.BulkReplayIn{}, ok: 202, resp: models.ReplayOut{}},
+		{method: "POST", path: "/api/v1/app/:app_id/msg/expunge-all-contents", tag: "Message",
+			summary: "Delete all message payloads for the application.", ok: 202, resp: models.ExpungeAllContentsOut{}},
+		{method: "POST", path: "/api/v1/app/:app_id/msg/precheck/active", tag: "Message",
+			summary: "Whether any endpoint would receive a message of this event type and channels.", body: models.MessagePrecheckIn{}, ok: 200, resp: models.MessagePrecheckOut{}},
+		{method: "GET", path: "/api/v1/background-task", tag: "Background Task", summary: "List background tasks executed in the past 90 days.",
+			query: []param{{"status", "", "running, finished or failed"}, {"task", "", "the task type"}, {"limit", "integer", "Limit the number of returned items"}, {"iterator", "", "The iterator returned from a prior invocation"}, {"order", "", "ascending or descending"}},
+			ok:    200, resp: models.ListResponseBackgroundTaskOut{}},
+		{method: "GET", path: "/api/v1/background-task/:task_id", tag: "Background Task", summary: "Get a background task by ID.", ok: 200, resp: models.BackgroundTaskOut{}},
+		{method: "POST", path: "/api/v1/stats/usage/app", tag: "Statistics", summary: "Creates a background task to calculate the message destinations for all applications in the environment.",
+			body: models.AppUsageStatsIn{}, ok: 202, resp: models.AppUsageStatsOut{}},
+		{method: "PUT", path: "/api/v1/stats/usage/event-types", tag: "Statistics", summary: "Creates a background task to calculate the listed event types for all apps in the organization.",
+			ok: 202, resp: models.AggregateEventTypesOut{}},
+		{method: "POST", path: "/api/v1/event-type/import/openapi", tag: "Event Type", summary: "Given an OpenAPI spec, create new or update existing event types.",
+			body: models.EventTypeImportOpenApiIn{}, ok: 200, resp: models.EventTypeImportOpenApiOut{}},
+		{method: "POST", path: "/api/v1/environment/export", tag: "Environment", summary: "Download a JSON file containing all org-settings and event types.", ok: 200, resp: models.EnvironmentOut{}},
+		{method: "POST", path: "/api/v1/environment/import", tag: "Environment", summary: "Import a configuration into the active organization.", body: models.EnvironmentIn{}, ok: 204},
 	}
 }
 

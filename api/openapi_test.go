@@ -22,7 +22,6 @@ func TestOpenAPI_RouteTable(t *testing.T) {
 	t.Parallel()
 	// MetricsHandler set: /metrics is registered only then.
 	s := NewServer(Deps{Log: slog.New(slog.DiscardHandler), MetricsHandler: http.NotFoundHandler()}, Options{})
-	defer s.Close()
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/api/v1/openapi.json")

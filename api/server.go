@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hookline/hookline/operational"
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 )
@@ -54,8 +55,9 @@ type Deps struct {
 	Log    *slog.Logger
 	// Queue and Cache check Redis for the health endpoints.
 	Queue Checker
-	// Enqueuer hands new deliveries to the workers.
-	Enqueuer Enqueuer
+	// Outbox accepts messages and enqueues deliveries after commit; the
+	// server closes it in Close (the API is its only writer).
+	Outbox *outbox.Outbox
 	// Quota decides whether a tenant may send (plan caps, payment); nil
 	// means always.
 	Quota Quota
@@ -85,7 +87,7 @@ type Server struct {
 	auth     *Authenticator
 	log      *slog.Logger
 	queue    Checker
-	dispatch *dispatcher
+	outbox   *outbox.Outbox
 	quota    Quota
 	portal   http.Handler
 	billing  Billing
@@ -93,7 +95,6 @@ type Server struct {
 	promHTTP http.Handler
 	tracer   trace.Tracer
 	apps     *appCache
-	ingest   *ingester
 	ops      *operational.Notifier
 	openapi  openAPIDoc
 	ready    func() bool
@@ -139,12 +140,11 @@ func NewServer(d Deps, opts Options) *Server {
 	}
 	s := &Server{
 		store: d.Store, tokens: d.Tokens, auth: d.Auth, log: d.Log, queue: d.Queue,
-		dispatch: &dispatcher{enq: d.Enqueuer}, quota: d.Quota, portal: d.Portal, billing: d.Billing, ready: d.Ready, opts: opts,
+		outbox: d.Outbox, quota: d.Quota, portal: d.Portal, billing: d.Billing, ready: d.Ready, opts: opts,
 		metrics: d.Metrics, promHTTP: d.MetricsHandler, tracer: d.Tracer.Tracer("hookline/api"),
-		apps: newAppCache(10_000),
+		apps: newAppCache(appCacheSize),
 	}
-	s.ingest = newIngester(s.store, s.dispatch, s.log)
-	s.ops = operational.NewNotifier(s.store, &OperationalSender{store: s.store, dispatch: s.dispatch}, s.log, operational.Options{})
+	s.ops = operational.NewNotifier(s.store, NewOperationalSender(s.store, s.outbox), s.log, operational.Options{})
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.RedirectTrailingSlash = false
@@ -173,9 +173,9 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-// Close stops the ingest writers once the messages handed to them are
-// stored. Call it after the HTTP server has stopped serving.
-func (s *Server) Close() { s.ingest.close() }
+// Close closes the outbox once the messages handed to it are stored. Call
+// it after the HTTP server has stopped serving.
+func (s *Server) Close() { s.outbox.Close() }
 
 // Engine exposes the gin engine so main can mount other handlers (portal,
 // billing webhooks, metrics) before serving.
@@ -211,7 +211,10 @@ func (s *Server) wrap(r route) gin.HandlerFunc {
 			c.Set(logTenantKey, p.TenantID)
 		}
 		h := r.h
-		if r.method == http.MethodPost && r.scope != scopeAdmin && r.scope != scopePublic {
+		// Message creation commits its idempotency claim with the message
+		// (package outbox); every other tenant POST goes through the
+		// generic claim-run-store.
+		if r.method == http.MethodPost && r.scope != scopeAdmin && r.scope != scopePublic && r.path != messageCreatePath {
 			h = func(c *gin.Context) error { return s.idempotent(c, r.h) }
 		}
 		if err := h(c); err != nil {
@@ -219,6 +222,9 @@ func (s *Server) wrap(r route) gin.HandlerFunc {
 		}
 	}
 }
+
+// messageCreatePath is the route of POST …/msg.
+const messageCreatePath = "/api/v1/app/:app_id/msg"
 
 func (s *Server) routeTable() []route {
 	const (
@@ -292,9 +298,31 @@ func (s *Server) routeTable() []route {
 	}
 	routes = append(routes, s.portalRoutes()...)
 	routes = append(routes, s.billingRoutes()...)
+	routes = append(routes, s.parityRoutes()...)
 	routes = append(routes, s.operationalRoutes()...)
 	routes = append(routes, route{"GET", "/api/v1/openapi.json", scopePublic, r, s.serveOpenAPI})
 	return routes
+}
+
+// parityRoutes are the Svix routes of issue 13 (background tasks, bulk
+// operations, statistics, event-type import, environment).
+func (s *Server) parityRoutes() []route {
+	const (
+		r, w = false, true
+	)
+	app := "/api/v1/app/:app_id"
+	return []route{
+		{"GET", "/api/v1/background-task", scopeOrg, r, s.listBackgroundTasks},
+		{"GET", "/api/v1/background-task/:task_id", scopeOrg, r, s.getBackgroundTask},
+		{"POST", app + "/endpoint/:endpoint_id/bulk-replay", scopeOrg, w, s.bulkReplay},
+		{"POST", app + "/msg/expunge-all-contents", scopeOrg, w, s.expungeAllContents},
+		{"POST", "/api/v1/stats/usage/app", scopeOrg, w, s.appUsageStats},
+		{"PUT", "/api/v1/stats/usage/event-types", scopeOrg, w, s.aggregateEventTypes},
+		{"POST", app + "/msg/precheck/active", scopeOrg, r, s.precheckMessage},
+		{"POST", "/api/v1/event-type/import/openapi", scopeOrg, w, s.importOpenAPI},
+		{"POST", "/api/v1/environment/export", scopeOrg, r, s.exportEnvironment},
+		{"POST", "/api/v1/environment/import", scopeOrg, w, s.importEnvironment},
+	}
 }
 
 const (

@@ -6,14 +6,16 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/hookline/hookline/tenants"
 )
 
 // billableSQL is the billable unit: the predicate of the partial indexes
 // deliveries_billable and deliveries_billable_tenant, less the deliveries
 // of operational webhooks (the tenant's system application, migration
 // 0008), which Hookline sends on its own account.
-const billableSQL = `trigger = 0 AND status = 0
-	AND NOT EXISTS (SELECT 1 FROM applications sa WHERE sa.id = deliveries.app_id AND sa.system)`
+var billableSQL = tenants.SQLConst(`trigger = {scheduled} AND status = {success}
+	AND NOT EXISTS (SELECT 1 FROM applications sa WHERE sa.id = deliveries.app_id AND sa.system)`)
 
 // countedThroughSQL is the rollup's watermark, -infinity before the first
 // rollup, as a scalar subquery: evaluated once per statement, in the same

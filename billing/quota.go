@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -110,22 +111,29 @@ type quotaCache struct {
 	load  func(ctx context.Context, tenantID string, month time.Time) (Account, int64, error)
 	count func(ctx context.Context, tenantID string, month, next time.Time) (int64, error)
 
+	// mu orders read-modify-writes of an entry (growth, recount); the
+	// LRU bounds the tenants held (10,000, a few hundred bytes each) and
+	// itself has no expiry: freshness is the snapshot's loadedAt against
+	// ttl on the service's clock, and a stale snapshot is still read for
+	// its usage when the next load computes growth.
 	mu      sync.Mutex
-	entries map[string]*quotaSnapshot // immutable once stored; guarded by mu
+	entries *expirable.LRU[string, *quotaSnapshot] // snapshots are immutable once stored
 	sf      singleflight.Group
 }
+
+// quotaCacheSize bounds the tenants whose quota state is cached.
+const quotaCacheSize = 10_000
 
 func newQuotaCache(ttl time.Duration, floor int64,
 	load func(context.Context, string, time.Time) (Account, int64, error),
 	count func(context.Context, string, time.Time, time.Time) (int64, error)) *quotaCache {
-	return &quotaCache{ttl: ttl, floor: floor, load: load, count: count, entries: map[string]*quotaSnapshot{}}
+	return &quotaCache{ttl: ttl, floor: floor, load: load, count: count,
+		entries: expirable.NewLRU[string, *quotaSnapshot](quotaCacheSize, nil, 0)}
 }
 
 // get returns a snapshot no older than the TTL, of the current month.
 func (q *quotaCache) get(ctx context.Context, tenantID string, now, month time.Time) (*quotaSnapshot, error) {
-	q.mu.Lock()
-	e := q.entries[tenantID]
-	q.mu.Unlock()
+	e, _ := q.entries.Get(tenantID)
 	if e != nil && e.month.Equal(month) && now.Sub(e.loadedAt) < q.ttl && !now.Before(e.loadedAt) {
 		return e, nil
 	}
@@ -141,13 +149,10 @@ func (q *quotaCache) get(ctx context.Context, tenantID string, now, month time.T
 		fresh := &quotaSnapshot{acct: a, month: month, usage: n, loadedAt: now}
 		q.mu.Lock()
 		defer q.mu.Unlock()
-		if old := q.entries[tenantID]; old != nil && old.month.Equal(month) && n > old.usage {
+		if old, _ := q.entries.Peek(tenantID); old != nil && old.month.Equal(month) && n > old.usage {
 			fresh.growth = n - old.usage
 		}
-		if len(q.entries) > 10000 {
-			q.pruneLocked(now)
-		}
-		q.entries[tenantID] = fresh
+		q.entries.Add(tenantID, fresh)
 		return fresh, nil
 	})
 	if err != nil {
@@ -169,27 +174,15 @@ func (q *quotaCache) recount(ctx context.Context, tenantID string, month, next t
 	n := v.(int64)
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if e := q.entries[tenantID]; e != nil && e.month.Equal(month) && n > e.usage {
+	if e, _ := q.entries.Peek(tenantID); e != nil && e.month.Equal(month) && n > e.usage {
 		cp := *e
 		cp.usage = n
-		q.entries[tenantID] = &cp
+		q.entries.Add(tenantID, &cp)
 	}
 	return n, nil
 }
 
-func (q *quotaCache) forget(tenantID string) {
-	q.mu.Lock()
-	delete(q.entries, tenantID)
-	q.mu.Unlock()
-}
-
-func (q *quotaCache) pruneLocked(now time.Time) {
-	for id, e := range q.entries {
-		if now.Sub(e.loadedAt) >= q.ttl {
-			delete(q.entries, id)
-		}
-	}
-}
+func (q *quotaCache) forget(tenantID string) { q.entries.Remove(tenantID) }
 
 // humanDuration prints whole days as days, anything else as Go does.
 func humanDuration(d time.Duration) string {

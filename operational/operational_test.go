@@ -452,3 +452,34 @@ func TestOperational_AutoDisableAndRecovered_ShortDisableAfter(t *testing.T) {
 		t.Errorf("endpoint after auto-disable = %+v, %v", got, err)
 	}
 }
+
+// TestOperational_BackgroundTaskFinished: a recovery (a background task)
+// sends background_task.finished with the task's id, type and status.
+func TestOperational_BackgroundTaskFinished(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{Worker: true})
+	ctx := context.Background()
+	c := env.SDK(env.APIKey)
+	ops := newReceiver(t, 200)
+	_, secret := opEndpoint(t, c, ops, operational.BackgroundTaskFinished)
+	app, err := c.Application.Create(ctx, models.ApplicationIn{Name: "customer"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: "http://127.0.0.1:1/closed", Disabled: ptr(true)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := c.Endpoint.Recover(ctx, app.Id, ep.Id, models.RecoverIn{Since: time.Now().Add(-time.Hour)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "background_task.finished", func() bool { return len(ops.events(t, secret, operational.BackgroundTaskFinished)) == 1 })
+	var ev models.BackgroundTaskFinishedEvent
+	if err := json.Unmarshal(ops.events(t, secret, operational.BackgroundTaskFinished)[0].Body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Data.TaskId != task.Id || ev.Data.Task != models.BACKGROUNDTASKTYPE_ENDPOINT_RECOVER || ev.Data.Status != models.BACKGROUNDTASKSTATUS_FINISHED {
+		t.Errorf("background_task.finished = %+v, want task %s (endpoint.recover, finished)", ev, task.Id)
+	}
+}

@@ -66,7 +66,32 @@ func (s *Store) FindApplication(ctx context.Context, tenantID, ref string) (Appl
 
 // FindApplications returns a page of the tenant's applications.
 func (s *Store) FindApplications(ctx context.Context, tenantID string, p ListParams) (Page[Application], error) {
-	pg, err := paginate(s.apps(ctx, tenantID), "id", p, func(a *Application) string { return a.ID })
+	return s.FindApplicationsFiltered(ctx, tenantID, ApplicationFilter{ListParams: p})
+}
+
+// ApplicationFilter narrows an application listing. The zero value keeps
+// every application.
+type ApplicationFilter struct {
+	ListParams
+	// ExcludeNoEndpoints drops applications without a live endpoint.
+	ExcludeNoEndpoints bool
+	// ExcludeOnlyDisabledEndpoints drops applications that have endpoints,
+	// all of them disabled (Svix's exclude_apps_with_disabled_endpoints).
+	ExcludeOnlyDisabledEndpoints bool
+}
+
+// FindApplicationsFiltered returns a page of the tenant's applications that
+// pass f.
+func (s *Store) FindApplicationsFiltered(ctx context.Context, tenantID string, f ApplicationFilter) (Page[Application], error) {
+	q := s.apps(ctx, tenantID)
+	if f.ExcludeNoEndpoints {
+		q = q.Where("EXISTS (SELECT 1 FROM endpoints e WHERE e.app_id = applications.id AND e.deleted_at IS NULL)")
+	}
+	if f.ExcludeOnlyDisabledEndpoints {
+		q = q.Where(`NOT (EXISTS (SELECT 1 FROM endpoints e WHERE e.app_id = applications.id AND e.deleted_at IS NULL)
+			AND NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.app_id = applications.id AND e.deleted_at IS NULL AND NOT e.disabled))`)
+	}
+	pg, err := paginate(q, "id", f.ListParams, func(a *Application) string { return a.ID })
 	if err != nil {
 		return pg, fmt.Errorf("find applications: %w", err)
 	}

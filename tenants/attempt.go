@@ -55,7 +55,7 @@ func (f AttemptFilter) apply(q *gorm.DB) *gorm.DB {
 	if f.EndpointID != "" {
 		q = q.Where("a.endpoint_id = ?", f.EndpointID)
 	}
-	if f.Channel != "" || len(f.EventTypes) > 0 {
+	if f.Channel != "" || len(f.EventTypes) > 0 || f.Tag != "" {
 		q = q.Joins("JOIN messages m ON m.id = a.msg_id")
 		q = f.messageConds(q, "m")
 	}
@@ -169,11 +169,7 @@ type EndpointStats struct {
 // FindEndpointStats returns an endpoint's counts for [since, until).
 func (s *Store) FindEndpointStats(ctx context.Context, tenantID, endpointID string, since, until time.Time) (EndpointStats, error) {
 	var st EndpointStats
-	err := s.pool.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM attempts WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 0 AND id >= $3 AND id < $4),
-		(SELECT count(*) FROM attempts WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 2 AND id >= $3 AND id < $4),
-		(SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 1 AND created_at >= $5 AND created_at < $6),
-		(SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND status = 4 AND created_at >= $5 AND created_at < $6)`,
+	err := s.pool.QueryRow(ctx, endpointStatsSQL,
 		tenantID, endpointID, IDBound(PrefixAttempt, since, false), IDBound(PrefixAttempt, until, false), since, until).
 		Scan(&st.Success, &st.Fail, &st.Pending, &st.Canceled)
 	if err != nil {
@@ -190,8 +186,8 @@ func (s *Store) EndpointSuccessRates(ctx context.Context, tenantID, appID string
 		Ok, Total  int64
 	}
 	var rows []row
-	err := s.q(ctx).Raw(`SELECT endpoint_id, count(*) FILTER (WHERE status = 0) AS ok, count(*) AS total
-		FROM attempts WHERE tenant_id = ? AND app_id = ? AND id >= ? GROUP BY endpoint_id`,
+	err := s.q(ctx).Raw(sqlConst(`SELECT endpoint_id, count(*) FILTER (WHERE status = {success}) AS ok, count(*) AS total
+		FROM attempts WHERE tenant_id = ? AND app_id = ? AND id >= ? GROUP BY endpoint_id`),
 		tenantID, appID, IDBound(PrefixAttempt, since, false)).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("success rates of %s: %w", appID, translate(err))
@@ -204,3 +200,9 @@ func (s *Store) EndpointSuccessRates(ctx context.Context, tenantID, appID string
 	}
 	return out, nil
 }
+
+var endpointStatsSQL = sqlConst(`SELECT
+	(SELECT count(*) FROM attempts WHERE tenant_id = $1 AND endpoint_id = $2 AND status = {success} AND id >= $3 AND id < $4),
+	(SELECT count(*) FROM attempts WHERE tenant_id = $1 AND endpoint_id = $2 AND status = {fail} AND id >= $3 AND id < $4),
+	(SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND status = {pending} AND created_at >= $5 AND created_at < $6),
+	(SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND status = {canceled} AND created_at >= $5 AND created_at < $6)`)

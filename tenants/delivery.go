@@ -211,7 +211,7 @@ type AttemptResult struct {
 // its own): the data-modifying CTE inserts the attempts, the outer UPDATE
 // applies each delivery's new state. Arrays keep the statement's text, and
 // so its prepared plan, the same whatever the batch size.
-const recordAttemptsSQL = `
+var recordAttemptsSQL = sqlConst(`
 WITH ins AS (
 	INSERT INTO attempts (id, tenant_id, app_id, msg_id, endpoint_id, delivery_id, url, status, status_code,
 		response, error, duration_ms, trigger, request_headers, created_at)
@@ -219,13 +219,13 @@ WITH ins AS (
 		$8::smallint[], $9::int[], $10::text[], $11::text[], $12::int[], $13::smallint[], $14::jsonb[], $15::timestamptz[])
 )
 UPDATE deliveries d SET
-	status = CASE WHEN d.status = 0 THEN 0 ELSE v.status END,
+	status = CASE WHEN d.status = {success} THEN {success} ELSE v.status END,
 	attempts = d.attempts + 1,
-	next_attempt_at = CASE WHEN d.status = 0 OR v.status <> 1 THEN NULL ELSE v.next END,
-	succeeded_at = CASE WHEN d.status = 0 THEN d.succeeded_at WHEN v.status = 0 THEN $18::timestamptz ELSE NULL END,
+	next_attempt_at = CASE WHEN d.status = {success} OR v.status <> {pending} THEN NULL ELSE v.next END,
+	succeeded_at = CASE WHEN d.status = {success} THEN d.succeeded_at WHEN v.status = {success} THEN $18::timestamptz ELSE NULL END,
 	updated_at = $18::timestamptz
 FROM unnest($6::bigint[], $2::text[], $16::smallint[], $17::timestamptz[]) AS v(id, tenant_id, status, next)
-WHERE d.id = v.id AND d.tenant_id = v.tenant_id`
+WHERE d.id = v.id AND d.tenant_id = v.tenant_id`)
 
 // RecordAttempts stores a batch of attempts and their deliveries' new state
 // atomically, in one round trip (two, in a transaction, when an endpoint's
@@ -293,8 +293,8 @@ func (s *Store) RecordAttempts(ctx context.Context, results []AttemptResult) err
 // SetDeliveryStatus ends a delivery without an attempt (its endpoint was
 // deleted or disabled, or its payload expired).
 func (s *Store) SetDeliveryStatus(ctx context.Context, tenantID string, id int64, st Status) error {
-	_, err := s.pool.Exec(ctx, `UPDATE deliveries SET status = $3, next_attempt_at = NULL, updated_at = $4
-		WHERE tenant_id = $1 AND id = $2 AND status = 1`, tenantID, id, st, s.Now())
+	_, err := s.pool.Exec(ctx, sqlConst(`UPDATE deliveries SET status = $3, next_attempt_at = NULL, updated_at = $4
+		WHERE tenant_id = $1 AND id = $2 AND status = {pending}`), tenantID, id, st, s.Now())
 	if err != nil {
 		return fmt.Errorf("set delivery %d status: %w", id, translate(err))
 	}
@@ -311,9 +311,7 @@ type DueDelivery struct {
 // DueDeliveries returns pending deliveries whose next attempt is due by
 // dueBy, in (next_attempt_at, id) order after the cursor (afterAt, afterID).
 func (s *Store) DueDeliveries(ctx context.Context, afterAt time.Time, afterID int64, dueBy time.Time, limit int) ([]DueDelivery, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, tenant_id, next_attempt_at FROM deliveries
-		WHERE status = 1 AND next_attempt_at <= $3 AND (next_attempt_at, id) > ($1, $2)
-		ORDER BY next_attempt_at, id LIMIT $4`, afterAt, afterID, dueBy, limit)
+	rows, err := s.pool.Query(ctx, dueDeliveriesSQL, afterAt, afterID, dueBy, limit)
 	if err != nil {
 		return nil, fmt.Errorf("find due deliveries: %w", translate(err))
 	}
@@ -327,8 +325,7 @@ func (s *Store) DueDeliveries(ctx context.Context, afterAt time.Time, afterID in
 // PendingDeliveries returns pending deliveries in id order after afterID,
 // due or not: the sweeper's full pass after Redis lost its data.
 func (s *Store) PendingDeliveries(ctx context.Context, afterID int64, limit int) ([]DueDelivery, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, tenant_id, COALESCE(next_attempt_at, created_at) FROM deliveries
-		WHERE status = 1 AND id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	rows, err := s.pool.Query(ctx, pendingDeliveriesSQL, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("find pending deliveries: %w", translate(err))
 	}
@@ -342,7 +339,7 @@ func (s *Store) PendingDeliveries(ctx context.Context, afterID int64, limit int)
 // CountPendingDeliveries returns how many deliveries are pending and how
 // many of those are overdue by more than lag.
 func (s *Store) CountPendingDeliveries(ctx context.Context, lag time.Duration) (pending, overdue int64, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE next_attempt_at < $1) FROM deliveries WHERE status = 1`,
+	err = s.pool.QueryRow(ctx, countPendingSQL,
 		s.Now().Add(-lag)).Scan(&pending, &overdue)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count pending deliveries: %w", translate(err))
@@ -367,8 +364,7 @@ func (s *Store) ResendMessage(ctx context.Context, tenantID, appID, msgRef, epRe
 	}
 	now := s.Now()
 	var id int64
-	err = s.pool.QueryRow(ctx, `INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, 1, 1, $5, $5, $5) RETURNING id`, tenantID, appID, m.ID, e.ID, now).Scan(&id)
+	err = s.pool.QueryRow(ctx, resendSQL, tenantID, appID, m.ID, e.ID, now).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("resend %s to %s: %w", m.ID, e.ID, translate(err))
 	}
@@ -390,14 +386,7 @@ func (s *Store) RecoverEndpoint(ctx context.Context, tenantID, appID, epRef stri
 		return nil, err
 	}
 	now := s.Now()
-	rows, err := s.pool.Query(ctx, `
-INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
-SELECT DISTINCT d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, 1, 1, $5::timestamptz, $5::timestamptz, $5::timestamptz
-FROM deliveries d JOIN messages m ON m.id = d.msg_id
-WHERE d.tenant_id = $1 AND d.endpoint_id = $2 AND d.status = 2 AND m.created_at >= $3 AND m.created_at < $4
-	AND m.payload IS NOT NULL
-	AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.msg_id = d.msg_id AND o.endpoint_id = d.endpoint_id AND o.status IN (0, 1))
-RETURNING id`, tenantID, e.ID, since, until, now)
+	rows, err := s.pool.Query(ctx, recoverSQL, tenantID, e.ID, since, until, now)
 	if err != nil {
 		return nil, fmt.Errorf("recover %s: %w", e.ID, translate(err))
 	}
@@ -419,15 +408,7 @@ func (s *Store) ReplayMissing(ctx context.Context, tenantID, appID, epRef string
 		return nil, err
 	}
 	now := s.Now()
-	rows, err := s.pool.Query(ctx, `
-INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
-SELECT m.tenant_id, m.app_id, m.id, e.id, 1, 1, $6::timestamptz, $6::timestamptz, $6::timestamptz
-FROM messages m JOIN endpoints e ON e.id = $3
-WHERE m.tenant_id = $1 AND m.app_id = $2 AND m.created_at >= $4 AND m.created_at < $5 AND m.payload IS NOT NULL
-	AND (e.event_types IS NULL OR e.event_types ? m.event_type)
-	AND (e.channels IS NULL OR (m.channels IS NOT NULL AND e.channels ?| ARRAY(SELECT jsonb_array_elements_text(m.channels))))
-	AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.msg_id = m.id AND o.endpoint_id = e.id)
-RETURNING id`, tenantID, appID, e.ID, since, until, now)
+	rows, err := s.pool.Query(ctx, replayMissingSQL, tenantID, appID, e.ID, since, until, now)
 	if err != nil {
 		return nil, fmt.Errorf("replay missing to %s: %w", e.ID, translate(err))
 	}
@@ -458,8 +439,7 @@ func checkWindow(now, since, until time.Time) error {
 // one more try (the operator's re-queue of a dead task). A delivery that is
 // not failed is left alone and reported as ErrConflict.
 func (s *Store) RetryFailedDelivery(ctx context.Context, tenantID string, id int64) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE deliveries SET status = 1, next_attempt_at = $3, updated_at = $3
-		WHERE tenant_id = $1 AND id = $2 AND status = 2`, tenantID, id, s.Now())
+	tag, err := s.pool.Exec(ctx, retryFailedSQL, tenantID, id, s.Now())
 	if err != nil {
 		return fmt.Errorf("retry delivery %d: %w", id, translate(err))
 	}
@@ -468,3 +448,35 @@ func (s *Store) RetryFailedDelivery(ctx context.Context, tenantID string, id int
 	}
 	return nil
 }
+
+// The sweeper's and the replay routes' statements.
+var (
+	dueDeliveriesSQL = sqlConst(`SELECT id, tenant_id, next_attempt_at FROM deliveries
+		WHERE status = {pending} AND next_attempt_at <= $3 AND (next_attempt_at, id) > ($1, $2)
+		ORDER BY next_attempt_at, id LIMIT $4`)
+	pendingDeliveriesSQL = sqlConst(`SELECT id, tenant_id, COALESCE(next_attempt_at, created_at) FROM deliveries
+		WHERE status = {pending} AND id > $1 ORDER BY id LIMIT $2`)
+	countPendingSQL = sqlConst(`SELECT count(*), count(*) FILTER (WHERE next_attempt_at < $1) FROM deliveries
+		WHERE status = {pending}`)
+	resendSQL = sqlConst(`INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, {manual}, {pending}, $5, $5, $5) RETURNING id`)
+	recoverSQL = sqlConst(`
+INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+SELECT DISTINCT d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, {manual}, {pending}, $5::timestamptz, $5::timestamptz, $5::timestamptz
+FROM deliveries d JOIN messages m ON m.id = d.msg_id
+WHERE d.tenant_id = $1 AND d.endpoint_id = $2 AND d.status = {fail} AND m.created_at >= $3 AND m.created_at < $4
+	AND m.payload IS NOT NULL
+	AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.msg_id = d.msg_id AND o.endpoint_id = d.endpoint_id
+		AND o.status IN ({success}, {pending}))
+RETURNING id`)
+	replayMissingSQL = sqlConst(`
+INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+SELECT m.tenant_id, m.app_id, m.id, e.id, {manual}, {pending}, $6::timestamptz, $6::timestamptz, $6::timestamptz
+FROM messages m JOIN endpoints e ON e.id = $3
+WHERE m.tenant_id = $1 AND m.app_id = $2 AND m.created_at >= $4 AND m.created_at < $5 AND m.payload IS NOT NULL
+	AND ` + filterRule("e", "m.event_type", "m.channels") + `
+	AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.msg_id = m.id AND o.endpoint_id = e.id)
+RETURNING id`)
+	retryFailedSQL = sqlConst(`UPDATE deliveries SET status = {pending}, next_attempt_at = $3, updated_at = $3
+		WHERE tenant_id = $1 AND id = $2 AND status = {fail}`)
+)

@@ -15,6 +15,8 @@ type StoredResponse struct {
 	StatusCode int
 	Headers    map[string]string
 	Body       []byte
+	// Fingerprint identifies the body of the request that made it.
+	Fingerprint []byte
 }
 
 // ClaimIdempotencyKey tries to become the first request for key. It
@@ -22,15 +24,16 @@ type StoredResponse struct {
 // Release the key); otherwise the stored response if the first request
 // finished, or neither while it is still running. A claim left by a request
 // that died frees itself after lock.
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, key []byte, lock, ttl time.Duration) (claimed bool, stored *StoredResponse, err error) {
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, tenantID string, key, fingerprint []byte, lock, ttl time.Duration) (claimed bool, stored *StoredResponse, err error) {
 	now := s.Now()
 	var one int
-	err = s.pool.QueryRow(ctx, `INSERT INTO idempotency_keys (key, locked_until, expires_at) VALUES ($1, $2, $3)
+	err = s.pool.QueryRow(ctx, `INSERT INTO idempotency_keys (key, tenant_id, fingerprint, locked_until, expires_at) VALUES ($1, $5, $6, $2, $3)
 		ON CONFLICT (key) DO UPDATE SET locked_until = EXCLUDED.locked_until, expires_at = EXCLUDED.expires_at,
-			status_code = NULL, headers = NULL, body = NULL
+			tenant_id = EXCLUDED.tenant_id, fingerprint = EXCLUDED.fingerprint,
+			status_code = NULL, headers = NULL, body = NULL, msg_id = NULL
 		WHERE idempotency_keys.expires_at < $4
 			OR (idempotency_keys.status_code IS NULL AND idempotency_keys.locked_until < $4)
-		RETURNING 1`, key, now.Add(lock), now.Add(ttl), now).Scan(&one)
+		RETURNING 1`, key, now.Add(lock), now.Add(ttl), now, tenantID, fingerprint).Scan(&one)
 	if err == nil {
 		return true, nil, nil
 	}
@@ -41,10 +44,11 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, key []byte, lock, ttl t
 		code    *int
 		headers []byte
 		body    []byte
+		fp      []byte
 	)
-	err = s.pool.QueryRow(ctx, `SELECT status_code, headers, body FROM idempotency_keys WHERE key = $1`, key).Scan(&code, &headers, &body)
+	err = s.pool.QueryRow(ctx, `SELECT status_code, headers, body, fingerprint FROM idempotency_keys WHERE key = $1`, key).Scan(&code, &headers, &body, &fp)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return s.ClaimIdempotencyKey(ctx, key, lock, ttl) // released meanwhile
+		return s.ClaimIdempotencyKey(ctx, tenantID, key, fingerprint, lock, ttl) // released meanwhile
 	}
 	if err != nil {
 		return false, nil, fmt.Errorf("read idempotency key: %w", translate(err))
@@ -52,7 +56,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, key []byte, lock, ttl t
 	if code == nil {
 		return false, nil, nil
 	}
-	st := &StoredResponse{StatusCode: *code, Body: body}
+	st := &StoredResponse{StatusCode: *code, Body: body, Fingerprint: fp}
 	if len(headers) > 0 {
 		_ = json.Unmarshal(headers, &st.Headers)
 	}

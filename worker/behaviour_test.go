@@ -282,7 +282,7 @@ func TestDelivery_ResendAndRecover(t *testing.T) {
 	// The receiver recovers; recover resends both failed messages.
 	healthy.Store(true)
 	rec, err := c.Endpoint.Recover(ctx, appID, ep.Id, models.RecoverIn{Since: start}, nil)
-	if err != nil || rec.Status != models.BACKGROUNDTASKSTATUS_RUNNING || rec.Task != models.BACKGROUNDTASKTYPE_ENDPOINT_RECOVER {
+	if err != nil || rec.Status != models.BACKGROUNDTASKSTATUS_FINISHED || rec.Task != models.BACKGROUNDTASKTYPE_ENDPOINT_RECOVER {
 		t.Fatalf("recover = %+v, %v", rec, err)
 	}
 	for _, m := range []*models.MessageOut{m1, m2} {

@@ -2,9 +2,9 @@ package worker
 
 import (
 	"context"
-	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/hookline/hookline/tenants"
@@ -17,35 +17,39 @@ type endpointEntry struct {
 	signer *Signer
 }
 
+// Endpoint cache bounds: 50,000 endpoints (a few KB each with headers and
+// keys, so at most about 100–200 MB in the worst case, typically far less),
+// each kept at most 10 minutes after it was loaded.
+const (
+	endpointCacheSize = 50_000
+	endpointCacheTTL  = 10 * time.Minute
+)
+
 // endpointCache keeps endpoints' sending configuration so an attempt does
 // not read and decrypt it every time. An entry is valid while its revision
 // matches the one read with the delivery (every change to an endpoint or
-// its secrets bumps it) and no previous secret has expired since. Safe for
-// concurrent use.
+// its secrets bumps it) and no previous secret has expired since, so
+// staleness costs nothing: a changed endpoint is reloaded on its next
+// attempt. The LRU's size and age bound only memory. Safe for concurrent
+// use.
 type endpointCache struct {
-	store *tenants.Store
-	max   int
+	load  func(ctx context.Context, tenantID, endpointID string) (tenants.EndpointConfig, error)
 	now   func() time.Time
 	group singleflight.Group
-
-	mu      sync.Mutex
-	entries map[string]*endpointEntry // guarded by mu
+	lru   *expirable.LRU[string, *endpointEntry]
 }
 
-func newEndpointCache(store *tenants.Store, max int) *endpointCache {
-	return &endpointCache{store: store, max: max, now: time.Now, entries: map[string]*endpointEntry{}}
+func newEndpointCache(store *tenants.Store, size int) *endpointCache {
+	return &endpointCache{load: store.LoadEndpointConfig, now: time.Now, lru: expirable.NewLRU[string, *endpointEntry](size, nil, endpointCacheTTL)}
 }
 
 // get returns the configuration of endpointID at revision (or newer).
 func (c *endpointCache) get(ctx context.Context, tenantID, endpointID string, revision int64) (*endpointEntry, error) {
-	c.mu.Lock()
-	e := c.entries[endpointID]
-	c.mu.Unlock()
-	if e != nil && e.cfg.Revision >= revision && c.now().Before(e.cfg.SecretsValidUntil) {
+	if e, ok := c.lru.Get(endpointID); ok && e.cfg.Revision >= revision && c.now().Before(e.cfg.SecretsValidUntil) {
 		return e, nil
 	}
 	v, err, _ := c.group.Do(endpointID, func() (any, error) {
-		cfg, err := c.store.LoadEndpointConfig(ctx, tenantID, endpointID)
+		cfg, err := c.load(ctx, tenantID, endpointID)
 		if err != nil {
 			return nil, err
 		}
@@ -54,15 +58,7 @@ func (c *endpointCache) get(ctx context.Context, tenantID, endpointID string, re
 			return nil, err
 		}
 		e := &endpointEntry{cfg: cfg, signer: signer}
-		c.mu.Lock()
-		if len(c.entries) >= c.max {
-			for k := range c.entries { // evict an arbitrary entry; misses are cheap
-				delete(c.entries, k)
-				break
-			}
-		}
-		c.entries[endpointID] = e
-		c.mu.Unlock()
+		c.lru.Add(endpointID, e)
 		return e, nil
 	})
 	if err != nil {
@@ -70,3 +66,6 @@ func (c *endpointCache) get(ctx context.Context, tenantID, endpointID string, re
 	}
 	return v.(*endpointEntry), nil
 }
+
+// len returns how many endpoints are cached.
+func (c *endpointCache) len() int { return c.lru.Len() }

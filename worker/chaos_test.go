@@ -27,6 +27,7 @@ import (
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
 )
@@ -255,10 +256,11 @@ func TestChaos_NoAcceptedMessageIsLost(t *testing.T) {
 	t.Cleanup(func() { rc.Close() })
 	tokens := api.NewTokens(testenv.JWTSecret, nil)
 	log := testenv.Logger()
+	ob := outbox.New(outbox.Deps{Store: store, Enqueuer: worker.NewClient(rc, queue, 400*time.Millisecond), Log: log}, outbox.Options{})
 	srv := api.NewServer(api.Deps{
-		Store: store, Tokens: tokens, Auth: api.NewAuthenticator(store, tokens, log), Log: log,
-		Enqueuer: worker.NewClient(rc, queue, 400*time.Millisecond),
+		Store: store, Tokens: tokens, Auth: api.NewAuthenticator(store, tokens, log), Log: log, Outbox: ob,
 	}, api.Options{})
+	t.Cleanup(srv.Close)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 )
@@ -67,13 +68,14 @@ type handler struct {
 	cache    *endpointCache
 	breaker  *breaker
 	throttle *throttle
-	recorder *recorder
+	recorder *outbox.Recorder
 	client   *http.Client
 	opts     Options
 	log      *slog.Logger
 	obs      Observer
 	tracer   trace.Tracer
-	handoff  *Handoff
+	handoff  *outbox.Handoff
+	direct   *directRunner
 	events   AttemptEvents // nil: none
 	now      func() time.Time
 	rnd      func() float64
@@ -93,12 +95,24 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
+	if run := h.direct.claim(id); run != nil {
+		// This process began the first attempt the moment the message was
+		// committed; the task only confirms its outcome (see direct.go).
+		select {
+		case <-run.done:
+			return run.err
+		case <-ctx.Done():
+			// Shutdown: asynq puts the task back; the run still records
+			// its attempt, and the next try finds the delivery's state.
+			return ctx.Err()
+		}
+	}
 	ctx = telemetry.Extract(ctx, t.Headers())
 	ctx, span := h.tracer.Start(ctx, "webhook:deliver", trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.Int64("hookline.delivery_id", id)))
 	defer span.End()
 	requestID := t.Headers()[headerRequestID]
-	job, handed := h.handoff.take(id)
+	job, handed := h.handoff.Take(id)
 	if !handed || (tenantID != "" && job.TenantID != tenantID) {
 		if tenantID != "" {
 			job, err = h.store.LoadDelivery(ctx, tenantID, id)
@@ -112,7 +126,14 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			return err
 		}
 	}
-	tenantID = job.TenantID
+	return h.attempt(ctx, job, requestID)
+}
+
+// attempt makes one attempt of a loaded delivery job, records it, and
+// returns what asynq should do next (ProcessTask's contract).
+func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestID string) error {
+	tenantID, id := job.TenantID, job.ID
+	span := trace.SpanFromContext(ctx)
 	if job.Status != tenants.StatusPending {
 		return nil // done already: a duplicate task, or a recovered one
 	}
@@ -150,7 +171,7 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	res := h.send(ctx, &job, ep)
 	h.breaker.done(job.EndpointID, res.outcome == OutcomeSuccess, h.now())
 	result, next := h.decide(&job, ep, res)
-	if err := h.recorder.record(ctx, result); err != nil {
+	if err := h.recorder.Record(ctx, result); err != nil {
 		// The attempt happened but is not on record: retry it (the
 		// receiver de-duplicates on webhook-id).
 		return fmt.Errorf("record attempt of delivery %d: %w", id, err)

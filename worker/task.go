@@ -62,7 +62,6 @@ type Client struct {
 	queue   string
 	timeout time.Duration // per-task handler deadline
 	tracer  trace.Tracer
-	handoff *Handoff
 }
 
 // ClientOption configures a Client.
@@ -145,33 +144,33 @@ func (c *Client) EnqueueDeliveries(ctx context.Context, tenantID string, ids []i
 	return nil
 }
 
-// EnqueueMessage queues the deliveries of a message just created, handing
-// their first-attempt jobs to this process's worker when there is one.
-func (c *Client) EnqueueMessage(ctx context.Context, m tenants.Message, ds []tenants.NewDelivery) error {
-	return c.EnqueueMessages(ctx, []tenants.CreatedMessage{{Message: m, Deliveries: ds}}, []context.Context{ctx})
-}
-
 // EnqueueMessages queues the deliveries of many new messages — a group
-// commit's worth — in one Redis round trip, handing first-attempt jobs to
-// this process's worker when there is one. origins[i] is the context of
+// commit's worth — in one Redis round trip. origins[i] is the context of
+// msgs[i]'s enqueue (the outbox's span): its trace and request id travel
+// in that message's tasks. origins[i] is the context of
 // the request that created msgs[i]: its trace and request id travel in
 // that message's tasks.
 func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context) error {
 	var tasks []taskSpec
-	spans := make([]trace.Span, 0, len(msgs))
 	for i, m := range msgs {
 		if len(m.Deliveries) == 0 {
 			continue
 		}
-		c.handoff.put(jobsOf(m.Message, m.Deliveries))
 		origin := ctx
 		if i < len(origins) && origins[i] != nil {
 			origin = origins[i]
 		}
-		mctx, span := c.tracer.Start(origin, "enqueue deliveries", trace.WithSpanKind(trace.SpanKindProducer),
-			trace.WithAttributes(attribute.Int("hookline.deliveries", len(m.Deliveries)), attribute.String("messaging.destination.name", c.queue)))
-		spans = append(spans, span)
-		h := taskHeaders(mctx)
+		h := taskHeaders(origin)
+		if at := m.Message.DeliverAt; at != nil && time.Until(*at) > 0 {
+			// Scheduled: asynq holds the task until then (and the sweeper
+			// restores it from PostgreSQL if Redis forgets it).
+			for _, d := range m.Deliveries {
+				if err := c.enqueue(origin, m.Message.TenantID, d.ID, *at); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		for _, d := range m.Deliveries {
 			tasks = append(tasks, taskSpec{tenantID: m.Message.TenantID, id: d.ID, headers: h})
 		}
@@ -180,12 +179,6 @@ func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMess
 		return nil
 	}
 	_, err := c.enqueueTasks(ctx, tasks)
-	for _, span := range spans {
-		if err != nil {
-			span.SetStatus(codes.Error, "enqueue failed")
-		}
-		span.End()
-	}
 	return err
 }
 

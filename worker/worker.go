@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	FullSweepInterval time.Duration
 	// TaskCheckInterval and DelayedTaskCheckInterval are asynq's polling
 	// periods: how soon an idle worker sees a new task, and a due retry.
+	// TaskCheckInterval defaults to 20 ms for a worker on its own, and to
+	// 1 s when the API shares the process (Deps.Handoff set), whose first
+	// attempts begin without polling.
 	TaskCheckInterval        time.Duration
 	DelayedTaskCheckInterval time.Duration
 }
@@ -88,9 +92,9 @@ type Deps struct {
 	Observer Observer
 	// Tracer records a span per attempt; nil means no tracing.
 	Tracer trace.TracerProvider
-	// Handoff, shared with the API's Client in the same process, spares
-	// first attempts a database read; nil reads every job.
-	Handoff *Handoff
+	// Handoff, shared with the outbox in the same process, spares first
+	// attempts a database read; nil reads every job.
+	Handoff *outbox.Handoff
 	// Handlers are other task handlers this worker serves (billing:report),
 	// by task type.
 	Handlers map[string]asynq.Handler
@@ -122,7 +126,7 @@ type Worker struct {
 	log     *slog.Logger
 	srv     *asynq.Server
 	handler *handler
-	rec     *recorder
+	rec     *outbox.Recorder
 	sweeper *sweeper
 	client  *Client
 	extra   map[string]asynq.Handler
@@ -135,6 +139,12 @@ type Worker struct {
 
 // New builds a Worker. Start it with Start; stop it with Shutdown.
 func New(d Deps, o Options) *Worker {
+	if o.TaskCheckInterval <= 0 && d.Handoff != nil {
+		// First attempts begin in process (direct.go); polling only picks
+		// up retries, resends and other processes' work, so it can be rare
+		// and an idle process cheap.
+		o.TaskCheckInterval = time.Second
+	}
 	o.defaults()
 	obs := d.Observer
 	if obs == nil {
@@ -143,7 +153,7 @@ func New(d Deps, o Options) *Worker {
 	if d.Tracer == nil {
 		d.Tracer = noop.NewTracerProvider()
 	}
-	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout, WithTracer(d.Tracer), WithHandoff(d.Handoff))
+	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout, WithTracer(d.Tracer))
 	transport := &http.Transport{
 		Proxy:                 nil, // a proxy would dial on our behalf, past the SSRF guard
 		DialContext:           newDialer(o.AllowPrivateTargets).DialContext,
@@ -155,10 +165,10 @@ func New(d Deps, o Options) *Worker {
 		ExpectContinueTimeout: 0,
 		DisableCompression:    true,
 	}
-	rec := newRecorder(d.Store, d.Log, 4, 256)
+	rec := outbox.NewRecorder(d.Store, d.Log, outbox.BatcherOptions{})
 	h := &handler{
 		store:    d.Store,
-		cache:    newEndpointCache(d.Store, 50_000),
+		cache:    newEndpointCache(d.Store, endpointCacheSize),
 		breaker:  newBreaker(o.BreakerThreshold, o.BreakerCooldown, 10*time.Minute),
 		throttle: &throttle{redis: d.Redis, prefix: o.Queue},
 		recorder: rec,
@@ -169,6 +179,11 @@ func New(d Deps, o Options) *Worker {
 		},
 		opts: o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), handoff: d.Handoff, now: time.Now, rnd: defaultRand,
 		events: d.Events,
+	}
+	if d.Handoff != nil {
+		// The API shares this process: first attempts begin at once.
+		h.direct = newDirectRunner(h, o.Concurrency, o.DeliveryTimeout+time.Minute)
+		d.Handoff.SetRunner(h.direct)
 	}
 	alog := d.Log.With("component", "asynq")
 	srv := asynq.NewServerFromRedisClient(d.Redis, asynq.Config{
@@ -260,6 +275,7 @@ func (w *Worker) stop() {
 	if w.sched != nil {
 		w.sched.Shutdown()
 	}
+	w.handler.direct.close()
 	w.srv.Shutdown()
 	// Handlers asynq gave up on (it has already put their tasks back) have
 	// had their context canceled; let them finish recording what they can.
@@ -274,7 +290,7 @@ func (w *Worker) stop() {
 		w.cancel()
 	}
 	w.wg.Wait()
-	w.rec.close()
+	w.rec.Close()
 }
 
 // OpenCircuits returns how many endpoints' circuits this worker holds open.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/operational"
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
@@ -53,6 +54,9 @@ type App struct {
 	auth   *api.Authenticator
 	server *api.Server
 	worker *worker.Worker
+	// opsOutbox carries the worker's operational events (nil without the
+	// worker role).
+	opsOutbox *outbox.Outbox
 
 	metrics         *telemetry.Metrics
 	inspector       *asynq.Inspector
@@ -132,24 +136,30 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	)
 	// With both roles in one process, new deliveries pass straight from the
 	// API to the worker (see worker.Handoff).
-	var handoff *worker.Handoff
+	var handoff *outbox.Handoff
 	if roles&roleAPI != 0 && roles&roleWorker != 0 {
-		handoff = worker.NewHandoff(64 << 20)
+		handoff = outbox.NewHandoff(64 << 20)
 	}
 	wdeps := worker.Deps{Store: a.store, Redis: a.redis, Log: log, Observer: a.metrics, Tracer: tp, Handoff: handoff}
 	tokens := api.NewTokens(cfg.JWTSecret, nil)
 	adeps := api.Deps{
 		Store: a.store, Tokens: tokens, Log: log, Metrics: a.metrics, Tracer: tp,
-		Enqueuer: worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout, worker.WithTracer(tp), worker.WithHandoff(handoff)),
-		Queue:    func(ctx context.Context) error { return a.redis.Ping(ctx).Err() },
-		Ready:    func() bool { return !a.draining.Load() },
+		Queue: func(ctx context.Context) error { return a.redis.Ping(ctx).Err() },
+		Ready: func() bool { return !a.draining.Load() },
 	}
 	if cfg.MetricsListen == "" {
 		adeps.MetricsHandler = a.metrics.Handler()
 	}
-	// The worker's operational events (exhausted, failing, recovered,
-	// auto-disabled) are created like the API's, as messages.
-	wdeps.Events = operational.NewNotifier(a.store, api.NewOperationalSender(a.store, adeps.Enqueuer), log, operational.Options{})
+	if roles&roleWorker != 0 {
+		// The worker's operational events (exhausted, failing, recovered,
+		// auto-disabled) are messages like any: they go through an outbox
+		// of their own, closed after the worker has drained.
+		a.opsOutbox = outbox.New(outbox.Deps{
+			Store: a.store, Handoff: handoff, Log: log, Tracer: tp,
+			Enqueuer: worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout, worker.WithTracer(tp)),
+		}, outbox.Options{})
+		wdeps.Events = operational.NewNotifier(a.store, api.NewOperationalSender(a.store, a.opsOutbox), log, operational.Options{})
+	}
 	if err := a.wirePortal(&adeps); err != nil {
 		a.close()
 		return nil, err
@@ -168,6 +178,10 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	if roles&roleAPI != 0 {
 		a.auth = api.NewAuthenticator(a.store, tokens, log)
 		adeps.Auth = a.auth
+		adeps.Outbox = outbox.New(outbox.Deps{
+			Store: a.store, Handoff: handoff, Log: log, Tracer: tp,
+			Enqueuer: worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout, worker.WithTracer(tp)),
+		}, outbox.Options{})
 		a.server = api.NewServer(adeps, api.Options{
 			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version,
 			AdminToken: cfg.AdminToken, MetricsToken: cfg.MetricsToken,
@@ -298,6 +312,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if a.worker != nil {
 		a.worker.Shutdown()
+	}
+	if a.opsOutbox != nil {
+		a.opsOutbox.Close()
 	}
 	if metricsSrv != nil {
 		_ = metricsSrv.Shutdown(sctx)

@@ -42,6 +42,7 @@ type benchOptions struct {
 	backlog                                bool
 	apiURL, key, receiverListen            string
 	cpuProfile                             string
+	noIdempotency, sdk                     bool
 }
 
 const benchUsage = `usage: hookline bench [flags]
@@ -70,6 +71,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&o.key, "key", "", "a tenant API key of the deployed instance")
 	fs.StringVar(&o.receiverListen, "receiver-listen", "", "address for the built-in receiver, reachable from the deployed instance")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (not the baselines) to this file")
+	fs.BoolVar(&o.noIdempotency, "no-idempotency", false, "send no idempotency-key (the Svix SDKs send one on every POST; this is for comparison)")
+	fs.BoolVar(&o.sdk, "sdk", false, "send through the official Svix Go SDK, exactly as SDK users do")
 	fs.Usage = func() { fmt.Fprintln(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		return &usageError{err.Error()}
@@ -77,6 +80,9 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	remote := o.apiURL != ""
 	if remote && (o.key == "" || o.receiverListen == "") {
 		return &usageError{"--api needs --key and --receiver-listen"}
+	}
+	if o.sdk && o.noIdempotency {
+		return &usageError{"--sdk sends an idempotency-key on every POST, as the SDK does; --no-idempotency needs plain HTTP"}
 	}
 	if o.apps < 1 || o.endpoints < 1 || o.messages < 1 || o.concurrency < 1 {
 		return &usageError{"--apps, --endpoints, --messages and --concurrency must be positive"}
@@ -133,6 +139,7 @@ type bench struct {
 	recv      *benchReceiver
 	recvSrv   *http.Server
 	body      func(i int) []byte
+	pad       string
 	cleanups  []func()
 }
 
@@ -170,6 +177,7 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 	recvBase := "http://" + ln.Addr().String()
 
 	pad := strings.Repeat("x", max(b.o.payloadBytes-120, 0))
+	b.pad = pad
 	b.body = func(i int) []byte {
 		return []byte(`{"eventType":"bench.event","payload":{"seq":` + strconv.Itoa(i) +
 			`,"type":"invoice.paid","amount":4200,"currency":"eur","customer":"cus_bench","pad":"` + pad + `"}}`)
@@ -393,6 +401,16 @@ type benchReport struct {
 	Duplicates       int64   `json:"duplicates"`
 	TimedOut         bool    `json:"timedOut"`
 
+	Idempotency bool `json:"idempotencyKeys"`
+	SDK         bool `json:"sdk"`
+	// CPU milliseconds per delivery over the run (sending and draining):
+	// this process (in self-contained mode: API, workers, bench clients and
+	// receiver), every PostgreSQL process, every Redis process.
+	CPUSelfMsPerDelivery     float64 `json:"cpuSelfMsPerDelivery,omitempty"`
+	CPUPostgresMsPerDelivery float64 `json:"cpuPostgresMsPerDelivery,omitempty"`
+	CPURedisMsPerDelivery    float64 `json:"cpuRedisMsPerDelivery,omitempty"`
+	CPUTotalMsPerDelivery    float64 `json:"cpuTotalMsPerDelivery,omitempty"`
+
 	PeakRSSMiB      float64 `json:"peakRssMiB"`
 	RedisUsedMiB    float64 `json:"redisUsedMiB,omitempty"`
 	BacklogRSSMiB   float64 `json:"backlogRssMiB,omitempty"`
@@ -410,6 +428,7 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 	rep := benchReport{
 		Date: time.Now().UTC().Format(time.RFC3339), Mode: "self-contained", Apps: o.apps, Endpoints: o.endpoints,
 		Messages: o.messages, Concurrency: o.concurrency, OfferedRate: o.rate,
+		Idempotency: !o.noIdempotency, SDK: o.sdk,
 	}
 	if o.apiURL != "" {
 		rep.Mode = "remote " + o.apiURL
@@ -421,6 +440,8 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 		rep.Mode += ", backlog then drain"
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2, MaxIdleConns: o.concurrency * 2, IdleConnTimeout: time.Minute}}
+	send := b.sender(client)
+	cpu0 := sampleCPU()
 	var (
 		next      atomic.Int64
 		accepted  atomic.Int64
@@ -452,22 +473,12 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 					}
 				}
 				appID := b.appIDs[i%len(b.appIDs)]
-				req, _ := http.NewRequestWithContext(ctx, "POST", b.apiURL+"/api/v1/app/"+appID+"/msg", bytes.NewReader(b.body(i)))
-				req.Header.Set("Authorization", "Bearer "+b.key)
-				req.Header.Set("Content-Type", "application/json")
 				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					refused.Add(1)
-					continue
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
+				err := send(ctx, appID, i)
 				t1 := time.Now()
-				if resp.StatusCode != http.StatusAccepted {
-					refused.Add(1)
-					if refused.Load() <= 3 {
-						b.logf("message refused: %s %s", resp.Status, body)
+				if err != nil {
+					if refused.Add(1) <= 3 {
+						b.logf("message refused: %v", err)
 					}
 					continue
 				}
@@ -542,6 +553,11 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 	rep.E2EP50ms, rep.E2EP95ms, rep.E2EP99ms = pct(e2e, 50), pct(e2e, 95), pct(e2e, 99)
 	rep.E2EMaxms = pct(e2e, 100)
 	rep.BadSignatures, rep.Duplicates = b.recv.badSig.Load(), b.recv.dups.Load()
+	if cpu := sampleCPU().sub(cpu0); rep.Delivered > 0 {
+		per := func(sec float64) float64 { return sec * 1000 / float64(rep.Delivered) }
+		rep.CPUSelfMsPerDelivery, rep.CPUPostgresMsPerDelivery, rep.CPURedisMsPerDelivery = per(cpu.self), per(cpu.postgres), per(cpu.redis)
+		rep.CPUTotalMsPerDelivery = per(cpu.self + cpu.postgres + cpu.redis)
+	}
 	rep.PeakRSSMiB = peakRSSMiB()
 	if b.redis != nil {
 		if info, err := b.redis.Info(ctx, "memory").Result(); err == nil {
@@ -633,6 +649,12 @@ func (r benchReport) print(w io.Writer) {
 	row("deliveries", fmt.Sprintf("%s /s (%d of %d delivered%s)", f0(r.DeliveriesPerSec), r.Delivered, r.Expected, map[bool]string{true: ", TIMED OUT"}[r.TimedOut]))
 	row("end-to-end", fmt.Sprintf("p50 %s ms, p95 %s ms, p99 %s ms, max %s ms", f1(r.E2EP50ms), f1(r.E2EP95ms), f1(r.E2EP99ms), f1(r.E2EMaxms)))
 	row("receiver saw", fmt.Sprintf("%d bad signatures, %d duplicates", r.BadSignatures, r.Duplicates))
+	row("clients", fmt.Sprintf("%s, idempotency-key %s", map[bool]string{true: "official Svix Go SDK", false: "plain HTTP"}[r.SDK],
+		map[bool]string{true: "on every request (as the SDKs send)", false: "OFF (--no-idempotency)"}[r.Idempotency]))
+	if r.CPUTotalMsPerDelivery > 0 {
+		row("CPU per delivery", fmt.Sprintf("%s ms total: this process %s ms, PostgreSQL %s ms, Redis %s ms", f2(r.CPUTotalMsPerDelivery),
+			f2(r.CPUSelfMsPerDelivery), f2(r.CPUPostgresMsPerDelivery), f2(r.CPURedisMsPerDelivery)))
+	}
 	row("peak RSS", f1(r.PeakRSSMiB)+" MiB (this process: API, workers, clients and receiver)")
 	if r.RedisUsedMiB > 0 {
 		row("Redis used", f1(r.RedisUsedMiB)+" MiB (at the end)")

@@ -164,7 +164,7 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 		ShutdownTimeout:          duration("HOOKLINE_SHUTDOWN_TIMEOUT", 20*time.Second),
 		SweepInterval:            duration("HOOKLINE_SWEEP_INTERVAL", 2*time.Second),
 		SweepGrace:               duration("HOOKLINE_SWEEP_GRACE", 10*time.Second),
-		TaskCheckInterval:        duration("HOOKLINE_TASK_CHECK_INTERVAL", 20*time.Millisecond),
+		TaskCheckInterval:        duration("HOOKLINE_TASK_CHECK_INTERVAL", 0),
 		DelayedTaskCheckInterval: duration("HOOKLINE_RETRY_CHECK_INTERVAL", time.Second),
 		DisableAfter:             duration("HOOKLINE_DISABLE_AFTER", 5*24*time.Hour),
 		BreakerThreshold:         integer("HOOKLINE_BREAKER_THRESHOLD", 10),

@@ -25,6 +25,7 @@ import (
 	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
 	"github.com/hookline/hookline/operational"
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
@@ -62,6 +63,8 @@ type Options struct {
 	Log *slog.Logger
 	// Mount adds handlers to the API's engine before it serves.
 	Mount func(s *api.Server, store *tenants.Store)
+	// Outbox shapes the ingest path; the zero value is production's.
+	Outbox outbox.Options
 }
 
 // Env is a running stack. Its fields are for tests to use directly.
@@ -80,6 +83,7 @@ type Env struct {
 	URL      string
 	Worker   *worker.Worker
 	Client   *worker.Client
+	Outbox   *outbox.Outbox
 	Log      *slog.Logger
 	// Metrics is the stack's registry, served at /metrics.
 	Metrics *telemetry.Metrics
@@ -148,13 +152,14 @@ func New(t testing.TB, o Options) *Env {
 	e.Metrics = telemetry.NewMetrics()
 	// As in `hookline all`, a worker in the same process gets new
 	// deliveries handed over.
-	var handoff *worker.Handoff
+	var handoff *outbox.Handoff
 	if o.Worker {
-		handoff = worker.NewHandoff(16 << 20)
+		handoff = outbox.NewHandoff(16 << 20)
 	}
-	e.Client = worker.NewClient(rc, ns, wo.DeliveryTimeout, worker.WithTracer(o.Tracer), worker.WithHandoff(handoff))
+	e.Client = worker.NewClient(rc, ns, wo.DeliveryTimeout, worker.WithTracer(o.Tracer))
+	e.Outbox = outbox.New(outbox.Deps{Store: store, Enqueuer: e.Client, Handoff: handoff, Log: log, Tracer: o.Tracer}, o.Outbox)
 	e.API = api.NewServer(api.Deps{
-		Store: store, Tokens: tokens, Auth: auth, Log: log, Enqueuer: e.Client, Quota: o.Quota,
+		Store: store, Tokens: tokens, Auth: auth, Log: log, Outbox: e.Outbox, Quota: o.Quota,
 		Metrics: e.Metrics, MetricsHandler: e.Metrics.Handler(), Tracer: o.Tracer,
 		Portal: o.Portal, Billing: o.Billing,
 		Queue: func(ctx context.Context) error { return rc.Ping(ctx).Err() },
@@ -170,7 +175,7 @@ func New(t testing.TB, o Options) *Env {
 			obs = e.Metrics
 		}
 		wd := worker.Deps{Store: store, Redis: rc, Log: log, Observer: obs, Tracer: o.Tracer, Handoff: handoff,
-			Events: operational.NewNotifier(store, api.NewOperationalSender(store, e.Client), log, operational.Options{})}
+			Events: operational.NewNotifier(store, api.NewOperationalSender(store, e.Outbox), log, operational.Options{})}
 		if o.WorkerDeps != nil {
 			o.WorkerDeps(&wd)
 		}

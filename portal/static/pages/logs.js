@@ -128,7 +128,7 @@ export async function logsPage(ctx, main, _params, query) {
     list = pagedList({
       label: 'Messages', prevLabel: 'Newer', nextLabel: 'Older',
       fetchPage: (iterator) => byEndpoint
-        ? ctx.api.get(ctx.appPath(`endpoint/${enc(f.endpoint)}/msg`), { ...common, iterator, status: f.status })
+        ? ctx.api.get(ctx.appPath(`endpoint/${enc(f.endpoint)}/msg`), { ...common, iterator, status: f.status, expanded_statuses: true })
         : ctx.api.get(ctx.appPath('msg'), { ...common, iterator }),
       renderItem: (m) => messageRow(m, { withStatus: byEndpoint }),
       empty: () => empty({

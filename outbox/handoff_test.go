@@ -1,6 +1,7 @@
-package worker
+package outbox
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -12,20 +13,20 @@ func TestHandoff_BoundedAndTakenOnce(t *testing.T) {
 	job := func(id int64, size int) tenants.DeliveryJob {
 		return tenants.DeliveryJob{ID: id, Payload: make([]byte, size)}
 	}
-	h.put([]tenants.DeliveryJob{job(1, 40), job(2, 40)})
-	if j, ok := h.take(1); !ok || j.ID != 1 {
+	h.Put(context.Background(), []tenants.DeliveryJob{job(1, 40), job(2, 40)})
+	if j, ok := h.Take(1); !ok || j.ID != 1 {
 		t.Fatalf("take(1) = %v, %v", j.ID, ok)
 	}
-	if _, ok := h.take(1); ok {
+	if _, ok := h.Take(1); ok {
 		t.Fatal("a job was handed over twice")
 	}
 	// Over budget: the oldest go first.
-	h.put([]tenants.DeliveryJob{job(3, 40), job(4, 40)})
-	if _, ok := h.take(2); ok {
+	h.Put(context.Background(), []tenants.DeliveryJob{job(3, 40), job(4, 40)})
+	if _, ok := h.Take(2); ok {
 		t.Error("the oldest job survived an over-budget put")
 	}
 	for _, id := range []int64{3, 4} {
-		if _, ok := h.take(id); !ok {
+		if _, ok := h.Take(id); !ok {
 			t.Errorf("job %d was evicted although it fits", id)
 		}
 	}
@@ -34,15 +35,15 @@ func TestHandoff_BoundedAndTakenOnce(t *testing.T) {
 	}
 	// Old entries expire.
 	h.maxAge = time.Millisecond
-	h.put([]tenants.DeliveryJob{job(5, 1)})
+	h.Put(context.Background(), []tenants.DeliveryJob{job(5, 1)})
 	time.Sleep(5 * time.Millisecond)
-	h.put([]tenants.DeliveryJob{job(6, 1)})
-	if _, ok := h.take(5); ok {
+	h.Put(context.Background(), []tenants.DeliveryJob{job(6, 1)})
+	if _, ok := h.Take(5); ok {
 		t.Error("an expired job was handed over")
 	}
 	var nilHandoff *Handoff
-	nilHandoff.put([]tenants.DeliveryJob{job(7, 1)})
-	if _, ok := nilHandoff.take(7); ok {
+	nilHandoff.Put(context.Background(), []tenants.DeliveryJob{job(7, 1)})
+	if _, ok := nilHandoff.Take(7); ok {
 		t.Error("a nil handoff held a job")
 	}
 }

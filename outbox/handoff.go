@@ -1,14 +1,15 @@
-package worker
+package outbox
 
 import (
+	"context"
 	"sync"
 	"time"
 
 	"github.com/hookline/hookline/tenants"
 )
 
-// Handoff passes deliveries the API has just committed to a worker running
-// in the same process (`hookline all`), so that their first attempt does
+// Handoff passes deliveries the outbox has just committed to a worker
+// running in the same process (`hookline all`), so that their first attempt does
 // not read back from PostgreSQL what the API wrote a millisecond ago.
 //
 // It is only a shortcut: the task still goes through Redis, the delivery's
@@ -20,6 +21,7 @@ import (
 type Handoff struct {
 	maxBytes int
 	maxAge   time.Duration
+	runner   Runner // set once, before use
 
 	mu    sync.Mutex
 	jobs  map[int64]handoffEntry // guarded by mu
@@ -37,9 +39,40 @@ func NewHandoff(maxBytes int) *Handoff {
 	return &Handoff{maxBytes: maxBytes, maxAge: time.Minute, jobs: map[int64]handoffEntry{}}
 }
 
-// put offers fresh jobs; when full, the oldest go first.
-func (h *Handoff) put(jobs []tenants.DeliveryJob) {
+// Runner is a worker of this process that can begin a first attempt at
+// once: Run starts job (in the background, with ctx's trace and request
+// id) and reports whether it took it; false means no room, and the job
+// waits for its task like any other.
+type Runner interface {
+	Run(ctx context.Context, job tenants.DeliveryJob) bool
+}
+
+// SetRunner makes Put hand jobs straight to r while it has room. Call it
+// before the handoff is used.
+func (h *Handoff) SetRunner(r Runner) {
+	if h != nil {
+		h.runner = r
+	}
+}
+
+// Put offers fresh jobs of one message, whose request's context is ctx,
+// before their tasks are enqueued: the runner, if any, begins what it has
+// room for; the rest are kept for their tasks (when full, the oldest go
+// first).
+func (h *Handoff) Put(ctx context.Context, jobs []tenants.DeliveryJob) {
 	if h == nil {
+		return
+	}
+	if h.runner != nil {
+		kept := jobs[:0:0]
+		for _, j := range jobs {
+			if !h.runner.Run(ctx, j) {
+				kept = append(kept, j)
+			}
+		}
+		jobs = kept
+	}
+	if len(jobs) == 0 {
 		return
 	}
 	now := time.Now()
@@ -66,8 +99,8 @@ func (h *Handoff) put(jobs []tenants.DeliveryJob) {
 	}
 }
 
-// take removes and returns the job for delivery id, if held.
-func (h *Handoff) take(id int64) (tenants.DeliveryJob, bool) {
+// Take removes and returns the job for delivery id, if held.
+func (h *Handoff) Take(id int64) (tenants.DeliveryJob, bool) {
 	if h == nil {
 		return tenants.DeliveryJob{}, false
 	}
@@ -79,24 +112,4 @@ func (h *Handoff) take(id int64) (tenants.DeliveryJob, bool) {
 		h.bytes -= len(e.job.Payload)
 	}
 	return e.job, ok
-}
-
-// WithHandoff gives the jobs of new messages to h on enqueue.
-func WithHandoff(h *Handoff) ClientOption {
-	return func(c *Client) { c.handoff = h }
-}
-
-// jobsOf builds the first-attempt jobs of a new message's deliveries.
-func jobsOf(m tenants.Message, ds []tenants.NewDelivery) []tenants.DeliveryJob {
-	jobs := make([]tenants.DeliveryJob, len(ds))
-	for i, d := range ds {
-		next := m.CreatedAt
-		jobs[i] = tenants.DeliveryJob{
-			ID: d.ID, TenantID: m.TenantID, AppID: m.AppID, MsgID: m.ID, EndpointID: d.EndpointID,
-			Trigger: tenants.TriggerScheduled, Status: tenants.StatusPending, NextAttemptAt: &next,
-			EventType: m.EventType, Payload: m.Payload, MsgCreatedAt: m.CreatedAt,
-			EndpointRevision: d.EndpointRevision, FailingSince: d.FailingSince,
-		}
-	}
-	return jobs
 }

@@ -1,4 +1,4 @@
-package api
+package outbox
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 	"github.com/hookline/hookline/tenants"
 )
 
-// Enqueuer hands committed deliveries to the delivery workers. The API
-// declares it so that it need not import the worker package; main passes
-// the worker's client.
+// Enqueuer hands committed deliveries to the delivery workers (in Redis).
+// The outbox declares it so that it need not import the worker package;
+// main passes the worker's client.
 type Enqueuer interface {
 	// EnqueueMessages queues the deliveries of messages just created, in
 	// one round trip; origins[i] is the context of the request that
@@ -28,26 +28,22 @@ const enqueueTimeout = 500 * time.Millisecond
 // dispatcher enqueues after commit, and stops trying for a second after a
 // failure so that requests do not each wait on a Redis that is down.
 type dispatcher struct {
-	enq       Enqueuer
-	skipUntil atomic.Int64 // unix nanos
+	enq       Enqueuer // nil: nothing is enqueued (the sweeper does it)
+	skipUntil atomic.Int64
 }
 
-func (d *dispatcher) dispatch(ctx context.Context, tenantID string, ids []int64) error {
-	if d.enq == nil || len(ids) == 0 {
-		return nil
-	}
-	return d.try(ctx, func(ctx context.Context) error { return d.enq.EnqueueDeliveries(ctx, tenantID, ids) })
-}
-
-func (d *dispatcher) dispatchMessage(ctx context.Context, m tenants.Message, ds []tenants.NewDelivery) error {
-	return d.dispatchMessages(ctx, []tenants.CreatedMessage{{Message: m, Deliveries: ds}}, []context.Context{ctx})
-}
-
-func (d *dispatcher) dispatchMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context) error {
+func (d *dispatcher) messages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context) error {
 	if d.enq == nil || len(msgs) == 0 {
 		return nil
 	}
 	return d.try(ctx, func(ctx context.Context) error { return d.enq.EnqueueMessages(ctx, msgs, origins) })
+}
+
+func (d *dispatcher) deliveries(ctx context.Context, tenantID string, ids []int64) error {
+	if d.enq == nil || len(ids) == 0 {
+		return nil
+	}
+	return d.try(ctx, func(ctx context.Context) error { return d.enq.EnqueueDeliveries(ctx, tenantID, ids) })
 }
 
 func (d *dispatcher) try(ctx context.Context, enqueue func(context.Context) error) error {
@@ -61,11 +57,4 @@ func (d *dispatcher) try(ctx context.Context, enqueue func(context.Context) erro
 		return err
 	}
 	return nil
-}
-
-// Quota is consulted before a message is accepted: a tenant over its plan's
-// cap or behind on payment is refused (billing decides how, and caches
-// the answer so the check costs no query per request).
-type Quota interface {
-	CheckSend(ctx context.Context, tenantID string) error
 }

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// clockTicks is the kernel's USER_HZ, in which /proc reports CPU time: 100
+// on every Linux this runs on.
+const clockTicks = 100
+
+// cpuSample is the CPU seconds (user + system) used so far by this process
+// and by every PostgreSQL and Redis server process on the machine, read
+// from /proc. Differences between two samples give each one's share of a
+// run; a machine without /proc reads zeros.
+type cpuSample struct {
+	self, postgres, redis float64
+}
+
+func sampleCPU() cpuSample {
+	var s cpuSample
+	s.self = procCPUSeconds("self")
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		comm, err := os.ReadFile(filepath.Join(d, "comm"))
+		if err != nil {
+			continue
+		}
+		switch c := strings.TrimSpace(string(comm)); {
+		case c == "postgres" || strings.HasPrefix(c, "postgres:"):
+			s.postgres += procCPUSeconds(filepath.Base(d))
+		case c == "redis-server":
+			s.redis += procCPUSeconds(filepath.Base(d))
+		}
+	}
+	return s
+}
+
+// procCPUSeconds reads utime + stime of /proc/<pid>/stat.
+func procCPUSeconds(pid string) float64 {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; fields count from after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / clockTicks
+}
+
+func (a cpuSample) sub(b cpuSample) cpuSample {
+	return cpuSample{self: a.self - b.self, postgres: a.postgres - b.postgres, redis: a.redis - b.redis}
+}

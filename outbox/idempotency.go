@@ -1,0 +1,49 @@
+package outbox
+
+import (
+	"crypto/sha256"
+	"errors"
+	"time"
+)
+
+// IdempotencyTTL is how long an idempotency key is remembered, as Svix
+// documents it: a repeat within it gets the first answer again.
+const IdempotencyTTL = 12 * time.Hour
+
+// ErrIdempotencyMismatch is returned when an idempotency key is used again
+// with a different request body: the repeat is refused rather than
+// answered with the first request's result (the API answers 422
+// "idempotency_key_reused", as the IETF Idempotency-Key draft suggests).
+var ErrIdempotencyMismatch = errors.New("outbox: idempotency key reused with a different request body")
+
+// Idempotency is a request's Idempotency-Key as the transport received it.
+type Idempotency struct {
+	// Key is the header's value.
+	Key string
+	// Route names the operation (method and path as requested): a key is
+	// one operation's, so the same key on two routes is two keys.
+	Route string
+	// Body is the raw request body; its hash is the fingerprint.
+	Body []byte
+}
+
+// IdempotencyKey derives the stored key: scoped by tenant (so one tenant's
+// key means the same whether it came with an API key or a JWT, and never
+// collides with another tenant's), by route, and by the header's value.
+// It is a pure function, shared by the message path and the API's generic
+// idempotency for other POSTs.
+func IdempotencyKey(tenantID, route, key string) []byte {
+	h := sha256.New()
+	h.Write([]byte(tenantID))
+	h.Write([]byte{0})
+	h.Write([]byte(route))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	return h.Sum(nil)
+}
+
+// Fingerprint is the hash of a request body that a key remembers.
+func Fingerprint(body []byte) []byte {
+	s := sha256.Sum256(body)
+	return s[:]
+}
