@@ -72,6 +72,9 @@ func toApplicationOut(a tenants.Application) applicationOut {
 // tenant. An app-scoped token sees only its own application: any other is
 // 404, exactly like a missing one.
 func (s *Server) loadApp(c *gin.Context) (tenants.Application, error) {
+	if a, ok := systemApp(c); ok {
+		return a, nil // an operational-webhook route (operational.go)
+	}
 	p := principal(c)
 	a, err := s.store.FindApplication(c.Request.Context(), p.TenantID, c.Param("app_id"))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -79,7 +80,13 @@ func (s *Server) runTask(c *gin.Context, tenantID, task string, work func(ctx co
 		status = tenants.TaskFailed
 		data = map[string]any{"error": "internal error; request id " + requestID(c)}
 	}
-	return s.store.RecordTask(ctx, tenantID, task, status, data)
+	t, err := s.store.RecordTask(ctx, tenantID, task, status, data)
+	if err == nil {
+		td := operational.TaskData{TaskID: t.ID, Task: t.Task, Status: t.Status, Data: map[string]any{}}
+		_ = json.Unmarshal(t.Data, &td.Data)
+		s.ops.TaskFinished(ctx, tenantID, td)
+	}
+	return t, err
 }
 
 // answerTask runs a task and answers 202 with it.

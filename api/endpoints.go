@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -261,6 +263,7 @@ func (s *Server) createEndpoint(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	s.ops.Endpoint(c.Request.Context(), operational.EndpointCreated, a, e, "")
 	c.JSON(http.StatusCreated, toEndpointOut(e))
 	return nil
 }
@@ -295,6 +298,7 @@ func (s *Server) updateEndpoint(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	prev, prevErr := s.store.FindEndpoint(c.Request.Context(), a.TenantID, a.ID, c.Param("endpoint_id"))
 	e, created, err := s.store.UpsertEndpoint(c.Request.Context(), a.TenantID, a.ID, c.Param("endpoint_id"), ei)
 	if err != nil {
 		return err
@@ -302,6 +306,9 @@ func (s *Server) updateEndpoint(c *gin.Context) error {
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
+		s.ops.Endpoint(c.Request.Context(), operational.EndpointCreated, a, e, "")
+	} else if prevErr == nil {
+		s.endpointChanged(c.Request.Context(), a, prev, e)
 	}
 	c.JSON(status, toEndpointOut(e))
 	return nil
@@ -320,12 +327,30 @@ func (s *Server) patchEndpoint(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	e, err := s.store.PatchEndpoint(c.Request.Context(), a.TenantID, a.ID, c.Param("endpoint_id"), p)
+	prev, err := s.store.FindEndpoint(c.Request.Context(), a.TenantID, a.ID, c.Param("endpoint_id"))
 	if err != nil {
 		return err
 	}
+	e, err := s.store.PatchEndpoint(c.Request.Context(), a.TenantID, a.ID, prev.ID, p)
+	if err != nil {
+		return err
+	}
+	s.endpointChanged(c.Request.Context(), a, prev, e)
 	c.JSON(http.StatusOK, toEndpointOut(e))
 	return nil
+}
+
+// endpointChanged sends the operational events of an update:
+// endpoint.updated, and endpoint.disabled (manual) or endpoint.enabled
+// when the update flipped the endpoint's disabled flag.
+func (s *Server) endpointChanged(ctx context.Context, a tenants.Application, prev, cur tenants.Endpoint) {
+	s.ops.Endpoint(ctx, operational.EndpointUpdated, a, cur, "")
+	switch {
+	case !prev.Disabled && cur.Disabled:
+		s.ops.Endpoint(ctx, operational.EndpointDisabled, a, cur, operational.TriggerManual)
+	case prev.Disabled && !cur.Disabled:
+		s.ops.Endpoint(ctx, operational.EndpointEnabled, a, cur, "")
+	}
 }
 
 func (s *Server) deleteEndpoint(c *gin.Context) error {
@@ -333,9 +358,14 @@ func (s *Server) deleteEndpoint(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteEndpoint(c.Request.Context(), a.TenantID, a.ID, c.Param("endpoint_id")); err != nil {
+	e, err := s.store.FindEndpoint(c.Request.Context(), a.TenantID, a.ID, c.Param("endpoint_id"))
+	if err != nil {
 		return err
 	}
+	if err := s.store.DeleteEndpoint(c.Request.Context(), a.TenantID, a.ID, e.ID); err != nil {
+		return err
+	}
+	s.ops.Endpoint(c.Request.Context(), operational.EndpointDeleted, a, e, "")
 	c.Status(http.StatusNoContent)
 	return nil
 }

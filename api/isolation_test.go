@@ -43,6 +43,7 @@ var isolationTable = map[string]isolationCase{
 	"GET /api/v1/health/ping":                    {codes: publicOnly},
 	"HEAD /api/v1/health/ping":                   {codes: publicOnly},
 	"GET /metrics":                               {codes: publicOnly},
+	"GET /api/v1/openapi.json":                   {codes: publicOnly},
 	"GET /api/v1/app":                            {codes: ownList},
 	"POST /api/v1/app":                           {body: `{"name":"b's app"}`, codes: created},
 	"GET /api/v1/app/:app_id":                    {codes: notFound},
@@ -137,6 +138,19 @@ var isolationTable = map[string]isolationCase{
 	"POST /api/v1/event-type/import/openapi":                     {body: `{"spec":{"openapi":"3.1.0","webhooks":{"b.imported":{"post":{"summary":"B's"}}}}}`, codes: ownList},
 	"POST /api/v1/environment/export":                            {codes: ownList},
 	"POST /api/v1/environment/import":                            {body: `{"eventTypes":[{"name":"b.env","description":"B's own"}]}`, codes: []int{204}},
+
+	// Operational webhooks: B has its own (empty, then created) set; A's
+	// endpoints are not B's operational endpoints.
+	"GET /api/v1/operational-webhook/endpoint":                             {codes: ownList},
+	"POST /api/v1/operational-webhook/endpoint":                            {body: `{"url":"http://127.0.0.1:1/ops"}`, codes: created},
+	"GET /api/v1/operational-webhook/endpoint/:endpoint_id":                {codes: notFound},
+	"PUT /api/v1/operational-webhook/endpoint/:endpoint_id":                {body: `{"url":"http://127.0.0.1:1/ops"}`, codes: notFound},
+	"DELETE /api/v1/operational-webhook/endpoint/:endpoint_id":             {codes: notFound},
+	"GET /api/v1/operational-webhook/endpoint/:endpoint_id/secret":         {codes: notFound},
+	"POST /api/v1/operational-webhook/endpoint/:endpoint_id/secret/rotate": {body: `{}`, codes: notFound},
+	"GET /api/v1/operational-webhook/endpoint/:endpoint_id/headers":        {codes: notFound},
+	"PUT /api/v1/operational-webhook/endpoint/:endpoint_id/headers":        {body: `{"headers":{"X-A":"b"}}`, codes: notFound},
+	"PATCH /api/v1/operational-webhook/endpoint/:endpoint_id/headers":      {body: `{"headers":{"X-A":"b"}}`, codes: notFound},
 }
 
 // tenantA is what tenant A owns; B must never see any of it.

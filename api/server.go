@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
@@ -104,6 +105,8 @@ type Server struct {
 	tracer       trace.Tracer
 	apps         *appCache
 	limiter      *RateLimiter
+	ops          *operational.Notifier
+	openapi      openAPIDoc
 	ready        func() bool
 	opts         Options
 	engine       *gin.Engine
@@ -155,6 +158,7 @@ func NewServer(d Deps, opts Options) *Server {
 		apps: newAppCache(appCacheSize),
 	}
 	s.limiter = d.RateLimit
+	s.ops = operational.NewNotifier(s.store, NewOperationalSender(s.store, s.outbox), s.log, operational.Options{})
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.RedirectTrailingSlash = false
@@ -324,6 +328,8 @@ func (s *Server) routeTable() []route {
 	)
 	routes = append(routes, s.billingRoutes()...)
 	routes = append(routes, s.parityRoutes()...)
+	routes = append(routes, s.operationalRoutes()...)
+	routes = append(routes, route{"GET", "/api/v1/openapi.json", scopePublic, r, s.serveOpenAPI})
 	return routes
 }
 

@@ -10,9 +10,12 @@ import (
 	"github.com/hookline/hookline/tenants"
 )
 
-// billableSQL is the billable unit, and the predicate of the partial
-// indexes deliveries_billable and deliveries_billable_tenant.
-var billableSQL = tenants.SQLConst(`trigger = {scheduled} AND status = {success}`)
+// billableSQL is the billable unit: the predicate of the partial indexes
+// deliveries_billable and deliveries_billable_tenant, less the deliveries
+// of operational webhooks (the tenant's system application, migration
+// 0008), which Hookline sends on its own account.
+var billableSQL = tenants.SQLConst(`trigger = {scheduled} AND status = {success}
+	AND NOT EXISTS (SELECT 1 FROM applications sa WHERE sa.id = deliveries.app_id AND sa.system)`)
 
 // countedThroughSQL is the rollup's watermark, -infinity before the first
 // rollup, as a scalar subquery: evaluated once per statement, in the same

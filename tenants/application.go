@@ -18,9 +18,13 @@ type Application struct {
 	Name         string
 	ThrottleRate *int
 	Metadata     map[string]string `gorm:"serializer:json"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	DeletedAt    *time.Time
+	// System marks the tenant's hidden application of operational-webhook
+	// endpoints (see SystemApplication); the application methods never
+	// return it.
+	System    bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DeletedAt *time.Time
 }
 
 // ApplicationInput holds the fields of a create or a full update.
@@ -41,7 +45,7 @@ type ApplicationPatch struct {
 }
 
 func (s *Store) apps(ctx context.Context, tenantID string) *gorm.DB {
-	return s.q(ctx).Model(&Application{}).Where("tenant_id = ? AND deleted_at IS NULL", tenantID)
+	return s.q(ctx).Model(&Application{}).Where("tenant_id = ? AND deleted_at IS NULL AND NOT system", tenantID)
 }
 
 // FindApplication returns the live application whose id or uid is ref, or

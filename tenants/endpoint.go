@@ -48,6 +48,10 @@ type EndpointInput struct {
 	Headers       map[string]string // create only; nil keeps them on update
 	Secret        *string           // create only; nil generates one
 	RetrySchedule []int64
+	// EventTypesChecked says the caller validated EventTypes itself, so
+	// they need not be the tenant's event types (operational endpoints
+	// filter on operational event types).
+	EventTypesChecked bool
 }
 
 // EndpointPatch holds the fields of a partial update.
@@ -108,7 +112,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, tenantID, appID string, in E
 	}
 	var e Endpoint
 	err := s.InTx(ctx, func(tx *Store) error {
-		if err := tx.checkEventTypes(ctx, tenantID, in.EventTypes); err != nil {
+		if err := tx.checkInputEventTypes(ctx, tenantID, in); err != nil {
 			return err
 		}
 		now := tx.Now()
@@ -142,7 +146,7 @@ func (s *Store) UpsertEndpoint(ctx context.Context, tenantID, appID, ref string,
 		if err != nil {
 			return err
 		}
-		if err := tx.checkEventTypes(ctx, tenantID, in.EventTypes); err != nil {
+		if err := tx.checkInputEventTypes(ctx, tenantID, in); err != nil {
 			return err
 		}
 		cur.URL, cur.Description, cur.UID, cur.Disabled = in.URL, in.Description, in.UID, in.Disabled
@@ -283,6 +287,13 @@ func (s *Store) SetEndpointHeaders(ctx context.Context, tenantID, appID, ref str
 		_, err = tx.saveEndpoint(ctx, cur)
 		return err
 	})
+}
+
+func (s *Store) checkInputEventTypes(ctx context.Context, tenantID string, in EndpointInput) error {
+	if in.EventTypesChecked {
+		return nil
+	}
+	return s.checkEventTypes(ctx, tenantID, in.EventTypes)
 }
 
 // checkEventTypes reports a ValidationError on body.eventTypes unless every

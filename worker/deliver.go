@@ -77,6 +77,7 @@ type handler struct {
 	tracer    trace.Tracer
 	handoff   *outbox.Handoff
 	direct    *directRunner
+	events    AttemptEvents // nil: none
 	now       func() time.Time
 	rnd       func() float64
 
@@ -182,6 +183,9 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 		// The attempt happened but is not on record: retry it (the
 		// receiver de-duplicates on webhook-id).
 		return fmt.Errorf("record attempt of delivery %d: %w", id, err)
+	}
+	if h.events != nil {
+		h.events.AttemptRecorded(ctx, &job, result)
 	}
 	var firstSuccess time.Duration
 	if res.outcome == OutcomeSuccess && job.Trigger == tenants.TriggerScheduled {

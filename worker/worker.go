@@ -116,6 +116,17 @@ type Deps struct {
 	// Periodic tasks are enqueued by every worker process's scheduler,
 	// at most once per period across processes.
 	Periodic []Periodic
+	// Events is told about every attempt once it is on record (the
+	// operational webhooks: exhausted, failing, recovered, auto-disabled);
+	// nil tells nobody.
+	Events AttemptEvents
+}
+
+// AttemptEvents is told about each attempt after it is recorded. It runs
+// on the delivery's goroutine, so it must be quick when it has nothing to
+// say, and safe for concurrent use. operational.Notifier implements it.
+type AttemptEvents interface {
+	AttemptRecorded(ctx context.Context, job *tenants.DeliveryJob, res tenants.AttemptResult)
 }
 
 // Periodic is a task to enqueue every Every.
@@ -182,6 +193,7 @@ func New(d Deps, o Options) *Worker {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		opts: o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), handoff: d.Handoff, now: time.Now, rnd: defaultRand,
+		events: d.Events,
 	}
 	if d.Handoff != nil {
 		// The API shares this process: first attempts begin at once.

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookline/hookline/api"
+	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
@@ -53,6 +54,9 @@ type App struct {
 	auth   *api.Authenticator
 	server *api.Server
 	worker *worker.Worker
+	// opsOutbox carries the worker's operational events (nil without the
+	// worker role).
+	opsOutbox *outbox.Outbox
 
 	metrics         *telemetry.Metrics
 	inspector       *asynq.Inspector
@@ -147,6 +151,16 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		adeps.MetricsHandler = a.metrics.Handler()
 	} else if cfg.MetricsListen == "" {
 		log.Warn("/metrics is not served: set HOOKLINE_METRICS_TOKEN (a bearer token scrapers send) or HOOKLINE_METRICS_LISTEN (a private address)")
+	}
+	if roles&roleWorker != 0 {
+		// The worker's operational events (exhausted, failing, recovered,
+		// auto-disabled) are messages like any: they go through an outbox
+		// of their own, closed after the worker has drained.
+		a.opsOutbox = outbox.New(outbox.Deps{
+			Store: a.store, Handoff: handoff, Log: log, Tracer: tp,
+			Enqueuer: worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout, worker.WithTracer(tp)),
+		}, outbox.Options{})
+		wdeps.Events = operational.NewNotifier(a.store, api.NewOperationalSender(a.store, a.opsOutbox), log, operational.Options{})
 	}
 	if err := a.wireBilling(ctx, &adeps, &wdeps); err != nil {
 		a.close()
@@ -312,6 +326,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if a.worker != nil {
 		a.worker.Shutdown()
+	}
+	if a.opsOutbox != nil {
+		a.opsOutbox.Close()
 	}
 	if metricsSrv != nil {
 		_ = metricsSrv.Shutdown(sctx)

@@ -25,6 +25,7 @@ import (
 	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
 	"github.com/hookline/hookline/internal/wire"
+	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/telemetry"
@@ -216,7 +217,8 @@ func New(t testing.TB, o Options) *Env {
 		if obs == nil {
 			obs = e.Metrics
 		}
-		wd := worker.Deps{Store: store, Redis: rc, Log: log, Observer: obs, Tracer: o.Tracer, Handoff: handoff}
+		wd := worker.Deps{Store: store, Redis: rc, Log: log, Observer: obs, Tracer: o.Tracer, Handoff: handoff,
+			Events: operational.NewNotifier(store, api.NewOperationalSender(store, e.Outbox), log, operational.Options{})}
 		if o.WorkerDeps != nil {
 			o.WorkerDeps(&wd)
 		}
@@ -259,10 +261,12 @@ func (e *Env) NewTenant(name string) (id, key, jwt string) {
 	return t.ID, key, jwt
 }
 
-// SDK returns the official Svix Go client pointed at the stack.
+// SDK returns the official Svix Go client pointed at the stack. Every
+// response it receives is checked against the server's OpenAPI document
+// (ValidatingClient): a mismatch fails the test.
 func (e *Env) SDK(token string) *svix.Svix {
 	e.T.Helper()
-	c, err := svix.New(token, &svix.SvixOptions{ServerUrl: mustURL(e.URL)})
+	c, err := svix.New(token, &svix.SvixOptions{ServerUrl: mustURL(e.URL), HTTPClient: ValidatingClient(e.T)})
 	if err != nil {
 		e.T.Fatal(err)
 	}

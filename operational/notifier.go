@@ -1,0 +1,149 @@
+package operational
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/hookline/hookline/tenants"
+)
+
+// Sender creates an operational event: a message of eventType in the
+// tenant's system application, delivered to its operational endpoints. A
+// tenant without operational endpoints makes it a no-op. eventID, when not
+// empty, de-duplicates: a second event with the same id is dropped (nil
+// error), so that workers racing to the same conclusion (two failing
+// deliveries that both disable their endpoint) send one event. Main wires
+// it to the API's message creation; implementations must be safe for
+// concurrent use.
+type Sender interface {
+	SendOperational(ctx context.Context, tenantID, eventType, eventID string, payload []byte) error
+}
+
+// DefaultFailingAfter is N in "message.attempt.failing is sent after the
+// Nth consecutive failed attempt of a message to an endpoint", as in Svix
+// (the fourth failure).
+const DefaultFailingAfter = 4
+
+// Options shape a Notifier; the zero value means the defaults.
+type Options struct {
+	// FailingAfter is the failed attempt of a delivery that sends
+	// message.attempt.failing; 0 means DefaultFailingAfter.
+	FailingAfter int
+}
+
+// Notifier turns what happened (an endpoint changed, an attempt was
+// recorded) into operational events. It is safe for concurrent use. Its
+// methods never fail the caller: an event that cannot be sent is logged
+// and dropped (operational events are notices, not the tenant's data).
+type Notifier struct {
+	store        *tenants.Store
+	send         Sender
+	log          *slog.Logger
+	failingAfter int
+}
+
+// NewNotifier returns a Notifier sending through send.
+func NewNotifier(store *tenants.Store, send Sender, log *slog.Logger, o Options) *Notifier {
+	if o.FailingAfter <= 0 {
+		o.FailingAfter = DefaultFailingAfter
+	}
+	return &Notifier{store: store, send: send, log: log, failingAfter: o.FailingAfter}
+}
+
+// FailingAfter reports the failed attempt that sends
+// message.attempt.failing.
+func (n *Notifier) FailingAfter() int { return n.failingAfter }
+
+// Endpoint sends an endpoint.* event about ep, an endpoint of app.
+// trigger is set for endpoint.disabled only (TriggerManual when a user
+// disabled it). Endpoints of the system application make no events.
+func (n *Notifier) Endpoint(ctx context.Context, eventType string, app tenants.Application, ep tenants.Endpoint, trigger string) {
+	if app.System {
+		return
+	}
+	d := EndpointData{AppID: app.ID, AppUID: app.UID, EndpointID: ep.ID, EndpointUID: ep.UID, Trigger: trigger}
+	if eventType == EndpointDisabled {
+		d.FailSince = ep.FailingSince
+	}
+	n.emit(ctx, app.TenantID, eventType, "", d)
+}
+
+// AttemptRecorded is the worker's hook, called after each attempt is on
+// record. It sends, for scheduled deliveries of the tenant's ordinary
+// applications:
+//   - message.attempt.failing on the FailingAfter-th failed attempt,
+//   - message.attempt.exhausted when a delivery fails for good,
+//   - message.attempt.recovered when a delivery that sent "failing" succeeds,
+//   - endpoint.disabled (trigger automatic) when the attempt disabled its
+//     endpoint.
+//
+// Attempts to operational endpoints make no events (no loops).
+func (n *Notifier) AttemptRecorded(ctx context.Context, job *tenants.DeliveryJob, res tenants.AttemptResult) {
+	if job.Trigger != tenants.TriggerScheduled {
+		return
+	}
+	nth := job.Attempts + 1
+	failed := res.Attempt.Status != tenants.StatusSuccess
+	var types []string
+	switch {
+	case failed && nth == n.failingAfter:
+		types = append(types, MessageAttemptFailing)
+	case !failed && nth > n.failingAfter:
+		types = append(types, MessageAttemptRecovered)
+	}
+	if failed && res.Status == tenants.StatusFail {
+		types = append(types, MessageAttemptExhausted)
+	}
+	disabled := res.Health == tenants.HealthDisable
+	if len(types) == 0 && !disabled {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if _, err := n.store.SystemApplication(ctx, job.TenantID); err != nil {
+		return // no operational endpoints (or no answer): nobody to tell
+	}
+	app, err := n.store.FindApplication(ctx, job.TenantID, job.AppID)
+	if err != nil {
+		return // the system application itself, or an application deleted meanwhile
+	}
+	for _, t := range types {
+		d := AttemptData{
+			AppID: app.ID, AppUID: app.UID, EndpointID: job.EndpointID, MsgID: job.MsgID,
+			LastAttempt: LastAttempt{ID: res.Attempt.ID, ResponseStatusCode: res.Attempt.StatusCode, Timestamp: res.Attempt.CreatedAt.UTC()},
+		}
+		if m, err := n.store.FindMessage(ctx, job.TenantID, job.AppID, job.MsgID); err == nil {
+			d.MsgEventID = m.EventID
+		}
+		n.emit(ctx, job.TenantID, t, t+"."+strconv.FormatInt(job.ID, 10), d)
+	}
+	if disabled {
+		ep := tenants.Endpoint{ID: job.EndpointID, FailingSince: job.FailingSince}
+		if e, err := n.store.FindEndpoint(ctx, job.TenantID, job.AppID, job.EndpointID); err == nil {
+			ep.UID = e.UID
+		}
+		d := EndpointData{AppID: app.ID, AppUID: app.UID, EndpointID: ep.ID, EndpointUID: ep.UID, FailSince: ep.FailingSince, Trigger: TriggerAutomatic}
+		id := EndpointDisabled + "." + job.EndpointID
+		if ep.FailingSince != nil {
+			id += "." + strconv.FormatInt(ep.FailingSince.UnixMicro(), 10)
+		}
+		n.emit(ctx, job.TenantID, EndpointDisabled, id, d)
+	}
+}
+
+// TaskFinished sends background_task.finished.
+func (n *Notifier) TaskFinished(ctx context.Context, tenantID string, d TaskData) {
+	n.emit(ctx, tenantID, BackgroundTaskFinished, BackgroundTaskFinished+"."+d.TaskID, d)
+}
+
+func (n *Notifier) emit(ctx context.Context, tenantID, eventType, eventID string, data any) {
+	body, err := Payload(eventType, data)
+	if err == nil {
+		err = n.send.SendOperational(context.WithoutCancel(ctx), tenantID, eventType, eventID, body)
+	}
+	if err != nil {
+		n.log.WarnContext(ctx, "operational event not sent", "tenant_id", tenantID, "event_type", eventType,
+			"err", fmt.Errorf("send %s: %w", eventType, err))
+	}
+}
