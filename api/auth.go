@@ -42,6 +42,10 @@ type Principal struct {
 // forgets them at once.
 const authCacheTTL = 10 * time.Second
 
+// authCacheSize bounds each auth cache: 50,000 API keys and 50,000 tenants
+// (a few hundred bytes an entry).
+const authCacheSize = 50_000
+
 type cachedCred struct {
 	cred    tenants.Credential
 	expires time.Time
@@ -62,10 +66,15 @@ type Authenticator struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	mu      sync.Mutex
-	creds   map[[32]byte]cachedCred // guarded by mu
-	tenants map[string]cachedTenant // guarded by mu
-	used    map[string]time.Time    // key id -> last use, not yet stored; guarded by mu
+	// creds and tenants cache credential and tenant lookups in bounded
+	// expirable LRUs (authCacheSize entries each, authCacheTTL): being
+	// stale costs at most authCacheTTL of a revoked key or suspended
+	// tenant still passing on another process.
+	creds   *expirable.LRU[[32]byte, cachedCred]
+	tenants *expirable.LRU[string, cachedTenant]
+
+	mu   sync.Mutex
+	used map[string]time.Time // key id -> last use, not yet stored; guarded by mu
 
 	appTokens AppTokenChecker
 	// consoleTokens verifies the tenant console's session tokens; nil
@@ -126,7 +135,9 @@ func (a *Authenticator) SetAppTokens(c AppTokenChecker) { a.appTokens = c }
 func NewAuthenticator(store *tenants.Store, tokens *Tokens, log *slog.Logger) *Authenticator {
 	return &Authenticator{
 		store: store, tokens: tokens, log: log, now: time.Now,
-		creds: map[[32]byte]cachedCred{}, tenants: map[string]cachedTenant{}, used: map[string]time.Time{},
+		creds:   expirable.NewLRU[[32]byte, cachedCred](authCacheSize, nil, authCacheTTL),
+		tenants: expirable.NewLRU[string, cachedTenant](authCacheSize, nil, authCacheTTL),
+		used:    map[string]time.Time{},
 		unknown: expirable.NewLRU[[32]byte, struct{}](unknownKeyCap, nil, unknownKeyTTL),
 	}
 }
@@ -194,9 +205,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 func (a *Authenticator) credential(ctx context.Context, key string) (tenants.Credential, error) {
 	hash := sha256.Sum256([]byte(key))
 	now := a.now()
-	a.mu.Lock()
-	c, ok := a.creds[hash]
-	a.mu.Unlock()
+	c, ok := a.creds.Get(hash)
 	if !ok || now.After(c.expires) {
 		if a.unknown.Contains(hash) {
 			return tenants.Credential{}, errAuth("invalid API key")
@@ -210,10 +219,8 @@ func (a *Authenticator) credential(ctx context.Context, key string) (tenants.Cre
 			return tenants.Credential{}, err
 		}
 		c = cachedCred{cred: cred, expires: now.Add(authCacheTTL)}
-		a.mu.Lock()
-		a.creds[hash] = c
-		a.tenants[cred.TenantID] = cachedTenant{status: cred.TenantStatus, validAfter: cred.TokensValidAfter, expires: now.Add(authCacheTTL)}
-		a.mu.Unlock()
+		a.creds.Add(hash, c)
+		a.tenants.Add(cred.TenantID, cachedTenant{status: cred.TenantStatus, validAfter: cred.TokensValidAfter, expires: now.Add(authCacheTTL)})
 	}
 	if c.cred.Revoked {
 		return tenants.Credential{}, errAuth("this API key has been revoked")
@@ -228,9 +235,7 @@ func (a *Authenticator) credential(ctx context.Context, key string) (tenants.Cre
 // most authCacheTTL old.
 func (a *Authenticator) tenantStatus(ctx context.Context, tenantID string) (cachedTenant, error) {
 	now := a.now()
-	a.mu.Lock()
-	t, ok := a.tenants[tenantID]
-	a.mu.Unlock()
+	t, ok := a.tenants.Get(tenantID)
 	if ok && now.Before(t.expires) {
 		return t, nil
 	}
@@ -242,21 +247,17 @@ func (a *Authenticator) tenantStatus(ctx context.Context, tenantID string) (cach
 		return cachedTenant{}, err
 	}
 	t = cachedTenant{status: tn.Status, validAfter: tn.TokensValidAfter, expires: now.Add(authCacheTTL)}
-	a.mu.Lock()
-	a.tenants[tenantID] = t
-	a.mu.Unlock()
+	a.tenants.Add(tenantID, t)
 	return t, nil
 }
 
 // Forget drops cached state for a tenant (and all its keys), so a
 // revocation or suspension made through this process applies at once.
 func (a *Authenticator) Forget(tenantID string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.tenants, tenantID)
-	for h, c := range a.creds {
-		if c.cred.TenantID == tenantID {
-			delete(a.creds, h)
+	a.tenants.Remove(tenantID)
+	for _, h := range a.creds.Keys() {
+		if c, ok := a.creds.Peek(h); ok && c.cred.TenantID == tenantID {
+			a.creds.Remove(h)
 		}
 	}
 }
