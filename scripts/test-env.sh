@@ -33,3 +33,10 @@ if ! command -v stripe-mock >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/stri
   echo "test-env: installing stripe-mock"
   go install github.com/stripe/stripe-mock@v0.203.0
 fi
+
+# The Helm chart's test runs helm lint and helm template (a Go program; the
+# first build takes minutes, later runs find it in $(go env GOPATH)/bin).
+if ! command -v helm >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/helm" ]; then
+  echo "test-env: installing helm"
+  go install helm.sh/helm/v3/cmd/helm@v3.22.0
+fi

@@ -24,6 +24,12 @@ import (
 type DB struct {
 	Gorm *gorm.DB
 	Pool *pgxpool.Pool
+	// TxPooled says the connections come from a transaction pooler
+	// (PgBouncer in transaction mode, WithPgBouncer): a session holds a
+	// server connection for one transaction only, so nothing may rely on
+	// session state — no prepared statements kept across statements, no
+	// session advisory locks (Store.TryLease uses rows instead).
+	TxPooled bool
 }
 
 // Close releases every connection.
@@ -46,6 +52,7 @@ func OpenDB(ctx context.Context, dsn string, maxConns int, log *slog.Logger, opt
 	for _, o := range opts {
 		o(cfg)
 	}
+	txPooled := cfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeExec && cfg.ConnConfig.StatementCacheCapacity == 0
 	if maxConns > 0 {
 		cfg.MaxConns = int32(maxConns)
 	}
@@ -71,7 +78,7 @@ func OpenDB(ctx context.Context, dsn string, maxConns int, log *slog.Logger, opt
 		pool.Close()
 		return nil, fmt.Errorf("open gorm: %w", err)
 	}
-	return &DB{Gorm: gdb, Pool: pool}, nil
+	return &DB{Gorm: gdb, Pool: pool, TxPooled: txPooled}, nil
 }
 
 // DBOption adjusts the pool's configuration.
@@ -81,6 +88,19 @@ type DBOption func(*pgxpool.Config)
 // tests that count round trips, or for instrumentation).
 func WithQueryTracer(t pgx.QueryTracer) DBOption {
 	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = t }
+}
+
+// WithPgBouncer prepares the pool for a transaction pooler such as
+// PgBouncer in transaction mode: statements run as unnamed prepared
+// statements in one round trip (pgx's QueryExecModeExec) and no statement
+// or description is cached per connection, since the next statement may
+// get another server connection. The DB it opens reports TxPooled.
+func WithPgBouncer() DBOption {
+	return func(c *pgxpool.Config) {
+		c.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+		c.ConnConfig.StatementCacheCapacity = 0
+		c.ConnConfig.DescriptionCacheCapacity = 0
+	}
 }
 
 // EnsureDatabase creates the database named in dsn when it does not exist,

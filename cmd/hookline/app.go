@@ -66,7 +66,7 @@ type App struct {
 // requested roles. It fails fast, naming what is wrong.
 func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App, error) {
 	a := &App{cfg: cfg, log: log, roles: roles, ready: make(chan struct{})}
-	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns, log)
+	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns, log, cfg.dbOptions()...)
 	if err != nil {
 		return nil, explainUnreachable(err, cfg, nil)
 	}
@@ -75,16 +75,15 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		db.Close()
 		return nil, err
 	}
-	ropt, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("HOOKLINE_REDIS_URL: %w", err)
-	}
 	// go-redis logs reconnection trouble through a package-level logger;
 	// send it to ours, once per process.
 	redis.SetLogger(redisLogger{log.With("component", "redis")})
-	ropt.PoolSize = max(cfg.Concurrency/4, 32)
-	a.redis = redis.NewClient(ropt)
+	rc, schedOpt, err := openRedis(cfg, max(cfg.Concurrency/4, 32), log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.redis = rc
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	err = a.redis.Ping(pctx).Err()
 	cancel()
@@ -135,7 +134,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	if roles&roleAPI != 0 && roles&roleWorker != 0 {
 		handoff = worker.NewHandoff(64 << 20)
 	}
-	wdeps := worker.Deps{Store: a.store, Redis: a.redis, Log: log, Observer: a.metrics, Tracer: tp, Handoff: handoff}
+	wdeps := worker.Deps{Store: a.store, Redis: a.redis, SchedulerRedis: schedOpt, Log: log, Observer: a.metrics, Tracer: tp, Handoff: handoff}
 	tokens := api.NewTokens(cfg.JWTSecret, nil)
 	adeps := api.Deps{
 		Store: a.store, Tokens: tokens, Log: log, Metrics: a.metrics, Tracer: tp,
@@ -336,7 +335,7 @@ func explainUnreachable(dbErr error, cfg Config, redisErr error) error {
 	}
 	what, where, reason := "PostgreSQL", redactURL(cfg.DatabaseURL), dbErr
 	if dbErr == nil {
-		what, where, reason = "Redis", redactURL(cfg.RedisURL), redisErr
+		what, where, reason = "Redis", cfg.redisWhere(), redisErr
 	}
 	return fmt.Errorf(`cannot reach %s at %s (%s).
 Hookline needs PostgreSQL and Redis. Start them with Docker: "docker compose up -d postgres redis";
