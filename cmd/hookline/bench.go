@@ -268,7 +268,6 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 			b.redis.Unlink(c, keys...)
 		}
 		b.redis.SRem(c, "asynq:queues", cfg.Queue)
-		b.redis.Del(c, cfg.Queue+":epoch")
 		b.redis.Close()
 	})
 
