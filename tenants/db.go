@@ -52,7 +52,8 @@ func OpenDB(ctx context.Context, dsn string, maxConns int, log *slog.Logger, opt
 	for _, o := range opts {
 		o(cfg)
 	}
-	txPooled := cfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeExec && cfg.ConnConfig.StatementCacheCapacity == 0
+	// WithPgBouncer's mode is how a transaction pooler is recognised.
+	txPooled := cfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheDescribe
 	if maxConns > 0 {
 		cfg.MaxConns = int32(maxConns)
 	}
@@ -91,15 +92,15 @@ func WithQueryTracer(t pgx.QueryTracer) DBOption {
 }
 
 // WithPgBouncer prepares the pool for a transaction pooler such as
-// PgBouncer in transaction mode: statements run as unnamed prepared
-// statements in one round trip (pgx's QueryExecModeExec) and no statement
-// or description is cached per connection, since the next statement may
-// get another server connection. The DB it opens reports TxPooled.
+// PgBouncer in transaction mode, where consecutive statements may run on
+// different server connections: no named prepared statements (pgx's
+// QueryExecModeCacheDescribe runs unnamed ones in one round trip), only
+// statement descriptions cached, which hold on any server connection of
+// the same schema. The DB it opens reports TxPooled.
 func WithPgBouncer() DBOption {
 	return func(c *pgxpool.Config) {
-		c.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+		c.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 		c.ConnConfig.StatementCacheCapacity = 0
-		c.ConnConfig.DescriptionCacheCapacity = 0
 	}
 }
 

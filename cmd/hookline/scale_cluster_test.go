@@ -79,7 +79,7 @@ func TestScale_Cluster(t *testing.T) {
 
 	t.Run("Retry", func(t *testing.T) {
 		rc := newReceiver(t, nil)
-		rc.fail = func(_ string, n int) int {
+		rc.fail = func(_ string, n int, _ []byte) int {
 			if n <= 2 {
 				return 500
 			}

@@ -30,6 +30,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
+
+	"github.com/hookline/hookline/internal/redistest"
 )
 
 // proc is a server process a test started; it is killed when the test ends.
@@ -158,6 +160,7 @@ func startRole(t *testing.T, name string, env map[string]string) *runningRole {
 	waitUntil(t, 20*time.Second, func() bool {
 		select {
 		case err := <-r.done:
+			r.done <- err // for the cleanup
 			t.Fatalf("hookline %s stopped: %v\n%s", name, err, r.logs.String())
 		default:
 		}
@@ -221,14 +224,14 @@ func sdk(t *testing.T, base, key string) *svix.Svix {
 
 // receiver is a webhook receiver that verifies every signature and counts
 // deliveries per message id. fail, when set, gives the status to answer
-// for a message's nth (from 1) delivery.
+// for a message's nth (from 1) delivery (0: the usual 204).
 type receiver struct {
 	*httptest.Server
 	mu       sync.Mutex
 	secret   string
 	got      map[string]int // msg id -> deliveries
 	badSig   int
-	fail     func(msgID string, n int) int
+	fail     func(msgID string, n int, body []byte) int
 	listener net.Listener
 }
 
@@ -260,7 +263,7 @@ func newReceiver(t *testing.T, ln net.Listener) *receiver {
 		fail := rc.fail
 		rc.mu.Unlock()
 		if fail != nil {
-			if code := fail(id, n); code != 0 {
+			if code := fail(id, n, body); code != 0 {
 				w.WriteHeader(code)
 				return
 			}
@@ -440,3 +443,6 @@ func redisClient(a, password string) *redis.Client {
 }
 
 func bgctx() context.Context { return context.Background() }
+
+// redistestNamespace is a Redis namespace on the machine's Redis.
+func redistestNamespace(t *testing.T) (string, string) { return redistest.Namespace(t) }
