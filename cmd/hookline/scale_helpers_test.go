@@ -45,6 +45,12 @@ type proc struct {
 // startProc runs name with args, its output in a file shown if the test fails.
 func startProc(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
+	return startProcEnv(t, nil, name, args...)
+}
+
+// startProcEnv is startProc with the environment env (nil: the test's).
+func startProcEnv(t *testing.T, env map[string]string, name string, args ...string) *proc {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), filepath.Base(name)+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -52,6 +58,12 @@ func startProc(t *testing.T, name string, args ...string) *proc {
 	}
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = f, f
+	if env != nil {
+		cmd.Env = []string{}
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		t.Fatalf("start %s: %v", name, err)
@@ -232,6 +244,7 @@ type receiver struct {
 	got      map[string]int // msg id -> deliveries
 	badSig   int
 	fail     func(msgID string, n int, body []byte) int
+	delay    time.Duration // before answering, so deliveries are in flight
 	listener net.Listener
 }
 
@@ -242,8 +255,9 @@ func newReceiver(t *testing.T, ln net.Listener) *receiver {
 		body, _ := io.ReadAll(r.Body)
 		id := r.Header.Get("webhook-id")
 		rc.mu.Lock()
-		secret := rc.secret
+		secret, delay := rc.secret, rc.delay
 		rc.mu.Unlock()
+		time.Sleep(delay)
 		if secret != "" {
 			wh, err := standardwebhooks.NewWebhook(secret)
 			if err == nil {
