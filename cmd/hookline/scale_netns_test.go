@@ -87,7 +87,7 @@ func newNetlab(t *testing.T, hosts ...string) *netlab {
 }
 
 func (l *netlab) ns(h string) string { return l.prefix + h }
-func (l *netlab) hubIP() string     { return l.subnet + "1" }
+func (l *netlab) hubIP() string      { return l.subnet + "1" }
 
 // inHub runs f on a thread switched into the hub namespace, so sockets f
 // creates live there.
