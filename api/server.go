@@ -74,6 +74,10 @@ type Deps struct {
 	// Ready reports whether the process accepts traffic (false while
 	// draining); nil means always.
 	Ready func() bool
+	// Invalidated is told after a tenant's status or API keys change
+	// through this process (its own caches already dropped them), so that
+	// other processes can drop theirs; nil tells no one.
+	Invalidated func(ctx context.Context, tenantID string)
 }
 
 // Server is the HTTP API. Create it with NewServer; it is safe for
@@ -97,6 +101,9 @@ type Server struct {
 	opts     Options
 	engine   *gin.Engine
 	routes   []route
+
+	// invalidated is Deps.Invalidated (may be nil).
+	invalidated func(ctx context.Context, tenantID string)
 }
 
 // scope says who may call a route.
@@ -140,6 +147,7 @@ func NewServer(d Deps, opts Options) *Server {
 		metrics: d.Metrics, promHTTP: d.MetricsHandler, tracer: d.Tracer.Tracer("hookline/api"),
 		apps: newAppCache(10_000),
 	}
+	s.invalidated = d.Invalidated
 	s.ingest = newIngester(s.store, s.dispatch, s.log)
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()

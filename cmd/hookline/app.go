@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookline/hookline/api"
+	"github.com/hookline/hookline/invalidate"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
@@ -56,6 +57,7 @@ type App struct {
 	metrics         *telemetry.Metrics
 	inspector       *asynq.Inspector
 	shutdownTracing func(context.Context) error
+	bus             *invalidate.Bus // cross-process cache invalidation
 
 	listener net.Listener
 	draining atomic.Bool
@@ -145,6 +147,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	if cfg.MetricsListen == "" {
 		adeps.MetricsHandler = a.metrics.Handler()
 	}
+	a.wireInvalidation(&adeps)
 	if err := a.wirePortal(&adeps); err != nil {
 		a.close()
 		return nil, err
@@ -261,6 +264,7 @@ func (a *App) Run(ctx context.Context) error {
 			a.auth.Run(bgCtx, 30*time.Second)
 		}()
 	}
+	a.runInvalidation(bgCtx, &wg)
 	if a.worker != nil {
 		if err := a.worker.Start(ctx); err != nil {
 			close(a.ready)
