@@ -165,7 +165,7 @@ func (l *netlab) exec(h string, env map[string]string, prog string, args ...stri
 // other with the same idempotency key: every message that got a 2xx is
 // delivered. Delivery settings are the production defaults, so tasks the
 // cut worker held while its heartbeats failed come back through asynq's
-// lease expiry and recoverer: up to about 90 s.
+// lease expiry, recoverer and retry schedule: up to about two minutes.
 func TestScale_Netns(t *testing.T) {
 	lab := newNetlab(t, "api1", "api2", "wrk1", "wrk2")
 	if _, err := exec.LookPath("socat"); err != nil {
@@ -254,7 +254,7 @@ func TestScale_Netns(t *testing.T) {
 	t.Logf("%d messages accepted (link cut at %d, restored at %d, API host killed at %d); %d requests failed and were retried",
 		len(ids), cutAt, restoredAt, killedAt, s.failed)
 	start := time.Now()
-	waitDelivered(t, rc, ids, 150*time.Second)
+	waitDelivered(t, rc, ids, 240*time.Second)
 	t.Logf("all delivered %v after the load stopped", time.Since(start).Round(time.Second))
 	if rc.badSig > 0 {
 		t.Errorf("%d deliveries with a bad signature", rc.badSig)
