@@ -19,6 +19,13 @@ test:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed on:"; gofmt -l .; exit 1)
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+# The scale tests (build tag "scale"): Redis Sentinel failover, Redis
+# Cluster, PgBouncer, processes in network namespaces. They start their own
+# redis-server, sentinel and pgbouncer processes; a few minutes in all.
+test-scale:
+	scripts/test-env.sh
+	$(GO) test -race -count=1 -tags scale -run '^TestScale' -timeout 9m ./cmd/hookline/
+
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hookline ./cmd/hookline
 

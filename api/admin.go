@@ -127,7 +127,7 @@ func (s *Server) setTenantStatus(c *gin.Context, status string) error {
 	if err != nil {
 		return err
 	}
-	s.auth.Forget(t.ID)
+	s.forgetEverywhere(c.Request.Context(), t.ID)
 	c.JSON(http.StatusOK, toTenantOut(t))
 	return nil
 }
@@ -187,7 +187,7 @@ func (s *Server) adminRevokeAPIKey(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.auth.Forget(k.TenantID)
+	s.forgetEverywhere(c.Request.Context(), k.TenantID)
 	c.JSON(http.StatusOK, toAPIKeyOut(k))
 	return nil
 }

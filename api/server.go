@@ -85,6 +85,10 @@ type Deps struct {
 	// RateLimit limits each tenant's API requests across processes; nil
 	// means no limit.
 	RateLimit *RateLimiter
+	// Invalidated is told after a tenant's status or API keys change
+	// through this process (its own caches already dropped them), so that
+	// other processes can drop theirs; nil tells no one.
+	Invalidated func(ctx context.Context, tenantID string)
 }
 
 // Server is the HTTP API. Create it with NewServer; it is safe for
@@ -111,6 +115,9 @@ type Server struct {
 	opts         Options
 	engine       *gin.Engine
 	routes       []route
+
+	// invalidated is Deps.Invalidated (may be nil).
+	invalidated func(ctx context.Context, tenantID string)
 }
 
 // scope says who may call a route.
@@ -159,6 +166,7 @@ func NewServer(d Deps, opts Options) *Server {
 	}
 	s.limiter = d.RateLimit
 	s.ops = operational.NewNotifier(s.store, NewOperationalSender(s.store, s.outbox), s.log, operational.Options{})
+	s.invalidated = d.Invalidated
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.RedirectTrailingSlash = false

@@ -27,9 +27,24 @@ if [ ! -x /usr/bin/chromium ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
 fi
 
+# The scale tests (make test-scale) run Debian's pgbouncer; the package's
+# own service is not started (the tests start theirs).
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+  echo "test-env: installing pgbouncer"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends pgbouncer
+fi
+
 # The billing tests run Stripe's official mock server (a Go program); the
 # tests look for it on PATH and in $(go env GOPATH)/bin.
 if ! command -v stripe-mock >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/stripe-mock" ]; then
   echo "test-env: installing stripe-mock"
   go install github.com/stripe/stripe-mock@v0.203.0
+fi
+
+# The Helm chart's test runs helm lint and helm template (a Go program; the
+# first build takes minutes, later runs find it in $(go env GOPATH)/bin).
+if ! command -v helm >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/helm" ]; then
+  echo "test-env: installing helm"
+  go install helm.sh/helm/v3/cmd/helm@v3.22.0
 fi

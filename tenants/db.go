@@ -24,6 +24,12 @@ import (
 type DB struct {
 	Gorm *gorm.DB
 	Pool *pgxpool.Pool
+	// TxPooled says the connections come from a transaction pooler
+	// (PgBouncer in transaction mode, WithPgBouncer): a session holds a
+	// server connection for one transaction only, so nothing may rely on
+	// session state — no prepared statements kept across statements, no
+	// session advisory locks (Store.TryLease uses rows instead).
+	TxPooled bool
 }
 
 // Close releases every connection.
@@ -46,6 +52,8 @@ func OpenDB(ctx context.Context, dsn string, maxConns int, log *slog.Logger, opt
 	for _, o := range opts {
 		o(cfg)
 	}
+	// WithPgBouncer's mode is how a transaction pooler is recognised.
+	txPooled := cfg.ConnConfig.DefaultQueryExecMode == pgx.QueryExecModeCacheDescribe
 	if maxConns > 0 {
 		cfg.MaxConns = int32(maxConns)
 	}
@@ -71,7 +79,7 @@ func OpenDB(ctx context.Context, dsn string, maxConns int, log *slog.Logger, opt
 		pool.Close()
 		return nil, fmt.Errorf("open gorm: %w", err)
 	}
-	return &DB{Gorm: gdb, Pool: pool}, nil
+	return &DB{Gorm: gdb, Pool: pool, TxPooled: txPooled}, nil
 }
 
 // DBOption adjusts the pool's configuration.
@@ -81,6 +89,19 @@ type DBOption func(*pgxpool.Config)
 // tests that count round trips, or for instrumentation).
 func WithQueryTracer(t pgx.QueryTracer) DBOption {
 	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = t }
+}
+
+// WithPgBouncer prepares the pool for a transaction pooler such as
+// PgBouncer in transaction mode, where consecutive statements may run on
+// different server connections: no named prepared statements (pgx's
+// QueryExecModeCacheDescribe runs unnamed ones in one round trip), only
+// statement descriptions cached, which hold on any server connection of
+// the same schema. The DB it opens reports TxPooled.
+func WithPgBouncer() DBOption {
+	return func(c *pgxpool.Config) {
+		c.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+		c.ConnConfig.StatementCacheCapacity = 0
+	}
 }
 
 // EnsureDatabase creates the database named in dsn when it does not exist,

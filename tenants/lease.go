@@ -2,6 +2,8 @@ package tenants
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"time"
@@ -9,17 +11,33 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Lease is a named PostgreSQL advisory lock held on a connection of its
-// own: while the process (and the connection) lives, no other process gets
-// the same lease; if either dies, the server releases it.
+// Lease is a named lock across processes. Directly connected, it is a
+// PostgreSQL session advisory lock held on a connection of its own: while
+// the process (and the connection) lives, no other process gets the same
+// lease; if either dies, the server releases it at once. Through a
+// transaction pooler (DB.TxPooled) it is a row in the leases table with an
+// expiry of RowLeaseTTL, renewed by Alive; a holder that dies is taken
+// over once its row expires.
 type Lease struct {
 	conn *pgxpool.Conn
 	key  int64
+
+	// Row leases.
+	store  *Store
+	name   string
+	holder string
 }
+
+// RowLeaseTTL is how long a row lease outlives its holder's last renewal
+// (Alive): the time a dead holder's work waits for a new one.
+const RowLeaseTTL = 10 * time.Second
 
 // TryLease takes the lease name if it is free. It returns nil, nil when
 // another process holds it.
 func (s *Store) TryLease(ctx context.Context, name string) (*Lease, error) {
+	if s.txPooled {
+		return s.tryRowLease(ctx, name)
+	}
 	h := fnv.New64a()
 	h.Write([]byte("hookline:" + name))
 	key := int64(h.Sum64())
@@ -44,6 +62,9 @@ func (s *Store) TryLease(ctx context.Context, name string) (*Lease, error) {
 func (l *Lease) Alive(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	if l.conn == nil {
+		return l.store.renewRowLease(ctx, l) == nil
+	}
 	return l.conn.Ping(ctx) == nil
 }
 
@@ -51,11 +72,50 @@ func (l *Lease) Alive(ctx context.Context) bool {
 func (l *Lease) Release() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	if l.conn == nil {
+		_, _ = l.store.pool.Exec(ctx, `DELETE FROM leases WHERE name = $1 AND holder = $2`, l.name, l.holder)
+		return
+	}
 	if _, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", l.key); err != nil {
 		// The connection is unusable; closing it releases the lock.
 		_ = l.conn.Conn().Close(ctx)
 	}
 	l.conn.Release()
+}
+
+// tryRowLease takes the row lease name when nobody holds it or its holder
+// let it expire. Every statement is its own transaction, so it works
+// through a transaction pooler.
+func (s *Store) tryRowLease(ctx context.Context, name string) (*Lease, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("lease %s: %w", name, err)
+	}
+	l := &Lease{store: s, name: name, holder: hex.EncodeToString(b[:])}
+	now := s.Now()
+	tag, err := s.pool.Exec(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+		WHERE leases.expires_at < $4`, name, l.holder, now.Add(RowLeaseTTL), now)
+	if err != nil {
+		return nil, fmt.Errorf("lease %s: %w", name, translate(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, nil
+	}
+	return l, nil
+}
+
+// renewRowLease extends l's row; an error means it is no longer l's.
+func (s *Store) renewRowLease(ctx context.Context, l *Lease) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE leases SET expires_at = $3 WHERE name = $1 AND holder = $2`,
+		l.name, l.holder, s.Now().Add(RowLeaseTTL))
+	if err != nil {
+		return fmt.Errorf("renew lease %s: %w", l.name, translate(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("renew lease %s: %w", l.name, ErrNotFound)
+	}
+	return nil
 }
 
 // DeleteExpiredIdempotencyKeys removes stored responses past their 12 h.

@@ -24,6 +24,8 @@ type Store struct {
 	pool   *pgxpool.Pool
 	cipher *Cipher
 	now    func() time.Time
+	// txPooled: connections come from a transaction pooler (see DB).
+	txPooled bool
 }
 
 // NewStore returns a Store over db. cipher seals endpoint secrets (nil for
@@ -32,7 +34,7 @@ func NewStore(db *DB, cipher *Cipher, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db.Gorm, pool: db.Pool, cipher: cipher, now: now}
+	return &Store{db: db.Gorm, pool: db.Pool, cipher: cipher, now: now, txPooled: db.TxPooled}
 }
 
 // DB returns the underlying gorm handle, for packages (billing) that keep

@@ -108,9 +108,11 @@ func (s *sweeper) pass(ctx context.Context) {
 }
 
 // redisWasReset reports whether Redis lost its data since the last pass,
-// by way of an epoch key this process set.
+// by way of an epoch key this process set. The key shares the queue's
+// hash tag, so on a Redis Cluster it lives on the node that holds the
+// queue and is lost exactly when the queue is.
 func (s *sweeper) redisWasReset(ctx context.Context) (bool, error) {
-	key := s.client.queue + ":epoch"
+	key := "asynq:{" + s.client.queue + "}:hookline-epoch"
 	cur, err := s.redis.Get(ctx, key).Result()
 	if err != nil && err != redis.Nil {
 		return false, err

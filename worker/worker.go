@@ -102,7 +102,12 @@ func DefaultRetrySchedule() []time.Duration {
 type Deps struct {
 	Store *tenants.Store
 	Redis redis.UniversalClient
-	Log   *slog.Logger
+	// SchedulerRedis, when set, is how the periodic-task scheduler
+	// connects to the same Redis as Redis (it owns and closes its
+	// client); nil derives it from Redis, which works for a single
+	// server's *redis.Client only.
+	SchedulerRedis asynq.RedisConnOpt
+	Log            *slog.Logger
 	// Observer receives attempt outcomes for the metrics; nil means none.
 	Observer Observer
 	// Tracer records a span per attempt; nil means no tracing.
@@ -231,7 +236,9 @@ func New(d Deps, o Options) *Worker {
 	w := &Worker{opts: o, log: d.Log, srv: srv, handler: h, rec: rec, sweeper: sw, client: client, extra: d.Handlers}
 	if len(d.Periodic) > 0 {
 		sopts := &asynq.SchedulerOpts{Logger: asynqLogger{alog}, LogLevel: asynq.WarnLevel}
-		if opt, ok := schedulerRedis(d.Redis); ok {
+		if d.SchedulerRedis != nil {
+			w.sched = asynq.NewScheduler(d.SchedulerRedis, sopts)
+		} else if opt, ok := schedulerRedis(d.Redis); ok {
 			w.sched = asynq.NewScheduler(opt, sopts)
 		} else {
 			w.sched = asynq.NewSchedulerFromRedisClient(d.Redis, sopts)

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookline/hookline/api"
+	"github.com/hookline/hookline/invalidate"
 	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
@@ -61,6 +62,7 @@ type App struct {
 	metrics         *telemetry.Metrics
 	inspector       *asynq.Inspector
 	shutdownTracing func(context.Context) error
+	bus             *invalidate.Bus // cross-process cache invalidation
 
 	listener net.Listener // set before Run to serve on a listener bound earlier
 	draining atomic.Bool
@@ -71,7 +73,7 @@ type App struct {
 // requested roles. It fails fast, naming what is wrong.
 func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App, error) {
 	a := &App{cfg: cfg, log: log, roles: roles, ready: make(chan struct{})}
-	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns, log)
+	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns, log, cfg.dbOptions()...)
 	if err != nil {
 		return nil, explainUnreachable(err, cfg, nil)
 	}
@@ -80,16 +82,15 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		db.Close()
 		return nil, err
 	}
-	ropt, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("HOOKLINE_REDIS_URL: %w", err)
-	}
 	// go-redis logs reconnection trouble through a package-level logger;
 	// send it to ours, once per process.
 	redis.SetLogger(redisLogger{log.With("component", "redis")})
-	ropt.PoolSize = max(cfg.Concurrency/4, 32)
-	a.redis = redis.NewClient(ropt)
+	rc, schedOpt, err := openRedis(cfg, max(cfg.Concurrency/4, 32), log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.redis = rc
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	err = a.redis.Ping(pctx).Err()
 	cancel()
@@ -140,7 +141,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	if roles&roleAPI != 0 && roles&roleWorker != 0 {
 		handoff = outbox.NewHandoff(64 << 20)
 	}
-	wdeps := worker.Deps{Store: a.store, Redis: a.redis, Log: log, Observer: a.metrics, Tracer: tp, Handoff: handoff}
+	wdeps := worker.Deps{Store: a.store, Redis: a.redis, SchedulerRedis: schedOpt, Log: log, Observer: a.metrics, Tracer: tp, Handoff: handoff}
 	tokens := api.NewTokens(cfg.JWTSecret, nil)
 	adeps := api.Deps{
 		Store: a.store, Tokens: tokens, Log: log, Metrics: a.metrics, Tracer: tp,
@@ -152,6 +153,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	} else if cfg.MetricsListen == "" {
 		log.Warn("/metrics is not served: set HOOKLINE_METRICS_TOKEN (a bearer token scrapers send) or HOOKLINE_METRICS_LISTEN (a private address)")
 	}
+	a.wireInvalidation(&adeps)
 	if roles&roleWorker != 0 {
 		// The worker's operational events (exhausted, failing, recovered,
 		// auto-disabled) are messages like any: they go through an outbox
@@ -294,6 +296,7 @@ func (a *App) Run(ctx context.Context) error {
 			a.auth.Run(bgCtx, 30*time.Second)
 		}()
 	}
+	a.runInvalidation(bgCtx, &wg)
 	if a.worker != nil {
 		if err := a.worker.Start(ctx); err != nil {
 			close(a.ready)
@@ -371,7 +374,7 @@ func explainUnreachable(dbErr error, cfg Config, redisErr error) error {
 	}
 	what, where, reason := "PostgreSQL", redactURL(cfg.DatabaseURL), dbErr
 	if dbErr == nil {
-		what, where, reason = "Redis", redactURL(cfg.RedisURL), redisErr
+		what, where, reason = "Redis", cfg.redisWhere(), redisErr
 	}
 	return fmt.Errorf(`cannot reach %s at %s (%s).
 Hookline needs PostgreSQL and Redis. Start them with Docker: "docker compose up -d postgres redis";

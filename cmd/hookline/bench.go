@@ -67,7 +67,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.BoolVar(&o.noDeliver, "no-deliver", false, "run no workers: measure ingest and the queued backlog's memory")
 	fs.BoolVar(&o.backlog, "backlog", false, "queue every message first (no workers), measure memory with the backlog, then start workers and measure the drain")
 	fs.BoolVar(&o.skipBaselines, "skip-baselines", false, "do not measure the HTTP and INSERT baselines")
-	fs.StringVar(&o.apiURL, "api", "", "a deployed Hookline's base URL (with --key and --receiver-listen)")
+	fs.StringVar(&o.apiURL, "api", "", "a deployed Hookline's base URL, or several API processes' URLs separated by commas, sent to in turn (with --key and --receiver-listen)")
 	fs.StringVar(&o.key, "key", "", "a tenant API key of the deployed instance")
 	fs.StringVar(&o.receiverListen, "receiver-listen", "", "address for the built-in receiver, reachable from the deployed instance")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (not the baselines) to this file")
@@ -140,7 +140,10 @@ type bench struct {
 	recvSrv   *http.Server
 	body      func(i int) []byte
 	pad       string
-	cleanups  []func()
+	// apiURLs are every API process given to --api (comma-separated);
+	// messages go to them in turn, as behind a round-robin balancer.
+	apiURLs  []string
+	cleanups []func()
 }
 
 func (b *bench) cleanup() {
@@ -184,7 +187,10 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 	}
 
 	if b.o.apiURL != "" {
-		b.apiURL, b.key = strings.TrimRight(b.o.apiURL, "/"), b.o.key
+		for _, u := range strings.Split(b.o.apiURL, ",") {
+			b.apiURLs = append(b.apiURLs, strings.TrimRight(strings.TrimSpace(u), "/"))
+		}
+		b.apiURL, b.key = b.apiURLs[0], b.o.key
 		// The INSERT baseline needs the database; measure it if reachable.
 		if dsn := getenv("HOOKLINE_DATABASE_URL"); dsn != "" {
 			if db, err := tenants.OpenDB(ctx, dsn, b.o.concurrency+2, slog.New(slog.DiscardHandler)); err == nil {
@@ -278,7 +284,6 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 			b.redis.Unlink(c, keys...)
 		}
 		b.redis.SRem(c, "asynq:queues", cfg.Queue)
-		b.redis.Del(c, cfg.Queue+":epoch")
 		b.redis.Close()
 	})
 

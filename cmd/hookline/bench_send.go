@@ -36,7 +36,11 @@ func (b *bench) sender(client *http.Client) sendFunc {
 		}
 	}
 	return func(ctx context.Context, appID string, i int) error {
-		req, _ := http.NewRequestWithContext(ctx, "POST", b.apiURL+"/api/v1/app/"+appID+"/msg", bytes.NewReader(b.body(i)))
+		base := b.apiURL
+		if len(b.apiURLs) > 1 {
+			base = b.apiURLs[i%len(b.apiURLs)] // as behind a round-robin balancer
+		}
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/app/"+appID+"/msg", bytes.NewReader(b.body(i)))
 		req.Header.Set("Authorization", "Bearer "+b.key)
 		req.Header.Set("Content-Type", "application/json")
 		if !b.o.noIdempotency {

@@ -55,7 +55,7 @@ func commandDB(ctx context.Context, getenv func(string) string, stderr io.Writer
 		return cfg, nil, nil, err
 	}
 	log := newLogger(cfg, stderr)
-	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, 2, log)
+	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, 2, log, cfg.dbOptions()...)
 	if err != nil {
 		return cfg, log, nil, explainUnreachable(err, cfg, nil)
 	}

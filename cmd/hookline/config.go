@@ -21,9 +21,26 @@ import (
 // Config is every setting of the process, read from HOOKLINE_* environment
 // variables in one place. No other package reads the environment.
 type Config struct {
-	DatabaseURL         string
-	DBMaxConns          int
-	RedisURL            string
+	DatabaseURL string
+	DBMaxConns  int
+	RedisURL    string
+	// RedisSentinels and RedisMaster name a Sentinel-managed Redis
+	// (HOOKLINE_REDIS_SENTINELS, HOOKLINE_REDIS_MASTER); when set they win
+	// over RedisURL. RedisCluster lists a Redis Cluster's seed nodes
+	// (HOOKLINE_REDIS_CLUSTER). RedisPassword is the data nodes' password
+	// and RedisSentinelPassword the sentinels' own.
+	RedisSentinels        []string
+	RedisMaster           string
+	RedisCluster          []string
+	RedisPassword         string
+	RedisSentinelPassword string
+	// redisURLSet says HOOKLINE_REDIS_URL was given, for the start-up
+	// line that says the sentinels or cluster win over it.
+	redisURLSet bool
+	// DBPgBouncer says HOOKLINE_DATABASE_URL goes through PgBouncer in
+	// transaction pooling (HOOKLINE_DB_PGBOUNCER): no prepared statements
+	// kept across transactions and no session advisory locks.
+	DBPgBouncer         bool
 	Queue               string // asynq queue name and Redis key prefix
 	Listen              string
 	PublicURL           string
@@ -198,6 +215,14 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 		APIRateLimit:             integer("HOOKLINE_API_RATE_LIMIT", 1000),
 	}
 	c.Dev = dev
+	c.RedisSentinels = list(getenv("HOOKLINE_REDIS_SENTINELS"))
+	c.RedisMaster = str("HOOKLINE_REDIS_MASTER", "")
+	c.RedisCluster = list(getenv("HOOKLINE_REDIS_CLUSTER"))
+	c.RedisPassword = getenv("HOOKLINE_REDIS_PASSWORD")
+	c.RedisSentinelPassword = getenv("HOOKLINE_REDIS_SENTINEL_PASSWORD")
+	c.redisURLSet = strings.TrimSpace(getenv("HOOKLINE_REDIS_URL")) != ""
+	c.DBPgBouncer = boolean("HOOKLINE_DB_PGBOUNCER")
+	errs = append(errs, c.checkRedis()...)
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + hostPort(c.Listen)
 	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -223,9 +248,6 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		errs = append(errs, fmt.Sprintf("HOOKLINE_DATABASE_URL must be a postgres:// URL, got %q", c.DatabaseURL))
-	}
-	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		errs = append(errs, fmt.Sprintf("HOOKLINE_REDIS_URL must be a redis:// URL, got %q", c.RedisURL))
 	}
 	if c.StripeSecretKey != "" && c.StripePriceID == "" {
 		errs = append(errs, "HOOKLINE_STRIPE_PRICE_ID is required with HOOKLINE_STRIPE_SECRET_KEY: the metered price tenants are subscribed to")
@@ -451,7 +473,8 @@ func (c Config) LogValue() slog.Value {
 	}
 	return slog.GroupValue(
 		slog.String("database_url", redactURL(c.DatabaseURL)),
-		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.String("redis", c.redisWhere()),
+		slog.Bool("db_pgbouncer", c.DBPgBouncer),
 		slog.String("queue", c.Queue),
 		slog.String("listen", c.Listen),
 		slog.String("public_url", c.PublicURL),

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
@@ -28,11 +27,10 @@ func runQueues(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer db.Close()
-	ropt, err := redis.ParseURL(cfg.RedisURL)
+	rc, _, err := openRedis(cfg, 4, newLogger(cfg, stderr))
 	if err != nil {
-		return fmt.Errorf("HOOKLINE_REDIS_URL: %w", err)
+		return err
 	}
-	rc := redis.NewClient(ropt)
 	defer rc.Close()
 	if err := rc.Ping(ctx).Err(); err != nil {
 		return explainUnreachable(nil, cfg, err)
