@@ -19,12 +19,16 @@ test:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed on:"; gofmt -l .; exit 1)
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-# The scale tests (build tag "scale"): Redis Sentinel failover, Redis
-# Cluster, PgBouncer, processes in network namespaces. They start their own
-# redis-server, sentinel and pgbouncer processes; a few minutes in all.
+# Tests too slow for make test: the scale tests (build tag "scale": Redis
+# Sentinel failover, Redis Cluster, PgBouncer, processes in network
+# namespaces; they start their own redis-server, sentinel and pgbouncer
+# processes), and, at production timing, the chaos test of an endpoint
+# refusing connections for 60 s (make test runs it at 1/4 scale). A few
+# minutes in all.
 test-scale:
 	scripts/test-env.sh
 	$(GO) test -race -count=1 -tags scale -run '^TestScale' -timeout 9m ./cmd/hookline/
+	HOOKLINE_TEST_SCALE=1 $(GO) test -race -count=1 -timeout 20m -run 'TestChaos_RefusesThenRecovers' ./worker/
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hookline ./cmd/hookline
@@ -32,10 +36,6 @@ build:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./worker/
 
-# Tests too slow for make test, at production timing: the chaos test of an
-# endpoint refusing connections for 60 s (make test runs it at 1/4 scale).
-test-scale:
-	HOOKLINE_TEST_SCALE=1 $(GO) test -race -count=1 -timeout 20m -run 'TestChaos_RefusesThenRecovers' -v ./worker/
 
 # Each fuzz target for FUZZTIME (go test runs their seed corpora in `make test`).
 FUZZTIME ?= 20s
