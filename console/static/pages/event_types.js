@@ -1,9 +1,11 @@
 // Event types: the catalog your customers see in their portal. Create,
 // edit and archive; the JSON Schema editor checks the schema as you type
 // (valid JSON, an object, a known "type", examples that are objects) and
-// shows its first example as the portal will.
+// shows its first example as the portal will. Import from an OpenAPI
+// document is in import_openapi.js.
 
 import { h, fill, button, field, loading, empty, errorState, toast, openDialog, showFieldErrors, jsonBlock, describeError } from '../../../portal/assets/ui.js';
+import { importDialog } from './import_openapi.js';
 
 const enc = encodeURIComponent;
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'];
@@ -102,9 +104,16 @@ export async function eventTypesPage(ctx, main) {
   main.dataset.page = 'event-types';
   const reload = () => ctx.navigate(location.hash);
   const add = button('New event type', { kind: 'primary', iconName: 'plus', id: 'et-new', onclick: () => editorDialog(ctx, null, () => { ctx.catalog({ fresh: true }); reload(); }) });
+  const importBtn = button('Import from OpenAPI', { iconName: 'book', id: 'et-import', onclick: async () => {
+    try {
+      importDialog(ctx, await ctx.catalog(), () => { ctx.catalog({ fresh: true }); reload(); });
+    } catch (err) {
+      if (err.status !== 401) toast(describeError(err), 'error');
+    }
+  } });
   main.append(h('div.page-head',
     h('div', h('h1', { tabindex: '-1' }, 'Event types'), h('p.lede', 'The catalog of events you send. Your customers see it in their portal and subscribe endpoints to them.')),
-    h('div.page-actions', add)));
+    h('div.page-actions', importBtn, add)));
   const card = h('section.card', { 'aria-labelledby': 'et-title' }, loading());
   main.append(card);
   let types;
