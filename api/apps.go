@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hookline/hookline/internal/nullable"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/hookline/hookline/tenants"
@@ -39,11 +41,11 @@ func (in applicationIn) toInput() (tenants.ApplicationInput, error) {
 }
 
 type applicationPatchIn struct {
-	Name         *string           `json:"name"`
-	UID          nullable[string]  `json:"uid"`
-	ThrottleRate nullable[int]     `json:"throttleRate"`
-	RateLimit    nullable[int]     `json:"rateLimit"`
-	Metadata     map[string]string `json:"metadata"`
+	Name         *string                `json:"name"`
+	UID          nullable.Value[string] `json:"uid"`
+	ThrottleRate nullable.Value[int]    `json:"throttleRate"`
+	RateLimit    nullable.Value[int]    `json:"rateLimit"`
+	Metadata     map[string]string      `json:"metadata"`
 }
 
 type applicationOut struct {
@@ -196,7 +198,7 @@ func (s *Server) patchApplication(c *gin.Context) error {
 	if err := checkMetadata(in.Metadata); err != nil {
 		return err
 	}
-	patch := tenants.ApplicationPatch{Name: in.Name, UID: in.UID.optional(), ThrottleRate: rate.optional()}
+	patch := tenants.ApplicationPatch{Name: in.Name, UID: in.UID.Optional(), ThrottleRate: rate.Optional()}
 	if in.Metadata != nil {
 		patch.Metadata = &in.Metadata
 	}

@@ -17,27 +17,6 @@ import (
 	"github.com/hookline/hookline/tenants"
 )
 
-// nullable is a JSON field that tells absent, null and a value apart, for
-// PATCH bodies where null clears a field and absence keeps it.
-type nullable[T any] struct {
-	Set   bool
-	Null  bool
-	Value T
-}
-
-func (n *nullable[T]) UnmarshalJSON(b []byte) error {
-	n.Set = true
-	if string(b) == "null" {
-		n.Null = true
-		return nil
-	}
-	return json.Unmarshal(b, &n.Value)
-}
-
-func (n nullable[T]) optional() tenants.Optional[T] {
-	return tenants.Optional[T]{Set: n.Set, Null: n.Null, Value: n.Value}
-}
-
 // readBody reads the request body, at most limit bytes; a larger body is a
 // 413.
 func readBody(c *gin.Context, limit int64) ([]byte, error) {

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/hookline/hookline/internal/nullable"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/hookline/hookline/operational"
@@ -125,18 +127,18 @@ func (in endpointIn) toInput(allowPrivate bool) (tenants.EndpointInput, error) {
 }
 
 type endpointPatchIn struct {
-	URL           *string               `json:"url"`
-	Description   *string               `json:"description"`
-	UID           nullable[string]      `json:"uid"`
-	Disabled      *bool                 `json:"disabled"`
-	EventTypes    nullable[[]string]    `json:"eventTypes"`
-	FilterTypes   nullable[[]string]    `json:"filterTypes"`
-	Channels      nullable[[]string]    `json:"channels"`
-	Secret        nullable[string]      `json:"secret"`
-	ThrottleRate  nullable[int]         `json:"throttleRate"`
-	RateLimit     nullable[int]         `json:"rateLimit"`
-	Metadata      map[string]string     `json:"metadata"`
-	RetrySchedule nullable[retryDelays] `json:"retrySchedule"`
+	URL           *string                     `json:"url"`
+	Description   *string                     `json:"description"`
+	UID           nullable.Value[string]      `json:"uid"`
+	Disabled      *bool                       `json:"disabled"`
+	EventTypes    nullable.Value[[]string]    `json:"eventTypes"`
+	FilterTypes   nullable.Value[[]string]    `json:"filterTypes"`
+	Channels      nullable.Value[[]string]    `json:"channels"`
+	Secret        nullable.Value[string]      `json:"secret"`
+	ThrottleRate  nullable.Value[int]         `json:"throttleRate"`
+	RateLimit     nullable.Value[int]         `json:"rateLimit"`
+	Metadata      map[string]string           `json:"metadata"`
+	RetrySchedule nullable.Value[retryDelays] `json:"retrySchedule"`
 }
 
 // toPatch checks the body; allowPrivate is Options.AllowPrivateTargets.
@@ -174,9 +176,9 @@ func (in endpointPatchIn) toPatch(allowPrivate bool) (tenants.EndpointPatch, err
 		return p, err
 	}
 	p = tenants.EndpointPatch{
-		URL: in.URL, Description: in.Description, UID: in.UID.optional(), Disabled: in.Disabled,
-		EventTypes: types.optional(), Channels: in.Channels.optional(), ThrottleRate: rate.optional(),
-		Secret: in.Secret.optional(),
+		URL: in.URL, Description: in.Description, UID: in.UID.Optional(), Disabled: in.Disabled,
+		EventTypes: types.Optional(), Channels: in.Channels.Optional(), ThrottleRate: rate.Optional(),
+		Secret: in.Secret.Optional(),
 	}
 	if in.Metadata != nil {
 		p.Metadata = &in.Metadata

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/hookline/hookline/internal/nullable"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/hookline/hookline/tenants"
@@ -59,12 +61,12 @@ func checkSchemas(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 type eventTypePatchIn struct {
-	Description *string                   `json:"description"`
-	Archived    *bool                     `json:"archived"`
-	Deprecated  *bool                     `json:"deprecated"`
-	Schemas     nullable[json.RawMessage] `json:"schemas"`
-	FeatureFlag nullable[string]          `json:"featureFlag"`
-	GroupName   nullable[string]          `json:"groupName"`
+	Description *string                         `json:"description"`
+	Archived    *bool                           `json:"archived"`
+	Deprecated  *bool                           `json:"deprecated"`
+	Schemas     nullable.Value[json.RawMessage] `json:"schemas"`
+	FeatureFlag nullable.Value[string]          `json:"featureFlag"`
+	GroupName   nullable.Value[string]          `json:"groupName"`
 }
 
 type eventTypeOut struct {
@@ -176,7 +178,7 @@ func (s *Server) patchEventType(c *gin.Context) error {
 	}
 	et, err := s.store.PatchEventType(c.Request.Context(), principal(c).TenantID, c.Param("event_type_name"), tenants.EventTypePatch{
 		Description: in.Description, Archived: in.Archived, Deprecated: in.Deprecated,
-		Schemas: in.Schemas.optional(), FeatureFlag: in.FeatureFlag.optional(), GroupName: in.GroupName.optional(),
+		Schemas: in.Schemas.Optional(), FeatureFlag: in.FeatureFlag.Optional(), GroupName: in.GroupName.Optional(),
 	})
 	if err != nil {
 		return err

@@ -600,7 +600,7 @@ func (b *docBuilder) fields(t reflect.Type, props map[string]any, required *[]st
 			continue
 		}
 		if f.Type.Kind() == reflect.Struct && f.Type.NumField() > 0 && f.Type.Field(0).Name == "Set" {
-			props[name] = anySchema() // nullable[T]: any JSON value, absent allowed
+			props[name] = anySchema() // nullable.Value[T]: any JSON value, absent allowed
 			continue
 		}
 		props[name] = s

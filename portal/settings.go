@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hookline/hookline/internal/nullable"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/hookline/hookline/tenants"
@@ -33,34 +35,17 @@ func toSettingsOut(ps tenants.PortalSettings) settingsOut {
 	return out
 }
 
-// nullable is a JSON field that tells absent, null and a value apart, for
-// PATCH bodies where null resets a field and absence keeps it.
-type nullable[T any] struct {
-	Set   bool
-	Null  bool
-	Value T
-}
-
-func (n *nullable[T]) UnmarshalJSON(b []byte) error {
-	n.Set = true
-	if string(b) == "null" {
-		n.Null = true
-		return nil
-	}
-	return json.Unmarshal(b, &n.Value)
-}
-
 // settingsPatchIn is a PATCH of the settings: absent keeps a field, null
 // resets it to its default.
 type settingsPatchIn struct {
-	DisplayName         nullable[string]   `json:"displayName"`
-	LogoURL             nullable[string]   `json:"logoUrl"`
-	PrimaryColor        nullable[string]   `json:"primaryColor"`
-	Theme               nullable[string]   `json:"theme"`
-	AllowedFrameOrigins nullable[[]string] `json:"allowedFrameOrigins"`
+	DisplayName         nullable.Value[string]   `json:"displayName"`
+	LogoURL             nullable.Value[string]   `json:"logoUrl"`
+	PrimaryColor        nullable.Value[string]   `json:"primaryColor"`
+	Theme               nullable.Value[string]   `json:"theme"`
+	AllowedFrameOrigins nullable.Value[[]string] `json:"allowedFrameOrigins"`
 }
 
-func patchField[T any](n nullable[T]) *T {
+func patchField[T any](n nullable.Value[T]) *T {
 	if !n.Set {
 		return nil
 	}
