@@ -243,8 +243,8 @@ type revokeTokensIn struct {
 }
 
 // adminRevokeTenantTokens sets the tenant's tokens-valid-after time: every
-// tenant JWT issued before it is refused, at once on this process and
-// within authCacheTTL on the others.
+// tenant JWT issued before it is refused, at once on this process and,
+// through Deps.Invalidated, within a second on the others.
 func (s *Server) adminRevokeTenantTokens(c *gin.Context) error {
 	var in revokeTokensIn
 	b, err := readBody(c, s.opts.MaxBodyBytes)
@@ -267,7 +267,7 @@ func (s *Server) adminRevokeTenantTokens(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.auth.Forget(t.ID)
+	s.forgetEverywhere(c.Request.Context(), t.ID)
 	c.JSON(http.StatusOK, toTenantOut(t))
 	return nil
 }

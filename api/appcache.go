@@ -55,3 +55,6 @@ func (c *appCache) forget(tenantID string) {
 		}
 	}
 }
+
+// purge drops every entry, when changes may have been missed.
+func (c *appCache) purge() { c.lru.Purge() }

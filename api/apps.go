@@ -169,7 +169,7 @@ func (s *Server) updateApplication(c *gin.Context) error {
 		status = http.StatusCreated
 	}
 	c.JSON(status, toApplicationOut(a))
-	s.apps.forget(principal(c).TenantID)
+	s.appChangedEverywhere(c.Request.Context(), principal(c).TenantID, a.ID)
 	return nil
 }
 
@@ -207,7 +207,7 @@ func (s *Server) patchApplication(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, toApplicationOut(a))
-	s.apps.forget(principal(c).TenantID)
+	s.appChangedEverywhere(c.Request.Context(), principal(c).TenantID, a.ID)
 	return nil
 }
 
@@ -216,6 +216,6 @@ func (s *Server) deleteApplication(c *gin.Context) error {
 		return err
 	}
 	c.Status(http.StatusNoContent)
-	s.apps.forget(principal(c).TenantID)
+	s.appChangedEverywhere(c.Request.Context(), principal(c).TenantID, c.Param("app_id"))
 	return nil
 }

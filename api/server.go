@@ -89,6 +89,10 @@ type Deps struct {
 	// through this process (its own caches already dropped them), so that
 	// other processes can drop theirs; nil tells no one.
 	Invalidated func(ctx context.Context, tenantID string)
+	// AppInvalidated is told after an application is changed or deleted
+	// through this process (its own application cache already dropped
+	// it), so that other processes can drop theirs; nil tells no one.
+	AppInvalidated func(ctx context.Context, tenantID, appID string)
 }
 
 // Server is the HTTP API. Create it with NewServer; it is safe for
@@ -118,6 +122,8 @@ type Server struct {
 
 	// invalidated is Deps.Invalidated (may be nil).
 	invalidated func(ctx context.Context, tenantID string)
+	// appInvalidated is Deps.AppInvalidated (may be nil).
+	appInvalidated func(ctx context.Context, tenantID, appID string)
 }
 
 // scope says who may call a route.
@@ -167,6 +173,7 @@ func NewServer(d Deps, opts Options) *Server {
 	s.limiter = d.RateLimit
 	s.ops = operational.NewNotifier(s.store, NewOperationalSender(s.store, s.outbox), s.log, operational.Options{})
 	s.invalidated = d.Invalidated
+	s.appInvalidated = d.AppInvalidated
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.RedirectTrailingSlash = false

@@ -129,7 +129,7 @@ func (s *Server) expireAll(c *gin.Context) error {
 	if err := s.d.Store.ExpireAppTokens(c.Request.Context(), a.TenantID, a.ID, sessions, now, now.Add(delay)); err != nil {
 		return err
 	}
-	s.d.Checker.forget(a.TenantID, a.ID)
+	s.revoked(c.Request.Context(), a.TenantID, a.ID)
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -148,7 +148,7 @@ func (s *Server) logout(c *gin.Context) error {
 	if err := s.d.Store.RevokeAppToken(c.Request.Context(), pr.TenantID, pr.AppID, pr.TokenID, expires); err != nil {
 		return err
 	}
-	s.d.Checker.forget(pr.TenantID, pr.AppID)
+	s.revoked(c.Request.Context(), pr.TenantID, pr.AppID)
 	c.Status(http.StatusNoContent)
 	return nil
 }

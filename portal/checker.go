@@ -18,7 +18,8 @@ const revocationTTL = 10 * time.Second
 // token itself, then its revocation state, which it caches per
 // application for revocationTTL so that a request costs no query. A
 // revocation made through this process drops the cache entry at once;
-// other processes see it within revocationTTL. It is safe for concurrent
+// other processes drop theirs when told over Redis (Forget, through
+// Deps.Revoked), and within revocationTTL at worst. It is safe for concurrent
 // use.
 type Checker struct {
 	tokens *AppTokens
@@ -99,11 +100,17 @@ func (c *Checker) revocations(ctx context.Context, ref appRef) (tenants.AppToken
 	return rev, nil
 }
 
-// forget drops an application's cached revocations, after this process
-// stored a new one.
-func (c *Checker) forget(tenantID, appID string) {
+// Forget drops an application's cached revocations (every cached one when
+// tenantID is empty), after a new one was stored through this process or,
+// as another process said, through that one: the next check reads the
+// database.
+func (c *Checker) Forget(tenantID, appID string) {
 	c.mu.Lock()
-	delete(c.cache, appRef{tenantID, appID})
+	if tenantID == "" {
+		clear(c.cache)
+	} else {
+		delete(c.cache, appRef{tenantID, appID})
+	}
 	c.gen++
 	c.mu.Unlock()
 }

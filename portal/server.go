@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -42,6 +43,12 @@ type Deps struct {
 	// Decode reads a JSON body the API's way; with optional, an empty
 	// body is not an error. Required.
 	Decode func(c *gin.Context, v any, optional bool) error
+	// Revoked is told after a revocation of an application's portal
+	// tokens was stored through this process (whose Checker already
+	// forgot its cached state), so that other processes can drop theirs
+	// (Checker.Forget) instead of waiting for revocationTTL; nil tells no
+	// one.
+	Revoked func(ctx context.Context, tenantID, appID string)
 }
 
 // Options are the portal server's settings.
@@ -89,7 +96,23 @@ func NewServer(d Deps, o Options) (*Server, error) {
 		}
 		d.Pages = h
 	}
+	if d.Revoked == nil {
+		d.Revoked = func(context.Context, string, string) {}
+	}
 	return &Server{d: d, opts: o}, nil
+}
+
+// ForgetRevocations drops this process's cached portal-token revocations
+// of one application (every cached one when tenantID is empty), after
+// another process stored a revocation, so the next check reads the
+// database. It tells no one.
+func (s *Server) ForgetRevocations(tenantID, appID string) { s.d.Checker.Forget(tenantID, appID) }
+
+// revoked forgets an application's cached revocations here and tells the
+// other processes.
+func (s *Server) revoked(ctx context.Context, tenantID, appID string) {
+	s.d.Checker.Forget(tenantID, appID)
+	s.d.Revoked(context.WithoutCancel(ctx), tenantID, appID)
 }
 
 // Routes lists the portal's routes.

@@ -21,6 +21,7 @@ import (
 	"github.com/hookline/hookline/invalidate"
 	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/outbox"
+	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
@@ -63,6 +64,7 @@ type App struct {
 	inspector       *asynq.Inspector
 	shutdownTracing func(context.Context) error
 	bus             *invalidate.Bus // cross-process cache invalidation
+	portal          *portal.Server  // nil without the API role
 
 	listener net.Listener // set before Run to serve on a listener bound earlier
 	draining atomic.Bool

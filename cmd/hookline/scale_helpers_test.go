@@ -146,12 +146,16 @@ type runningRole struct {
 	logs *syncBuffer
 }
 
+// scaleOpToken is the operator token the scale tests' processes run with
+// (HOOKLINE_ADMIN_TOKEN must be at least 32 characters).
+const scaleOpToken = "op-token-for-the-scale-tests-0123456789"
+
 // startRole runs `hookline NAME` with env (secrets, database and Redis
 // included) listening on a free port, once /readyz answers 200.
 func startRole(t *testing.T, name string, env map[string]string) *runningRole {
 	t.Helper()
 	port := freePort(t)
-	e := map[string]string{"HOOKLINE_LISTEN": addr(port), "HOOKLINE_ALLOW_PRIVATE_TARGETS": "true", "HOOKLINE_ADMIN_TOKEN": "op-token", "HOOKLINE_LOG_FORMAT": "text"}
+	e := map[string]string{"HOOKLINE_LISTEN": addr(port), "HOOKLINE_ALLOW_PRIVATE_TARGETS": "true", "HOOKLINE_ADMIN_TOKEN": scaleOpToken, "HOOKLINE_LOG_FORMAT": "text"}
 	for k, v := range env {
 		e[k] = v
 	}
@@ -212,7 +216,7 @@ func (s *syncBuffer) String() string {
 func provision(t *testing.T, base string) string {
 	t.Helper()
 	req, _ := http.NewRequest("POST", base+"/admin/v1/tenants", strings.NewReader(`{"name":"Scale"}`))
-	req.Header.Set("Authorization", "Bearer op-token")
+	req.Header.Set("Authorization", "Bearer "+scaleOpToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -53,13 +53,13 @@ func TestScale_InvalidationAcrossProcesses(t *testing.T) {
 		}
 	}
 
-	code, created := call("POST", a.base+"/admin/v1/tenants", "op-token", `{"name":"Acme"}`)
+	code, created := call("POST", a.base+"/admin/v1/tenants", scaleOpToken, `{"name":"Acme"}`)
 	if code != 201 {
 		t.Fatalf("create tenant: %d %v", code, created)
 	}
 	tenantID := created["tenant"].(map[string]any)["id"].(string)
 	key := created["apiKey"].(map[string]any)
-	code, second := call("POST", a.base+"/admin/v1/tenants/"+tenantID+"/api-keys", "op-token", `{"name":"second"}`)
+	code, second := call("POST", a.base+"/admin/v1/tenants/"+tenantID+"/api-keys", scaleOpToken, `{"name":"second"}`)
 	if code/100 != 2 {
 		t.Fatalf("second key: %d %v", code, second)
 	}
@@ -69,12 +69,12 @@ func TestScale_InvalidationAcrossProcesses(t *testing.T) {
 		}
 	}
 
-	if code, out := call("DELETE", a.base+"/admin/v1/tenants/"+tenantID+"/api-keys/"+key["id"].(string), "op-token", ""); code/100 != 2 {
+	if code, out := call("DELETE", a.base+"/admin/v1/tenants/"+tenantID+"/api-keys/"+key["id"].(string), scaleOpToken, ""); code/100 != 2 {
 		t.Fatalf("revoke: %d %v", code, out)
 	}
 	refusedWithin("revoked key", key["key"].(string), time.Second)
 
-	if code, out := call("POST", a.base+"/admin/v1/tenants/"+tenantID+"/suspend", "op-token", ""); code/100 != 2 {
+	if code, out := call("POST", a.base+"/admin/v1/tenants/"+tenantID+"/suspend", scaleOpToken, ""); code/100 != 2 {
 		t.Fatalf("suspend: %d %v", code, out)
 	}
 	refusedWithin("suspended tenant", second["key"].(string), time.Second)

@@ -186,7 +186,7 @@ func TestScale_Netns(t *testing.T) {
 	env := testSecrets(u.String())
 	env["HOOKLINE_REDIS_URL"] = "redis://" + hub + ":6379/0"
 	env["HOOKLINE_ALLOW_PRIVATE_TARGETS"] = "true" // the receiver is on the bridge
-	env["HOOKLINE_ADMIN_TOKEN"] = "op-token"
+	env["HOOKLINE_ADMIN_TOKEN"] = scaleOpToken
 	env["HOOKLINE_LOG_FORMAT"] = "text"
 	env["PATH"] = os.Getenv("PATH")
 	hc := lab.httpClient()

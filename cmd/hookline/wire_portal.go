@@ -9,6 +9,7 @@ func (a *App) wirePortal() error {
 	if a.server == nil {
 		return nil
 	}
-	_, err := wire.Portal(a.server, a.auth, a.store, a.cfg.JWTSecret, a.cfg.PublicURL)
+	p, err := wire.Portal(a.server, a.auth, a.store, a.cfg.JWTSecret, a.cfg.PublicURL, a.publishPortalRevoked)
+	a.portal = p
 	return err
 }

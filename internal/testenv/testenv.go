@@ -199,7 +199,7 @@ func New(t testing.TB, o Options) *Env {
 		Billing: o.Billing,
 		Queue:   func(ctx context.Context) error { return rc.Ping(ctx).Err() },
 	}, api.Options{PublicURL: publicURL, AdminToken: AdminToken, Version: "test", AllowPrivateTargets: wo.AllowPrivateTargets})
-	if _, err := wire.Portal(e.API, auth, store, JWTSecret, publicURL); err != nil {
+	if _, err := wire.Portal(e.API, auth, store, JWTSecret, publicURL, nil); err != nil {
 		t.Fatal(err)
 	}
 	if o.Console {

@@ -6,6 +6,7 @@
 package wire
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/gin-gonic/gin"
@@ -18,13 +19,16 @@ import (
 
 // Portal builds the portal's server side, makes auth accept app-portal
 // tokens and mounts the portal's routes on srv. jwtSecret is
-// HOOKLINE_JWT_SECRET, from which the app-portal key is derived.
-func Portal(srv *api.Server, auth *api.Authenticator, store *tenants.Store, jwtSecret, publicURL string) (*portal.Server, error) {
+// HOOKLINE_JWT_SECRET, from which the app-portal key is derived. revoked
+// (portal.Deps.Revoked; nil tells no one) tells other processes that an
+// application's portal tokens were revoked here; they call the returned
+// server's ForgetRevocations.
+func Portal(srv *api.Server, auth *api.Authenticator, store *tenants.Store, jwtSecret, publicURL string, revoked func(ctx context.Context, tenantID, appID string)) (*portal.Server, error) {
 	tokens := portal.NewAppTokens(jwtSecret, nil)
 	checker := portal.NewChecker(tokens, store)
 	p, err := portal.NewServer(portal.Deps{
 		Store: store, Tokens: tokens, Checker: checker, Caller: caller,
-		LoadApp: srv.LoadApp, AppFromBody: srv.AppFromBody, Decode: srv.DecodeBody,
+		LoadApp: srv.LoadApp, AppFromBody: srv.AppFromBody, Decode: srv.DecodeBody, Revoked: revoked,
 	}, portal.Options{PublicURL: publicURL})
 	if err != nil {
 		return nil, err
@@ -53,7 +57,10 @@ func caller(c *gin.Context) portal.Caller {
 func Console(srv *api.Server, auth *api.Authenticator, store *tenants.Store, log *slog.Logger, publicURL string, bill api.Billing) (*console.Server, error) {
 	d := console.Deps{
 		Store: store, Authenticate: auth.TenantOf, WriteError: srv.WriteError,
-		Admin: srv.CheckAdmin, Forget: auth.Forget, Log: log,
+		Admin: srv.CheckAdmin, Log: log,
+		// A key revoked in the console is forgotten here and, through the
+		// API's invalidation hook, on every other process.
+		Forget: func(tenantID string) { srv.ForgetTenant(context.Background(), tenantID) },
 	}
 	if inv, ok := bill.(console.Invoicer); ok {
 		d.Invoices = inv
