@@ -47,7 +47,6 @@ type directRunner struct {
 type directRun struct {
 	done     chan struct{}
 	err      error
-	started  time.Time
 	finished time.Time // set with err
 }
 
@@ -63,15 +62,13 @@ func (run *directRun) outcome() error {
 	return run.err
 }
 
-// directRunKeep is how long an unclaimed finished run is kept for its task.
-const directRunKeep = 2 * time.Minute
-
 func newDirectRunner(h *handler, concurrency int, timeout time.Duration) *directRunner {
 	return &directRunner{h: h, timeout: timeout, slots: make(chan struct{}, concurrency), runs: map[int64]*directRun{}}
 }
 
-// maxRuns bounds the runs held, running or awaiting their task's claim.
-func (r *directRunner) maxRuns() int { return 4 * cap(r.slots) }
+// maxRuns bounds the runs held, running or awaiting their task's claim:
+// a few seconds of traffic at full concurrency, a few hundred KB.
+func (r *directRunner) maxRuns() int { return 16 * cap(r.slots) }
 
 // Run begins job's attempt if a slot is free, the runner is open and there
 // is room to hold its result; it never blocks.
@@ -85,9 +82,9 @@ func (r *directRunner) Run(ctx context.Context, job tenants.DeliveryJob) bool {
 	default:
 		return false
 	}
-	run := &directRun{done: make(chan struct{}), started: time.Now()}
+	run := &directRun{done: make(chan struct{})}
 	r.mu.Lock()
-	if r.closed || !r.roomLocked(run.started) {
+	if r.closed || !r.roomLocked() {
 		r.mu.Unlock()
 		<-r.slots
 		return false
@@ -115,18 +112,19 @@ func (r *directRunner) Run(ctx context.Context, job tenants.DeliveryJob) bool {
 	return true
 }
 
-// roomLocked reports whether another run fits, dropping finished runs
-// nobody claimed within directRunKeep when the map is full.
-func (r *directRunner) roomLocked(now time.Time) bool {
+// roomLocked reports whether another run fits. When the map is full, the
+// finished runs whose tasks have not come yet are dropped: such a task then
+// reads the delivery's state from PostgreSQL (done, or due later), which
+// costs a query and nothing else, whereas a full map would send new
+// deliveries to wait for asynq's poll.
+func (r *directRunner) roomLocked() bool {
 	if len(r.runs) < r.maxRuns() {
 		return true
 	}
 	for id, run := range r.runs {
 		select {
 		case <-run.done:
-			if now.Sub(run.started) > directRunKeep {
-				delete(r.runs, id)
-			}
+			delete(r.runs, id)
 		default:
 		}
 	}
