@@ -4,7 +4,10 @@
 //  2. the batcher commits it with its idempotency claim and its deliveries
 //     (one statement for the whole batch: tenants.CreateMessages);
 //  3. after the commit the batch's deliveries are handed to this process's
-//     worker (Handoff) and enqueued in Redis in one round trip (Enqueuer);
+//     worker (Handoff) and enqueued in Redis in one round trip (Enqueuer):
+//     the ones this process's worker has room for get a backup task (due
+//     only if the process dies before settling it; see Direct) and their
+//     attempts begin at once, the others a task for any worker to poll;
 //  4. the worker attempts each delivery and records the attempt with the
 //     attempt batcher (Recorder), which moves the delivery on in the same
 //     statement.

@@ -14,8 +14,10 @@ import (
 type Enqueuer interface {
 	// EnqueueMessages queues the deliveries of messages just created, in
 	// one round trip; origins[i] is the context of the request that
-	// created msgs[i] (its trace and request id go with the tasks).
-	EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context) error
+	// created msgs[i] (its trace and request id go with the tasks). The
+	// tasks of deliveries in direct (nil: none) are backups: this process
+	// attempts them itself and settles their tasks after.
+	EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context, direct *Direct) error
 	// EnqueueDeliveries queues existing deliveries (resends, recoveries).
 	EnqueueDeliveries(ctx context.Context, tenantID string, ids []int64) error
 }
@@ -32,11 +34,11 @@ type dispatcher struct {
 	skipUntil atomic.Int64
 }
 
-func (d *dispatcher) messages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context) error {
+func (d *dispatcher) messages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context, direct *Direct) error {
 	if d.enq == nil || len(msgs) == 0 {
 		return nil
 	}
-	return d.try(ctx, func(ctx context.Context) error { return d.enq.EnqueueMessages(ctx, msgs, origins) })
+	return d.try(ctx, func(ctx context.Context) error { return d.enq.EnqueueMessages(ctx, msgs, origins, direct) })
 }
 
 func (d *dispatcher) deliveries(ctx context.Context, tenantID string, ids []int64) error {

@@ -39,12 +39,55 @@ func NewHandoff(maxBytes int) *Handoff {
 	return &Handoff{maxBytes: maxBytes, maxAge: time.Minute, jobs: map[int64]handoffEntry{}}
 }
 
-// Runner is a worker of this process that can begin a first attempt at
-// once: Run starts job (in the background, with ctx's trace and request
-// id) and reports whether it took it; false means no room, and the job
-// waits for its task like any other.
+// Runner is a worker of this process that can make a first attempt
+// itself. Reserve takes job if there is room and returns start, which
+// begins the attempt (in the background, with ctx's trace and request id);
+// ok false means no room, and the job waits for its task like any other.
+// Between the two the outbox enqueues the job's task as a backup (see
+// Direct), so an attempt never begins before its task exists.
 type Runner interface {
-	Run(ctx context.Context, job tenants.DeliveryJob) bool
+	Reserve(ctx context.Context, job tenants.DeliveryJob) (start func(), ok bool)
+}
+
+// Direct collects the jobs a batch's Puts gave to this process's runner.
+// Their tasks are enqueued as backups — due only if this process dies
+// before settling them — instead of as tasks for the workers to poll; then
+// Start begins the attempts. The zero value holds nothing; not safe for
+// concurrent use.
+type Direct struct {
+	ids    map[int64]struct{}
+	starts []func()
+}
+
+// Has reports whether delivery id's first attempt is made in this process.
+// A nil *Direct has nothing.
+func (d *Direct) Has(id int64) bool {
+	if d == nil {
+		return false
+	}
+	_, ok := d.ids[id]
+	return ok
+}
+
+// Len returns how many attempts are reserved.
+func (d *Direct) Len() int {
+	if d == nil {
+		return 0
+	}
+	return len(d.starts)
+}
+
+// Start begins the reserved attempts, once; call it after their backup
+// tasks are enqueued (or failed to be: the deliveries are in PostgreSQL
+// and the sweeper restores what Redis lacks).
+func (d *Direct) Start() {
+	if d == nil {
+		return
+	}
+	for _, start := range d.starts {
+		start()
+	}
+	d.starts = nil
 }
 
 // SetRunner makes Put hand jobs straight to r while it has room. Call it
@@ -56,18 +99,29 @@ func (h *Handoff) SetRunner(r Runner) {
 }
 
 // Put offers fresh jobs of one message, whose request's context is ctx,
-// before their tasks are enqueued: the runner, if any, begins what it has
-// room for; the rest are kept for their tasks (when full, the oldest go
-// first).
-func (h *Handoff) Put(ctx context.Context, jobs []tenants.DeliveryJob) {
+// before their tasks are enqueued: the runner, if any, reserves what it
+// has room for into direct (which the caller starts after enqueueing; a nil
+// direct starts them at once); the rest are kept for their tasks (when
+// full, the oldest go first).
+func (h *Handoff) Put(ctx context.Context, jobs []tenants.DeliveryJob, direct *Direct) {
 	if h == nil {
 		return
 	}
 	if h.runner != nil {
 		kept := jobs[:0:0]
 		for _, j := range jobs {
-			if !h.runner.Run(ctx, j) {
+			start, ok := h.runner.Reserve(ctx, j)
+			switch {
+			case !ok:
 				kept = append(kept, j)
+			case direct == nil:
+				start()
+			default:
+				if direct.ids == nil {
+					direct.ids = map[int64]struct{}{}
+				}
+				direct.ids[j.ID] = struct{}{}
+				direct.starts = append(direct.starts, start)
 			}
 		}
 		jobs = kept

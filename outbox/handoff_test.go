@@ -13,7 +13,7 @@ func TestHandoff_BoundedAndTakenOnce(t *testing.T) {
 	job := func(id int64, size int) tenants.DeliveryJob {
 		return tenants.DeliveryJob{ID: id, Payload: make([]byte, size)}
 	}
-	h.Put(context.Background(), []tenants.DeliveryJob{job(1, 40), job(2, 40)})
+	h.Put(context.Background(), []tenants.DeliveryJob{job(1, 40), job(2, 40)}, nil)
 	if j, ok := h.Take(1); !ok || j.ID != 1 {
 		t.Fatalf("take(1) = %v, %v", j.ID, ok)
 	}
@@ -21,7 +21,7 @@ func TestHandoff_BoundedAndTakenOnce(t *testing.T) {
 		t.Fatal("a job was handed over twice")
 	}
 	// Over budget: the oldest go first.
-	h.Put(context.Background(), []tenants.DeliveryJob{job(3, 40), job(4, 40)})
+	h.Put(context.Background(), []tenants.DeliveryJob{job(3, 40), job(4, 40)}, nil)
 	if _, ok := h.Take(2); ok {
 		t.Error("the oldest job survived an over-budget put")
 	}
@@ -35,14 +35,14 @@ func TestHandoff_BoundedAndTakenOnce(t *testing.T) {
 	}
 	// Old entries expire.
 	h.maxAge = time.Millisecond
-	h.Put(context.Background(), []tenants.DeliveryJob{job(5, 1)})
+	h.Put(context.Background(), []tenants.DeliveryJob{job(5, 1)}, nil)
 	time.Sleep(5 * time.Millisecond)
-	h.Put(context.Background(), []tenants.DeliveryJob{job(6, 1)})
+	h.Put(context.Background(), []tenants.DeliveryJob{job(6, 1)}, nil)
 	if _, ok := h.Take(5); ok {
 		t.Error("an expired job was handed over")
 	}
 	var nilHandoff *Handoff
-	nilHandoff.Put(context.Background(), []tenants.DeliveryJob{job(7, 1)})
+	nilHandoff.Put(context.Background(), []tenants.DeliveryJob{job(7, 1)}, nil)
 	if _, ok := nilHandoff.Take(7); ok {
 		t.Error("a nil handoff held a job")
 	}

@@ -189,11 +189,13 @@ func (o *Outbox) writeMessages(ctx context.Context, subs []Submission, out []Acc
 		}
 	}
 	spans := make([]trace.Span, len(fresh))
+	var direct Direct
 	for k, c := range fresh {
 		origins[k], spans[k] = o.startEnqueue(origins[k], len(c.Deliveries))
-		o.handoff.Put(origins[k], jobsOf(c.Message, c.Deliveries))
+		o.handoff.Put(origins[k], jobsOf(c.Message, c.Deliveries), &direct)
 	}
-	err = o.dispatch.messages(ctx, fresh, origins)
+	err = o.dispatch.messages(ctx, fresh, origins, &direct)
+	direct.Start()
 	for k, i := range queued {
 		if err != nil {
 			out[i].EnqueueErr = err
@@ -227,8 +229,10 @@ func (o *Outbox) replay(ctx context.Context, s Submission, claim *tenants.Idempo
 		acc := Accepted{Message: res[0].Message}
 		if len(res[0].Deliveries) > 0 {
 			octx, span := o.startEnqueue(s.origin, len(res[0].Deliveries))
-			o.handoff.Put(octx, jobsOf(res[0].Message, res[0].Deliveries))
-			acc.EnqueueErr = o.dispatch.messages(ctx, res, []context.Context{octx})
+			var direct Direct
+			o.handoff.Put(octx, jobsOf(res[0].Message, res[0].Deliveries), &direct)
+			acc.EnqueueErr = o.dispatch.messages(ctx, res, []context.Context{octx}, &direct)
+			direct.Start()
 			span.End()
 		}
 		return acc, nil

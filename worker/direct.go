@@ -3,12 +3,15 @@ package worker
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 )
@@ -16,30 +19,37 @@ import (
 // Direct first attempts.
 //
 // With the API and the worker in one process (`hookline all`), a delivery
-// committed a moment ago need not wait for asynq to poll Redis: the
-// outbox's handoff gives its job to the directRunner, which begins the
-// attempt at once. The delivery's task is still enqueued and is still the
-// durable lease: when asynq hands it to this process's handler, the
-// handler claims the direct run, waits for it and returns its outcome, so
-// asynq acknowledges, retries or drops the task exactly as if it had run
-// the attempt itself. If the process dies mid-attempt the task is leased
-// out again like any other. A run whose result nobody claims (evicted,
-// or the task went to another process) costs nothing but a read: the
-// delivery's state is in PostgreSQL, and the task finds it done, or due
-// later.
+// committed a moment ago need not go through asynq at all: the outbox's
+// handoff gives its job to the directRunner, which reserves a slot, lets
+// the outbox enqueue the delivery's task as a *backup* — scheduled twice
+// the delivery timeout ahead, so no worker polls it — and then makes the
+// attempt at once. When the attempt is recorded the runner settles the
+// backup: deleted if the delivery is done, moved to the next attempt's
+// time if not (one small script per batch of settled tasks). A delivery
+// thus costs Redis its enqueue and its settlement, not asynq's dequeue,
+// lease and acknowledgement too.
 //
-// This is what lets an idle `hookline all` poll Redis rarely (asynq's
-// TaskCheckInterval) without slowing first attempts.
+// Durability is unchanged: the delivery and its attempts are in
+// PostgreSQL before anything is answered, and if the process dies between
+// the commit and the settlement, the backup comes due and any worker
+// makes the attempt (or finds it recorded). If the backup comes due while
+// the attempt is still running here (a slow receiver), the handler claims
+// the run, waits for it and returns its outcome, so asynq acknowledges,
+// retries or drops the task exactly as if it had run the attempt itself.
+//
+// This is also what lets an idle `hookline all` poll Redis rarely
+// (asynq's TaskCheckInterval) without slowing first attempts.
 
 // directRunner runs first attempts handed over in this process. Safe for
 // concurrent use; a nil *directRunner takes nothing.
 type directRunner struct {
 	h       *handler
 	timeout time.Duration
-	slots   chan struct{} // one per running attempt
+	slots   chan struct{} // one per reserved or running attempt
+	settle  *outbox.Batcher[settleOp, struct{}]
 
 	mu     sync.Mutex
-	runs   map[int64]*directRun // guarded by mu; bounded by maxRuns
+	runs   map[int64]*directRun // reserved or running, guarded by mu; at most cap(slots)
 	closed bool                 // guarded by mu
 }
 
@@ -62,32 +72,51 @@ func (run *directRun) outcome() error {
 	return run.err
 }
 
-func newDirectRunner(h *handler, concurrency int, timeout time.Duration) *directRunner {
-	return &directRunner{h: h, timeout: timeout, slots: make(chan struct{}, concurrency), runs: map[int64]*directRun{}}
+// settleOp is the settlement of the run's backup task: deleted when the
+// delivery is done or has failed for good, otherwise due when the run's
+// outcome says the next attempt is.
+func (run *directRun) settlement(id int64) settleOp {
+	if run.err == nil || errors.Is(run.err, asynq.SkipRetry) {
+		return settleOp{id: id}
+	}
+	// Whole seconds, rounded down as asynq rounds its retries: a task that
+	// comes a little early finds its time in PostgreSQL and waits the rest.
+	return settleOp{id: id, at: run.finished.Add(retryDelay(0, run.err)).Unix()}
 }
 
-// maxRuns bounds the runs held, running or awaiting their task's claim:
-// a few seconds of traffic at full concurrency, a few hundred KB.
-func (r *directRunner) maxRuns() int { return 16 * cap(r.slots) }
+func newDirectRunner(h *handler, c *Client, log *slog.Logger, concurrency int, timeout time.Duration) *directRunner {
+	r := &directRunner{h: h, timeout: timeout, slots: make(chan struct{}, concurrency), runs: map[int64]*directRun{}}
+	r.settle = outbox.NewBatcher(outbox.BatcherOptions{Writers: 1, MaxBatch: maxBatch, WriteTimeout: 5 * time.Second},
+		func(ctx context.Context, ops []settleOp, _ []struct{}, _ []error) {
+			if err := c.settle(ctx, ops); err != nil {
+				// Costs only work: the backups come due and their
+				// worker finds each delivery's state in PostgreSQL.
+				log.Debug("settling backup tasks failed; they will come due", "tasks", len(ops), "err", err)
+			}
+		})
+	return r
+}
 
-// Run begins job's attempt if a slot is free, the runner is open and there
-// is room to hold its result; it never blocks.
-func (r *directRunner) Run(ctx context.Context, job tenants.DeliveryJob) bool {
+// Reserve takes job for an attempt in this process if a slot is free and
+// the runner is open; it never blocks. The attempt begins when start is
+// called, which the caller must do once the job's backup task is queued
+// (the slot is held until then).
+func (r *directRunner) Reserve(ctx context.Context, job tenants.DeliveryJob) (start func(), ok bool) {
 	if r == nil || (job.NextAttemptAt != nil && time.Until(*job.NextAttemptAt) > 0) {
 		// Scheduled for later (deliverAt): its task comes when it is due.
-		return false
+		return nil, false
 	}
 	select {
 	case r.slots <- struct{}{}:
 	default:
-		return false
+		return nil, false
 	}
 	run := &directRun{done: make(chan struct{})}
 	r.mu.Lock()
-	if r.closed || !r.roomLocked() {
+	if r.closed {
 		r.mu.Unlock()
 		<-r.slots
-		return false
+		return nil, false
 	}
 	r.runs[job.ID] = run
 	r.h.inflight.Add(1)
@@ -97,41 +126,34 @@ func (r *directRunner) Run(ctx context.Context, job tenants.DeliveryJob) bool {
 	// keeps the request's trace and id.
 	actx := trace.ContextWithSpanContext(context.Background(), trace.SpanContextFromContext(ctx))
 	requestID := telemetry.RequestID(ctx)
-	go func() {
-		defer r.h.inflight.Done()
-		defer func() { <-r.slots }()
-		actx, cancel := context.WithTimeout(actx, r.timeout)
-		defer cancel()
-		actx, span := r.h.tracer.Start(actx, "webhook:deliver", trace.WithSpanKind(trace.SpanKindConsumer),
-			trace.WithAttributes(attribute.Int64("hookline.delivery_id", job.ID)))
-		run.err = r.h.attempt(actx, job, requestID)
-		run.finished = time.Now()
-		span.End()
-		close(run.done)
-	}()
-	return true
+	return func() { go r.run(actx, job, requestID, run) }, true
 }
 
-// roomLocked reports whether another run fits. When the map is full, the
-// finished runs whose tasks have not come yet are dropped: such a task then
-// reads the delivery's state from PostgreSQL (done, or due later), which
-// costs a query and nothing else, whereas a full map would send new
-// deliveries to wait for asynq's poll.
-func (r *directRunner) roomLocked() bool {
-	if len(r.runs) < r.maxRuns() {
-		return true
+func (r *directRunner) run(ctx context.Context, job tenants.DeliveryJob, requestID string, run *directRun) {
+	defer r.h.inflight.Done()
+	defer func() { <-r.slots }()
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	ctx, span := r.h.tracer.Start(ctx, "webhook:deliver", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.Int64("hookline.delivery_id", job.ID)))
+	run.err = r.h.attempt(ctx, job, requestID)
+	run.finished = time.Now()
+	span.End()
+	r.mu.Lock()
+	mine := r.runs[job.ID] == run // not claimed by a task that came due
+	if mine {
+		delete(r.runs, job.ID)
 	}
-	for id, run := range r.runs {
-		select {
-		case <-run.done:
-			delete(r.runs, id)
-		default:
-		}
+	r.mu.Unlock()
+	close(run.done)
+	if mine {
+		r.settle.Offer(context.Background(), run.settlement(job.ID))
 	}
-	return len(r.runs) < r.maxRuns()
 }
 
-// claim removes and returns the direct run of delivery id, if any.
+// claim removes and returns the direct run of delivery id, if any: its
+// task came due (or was enqueued again) while the run was not finished,
+// and the task's handler returns the run's outcome instead of settling.
 func (r *directRunner) claim(id int64) *directRun {
 	if r == nil {
 		return nil
@@ -144,7 +166,7 @@ func (r *directRunner) claim(id int64) *directRun {
 }
 
 // close takes no more runs; running ones finish (the worker waits for them
-// through the handler's inflight count).
+// through the handler's inflight count, then calls closeSettle).
 func (r *directRunner) close() {
 	if r == nil {
 		return
@@ -152,4 +174,11 @@ func (r *directRunner) close() {
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
+}
+
+// closeSettle writes the settlements still queued and stops.
+func (r *directRunner) closeSettle() {
+	if r != nil {
+		r.settle.Close()
+	}
 }

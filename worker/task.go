@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -15,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 )
@@ -61,7 +63,12 @@ type Client struct {
 	redis   redis.UniversalClient
 	queue   string
 	timeout time.Duration // per-task handler deadline
-	tracer  trace.Tracer
+	// backupAfter is when the backup task of an attempt made in this
+	// process comes due if the process has not settled it: twice the
+	// delivery timeout, about the lease asynq gives a task it hands out.
+	backupAfter time.Duration
+	tracer      trace.Tracer
+	registered  atomic.Int64 // when the queue was last registered (Unix ns)
 }
 
 // ClientOption configures a Client.
@@ -81,7 +88,7 @@ func WithTracer(tp trace.TracerProvider) ClientOption {
 // deliveryTimeout bounds one HTTP attempt; tasks get a little more.
 func NewClient(rc redis.UniversalClient, queue string, deliveryTimeout time.Duration, opts ...ClientOption) *Client {
 	c := &Client{asynq: asynq.NewClientFromRedisClient(rc), redis: rc, queue: queue, timeout: deliveryTimeout + time.Minute,
-		tracer: noop.NewTracerProvider().Tracer("")}
+		backupAfter: max(2*deliveryTimeout, time.Second), tracer: noop.NewTracerProvider().Tracer("")}
 	for _, o := range opts {
 		o(c)
 	}
@@ -147,11 +154,13 @@ func (c *Client) EnqueueDeliveries(ctx context.Context, tenantID string, ids []i
 // EnqueueMessages queues the deliveries of many new messages — a group
 // commit's worth — in one Redis round trip. origins[i] is the context of
 // msgs[i]'s enqueue (the outbox's span): its trace and request id travel
-// in that message's tasks. origins[i] is the context of
-// the request that created msgs[i]: its trace and request id travel in
-// that message's tasks.
-func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context) error {
+// in that message's tasks. The deliveries in direct are attempted by this
+// process's worker, which settles their tasks afterwards: they are
+// enqueued as backups, scheduled backupAfter from now, so no worker polls
+// them unless this process dies first (see direct.go).
+func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context, direct *outbox.Direct) error {
 	var tasks []taskSpec
+	backupAt := time.Now().Add(c.backupAfter).Unix()
 	for i, m := range msgs {
 		if len(m.Deliveries) == 0 {
 			continue
@@ -172,7 +181,11 @@ func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMess
 			continue
 		}
 		for _, d := range m.Deliveries {
-			tasks = append(tasks, taskSpec{tenantID: m.Message.TenantID, id: d.ID, headers: h})
+			t := taskSpec{tenantID: m.Message.TenantID, id: d.ID, headers: h}
+			if direct.Has(d.ID) {
+				t.backupAt = backupAt
+			}
+			tasks = append(tasks, t)
 		}
 	}
 	if len(tasks) == 0 {
@@ -181,6 +194,9 @@ func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMess
 	_, err := c.enqueueTasks(ctx, tasks)
 	return err
 }
+
+// scheduledKey is asynq's set of tasks due later, scored by Unix second.
+func (c *Client) scheduledKey() string { return "asynq:{" + c.queue + "}:scheduled" }
 
 // taskKey is where asynq keeps a task. The sweeper reads only whether it
 // exists, in pipelined batches; if asynq ever changed this layout the

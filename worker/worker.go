@@ -202,7 +202,7 @@ func New(d Deps, o Options) *Worker {
 	}
 	if d.Handoff != nil {
 		// The API shares this process: first attempts begin at once.
-		h.direct = newDirectRunner(h, o.Concurrency, o.DeliveryTimeout+time.Minute)
+		h.direct = newDirectRunner(h, client, d.Log, o.Concurrency, o.DeliveryTimeout+time.Minute)
 		d.Handoff.SetRunner(h.direct)
 	}
 	alog := d.Log.With("component", "asynq")
@@ -312,6 +312,7 @@ func (w *Worker) stop() {
 		w.cancel()
 	}
 	w.wg.Wait()
+	w.handler.direct.closeSettle()
 	w.rec.Close()
 	w.handler.postponer.close()
 }

@@ -80,6 +80,9 @@ type Options struct {
 	Mount func(s *api.Server, store *tenants.Store)
 	// Outbox shapes the ingest path; the zero value is production's.
 	Outbox outbox.Options
+	// RedisURL, when set, is a Redis of the test's own (to count its
+	// commands, say) instead of a fresh namespace of the shared one.
+	RedisURL string
 }
 
 // Env is a running stack. Its fields are for tests to use directly.
@@ -158,7 +161,10 @@ func FastRetries(o worker.Options) worker.Options {
 func New(t testing.TB, o Options) *Env {
 	t.Helper()
 	db, dsn := dbtest.Open(t)
-	redisURL, ns := redistest.Namespace(t)
+	redisURL, ns := o.RedisURL, "hookline"
+	if redisURL == "" {
+		redisURL, ns = redistest.Namespace(t)
+	}
 	ropt, err := redis.ParseURL(redisURL)
 	if err != nil {
 		t.Fatal(err)
