@@ -229,22 +229,22 @@ func TestConsole_Browser(t *testing.T) {
 	p.Shot("overview")
 
 	// Applications: the list, search, create one with an endpoint.
-	p.Do("open applications", chromedp.Click(sel(`a[data-tab="apps"]`)),
+	p.Do("open applications", bt.Click(sel(`a[data-tab="apps"]`)),
 		chromedp.WaitVisible(sel(`#app-list .app-row[data-app-id=`+bt.CSS(st.appA)+`]`)))
 	p.Do("search", chromedp.SendKeys(sel("#app-search"), "zzz"), chromedp.WaitVisible(sel(`main[data-page="apps"] .empty`)))
 	p.Do("search again", chromedp.Evaluate[chromedp.Void](`(e => { e.value = ''; e.dispatchEvent(new Event('input')); })(document.getElementById('app-search'))`),
 		chromedp.SendKeys(sel("#app-search"), "acm"), chromedp.WaitVisible(sel(`.app-row[data-app-id=`+bt.CSS(st.appA)+`]`)))
 	p.Shot("apps")
-	p.Do("create an application", chromedp.Click(sel("#app-new")), chromedp.WaitVisible(sel("#app-name-input")),
+	p.Do("create an application", bt.Click(sel("#app-new")), chromedp.WaitVisible(sel("#app-name-input")),
 		chromedp.SendKeys(sel("#app-name-input"), "Globex"), chromedp.SendKeys(sel("#app-uid-input"), "globex"),
-		chromedp.Click(sel("#app-create-submit")), chromedp.WaitVisible(sel(`main[data-page="app"] #cep-url`)))
+		bt.Click(sel("#app-create-submit")), chromedp.WaitVisible(sel(`main[data-page="app"] #cep-url`)))
 	appB := bt.Eval[string](p, "read the app id", `document.querySelector('main').dataset.appId`)
 	if a, err := env.Store.FindApplication(ctx, env.TenantID, appB); err != nil || a.Name != "Globex" || a.UID == nil || *a.UID != "globex" {
 		t.Fatalf("the application made in the console: %+v %v", a, err)
 	}
 	rcvB := newReceiver(t)
 	p.Do("add an endpoint", chromedp.SendKeys(sel("#cep-url"), rcvB.srv.URL+"/globex"), chromedp.SendKeys(sel("#cep-description"), "Globex receiver"),
-		chromedp.Click(sel("#cep-submit")), chromedp.WaitVisible(sel(`#app-endpoints .dest-row`)))
+		bt.Click(sel("#cep-submit")), chromedp.WaitVisible(sel(`#app-endpoints .dest-row`)))
 	eps, err := env.Store.FindEndpoints(ctx, env.TenantID, appB, tenants.ListParams{})
 	if err != nil || len(eps.Items) != 1 || eps.Items[0].URL != rcvB.srv.URL+"/globex" || eps.Items[0].Description != "Globex receiver" {
 		t.Fatalf("the endpoint made in the console: %+v %v", eps.Items, err)
@@ -257,7 +257,7 @@ func TestConsole_Browser(t *testing.T) {
 		t.Errorf("delivered to the console's endpoint: %s", got[0])
 	}
 	p.Do("see the message delivered", chromedp.WaitVisible(sel(`.cmsg-row[data-msg-id=`+bt.CSS(msgB.Id)+`] [data-state="succeeded"]`)))
-	p.Do("rename", chromedp.Click(sel("#app-rename")), chromedp.WaitVisible(sel("#rename-input")),
+	p.Do("rename", bt.Click(sel("#app-rename")), chromedp.WaitVisible(sel("#rename-input")),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('rename-input').value = ''`),
 		chromedp.SendKeys(sel("#rename-input"), "Globex Inc"+kb.Enter),
 		chromedp.WaitNotPresent(sel("#rename-dialog")))
@@ -266,7 +266,7 @@ func TestConsole_Browser(t *testing.T) {
 		t.Errorf("after rename the store has %q", a.Name)
 	}
 	p.Shot("app")
-	p.Do("mint a portal link", chromedp.Click(sel("#app-portal")), chromedp.WaitVisible(sel("#portal-dialog #portal-link")))
+	p.Do("mint a portal link", bt.Click(sel("#app-portal")), chromedp.WaitVisible(sel("#portal-dialog #portal-link")))
 	portalLink := bt.Eval[string](p, "read the link", `document.getElementById('portal-link').href`)
 	if !strings.HasPrefix(portalLink, env.URL+"/portal/#key=") {
 		t.Fatalf("portal link = %q", portalLink)
@@ -275,9 +275,9 @@ func TestConsole_Browser(t *testing.T) {
 	p.Do("close", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotPresent(sel("#portal-dialog")))
 
 	// Event types: the catalog; a schema is checked as it is typed.
-	p.Do("open event types", chromedp.Click(sel(`a[data-tab="event-types"]`)),
+	p.Do("open event types", bt.Click(sel(`a[data-tab="event-types"]`)),
 		chromedp.WaitVisible(sel(`#et-list [data-event-type="invoice.paid"]`)))
-	p.Do("new event type", chromedp.Click(sel("#et-new")), chromedp.WaitVisible(sel("#et-schema")),
+	p.Do("new event type", bt.Click(sel("#et-new")), chromedp.WaitVisible(sel("#et-schema")),
 		chromedp.SendKeys(sel("#et-name"), "order.shipped"), chromedp.SendKeys(sel("#et-description"), "An order left the warehouse."))
 	bt.Eval[chromedp.Void](p, "type a bad schema", `(e => { e.value = '{"type": "objekt"'; e.dispatchEvent(new Event('input')); })(document.getElementById('et-schema'))`)
 	if got := bt.Eval[string](p, "read the problems", `document.getElementById('et-schema-problems').innerText + '|' + document.getElementById('et-save').disabled`); !strings.Contains(got, "Not valid JSON") || !strings.HasSuffix(got, "|true") {
@@ -290,12 +290,12 @@ func TestConsole_Browser(t *testing.T) {
 	bt.Eval[chromedp.Void](p, "type a good schema", `(e => { e.value = JSON.stringify({type: 'object', properties: {order: {type: 'string'}}, examples: [{order: 'ord_9'}]}); e.dispatchEvent(new Event('input')); })(document.getElementById('et-schema'))`)
 	p.Do("see the example", chromedp.WaitVisible(sel("#et-example pre.json")))
 	p.Shot("event-type-editor")
-	p.Do("save", chromedp.Click(sel("#et-save")), chromedp.WaitVisible(sel(`#et-list [data-event-type="order.shipped"]`)))
+	p.Do("save", bt.Click(sel("#et-save")), chromedp.WaitVisible(sel(`#et-list [data-event-type="order.shipped"]`)))
 	et, err := env.Store.FindEventType(ctx, env.TenantID, "order.shipped")
 	if err != nil || et.Description != "An order left the warehouse." || !strings.Contains(string(et.Schemas), "ord_9") {
 		t.Fatalf("stored event type: %+v %v", et, err)
 	}
-	p.Do("archive it", chromedp.Click(sel(`button[data-archive="order.shipped"]`)),
+	p.Do("archive it", bt.Click(sel(`button[data-archive="order.shipped"]`)),
 		chromedp.WaitVisible(sel(`#et-list [data-event-type="order.shipped"][data-archived="1"]`)))
 	if et, _ := env.Store.FindEventType(ctx, env.TenantID, "order.shipped"); !et.Archived {
 		t.Error("the event type is not archived")
@@ -303,7 +303,7 @@ func TestConsole_Browser(t *testing.T) {
 	p.Shot("event-types")
 
 	// Messages across applications: both apps' messages, search, detail.
-	p.Do("open messages", chromedp.Click(sel(`a[data-tab="messages"]`)),
+	p.Do("open messages", bt.Click(sel(`a[data-tab="messages"]`)),
 		chromedp.WaitVisible(sel(`#msg-results .cmsg-row[data-msg-id=`+bt.CSS(st.msgA)+`]`)),
 		chromedp.WaitVisible(sel(`#msg-results .cmsg-row[data-msg-id=`+bt.CSS(msgB.Id)+`]`)))
 	p.Shot("messages")
@@ -317,19 +317,19 @@ func TestConsole_Browser(t *testing.T) {
 	if n := bt.Eval[int](p, "count", `document.querySelectorAll('#msg-results .cmsg-row').length`); n != 1 {
 		t.Errorf("tag vip: %d rows, want 1", n)
 	}
-	p.Do("open the message", chromedp.Click(sel(`.cmsg-row[data-msg-id=`+bt.CSS(st.msgA)+`]`)),
+	p.Do("open the message", bt.Click(sel(`.cmsg-row[data-msg-id=`+bt.CSS(st.msgA)+`]`)),
 		chromedp.WaitVisible(sel(`#destinations .dest-row[data-endpoint-id=`+bt.CSS(st.epA)+`] [data-status="0"]`)),
 		chromedp.WaitVisible(sel(`#message-attempts .attempt-row`)))
 	if got := bt.Eval[string](p, "read the payload", `document.getElementById('message-payload').innerText`); !strings.Contains(got, `"in_42"`) {
 		t.Errorf("payload shown = %q", got)
 	}
-	p.Do("open the attempt", chromedp.Click(sel(`#message-attempts .attempt-row`)), chromedp.WaitVisible(sel("#attempt-dialog #attempt-request-headers")))
+	p.Do("open the attempt", bt.Click(sel(`#message-attempts .attempt-row`)), chromedp.WaitVisible(sel("#attempt-dialog #attempt-request-headers")))
 	if got := bt.Eval[string](p, "read the attempt", `document.getElementById('attempt-dialog').innerText`); !strings.Contains(got, `"ok": true`) {
 		t.Errorf("the attempt does not show the response: %q", got)
 	}
 	p.Shot("attempt")
 	p.Do("close it", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotPresent(sel("#attempt-dialog")))
-	p.Do("resend", chromedp.Click(sel(`button[data-resend-endpoint=`+bt.CSS(st.epA)+`]`)),
+	p.Do("resend", bt.Click(sel(`button[data-resend-endpoint=`+bt.CSS(st.epA)+`]`)),
 		chromedp.WaitVisible(sel(`#message-attempts .attempt-row[data-trigger="manual"]`)))
 	if got := st.rcvA.waitFor(t, 2); !strings.Contains(got[1], "in_42") {
 		t.Errorf("resent body = %s", got[1])
@@ -338,8 +338,8 @@ func TestConsole_Browser(t *testing.T) {
 
 	// API keys: the stack's key is listed; a new one is shown once, works,
 	// and gets 401 once revoked.
-	p.Do("open keys", chromedp.Click(sel(`a[data-tab="keys"]`)), chromedp.WaitVisible(sel(`#key-list .key-row`)))
-	p.Do("create a key", chromedp.Click(sel("#key-new")), chromedp.WaitVisible(sel("#key-name")),
+	p.Do("open keys", bt.Click(sel(`a[data-tab="keys"]`)), chromedp.WaitVisible(sel(`#key-list .key-row`)))
+	p.Do("create a key", bt.Click(sel("#key-new")), chromedp.WaitVisible(sel("#key-name")),
 		chromedp.SendKeys(sel("#key-name"), "ci runner"+kb.Enter), chromedp.WaitVisible(sel("#new-key-value")))
 	key := bt.Eval[string](p, "read the key", `document.getElementById('new-key-value').textContent`)
 	if !strings.HasPrefix(key, tenants.APIKeyPrefix) {
@@ -353,8 +353,8 @@ func TestConsole_Browser(t *testing.T) {
 	if err != nil || len(keys) != 2 || keys[1].Name != "ci runner" {
 		t.Fatalf("stored keys: %+v %v", keys, err)
 	}
-	p.Do("close", chromedp.Click(sel("#key-done")), chromedp.WaitNotPresent(sel("#key-dialog")),
-		chromedp.Click(sel(`button[data-revoke=`+bt.CSS(keys[1].ID)+`]`)), chromedp.Click(sel("#confirm-ok")),
+	p.Do("close", bt.Click(sel("#key-done")), chromedp.WaitNotPresent(sel("#key-dialog")),
+		bt.Click(sel(`button[data-revoke=`+bt.CSS(keys[1].ID)+`]`)), bt.Click(sel("#confirm-ok")),
 		chromedp.WaitVisible(sel(`.key-row[data-key-id=`+bt.CSS(keys[1].ID)+`][data-revoked="1"]`)))
 	if _, err := env.SDK(key).Application.List(ctx, nil); status(err) != http.StatusUnauthorized {
 		t.Errorf("a revoked key: %v, want 401", err)
@@ -362,7 +362,7 @@ func TestConsole_Browser(t *testing.T) {
 	p.Shot("keys")
 
 	// Usage: the page shows what the usage API says.
-	p.Do("open usage", chromedp.Click(sel(`a[data-tab="usage"]`)), chromedp.WaitVisible(sel("#usage-period #usage-deliveries")))
+	p.Do("open usage", bt.Click(sel(`a[data-tab="usage"]`)), chromedp.WaitVisible(sel("#usage-period #usage-deliveries")))
 	var usage struct {
 		Period struct {
 			Plan       string
@@ -388,7 +388,7 @@ func TestConsole_Browser(t *testing.T) {
 	p.Shot("usage")
 
 	// Branding, with its live preview, then seen in the customer portal.
-	p.Do("open branding", chromedp.Click(sel(`a[data-tab="branding"]`)), chromedp.WaitVisible(sel("#brand-display-name")),
+	p.Do("open branding", bt.Click(sel(`a[data-tab="branding"]`)), chromedp.WaitVisible(sel("#brand-display-name")),
 		chromedp.SendKeys(sel("#brand-display-name"), "Acme Webhooks"),
 		chromedp.SendKeys(sel("#brand-color"), "#0e7c66"),
 		chromedp.SetValue(sel("#brand-theme"), "dark"))
@@ -397,7 +397,7 @@ func TestConsole_Browser(t *testing.T) {
 		t.Errorf("preview = %q", got)
 	}
 	p.Shot("branding")
-	p.Do("save", chromedp.Click(sel("#brand-save")), chromedp.WaitVisible(sel("#brand-form[data-saved]")))
+	p.Do("save", bt.Click(sel("#brand-save")), chromedp.WaitVisible(sel("#brand-form[data-saved]")))
 	ps, err := env.Store.FindPortalSettings(ctx, env.TenantID)
 	if err != nil || ps.DisplayName != "Acme Webhooks" || ps.PrimaryColor != "#0e7c66" || ps.Theme != "dark" {
 		t.Fatalf("stored settings: %+v %v", ps, err)
@@ -424,7 +424,7 @@ func TestConsole_Browser(t *testing.T) {
 	p.Do("desktop width", chromedp.EmulateViewport(1280, 900))
 
 	// Sign out: the session token stops working.
-	p.Do("sign out", chromedp.Click(sel("#sign-out")), chromedp.WaitVisible(sel(`#signin-form[data-signed-out="1"]`)))
+	p.Do("sign out", bt.Click(sel("#sign-out")), chromedp.WaitVisible(sel(`#signin-form[data-signed-out="1"]`)))
 	if _, err := env.SDK(session).Application.Get(ctx, st.appA); status(err) != http.StatusUnauthorized {
 		t.Errorf("after sign-out the session token: %v, want 401", err)
 	}

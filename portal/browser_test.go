@@ -170,15 +170,15 @@ func exercise(t *testing.T, st *stack, p *bt.Page) (string, *receiver) {
 
 	// Add an endpoint through the form; Enter submits it.
 	target := rcv.srv.URL + "/webhooks"
-	p.Do("open the form", chromedp.Click(chromedp.CSS("#add-endpoint")), chromedp.WaitVisible(chromedp.CSS(`#endpoint-form input[name="eventTypes"][value="invoice.paid"]`)))
+	p.Do("open the form", bt.Click(chromedp.CSS("#add-endpoint")), chromedp.WaitVisible(chromedp.CSS(`#endpoint-form input[name="eventTypes"][value="invoice.paid"]`)))
 	if focused := bt.Eval[string](p, "focus", `document.activeElement.id`); focused != "ep-url" {
 		t.Errorf("focus on the new form is on %q, want the URL field", focused)
 	}
 	p.Do("fill the form",
 		chromedp.SendKeys(chromedp.CSS("#ep-url"), target),
-		chromedp.Click(chromedp.CSS(`#endpoint-form input[name="eventTypes"][value="invoice.paid"]`)),
+		bt.Click(chromedp.CSS(`#endpoint-form input[name="eventTypes"][value="invoice.paid"]`)),
 		chromedp.SendKeys(chromedp.CSS("#ep-rate"), "25"),
-		chromedp.Click(chromedp.CSS("#add-header")),
+		bt.Click(chromedp.CSS("#add-header")),
 		chromedp.SendKeys(chromedp.CSS(`#ep-headers .header-row:last-child input[name="header-name"]`), "X-Portal-Test"),
 		chromedp.SendKeys(chromedp.CSS(`#ep-headers .header-row:last-child input[name="header-value"]`), "yes"),
 		chromedp.SendKeys(chromedp.CSS("#ep-description"), "Billing service"))
@@ -205,7 +205,7 @@ func exercise(t *testing.T, st *stack, p *bt.Page) (string, *receiver) {
 	if got := bt.Eval[string](p, "read the hidden secret", `document.getElementById('secret-value').textContent`); strings.Contains(got, "whsec_") && !strings.Contains(got, "•") {
 		t.Fatalf("the secret is shown before Reveal: %q", got)
 	}
-	p.Do("reveal the secret", chromedp.Click(chromedp.CSS("#secret-reveal")))
+	p.Do("reveal the secret", bt.Click(chromedp.CSS("#secret-reveal")))
 	shown := bt.Until[string](p, "see the secret", `document.getElementById('secret-value').dataset.revealed === '1' && document.getElementById('secret-value').textContent`)
 	stored, err := env.Store.EndpointSecret(ctx, env.TenantID, st.appID, epID)
 	if err != nil || shown != stored {
@@ -215,12 +215,12 @@ func exercise(t *testing.T, st *stack, p *bt.Page) (string, *receiver) {
 	p.Shot("endpoint-detail")
 
 	// Rotate, after a confirmation that explains the grace period.
-	p.Do("ask to rotate", chromedp.Click(chromedp.CSS("#secret-rotate")), chromedp.WaitVisible(chromedp.CSS("#confirm-dialog #confirm-ok")))
+	p.Do("ask to rotate", bt.Click(chromedp.CSS("#secret-rotate")), chromedp.WaitVisible(chromedp.CSS("#confirm-dialog #confirm-ok")))
 	if text := bt.Eval[string](p, "read the confirmation", `document.getElementById('confirm-dialog').innerText`); !strings.Contains(text, "24 hours") {
 		t.Errorf("the rotation dialog does not explain the grace period: %q", text)
 	}
 	p.Shot("rotate-confirm")
-	p.Do("confirm", chromedp.Click(chromedp.CSS("#confirm-ok")), chromedp.WaitNotPresent(chromedp.CSS("#confirm-dialog")))
+	p.Do("confirm", bt.Click(chromedp.CSS("#confirm-ok")), chromedp.WaitNotPresent(chromedp.CSS("#confirm-dialog")))
 	rotated := bt.Until[string](p, "see the new secret", `(() => { const t = document.getElementById('secret-value').textContent; return t.startsWith('whsec_') && t !== `+bt.JS(shown)+` && t; })()`)
 	if now, err := env.Store.EndpointSecret(ctx, env.TenantID, st.appID, epID); err != nil || now != rotated {
 		t.Fatalf("after rotation the page shows %q, the store has %q (%v)", rotated, now, err)
@@ -246,7 +246,7 @@ func exercise(t *testing.T, st *stack, p *bt.Page) (string, *receiver) {
 	}
 
 	// ... and shows in the logs.
-	p.Do("open the logs", chromedp.Click(chromedp.CSS(`a[data-tab="logs"]`)),
+	p.Do("open the logs", bt.Click(chromedp.CSS(`a[data-tab="logs"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-page="logs"] .msg-row[data-msg-id=`+bt.CSS(msg.Id)+`]`)))
 	p.Shot("logs")
 	// Searching by eventId finds it too.
@@ -254,11 +254,11 @@ func exercise(t *testing.T, st *stack, p *bt.Page) (string, *receiver) {
 		chromedp.WaitVisible(chromedp.CSS(`ul[aria-label="Search result"] .msg-row[data-msg-id=`+bt.CSS(msg.Id)+`]`)))
 
 	// Its page lists the attempt; the detail shows the request and response.
-	p.Do("open the message", chromedp.Click(chromedp.CSS(`.msg-row[data-msg-id=`+bt.CSS(msg.Id)+`]`)),
+	p.Do("open the message", bt.Click(chromedp.CSS(`.msg-row[data-msg-id=`+bt.CSS(msg.Id)+`]`)),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-page="message"] #message-attempts .attempt-row`)),
 		chromedp.WaitVisible(chromedp.CSS(`#destinations .dest-row[data-endpoint-id=`+bt.CSS(epID)+`] [data-status="0"]`)))
 	p.Shot("message")
-	p.Do("open the attempt", chromedp.Click(chromedp.CSS(`#message-attempts .attempt-row`)),
+	p.Do("open the attempt", bt.Click(chromedp.CSS(`#message-attempts .attempt-row`)),
 		chromedp.WaitVisible(chromedp.CSS("#attempt-dialog #attempt-request-headers")))
 	detail := bt.Eval[string](p, "read the attempt", `document.getElementById('attempt-dialog').innerText`)
 	for _, want := range []string{"svix-id", msg.Id, "svix-signature", "x-portal-test", `"invoice": "in_42"`, `"received": true`, "200"} {
@@ -270,7 +270,7 @@ func exercise(t *testing.T, st *stack, p *bt.Page) (string, *receiver) {
 	p.Do("close it with Escape", chromedp.KeyEvent(kb.Escape), chromedp.WaitNotPresent(chromedp.CSS("#attempt-dialog")))
 
 	// Resend: the manual attempt appears on its own.
-	p.Do("resend", chromedp.Click(chromedp.CSS(`button[data-resend-endpoint=`+bt.CSS(epID)+`]`)),
+	p.Do("resend", bt.Click(chromedp.CSS(`button[data-resend-endpoint=`+bt.CSS(epID)+`]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#message-attempts .attempt-row[data-trigger="manual"]`)))
 	if n := bt.Eval[int](p, "count attempts", `document.querySelectorAll('#message-attempts .attempt-row').length`); n != 2 {
 		t.Errorf("attempts after resend: %d rows, want 2", n)
@@ -278,8 +278,8 @@ func exercise(t *testing.T, st *stack, p *bt.Page) (string, *receiver) {
 	rcv.waitFor(t, 2)
 
 	// The catalog shows the event types with their example.
-	p.Do("open the catalog", chromedp.Click(chromedp.CSS(`a[data-tab="catalog"]`)),
-		chromedp.Click(chromedp.CSS(`#catalog li[data-event-type="invoice.paid"] summary`)),
+	p.Do("open the catalog", bt.Click(chromedp.CSS(`a[data-tab="catalog"]`)),
+		bt.Click(chromedp.CSS(`#catalog li[data-event-type="invoice.paid"] summary`)),
 		chromedp.WaitVisible(chromedp.CSS(`#catalog li[data-event-type="invoice.paid"] pre.json`)))
 	if text := bt.Eval[string](p, "read the catalog", `document.getElementById('catalog').innerText`); !strings.Contains(text, "An invoice was paid in full.") || !strings.Contains(text, `"in_123"`) {
 		t.Errorf("catalog = %q", text)
@@ -287,12 +287,12 @@ func exercise(t *testing.T, st *stack, p *bt.Page) (string, *receiver) {
 	p.Shot("catalog")
 
 	// Testing: send the example to the new endpoint and watch the attempt.
-	p.Do("open testing", chromedp.Click(chromedp.CSS(`a[data-tab="testing"]`)), chromedp.WaitVisible(chromedp.CSS("#test-send")))
+	p.Do("open testing", bt.Click(chromedp.CSS(`a[data-tab="testing"]`)), chromedp.WaitVisible(chromedp.CSS("#test-send")))
 	bt.Eval[chromedp.Void](p, "pick the endpoint and type", `(() => {
 		const e = document.getElementById('test-endpoint'); e.value = `+bt.JS(epID)+`; e.dispatchEvent(new Event('change'));
 		const t = document.getElementById('test-event-type'); t.value = 'invoice.paid'; t.dispatchEvent(new Event('change'));
 	})()`)
-	p.Do("send the example", chromedp.Click(chromedp.CSS("#test-send")),
+	p.Do("send the example", bt.Click(chromedp.CSS("#test-send")),
 		chromedp.WaitVisible(chromedp.CSS(`#test-outcome [data-status="0"]`)))
 	got = rcv.waitFor(t, 3)
 	if !strings.Contains(string(got[2].body), `"in_123"`) {
@@ -328,7 +328,7 @@ func TestPortal_Browser(t *testing.T) {
 	before := rcv.count()
 	p.Do("open the endpoint", chromedp.Evaluate[chromedp.Void](`location.hash = '#/endpoints/`+epID+`'`),
 		chromedp.WaitVisible(chromedp.CSS("#recover-form #recover-submit")))
-	p.Do("recover", chromedp.Click(chromedp.CSS("#recover-submit")),
+	p.Do("recover", bt.Click(chromedp.CSS("#recover-submit")),
 		chromedp.WaitVisible(chromedp.CSS(`#recover-results .attempt-row[data-trigger="manual"][data-msg-id=`+bt.CSS(failed.Id)+`]`)))
 	if got := rcv.waitFor(t, before+1); !strings.Contains(string(got[before].body), "in_500") {
 		t.Errorf("recovered delivery = %s", got[before].body)
@@ -336,7 +336,7 @@ func TestPortal_Browser(t *testing.T) {
 	p.Shot("recover")
 
 	// Edit: the form comes filled in; the changes (and only they) are saved.
-	p.Do("edit", chromedp.Click(chromedp.CSS("#endpoint-edit")),
+	p.Do("edit", bt.Click(chromedp.CSS("#endpoint-edit")),
 		chromedp.WaitVisible(chromedp.CSS(`#endpoint-form #ep-description`)))
 	if v := bt.Eval[string](p, "read the form", `document.getElementById('ep-url').value + '|' + document.getElementById('ep-description').value + '|' + document.querySelector('#ep-headers [name="header-value"]').value`); v != endpointURL(st, epID)+"|Billing service|yes" {
 		t.Errorf("the edit form shows %q", v)
@@ -345,7 +345,7 @@ func TestPortal_Browser(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('ep-description').value = ''; document.querySelector('#ep-headers [name="header-value"]').value = ''`),
 		chromedp.SendKeys(chromedp.CSS(`#ep-headers [name="header-value"]`), "no"),
 		chromedp.SendKeys(chromedp.CSS("#ep-description"), "Billing service (EU)"),
-		chromedp.Click(chromedp.CSS("#ep-save")),
+		bt.Click(chromedp.CSS("#ep-save")),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoint"] #endpoint-toggle`)))
 	ep, err := st.env.Store.FindEndpoint(ctx, st.env.TenantID, st.appID, epID)
 	hdr, herr := st.env.Store.EndpointHeaders(ctx, st.env.TenantID, st.appID, epID)
@@ -354,18 +354,18 @@ func TestPortal_Browser(t *testing.T) {
 	}
 
 	// Disable (after a confirmation), enable, and delete the other endpoint.
-	p.Do("disable", chromedp.Click(chromedp.CSS("#endpoint-toggle")), chromedp.Click(chromedp.CSS("#confirm-ok")),
+	p.Do("disable", bt.Click(chromedp.CSS("#endpoint-toggle")), bt.Click(chromedp.CSS("#confirm-ok")),
 		chromedp.WaitVisible(chromedp.CSS(`#endpoint-state[data-state="disabled"]`)))
 	if ep, _ := st.env.Store.FindEndpoint(ctx, st.env.TenantID, st.appID, epID); !ep.Disabled {
 		t.Error("the endpoint is not disabled")
 	}
-	p.Do("enable", chromedp.Click(chromedp.CSS("#endpoint-toggle")), chromedp.WaitVisible(chromedp.CSS(`#endpoint-state[data-state="active"]`)))
+	p.Do("enable", bt.Click(chromedp.CSS("#endpoint-toggle")), chromedp.WaitVisible(chromedp.CSS(`#endpoint-state[data-state="active"]`)))
 	if ep, _ := st.env.Store.FindEndpoint(ctx, st.env.TenantID, st.appID, epID); ep.Disabled {
 		t.Error("the endpoint is not enabled again")
 	}
 	p.Do("delete the other endpoint", chromedp.Evaluate[chromedp.Void](`location.hash = '#/endpoints/`+st.existing+`'`),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-endpoint-id=`+bt.CSS(st.existing)+`] #endpoint-delete`)),
-		chromedp.Click(chromedp.CSS("#endpoint-delete")), chromedp.Click(chromedp.CSS("#confirm-ok")),
+		bt.Click(chromedp.CSS("#endpoint-delete")), bt.Click(chromedp.CSS("#confirm-ok")),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"] .ep-row[data-endpoint-id=`+bt.CSS(epID)+`]`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`.ep-row[data-endpoint-id=`+bt.CSS(st.existing)+`]`)))
 	if _, err := st.env.Store.FindEndpoint(ctx, st.env.TenantID, st.appID, st.existing); err == nil {
@@ -380,7 +380,7 @@ func TestPortal_Browser(t *testing.T) {
 		t.Errorf("at 375 px the page is %d px wide", w)
 	}
 	p.Shot("mobile-endpoints")
-	p.Do("phone logs", chromedp.Click(chromedp.CSS(`a[data-tab="logs"]`)), chromedp.WaitVisible(chromedp.CSS(".msg-row")))
+	p.Do("phone logs", bt.Click(chromedp.CSS(`a[data-tab="logs"]`)), chromedp.WaitVisible(chromedp.CSS(".msg-row")))
 	if w := bt.Eval[int](p, "measure", `document.documentElement.scrollWidth`); w > 375 {
 		t.Errorf("at 375 px the logs are %d px wide", w)
 	}
@@ -429,7 +429,7 @@ func TestPortal_SessionEnds(t *testing.T) {
 
 	link := st.link(t)
 	p.Do("open the magic link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"]`)))
-	p.Do("sign out", chromedp.Click(chromedp.CSS("#sign-out")), chromedp.WaitVisible(chromedp.CSS(`main[data-screen="info"]`)))
+	p.Do("sign out", bt.Click(chromedp.CSS("#sign-out")), chromedp.WaitVisible(chromedp.CSS(`main[data-screen="info"]`)))
 	if text := bt.Eval[string](p, "read", `document.body.innerText`); !strings.Contains(text, "You have signed out") {
 		t.Errorf("after signing out the portal shows %q", text)
 	}
@@ -442,7 +442,7 @@ func TestPortal_SessionEnds(t *testing.T) {
 	if err := st.sdk.Authentication.ExpireAll(context.Background(), st.appID, models.ApplicationTokenExpireIn{}, nil); err != nil {
 		t.Fatal(err)
 	}
-	p.Do("go to the logs", chromedp.Click(chromedp.CSS(`a[data-tab="logs"]`)),
+	p.Do("go to the logs", bt.Click(chromedp.CSS(`a[data-tab="logs"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-screen="error"]`)))
 	if text := bt.Eval[string](p, "read", `document.body.innerText`); !strings.Contains(text, "Your session has ended") {
 		t.Errorf("after expire-all the portal shows %q", text)
@@ -463,7 +463,7 @@ func TestPortal_SessionEnds(t *testing.T) {
 	if got := bt.Eval[string](p, "look for actions", `[!!document.getElementById('add-endpoint'), document.querySelector('.topbar .badge')?.textContent].join('|')`); got != "false|Read-only" {
 		t.Errorf("read-only portal: add button and badge = %q", got)
 	}
-	p.Do("open the endpoint", chromedp.Click(chromedp.CSS(".ep-row")), chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoint"] #secret-reveal`)))
+	p.Do("open the endpoint", bt.Click(chromedp.CSS(".ep-row")), chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoint"] #secret-reveal`)))
 	if got := bt.Eval[string](p, "look for actions", `['#endpoint-edit', '#endpoint-toggle', '#endpoint-delete', '#secret-rotate', '#recover-form'].filter(s => document.querySelector(s)).join(',')`); got != "" {
 		t.Errorf("read-only portal offers %s", got)
 	}
@@ -591,7 +591,7 @@ func TestPortal_StatusAndRetryAll(t *testing.T) {
 	b := bt.New(t)
 	p := b.Tab("status")
 	p.Do("open the logs", chromedp.Navigate(st.link(t)), chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"]`)),
-		chromedp.Click(chromedp.CSS(`a[data-tab="logs"]`)),
+		bt.Click(chromedp.CSS(`a[data-tab="logs"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.msg-row[data-msg-id=`+bt.CSS(both.Id)+`] .states [data-state="failed"]`)))
 	states := func(msgID string) string {
 		return bt.Eval[string](p, "read the states", `[...document.querySelectorAll('.msg-row[data-msg-id=`+bt.CSS(msgID)+`] .states [data-state]')].map(e => e.dataset.state + ':' + e.textContent).sort().join(',')`)
@@ -604,7 +604,7 @@ func TestPortal_StatusAndRetryAll(t *testing.T) {
 	}
 	p.Shot("status-column")
 
-	p.Do("keep the failed", chromedp.Click(chromedp.CSS("#logs-failed")),
+	p.Do("keep the failed", bt.Click(chromedp.CSS("#logs-failed")),
 		chromedp.WaitVisible(chromedp.CSS(`#logs-failed[aria-pressed="true"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.msg-row[data-msg-id=`+bt.CSS(both.Id)+`]`)))
 	if n := bt.Eval[int](p, "count", `document.querySelectorAll('.msg-row').length`); n != 1 {
@@ -614,12 +614,12 @@ func TestPortal_StatusAndRetryAll(t *testing.T) {
 
 	bad.setFailing(false)
 	before := bad.count()
-	p.Do("retry all failed", chromedp.Click(chromedp.CSS("#retry-failed")), chromedp.WaitVisible(chromedp.CSS("#retry-dialog #retry-since")))
+	p.Do("retry all failed", bt.Click(chromedp.CSS("#retry-failed")), chromedp.WaitVisible(chromedp.CSS("#retry-dialog #retry-since")))
 	if f := bt.Eval[string](p, "focus", `document.activeElement.id`); f != "retry-since" {
 		t.Errorf("focus in the retry dialog is on %q", f)
 	}
 	p.Shot("retry-dialog")
-	p.Do("start", chromedp.Click(chromedp.CSS("#retry-start")), chromedp.WaitVisible(chromedp.CSS(`#retry-status[data-done="1"]`)))
+	p.Do("start", bt.Click(chromedp.CSS("#retry-start")), chromedp.WaitVisible(chromedp.CSS(`#retry-status[data-done="1"]`)))
 	if got := bt.Eval[string](p, "read the outcome", `document.getElementById('retry-status').textContent + '|' + document.getElementById('retry-bar').value`); got != "Done: no failed message left since then.|3" { // three enabled endpoints
 		t.Errorf("retry outcome %q", got)
 	}
@@ -627,12 +627,12 @@ func TestPortal_StatusAndRetryAll(t *testing.T) {
 		t.Errorf("retried delivery = %s", got[before].body)
 	}
 	p.Shot("retry-done")
-	p.Do("close", chromedp.Click(chromedp.CSS("#retry-close")), chromedp.WaitNotPresent(chromedp.CSS("#retry-dialog")),
+	p.Do("close", bt.Click(chromedp.CSS("#retry-close")), chromedp.WaitNotPresent(chromedp.CSS("#retry-dialog")),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-page="logs"] .empty`)))
 	if got := bt.Eval[string](p, "read", `document.querySelector('main .empty').innerText`); !strings.Contains(got, "No failed messages") {
 		t.Errorf("after the retry the failed list shows %q", got)
 	}
-	p.Do("show all", chromedp.Click(chromedp.CSS("#logs-failed")),
+	p.Do("show all", bt.Click(chromedp.CSS("#logs-failed")),
 		chromedp.WaitVisible(chromedp.CSS(`.msg-row[data-msg-id=`+bt.CSS(both.Id)+`]`)))
 	if got := states(both.Id); strings.Contains(got, "failed") || strings.Count(got, "succeeded:") != 2 {
 		t.Errorf("after the retry the message shows %q", got)

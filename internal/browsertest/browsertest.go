@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -227,4 +228,42 @@ func CSS(v string) string { return `"` + strings.ReplaceAll(v, `"`, `\"`) + `"` 
 func JS(v string) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// Click is chromedp.Click that survives a re-render: a page that refreshes
+// what it shows (the portal and console poll their lists) can replace the
+// element between the query and the click, which chromedp reports as a
+// node it cannot find. No mouse event was sent then, so the click is made
+// again on the element that replaced it.
+func Click[S chromedp.Selectable](sel S, opts ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		for {
+			v, err := chromedp.Click(sel, opts...)(ctx, t)
+			if err == nil || !staleNode(err) || ctx.Err() != nil {
+				return v, err
+			}
+		}
+	}
+}
+
+// staleNode reports whether err is the DevTools error for a node the page
+// has since removed.
+func staleNode(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Could not find node with given id") || strings.Contains(msg, "No node with given id found") ||
+		strings.Contains(msg, "Node is detached from document")
+}
+
+// Paste inserts text into the field sel at its caret in one step, as a
+// paste does (the page sees the same input event). chromedp.SendKeys types
+// key by key, three DevTools messages a character: a whole document takes
+// longer than a step may on a loaded machine.
+func Paste[S chromedp.Selectable](sel S, text string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		if _, err := chromedp.Focus(sel)(ctx, t); err != nil {
+			return chromedp.Void{}, err
+		}
+		_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: text})
+		return chromedp.Void{}, err
+	}
 }
