@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/hookline/hookline/internal/ttlcache"
 
 	"github.com/hookline/hookline/tenants"
 )
@@ -19,17 +19,17 @@ const appCacheSize = 10_000
 
 // appCache remembers id/uid → application for the message-create hot
 // path, so a message costs one database round trip (its insert), not two.
-// Other routes read the store directly. It is an expirable LRU bounded in
+// Other routes read the store directly. It is a TTL cache (internal/ttlcache) bounded in
 // size and age; being stale costs at most appCacheTTL of messages to an
 // application another process changed. Safe for concurrent use.
 type appCache struct {
-	lru *expirable.LRU[appCacheKey, tenants.Application]
+	lru *ttlcache.Cache[appCacheKey, tenants.Application]
 }
 
 type appCacheKey struct{ tenant, ref string }
 
 func newAppCache(size int) *appCache {
-	return &appCache{lru: expirable.NewLRU[appCacheKey, tenants.Application](size, nil, appCacheTTL)}
+	return &appCache{lru: ttlcache.New[appCacheKey, tenants.Application](size, appCacheTTL)}
 }
 
 // find returns the application, from the cache when fresh.

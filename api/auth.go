@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/hookline/hookline/internal/ttlcache"
 
 	"github.com/hookline/hookline/tenants"
 )
@@ -67,11 +67,11 @@ type Authenticator struct {
 	now    func() time.Time
 
 	// creds and tenants cache credential and tenant lookups in bounded
-	// expirable LRUs (authCacheSize entries each, authCacheTTL): being
+	// TTL caches (authCacheSize entries each, authCacheTTL): being
 	// stale costs at most authCacheTTL of a revoked key or suspended
 	// tenant still passing on another process.
-	creds   *expirable.LRU[[32]byte, cachedCred]
-	tenants *expirable.LRU[string, cachedTenant]
+	creds   *ttlcache.Cache[[32]byte, cachedCred]
+	tenants *ttlcache.Cache[string, cachedTenant]
 
 	mu   sync.Mutex
 	used map[string]time.Time // key id -> last use, not yet stored; guarded by mu
@@ -85,7 +85,7 @@ type Authenticator struct {
 	// unknownKeyTTL, so a client retrying a wrong or deleted key costs
 	// no query per request. Bounded (unknownKeyCap); being stale costs
 	// nothing: keys are random, so a newly created key is never in it.
-	unknown *expirable.LRU[[32]byte, struct{}]
+	unknown *ttlcache.Cache[[32]byte, struct{}]
 }
 
 // Bounds of the negative API-key cache.
@@ -135,10 +135,10 @@ func (a *Authenticator) SetAppTokens(c AppTokenChecker) { a.appTokens = c }
 func NewAuthenticator(store *tenants.Store, tokens *Tokens, log *slog.Logger) *Authenticator {
 	return &Authenticator{
 		store: store, tokens: tokens, log: log, now: time.Now,
-		creds:   expirable.NewLRU[[32]byte, cachedCred](authCacheSize, nil, authCacheTTL),
-		tenants: expirable.NewLRU[string, cachedTenant](authCacheSize, nil, authCacheTTL),
+		creds:   ttlcache.New[[32]byte, cachedCred](authCacheSize, authCacheTTL),
+		tenants: ttlcache.New[string, cachedTenant](authCacheSize, authCacheTTL),
 		used:    map[string]time.Time{},
-		unknown: expirable.NewLRU[[32]byte, struct{}](unknownKeyCap, nil, unknownKeyTTL),
+		unknown: ttlcache.New[[32]byte, struct{}](unknownKeyCap, unknownKeyTTL),
 	}
 }
 

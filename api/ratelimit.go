@@ -10,7 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-redis/redis_rate/v10"
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/hookline/hookline/internal/ttlcache"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -55,7 +55,7 @@ type RateLimiter struct {
 	log     *slog.Logger
 	// limits caches each tenant's plan limit for planLimitTTL, for at most
 	// 10,000 tenants: stale by up to planLimitTTL after a plan change.
-	limits *expirable.LRU[string, int]
+	limits *ttlcache.Cache[string, int]
 }
 
 // NewRateLimiter returns a RateLimiter keeping its counters in rdb.
@@ -68,7 +68,7 @@ func NewRateLimiter(rdb redis.UniversalClient, o RateLimitOptions) *RateLimiter 
 	}
 	return &RateLimiter{
 		limiter: redis_rate.NewLimiter(rdb), def: o.PerSecond, prefix: o.Prefix, plans: o.Plans, log: o.Log,
-		limits: expirable.NewLRU[string, int](10_000, nil, planLimitTTL),
+		limits: ttlcache.New[string, int](10_000, planLimitTTL),
 	}
 }
 

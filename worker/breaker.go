@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/hookline/hookline/internal/ttlcache"
 )
 
 // BreakerOptions configure the per-endpoint circuit breaker. The zero value
@@ -108,7 +108,7 @@ const (
 // closes once 40 % of them succeeded and reopens, for twice as long, once
 // that can no longer happen.
 //
-// State for at most MaxEndpoints endpoints is kept, in an expirable LRU.
+// State for at most MaxEndpoints endpoints is kept, in a TTL cache (internal/ttlcache).
 // An endpoint takes an entry at its first failure (healthy endpoints cost
 // nothing, and cannot crowd out the circuits of failing ones), so the
 // window counts attempts from that failure on. Forgetting an endpoint
@@ -120,7 +120,7 @@ type breaker struct {
 	probeTimeout time.Duration
 
 	mu    sync.Mutex // guards every circuit
-	state *expirable.LRU[string, *circuit]
+	state *ttlcache.Cache[string, *circuit]
 }
 
 // circuit is one endpoint's state, guarded by breaker.mu.
@@ -163,7 +163,7 @@ func newBreaker(o BreakerOptions, probeTimeout time.Duration) *breaker {
 	o.defaults()
 	return &breaker{
 		opts: o, bucket: max(o.Window/windowBuckets, time.Millisecond), probeTimeout: probeTimeout,
-		state: expirable.NewLRU[string, *circuit](o.MaxEndpoints, nil, breakerTTL),
+		state: ttlcache.New[string, *circuit](o.MaxEndpoints, breakerTTL),
 	}
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/hookline/hookline/internal/ttlcache"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/hookline/hookline/tenants"
@@ -36,11 +36,11 @@ type endpointCache struct {
 	load  func(ctx context.Context, tenantID, endpointID string) (tenants.EndpointConfig, error)
 	now   func() time.Time
 	group singleflight.Group
-	lru   *expirable.LRU[string, *endpointEntry]
+	lru   *ttlcache.Cache[string, *endpointEntry]
 }
 
 func newEndpointCache(store *tenants.Store, size int) *endpointCache {
-	return &endpointCache{load: store.LoadEndpointConfig, now: time.Now, lru: expirable.NewLRU[string, *endpointEntry](size, nil, endpointCacheTTL)}
+	return &endpointCache{load: store.LoadEndpointConfig, now: time.Now, lru: ttlcache.New[string, *endpointEntry](size, endpointCacheTTL)}
 }
 
 // get returns the configuration of endpointID at revision (or newer).
