@@ -259,18 +259,7 @@ func TestWorker_GracefulShutdown(t *testing.T) {
 			if job.Status == tenants.StatusSuccess {
 				t.Fatal("an aborted delivery was recorded as a success")
 			}
-			next := worker.New(worker.Deps{Store: env.Store, Redis: env.Redis, Log: env.Log}, worker.Options{
-				Queue: env.Queue, AllowPrivateTargets: true, TaskCheckInterval: 5 * time.Millisecond,
-				DelayedTaskCheckInterval: 50 * time.Millisecond, SweepInterval: 200 * time.Millisecond, SweepGrace: time.Second,
-			})
-			if err := next.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			defer next.Shutdown()
-			waitFor(t, 15*time.Second, "delivery by the next worker", func() bool {
-				j, err := env.Store.LoadDelivery(ctx, env.TenantID, ids[0])
-				return err == nil && j.Status == tenants.StatusSuccess
-			})
+			deliveredByAnotherWorker(t, env, ids[0], 15*time.Second)
 			if n := len(rc.requests()); n > 2 {
 				t.Errorf("the receiver got %d requests, want at most 2 (the aborted one and the retry)", n)
 			}
