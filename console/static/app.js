@@ -5,7 +5,8 @@
 // /portal/assets/.
 
 import { createClient } from '../../portal/assets/api.js';
-import { h, fill, icon, button, field, toast, errorState, describeError } from '../../portal/assets/ui.js';
+import { h, fill, icon, button, field, toast, describeError } from '../../portal/assets/ui.js';
+import { createRouter } from '../../portal/assets/router.js';
 import { overviewPage } from './pages/overview.js';
 import { appsPage, appPage } from './pages/apps.js';
 import { eventTypesPage } from './pages/event_types.js';
@@ -107,57 +108,11 @@ const tabs = [
   ['branding', 'Portal branding', 'edit'],
 ];
 
-let current = null;
 let baseCtx = null;
 let ended = false;
-
-function stopPage() {
-  if (!current) return;
-  current.alive = false;
-  for (const fn of current.disposers) {
-    try {
-      fn();
-    } catch {
-      // a disposer failing must not keep the next page from rendering
-    }
-  }
-  current = null;
-}
-
-function parseHash() {
-  const raw = location.hash.replace(/^#/, '') || '/overview';
-  const [path, qs] = raw.split('?');
-  return { path, query: new URLSearchParams(qs || '') };
-}
-
-function makeContext() {
-  const scope = { alive: true, disposers: [] };
-  const ctx = {
-    ...baseCtx,
-    scope,
-    alive: () => scope.alive && current === scope,
-    onDispose: (fn) => scope.disposers.push(fn),
-    poll(fn, ms) {
-      let timer = null;
-      const tick = async () => {
-        timer = null;
-        if (!ctx.alive()) return;
-        let again = true;
-        if (document.visibilityState !== 'hidden') {
-          try {
-            again = (await fn()) !== false;
-          } catch {
-            // keep polling through transient failures
-          }
-        }
-        if (again && ctx.alive()) timer = setTimeout(tick, ms);
-      };
-      timer = setTimeout(tick, ms);
-      scope.disposers.push(() => timer && clearTimeout(timer));
-    },
-  };
-  return ctx;
-}
+const { route, stop: stopPage } = createRouter({
+  root, routes, home: '/overview', context: () => (ended ? null : baseCtx),
+});
 
 function renderShell(session) {
   const brand = h('div.brand',
@@ -170,40 +125,6 @@ function renderShell(session) {
   const nav = h('nav.tabs', { 'aria-label': 'Console sections' },
     h('div.tabs-inner', tabs.map(([key, label, ic]) => h('a.tab', { href: `#/${key}`, dataset: { tab: key } }, icon(ic), label))));
   fill(root, h('div.shell', h('header.topbar', h('div.topbar-inner', brand, actions), nav), h('main.page', { id: 'page', tabindex: '-1' })));
-}
-
-async function route() {
-  if (ended || !baseCtx) return;
-  stopPage();
-  const { path, query } = parseHash();
-  let match = null;
-  for (const [re, tab, page] of routes) {
-    const m = path.match(re);
-    if (m) {
-      match = { tab, page, params: m.slice(1).map(decodeURIComponent) };
-      break;
-    }
-  }
-  if (!match) {
-    location.replace('#/overview');
-    return;
-  }
-  for (const a of root.querySelectorAll('.tab')) {
-    if (a.dataset.tab === match.tab) a.setAttribute('aria-current', 'page');
-    else a.removeAttribute('aria-current');
-  }
-  const main = h('main.page', { id: 'page', tabindex: '-1', dataset: { page: '' } });
-  document.getElementById('page').replaceWith(main);
-  const ctx = makeContext();
-  current = ctx.scope;
-  try {
-    await match.page(ctx, main, match.params, query);
-  } catch (err) {
-    if (err?.status === 401 || !ctx.alive()) return;
-    fill(main, h('div.card', h('div.card-body', errorState(err, route))));
-  }
-  if (ctx.alive() && route.seen && !main.contains(document.activeElement)) main.querySelector('h1')?.focus({ preventScroll: true });
-  route.seen = true;
 }
 
 function sessionEnded() {

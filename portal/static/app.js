@@ -2,7 +2,8 @@
 // with the API, brand the page, and route between the pages.
 
 import { createClient } from './api.js';
-import { h, fill, icon, button, toast, errorState } from './ui.js';
+import { h, fill, icon, button, toast } from './ui.js';
+import { createRouter } from './router.js';
 import { endpointsPage } from './pages/endpoints.js';
 import { endpointFormPage } from './pages/endpoint_form.js';
 import { endpointPage } from './pages/endpoint.js';
@@ -109,62 +110,6 @@ const tabs = [
   ['testing', 'Testing', 'flask'],
 ];
 
-let current = null; // the live page's scope
-
-function stopPage() {
-  if (!current) return;
-  current.alive = false;
-  for (const fn of current.disposers) {
-    try {
-      fn();
-    } catch {
-      // a disposer failing must not keep the next page from rendering
-    }
-  }
-  current = null;
-}
-
-function parseHash() {
-  const raw = location.hash.replace(/^#/, '') || '/endpoints';
-  const [path, qs] = raw.split('?');
-  return { path, query: new URLSearchParams(qs || '') };
-}
-
-function makeContext(base) {
-  const scope = { alive: true, disposers: [] };
-  const ctx = {
-    ...base,
-    scope,
-    alive: () => scope.alive && current === scope,
-    onDispose: (fn) => scope.disposers.push(fn),
-    /**
-     * poll runs fn now and then every ms while the page is shown (and the
-     * tab visible), one run at a time, until the page changes or fn
-     * returns false.
-     */
-    poll(fn, ms, { immediate = true } = {}) {
-      let timer = null;
-      const tick = async () => {
-        timer = null;
-        if (!ctx.alive()) return;
-        let again = true;
-        if (document.visibilityState !== 'hidden') {
-          try {
-            again = (await fn()) !== false;
-          } catch {
-            // keep polling through transient failures
-          }
-        }
-        if (again && ctx.alive()) timer = setTimeout(tick, ms);
-      };
-      if (immediate) tick();
-      else timer = setTimeout(tick, ms);
-      scope.disposers.push(() => timer && clearTimeout(timer));
-    },
-  };
-  return ctx;
-}
-
 function renderShell(session) {
   const b = session.branding;
   const brand = h('div.brand',
@@ -186,45 +131,9 @@ function renderShell(session) {
 }
 
 let baseCtx = null;
-
-async function route() {
-  if (ended || !baseCtx) return;
-  stopPage();
-  const { path, query } = parseHash();
-  let match = null;
-  for (const [re, tab, page] of routes) {
-    const m = path.match(re);
-    if (m) {
-      match = { tab, page, params: m.slice(1).map(decodeURIComponent) };
-      break;
-    }
-  }
-  if (!match) {
-    location.replace('#/endpoints');
-    return;
-  }
-  for (const a of root.querySelectorAll('.tab')) {
-    if (a.dataset.tab === match.tab) a.setAttribute('aria-current', 'page');
-    else a.removeAttribute('aria-current');
-  }
-  const old = document.getElementById('page');
-  const main = h('main.page', { id: 'page', tabindex: '-1', dataset: { page: '' } });
-  old.replaceWith(main);
-  const ctx = makeContext(baseCtx);
-  current = ctx.scope;
-  try {
-    await match.page(ctx, main, match.params, query);
-  } catch (err) {
-    if (err?.status === 401) return;
-    if (!ctx.alive()) return;
-    fill(main, h('div.card', h('div.card-body', errorState(err, route))));
-  }
-  // Move focus to the new page's heading so keyboard and screen-reader
-  // users land at its start (not on the first render, and not when the
-  // page put it somewhere itself, such as a form's first field).
-  if (ctx.alive() && route.seen && !main.contains(document.activeElement)) main.querySelector('h1')?.focus({ preventScroll: true });
-  route.seen = true;
-}
+const { route, stop: stopPage } = createRouter({
+  root, routes, home: '/endpoints', context: () => (ended ? null : baseCtx),
+});
 
 async function signOut() {
   try {

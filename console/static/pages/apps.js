@@ -212,5 +212,5 @@ export async function appPage(ctx, main, [id]) {
     fill(epList, errorState(err));
   }
   await msgs.reload();
-  ctx.poll(() => msgs.refresh(), 4000);
+  ctx.poll(() => msgs.refresh(), 4000, { immediate: false });
 }

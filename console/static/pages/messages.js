@@ -69,7 +69,7 @@ export async function messagesPage(ctx, main, _params, query) {
   });
   fill(body, form, h('section.card', { 'aria-label': 'Results', id: 'msg-results' }, h('div.card-head', h('h2', 'Results'), h('span.live', 'Updates live')), list.el));
   await list.reload();
-  if (!f.before) ctx.poll(() => list.refresh(), 4000);
+  if (!f.before) ctx.poll(() => list.refresh(), 4000, { immediate: false });
 }
 
 export async function messagePage(ctx, main, [appId, id]) {
@@ -123,5 +123,5 @@ export async function messagePage(ctx, main, [appId, id]) {
         h('section.card', { 'aria-labelledby': 'dest-title' }, h('div.card-head', h('h2', { id: 'dest-title' }, 'Endpoints'), h('span.sub', 'Latest status per endpoint')), dests)),
       h('section.card', { 'aria-labelledby': 'att-title' }, h('div.card-head', h('h2', { id: 'att-title' }, 'Attempts'), h('span.live', 'Updates live')), atts)));
   await draw();
-  ctx.poll(draw, 3000);
+  ctx.poll(draw, 3000, { immediate: false });
 }

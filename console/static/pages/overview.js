@@ -61,5 +61,5 @@ export async function overviewPage(ctx, main) {
     fill(body, h('div.card', errorState(err, () => ctx.navigate(location.hash))));
     return;
   }
-  ctx.poll(draw, 10000);
+  ctx.poll(draw, 10000, { immediate: false });
 }
