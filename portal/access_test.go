@@ -1,11 +1,9 @@
 package portal_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -603,50 +601,11 @@ func TestEndpointSuccessRates(t *testing.T) {
 	}
 }
 
-// call sends a request to the stack and returns the status and body.
-func call(t *testing.T, base, method, path, token, body string) (int, string) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = bytes.NewBufferString(body)
-	}
-	req, err := http.NewRequest(method, base+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-// decodeError reads an error body of either contract shape.
-func decodeError(t *testing.T, body string) (code string, loc []string) {
-	t.Helper()
-	var e struct {
-		Code   string          `json:"code"`
-		Detail json.RawMessage `json:"detail"`
-	}
-	if err := json.Unmarshal([]byte(body), &e); err != nil {
-		t.Fatalf("error body is not JSON: %q", body)
-	}
-	var details []struct {
-		Loc []string `json:"loc"`
-	}
-	if json.Unmarshal(e.Detail, &details) == nil && len(details) > 0 {
-		return e.Code, details[0].Loc
-	}
-	return e.Code, nil
-}
+// call and decodeError are the stack's plain-HTTP helpers (testenv).
+var (
+	call        = testenv.Call
+	decodeError = testenv.DecodeError
+)
 
 // sdkStatus is the HTTP status of an SDK error (0 when none).
 func sdkStatus(err error) int {
