@@ -126,18 +126,56 @@ type EndpointConfig struct {
 }
 
 // LoadEndpointConfig reads an endpoint's sending configuration and
-// decrypts its live secrets.
+// decrypts its live secrets, in one round trip: a row per live secret
+// (current first), or one row without a secret.
 func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID string) (EndpointConfig, error) {
+	now := s.Now()
+	rows, err := s.pool.Query(ctx, `SELECT e.id, e.tenant_id, e.revision, e.url, e.headers, e.throttle_rate, e.retry_schedule,
+			k.sealed, k.expires_at
+		FROM endpoints e
+		LEFT JOIN LATERAL (
+			SELECT sealed, expires_at, id FROM endpoint_secrets
+			WHERE endpoint_id = e.id AND (expires_at IS NULL OR expires_at > $3)
+		) k ON true
+		WHERE e.tenant_id = $1 AND e.id = $2
+		ORDER BY k.expires_at IS NOT NULL, k.id DESC`, tenantID, endpointID, now)
+	if err != nil {
+		return EndpointConfig{}, fmt.Errorf("load endpoint %s: %w", endpointID, translate(err))
+	}
+	defer rows.Close()
 	var (
 		c       EndpointConfig
 		headers []byte
 		sched   []byte
+		found   bool
 	)
-	err := s.pool.QueryRow(ctx, `SELECT id, tenant_id, revision, url, headers, throttle_rate, retry_schedule
-		FROM endpoints WHERE tenant_id = $1 AND id = $2`, tenantID, endpointID).
-		Scan(&c.ID, &c.TenantID, &c.Revision, &c.URL, &headers, &c.ThrottleRate, &sched)
-	if err != nil {
+	c.SecretsValidUntil = now.Add(24 * time.Hour)
+	for rows.Next() {
+		var (
+			sealed []byte
+			exp    *time.Time
+		)
+		if err := rows.Scan(&c.ID, &c.TenantID, &c.Revision, &c.URL, &headers, &c.ThrottleRate, &sched, &sealed, &exp); err != nil {
+			return EndpointConfig{}, fmt.Errorf("scan endpoint %s: %w", endpointID, err)
+		}
+		found = true
+		if sealed == nil {
+			continue // no live secret
+		}
+		plain, err := s.cipher.Open(sealed, []byte(endpointID))
+		if err != nil {
+			return EndpointConfig{}, fmt.Errorf("secret of %s: %w", endpointID, err)
+		}
+		c.Secrets = append(c.Secrets, string(plain))
+		if exp != nil && exp.Before(c.SecretsValidUntil) {
+			c.SecretsValidUntil = *exp
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return EndpointConfig{}, fmt.Errorf("load endpoint %s: %w", endpointID, translate(err))
+	}
+	if !found {
+		return EndpointConfig{}, fmt.Errorf("load endpoint %s: %w", endpointID, ErrNotFound)
 	}
 	if len(headers) > 0 {
 		if err := json.Unmarshal(headers, &c.Headers); err != nil {
@@ -153,33 +191,6 @@ func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID str
 		for i, v := range ms {
 			c.RetrySchedule[i] = time.Duration(v) * time.Millisecond
 		}
-	}
-	now := s.Now()
-	rows, err := s.pool.Query(ctx, `SELECT sealed, expires_at FROM endpoint_secrets
-		WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2)
-		ORDER BY expires_at IS NOT NULL, id DESC`, endpointID, now)
-	if err != nil {
-		return EndpointConfig{}, fmt.Errorf("load secrets of %s: %w", endpointID, translate(err))
-	}
-	defer rows.Close()
-	c.SecretsValidUntil = now.Add(24 * time.Hour)
-	for rows.Next() {
-		var sealed []byte
-		var exp *time.Time
-		if err := rows.Scan(&sealed, &exp); err != nil {
-			return EndpointConfig{}, fmt.Errorf("scan secret of %s: %w", endpointID, err)
-		}
-		plain, err := s.cipher.Open(sealed, []byte(endpointID))
-		if err != nil {
-			return EndpointConfig{}, fmt.Errorf("secret of %s: %w", endpointID, err)
-		}
-		c.Secrets = append(c.Secrets, string(plain))
-		if exp != nil && exp.Before(c.SecretsValidUntil) {
-			c.SecretsValidUntil = *exp
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return EndpointConfig{}, fmt.Errorf("read secrets of %s: %w", endpointID, translate(err))
 	}
 	return c, nil
 }
