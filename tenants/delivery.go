@@ -75,7 +75,7 @@ type DeliveryJob struct {
 
 const loadDeliverySQL = `
 SELECT d.id, d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, d.trigger, d.status, d.attempts, d.next_attempt_at,
-	m.event_type, m.payload, m.created_at,
+	m.event_type, CASE WHEN m.expires_at > now() THEN m.payload END, m.created_at,
 	COALESCE(e.revision, 0), COALESCE(e.disabled, true), e.id IS NULL OR e.deleted_at IS NOT NULL, e.failing_since
 FROM deliveries d
 JOIN messages m ON m.id = d.msg_id
@@ -458,22 +458,23 @@ var (
 		WHERE status = {pending} AND id > $1 ORDER BY id LIMIT $2`)
 	countPendingSQL = sqlConst(`SELECT count(*), count(*) FILTER (WHERE next_attempt_at < $1) FROM deliveries
 		WHERE status = {pending}`)
-	resendSQL = sqlConst(`INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, {manual}, {pending}, $5, $5, $5) RETURNING id`)
+	resendSQL = sqlConst(`INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+		VALUES (` + deliveryIDSQL("$5::timestamptz") + `, $1, $2, $3, $4, {manual}, {pending}, $5, $5, $5) RETURNING id`)
 	recoverSQL = sqlConst(`
-INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
-SELECT DISTINCT d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, {manual}, {pending}, $5::timestamptz, $5::timestamptz, $5::timestamptz
+INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+SELECT ` + deliveryIDSQL("$5::timestamptz") + `, f.* FROM (
+SELECT DISTINCT d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, {manual}::smallint, {pending}::smallint, $5::timestamptz, $5::timestamptz AS c, $5::timestamptz AS u
 FROM deliveries d JOIN messages m ON m.id = d.msg_id
 WHERE d.tenant_id = $1 AND d.endpoint_id = $2 AND d.status = {fail} AND m.created_at >= $3 AND m.created_at < $4
-	AND m.payload IS NOT NULL
+	AND m.payload IS NOT NULL AND m.expires_at > $5
 	AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.msg_id = d.msg_id AND o.endpoint_id = d.endpoint_id
-		AND o.status IN ({success}, {pending}))
+		AND o.status IN ({success}, {pending}))) f
 RETURNING id`)
 	replayMissingSQL = sqlConst(`
-INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
-SELECT m.tenant_id, m.app_id, m.id, e.id, {manual}, {pending}, $6::timestamptz, $6::timestamptz, $6::timestamptz
+INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+SELECT ` + deliveryIDSQL("$6::timestamptz") + `, m.tenant_id, m.app_id, m.id, e.id, {manual}, {pending}, $6::timestamptz, $6::timestamptz, $6::timestamptz
 FROM messages m JOIN endpoints e ON e.id = $3
-WHERE m.tenant_id = $1 AND m.app_id = $2 AND m.created_at >= $4 AND m.created_at < $5 AND m.payload IS NOT NULL
+WHERE m.tenant_id = $1 AND m.app_id = $2 AND m.created_at >= $4 AND m.created_at < $5 AND m.payload IS NOT NULL AND m.expires_at > $6
 	AND ` + filterRule("e", "m.event_type", "m.channels") + `
 	AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.msg_id = m.id AND o.endpoint_id = e.id)
 RETURNING id`)

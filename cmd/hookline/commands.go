@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/migrations"
+	"github.com/hookline/hookline/storage"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -20,7 +21,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if len(args) != 1 || (args[0] != "up" && args[0] != "down" && args[0] != "status") {
 		return &usageError{"usage: hookline migrate up|down|status"}
 	}
-	_, log, db, err := commandDB(ctx, getenv, stderr, false)
+	cfg, log, db, err := commandDB(ctx, getenv, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -34,6 +35,13 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 		fmt.Fprintf(stdout, "applied %d migration(s); the schema is current\n", n)
+		// The partitions of today and the next days, so the first writes
+		// need no DEFAULT partition (workers keep them coming).
+		store := tenants.NewStore(db, nil, nil)
+		store.SetRetentionPolicy(cfg.retentionPolicy())
+		if _, err := storage.New(store, log, cfg.storageOptions()).Run(ctx); err != nil {
+			return fmt.Errorf("storage maintenance after migrating: %w", err)
+		}
 	case "down":
 		if err := migrations.Down(ctx, sqlDB); err != nil {
 			return err
