@@ -331,3 +331,42 @@ func TestMaintain_MovesRowsOutOfDefault(t *testing.T) {
 }
 
 func testLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestMaintain_ExpiresResponseBodies: an attempt's response body reads as
+// expunged once past the response retention, and a run nulls it (in
+// bounded batches, resuming where the last stopped); younger bodies stay.
+func TestMaintain_ExpiresResponseBodies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.store.SetRetentionPolicy(tenants.RetentionPolicy{ResponseRetention: day})
+	f.run()
+	old, oldD := f.message()
+	f.attempt(old, oldD, tenants.StatusSuccess)
+	f.clock.add(36 * time.Hour)
+	young, youngD := f.message()
+	f.attempt(young, youngD, tenants.StatusSuccess)
+	bodies := func(m tenants.Message) (read *string, stored *string) {
+		t.Helper()
+		pg, err := f.store.FindAttemptsByMessage(ctx, f.tenant, f.app, m.ID, tenants.AttemptFilter{})
+		if err != nil || len(pg.Items) != 1 {
+			t.Fatalf("attempts of %s: %d, %v", m.ID, len(pg.Items), err)
+		}
+		if err := f.db.Pool.QueryRow(ctx, `SELECT response FROM attempts WHERE msg_id = $1`, m.ID).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		return pg.Items[0].Response, stored
+	}
+	if read, _ := bodies(old); read != nil {
+		t.Errorf("a body past the response retention reads %q, want none", *read)
+	}
+	if res := f.run(); res.ResponsesSeen < 1 {
+		t.Errorf("the run looked at %d attempts, want the old one", res.ResponsesSeen)
+	}
+	if _, stored := bodies(old); stored != nil {
+		t.Errorf("after the run the old body is still stored: %q", *stored)
+	}
+	if read, stored := bodies(young); read == nil || stored == nil {
+		t.Errorf("a body within the retention was expunged (read %v, stored %v)", read, stored)
+	}
+}

@@ -144,7 +144,7 @@ func (s *Store) FindEndpointMessages(ctx context.Context, tenantID, appID, endpo
 		// and their own (made no earlier than their message).
 		latest = latest.Where("msg_id > ?", IDBound(PrefixMessage, f.After, true))
 		if lo, ok := s.deliveriesSince(ctx, f.After); ok {
-			latest = latest.Where("id >= ?", lo)
+			latest = latest.Where("id >= ? AND id < ?", lo, DeliveryIDFloor(s.Now().Add(clockSkew)))
 		}
 	}
 	q := s.q(ctx).Table("(?) AS ld", latest).Select("m.*, ld.status, ld.next_attempt_at").
@@ -179,8 +179,11 @@ func (s *Store) FindMessageDestinations(ctx context.Context, tenantID, appID, ms
 	latest := s.q(ctx).Table("deliveries").Select("DISTINCT ON (endpoint_id) endpoint_id, status, next_attempt_at").
 		Where("tenant_id = ? AND app_id = ? AND msg_id = ?", tenantID, appID, msgID).Order("endpoint_id, id DESC")
 	if t, err := IDTime(PrefixMessage, msgID); err == nil {
+		// Its deliveries were made from the message's time on (resends
+		// later) and none in the future: the slices in between are read,
+		// the others pruned.
 		if lo, ok := s.deliveriesSince(ctx, t); ok {
-			latest = latest.Where("id >= ?", lo)
+			latest = latest.Where("id >= ? AND id < ?", lo, DeliveryIDFloor(s.Now().Add(clockSkew)))
 		}
 	}
 	q := s.q(ctx).Table("(?) AS ld", latest).Select("e.*, ld.status, ld.next_attempt_at").
