@@ -3,7 +3,9 @@ package tenants
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,11 +84,40 @@ JOIN messages m ON m.id = d.msg_id
 LEFT JOIN endpoints e ON e.id = d.endpoint_id
 WHERE d.tenant_id = $1 AND d.id = $2`
 
-var loadDeliveryByIDSQL = strings.Replace(loadDeliverySQL, "WHERE d.tenant_id = $1 AND d.id = $2", "WHERE d.id = $1", 1)
+var (
+	loadDeliveryByIDSQL = strings.Replace(loadDeliverySQL, "WHERE d.tenant_id = $1 AND d.id = $2", "WHERE d.id = $1", 1)
+	// The same with the message's id bounded to the delivery's slice of
+	// time ($3, $4; $2, $3 by id): see loadDelivery.
+	loadDeliveryNearSQL     = strings.Replace(loadDeliverySQL, "JOIN messages m ON m.id = d.msg_id", "JOIN messages m ON m.id = d.msg_id AND m.id >= $3 AND m.id < $4", 1)
+	loadDeliveryByIDNearSQL = strings.Replace(loadDeliveryByIDSQL, "JOIN messages m ON m.id = d.msg_id", "JOIN messages m ON m.id = d.msg_id AND m.id >= $2 AND m.id < $3", 1)
+)
 
 // LoadDelivery returns the job for delivery id, or ErrNotFound.
 func (s *Store) LoadDelivery(ctx context.Context, tenantID string, id int64) (DeliveryJob, error) {
-	return scanDeliveryJob(s.pool.QueryRow(ctx, loadDeliverySQL, tenantID, id), id)
+	return s.loadDelivery(ctx, id, func(near bool, lo, hi string) pgx.Row {
+		if near {
+			return s.pool.QueryRow(ctx, loadDeliveryNearSQL, tenantID, id, lo, hi)
+		}
+		return s.pool.QueryRow(ctx, loadDeliverySQL, tenantID, id)
+	})
+}
+
+// loadDelivery reads a delivery with its message. The join on the
+// message's id alone cannot be pruned before execution, and PostgreSQL
+// then sets up a scan of every partition of messages for each call (a
+// millisecond with 90 of them); a delivery's id says when it was made, and
+// a scheduled delivery is made with its message, so the message is looked
+// for in that slice of time first, bounds PostgreSQL prunes with at the
+// start of execution. Only a miss (a resend of an older message, a
+// delivery from before partitioning) pays for the unbounded join.
+func (s *Store) loadDelivery(ctx context.Context, id int64, query func(near bool, lo, hi string) pgx.Row) (DeliveryJob, error) {
+	at := DeliveryIDTime(id)
+	lo, hi := IDBound(PrefixMessage, at.Add(-clockSkew), false), IDBound(PrefixMessage, at.Add(clockSkew+time.Second), false)
+	j, err := scanDeliveryJob(query(true, lo, hi), id)
+	if errors.Is(err, ErrNotFound) {
+		j, err = scanDeliveryJob(query(false, "", ""), id)
+	}
+	return j, err
 }
 
 func scanDeliveryJob(row pgx.Row, id int64) (DeliveryJob, error) {
@@ -106,7 +137,12 @@ func scanDeliveryJob(row pgx.Row, id int64) (DeliveryJob, error) {
 // in Redis), there is no caller tenant to scope by, and the row itself
 // names its tenant, which everything after this read is scoped by.
 func (s *Store) LoadDeliveryByID(ctx context.Context, id int64) (DeliveryJob, error) {
-	return scanDeliveryJob(s.pool.QueryRow(ctx, loadDeliveryByIDSQL, id), id)
+	return s.loadDelivery(ctx, id, func(near bool, lo, hi string) pgx.Row {
+		if near {
+			return s.pool.QueryRow(ctx, loadDeliveryByIDNearSQL, id, lo, hi)
+		}
+		return s.pool.QueryRow(ctx, loadDeliveryByIDSQL, id)
+	})
 }
 
 // EndpointConfig is the part of an endpoint a worker caches: everything
@@ -225,7 +261,7 @@ UPDATE deliveries d SET
 	succeeded_at = CASE WHEN d.status = {success} THEN d.succeeded_at WHEN v.status = {success} THEN $18::timestamptz ELSE NULL END,
 	updated_at = $18::timestamptz
 FROM unnest($6::bigint[], $2::text[], $16::smallint[], $17::timestamptz[]) AS v(id, tenant_id, status, next)
-WHERE d.id = v.id AND d.tenant_id = v.tenant_id`)
+WHERE d.id = v.id AND d.tenant_id = v.tenant_id AND d.id >= $19 AND d.id <= $20`)
 
 // RecordAttempts stores a batch of attempts and their deliveries' new state
 // atomically, in one round trip (two, in a transaction, when an endpoint's
@@ -271,8 +307,11 @@ func (s *Store) RecordAttempts(ctx context.Context, results []AttemptResult) err
 				WHERE tenant_id = $1 AND id = $2 AND NOT disabled`, a.TenantID, a.EndpointID, now)
 		}
 	}
+	// The batch's id range lets PostgreSQL prune deliveries' partitions
+	// before execution (the ids inside unnest cannot), so only the slices
+	// the batch touches are set up, not every one.
 	args := []any{ids, tenants, apps, msgs, eps, deliveries, urls, statuses, codes, responses, errs, durations,
-		triggers, headers, createdAt, newStatuses, next, now}
+		triggers, headers, createdAt, newStatuses, next, now, slices.Min(deliveries), slices.Max(deliveries)}
 	var err error
 	if health.Len() == 0 {
 		_, err = s.pool.Exec(ctx, recordAttemptsSQL, args...)
