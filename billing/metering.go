@@ -72,15 +72,22 @@ func (st *Store) Rollup(ctx context.Context, now time.Time, margin time.Duration
 				from = HourStart(*first.Min)
 			}
 		}
+		// The recount adds the deliveries of partitions dropped while
+		// their hour was still open (usage_dropped, see package storage):
+		// they are counted, but no longer in deliveries.
 		r := tx.Exec(`INSERT INTO usage_hourly (tenant_id, hour, deliveries, final, computed_at)
-			SELECT tenant_id, date_trunc('hour', succeeded_at, 'UTC'), count(*),
-				date_trunc('hour', succeeded_at, 'UTC') + interval '1 hour' <= ?, ?
-			FROM deliveries
-			WHERE `+billableSQL+` AND succeeded_at >= ? AND succeeded_at < ?
-			GROUP BY 1, 2
+			SELECT tenant_id, hour, sum(n), hour + interval '1 hour' <= ?, ? FROM (
+				SELECT tenant_id, date_trunc('hour', succeeded_at, 'UTC') AS hour, count(*) AS n
+				FROM deliveries
+				WHERE `+billableSQL+` AND succeeded_at >= ? AND succeeded_at < ?
+				GROUP BY 1, 2
+				UNION ALL
+				SELECT tenant_id, hour, deliveries FROM usage_dropped WHERE hour >= ?
+			) c
+			GROUP BY tenant_id, hour
 			ON CONFLICT (tenant_id, hour) DO UPDATE
 				SET deliveries = EXCLUDED.deliveries, final = EXCLUDED.final, computed_at = EXCLUDED.computed_at
-				WHERE NOT usage_hourly.final`, target, now, from, target)
+				WHERE NOT usage_hourly.final`, target, now, from, target, from)
 		if r.Error != nil {
 			return r.Error
 		}

@@ -23,8 +23,9 @@
 -- scans nothing and matching indexes are adopted, not built. That last
 -- step is one short DO block. The first partition ("legacy") covers every
 -- id up to the cutover (the start of the UTC day after tomorrow, so writes
--- during the migration stay inside the constraint) and goes as one, once
--- its newest day is past retention.
+-- during the migration stay inside the constraint; the migration's time
+-- for an empty database) and goes as one, once its newest day is past
+-- retention.
 --
 -- The file runs outside a transaction so that the validation does not hold
 -- the constraint's lock; every statement is idempotent, so a run that
@@ -80,12 +81,19 @@ LANGUAGE sql IMMUTABLE STRICT AS $$ SELECT (floor(extract(epoch FROM t))::bigint
 
 CREATE SEQUENCE IF NOT EXISTS deliveries_seq;
 
--- The cutover, fixed once (a re-run must use the same bounds).
+-- The cutover, fixed once (a re-run must use the same bounds). With rows
+-- to keep, it leaves the migration two days to finish (writes meanwhile
+-- must stay below the bound); an empty database (a fresh install) has
+-- nothing to wait for and is cut over now, so its slices start at once.
 CREATE TABLE IF NOT EXISTS storage_cutover (
     id     boolean PRIMARY KEY DEFAULT true CHECK (id),
     cutover timestamptz NOT NULL
 );
-INSERT INTO storage_cutover (cutover) VALUES (date_trunc('day', now(), 'UTC') + interval '2 days') ON CONFLICT (id) DO NOTHING;
+INSERT INTO storage_cutover (cutover)
+SELECT CASE WHEN EXISTS (SELECT 1 FROM messages) OR EXISTS (SELECT 1 FROM deliveries) OR EXISTS (SELECT 1 FROM attempts)
+    THEN date_trunc('day', now(), 'UTC') + interval '2 days'
+    ELSE date_trunc('minute', now()) END
+ON CONFLICT (id) DO NOTHING;
 
 -- Bound the existing tables (NOT VALID: no scan, a moment's lock).
 -- +goose StatementBegin
@@ -272,6 +280,17 @@ CREATE TABLE IF NOT EXISTS storage_drops (
     bytes            bigint NOT NULL,
     max_succeeded_at timestamptz,
     dropped_at       timestamptz NOT NULL
+);
+
+-- Billable deliveries of dropped partitions whose hour was still
+-- provisional (billing recounts provisional hours from the deliveries):
+-- written in the drop's transaction, added by billing's rollup, so the
+-- count of an hour stays exact whichever of its deliveries are gone.
+CREATE TABLE IF NOT EXISTS usage_dropped (
+    tenant_id  text NOT NULL,
+    hour       timestamptz NOT NULL,
+    deliveries bigint NOT NULL,
+    PRIMARY KEY (tenant_id, hour)
 );
 
 -- +goose Down

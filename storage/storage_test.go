@@ -370,3 +370,72 @@ func TestMaintain_ExpiresResponseBodies(t *testing.T) {
 		t.Errorf("a body within the retention was expunged (read %v, stored %v)", read, stored)
 	}
 }
+
+// TestMaintain_DropKeepsOpenHourUsage: with minute slices and a minute of
+// retention, a slice goes while the hour its deliveries succeeded in is
+// still provisional in billing, which recounts such hours from the
+// deliveries; the drop keeps their count (usage_dropped), so the hour's
+// usage stays exact through later recounts and when it becomes final.
+func TestMaintain_DropKeepsOpenHourUsage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.store.SetRetentionPolicy(tenants.RetentionPolicy{Cap: time.Minute})
+	m := storage.New(f.store, testLog(), storage.Options{Partition: time.Minute, Now: f.clock.now})
+	run := func() storage.Result {
+		t.Helper()
+		res, err := m.Run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	bs := billing.NewStore(f.store)
+	rollup := func() {
+		t.Helper()
+		if _, err := bs.Rollup(ctx, f.clock.now(), 5*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hour := f.day0.Add(2 * time.Hour)
+	f.clock.set(hour.Add(10 * time.Minute))
+	run()
+	first, firstD := f.message()
+	f.attempt(first, firstD, tenants.StatusSuccess)
+
+	f.clock.set(hour.Add(20 * time.Minute))
+	rollup() // counted through hour+15m: the hour is provisional
+	res := run()
+	if len(res.Dropped) == 0 {
+		t.Fatalf("nothing dropped (held %v)", res.Held)
+	}
+	var left int
+	if err := f.db.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE id = $1`, firstD).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("the first delivery is still there (%d, %v)", left, err)
+	}
+	second, secondD := f.message()
+	f.attempt(second, secondD, tenants.StatusSuccess)
+
+	count := func() int64 {
+		t.Helper()
+		n, err := bs.CountUsage(ctx, f.tenant, hour, hour.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	f.clock.set(hour.Add(30 * time.Minute))
+	rollup() // recounts the open hour: one delivery left, one dropped
+	if n := count(); n != 2 {
+		t.Errorf("usage of the open hour after a recount: %d, want 2", n)
+	}
+	f.clock.set(hour.Add(70 * time.Minute))
+	rollup() // the hour is final now
+	rows, err := bs.HourlyUsage(ctx, f.tenant, hour, hour.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Deliveries != 2 || !rows[0].Final {
+		t.Errorf("final usage of the hour: %+v, want one final row of 2", rows)
+	}
+}

@@ -231,7 +231,8 @@ const (
 // beginning) may be dropped: no delivery that is still pending belongs to
 // it or refers to one of its messages (a resend made later lives in a
 // later slice but needs this one's message), and every billable success
-// among its deliveries is in an hour billing has made final. The second
+// among its deliveries is before billing's rollup watermark, so counted
+// (DropPartition keeps the counts of hours billing still recounts). The second
 // result is the newest billable success of the slice (nil: none), which
 // billing's audit needs once the rows are gone.
 func (s *Store) SliceHoldOf(ctx context.Context, start, end time.Time) (SliceHold, *time.Time, error) {
@@ -250,21 +251,38 @@ func (s *Store) SliceHoldOf(ctx context.Context, start, end time.Time) (SliceHol
 		return HoldPending, nil, nil
 	}
 	var (
-		newest *time.Time
-		final  *time.Time
+		newest  *time.Time
+		counted *time.Time
 	)
 	err = s.pool.QueryRow(ctx, sqlConst(`SELECT
 		(SELECT max(succeeded_at) FROM deliveries WHERE trigger = {scheduled} AND status = {success} AND id >= $1 AND id < $2),
-		(SELECT date_trunc('hour', counted_through, 'UTC') FROM billing_rollup_state WHERE id AND isfinite(counted_through))`),
-		dlo, dhi).Scan(&newest, &final)
+		(SELECT counted_through FROM billing_rollup_state WHERE id AND isfinite(counted_through))`),
+		dlo, dhi).Scan(&newest, &counted)
 	if err != nil {
 		return "", nil, fmt.Errorf("check billing of slice: %w", translate(err))
 	}
-	if newest != nil && (final == nil || !newest.Before(*final)) {
+	if newest != nil && (counted == nil || !newest.Before(*counted)) {
 		return HoldBilling, newest, nil
 	}
 	return HoldNone, newest, nil
 }
+
+// keepDroppedUsageSQL saves, in the drop's transaction, the billable
+// deliveries of the partition $1 names whose hour billing still recounts
+// (provisional: at or after the start of the watermark's hour), per tenant
+// and hour, into usage_dropped, which billing's rollup adds to its
+// recount. The watermark's row is locked first, so a rollup runs wholly
+// before or after the drop. SliceHoldOf has checked every such delivery
+// is before the watermark, i.e. already in usage_hourly.
+const keepDroppedUsageSQL = `WITH state AS (
+	SELECT date_trunc('hour', counted_through, 'UTC') AS open_from FROM billing_rollup_state WHERE id FOR UPDATE
+)
+INSERT INTO usage_dropped (tenant_id, hour, deliveries)
+SELECT d.tenant_id, date_trunc('hour', d.succeeded_at, 'UTC'), count(*) FROM %s d, state
+WHERE d.trigger = 0 AND d.status = 0 AND d.succeeded_at >= state.open_from
+	AND NOT EXISTS (SELECT 1 FROM applications sa WHERE sa.id = d.app_id AND sa.system)
+GROUP BY 1, 2
+ON CONFLICT (tenant_id, hour) DO UPDATE SET deliveries = usage_dropped.deliveries + EXCLUDED.deliveries`
 
 // DropPartition drops p and records it in storage_drops (with newest, the
 // slice's newest billable success), in one transaction. Dropping takes an
@@ -287,6 +305,11 @@ func (s *Store) DropPartition(ctx context.Context, p Partition, newest *time.Tim
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (partition) DO UPDATE SET dropped_at = EXCLUDED.dropped_at`,
 			p.Name, p.Table, start, p.End, max(p.Rows, 0), p.Bytes, newest, s.Now()); err != nil {
 			return err
+		}
+		if p.Table == "deliveries" {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(keepDroppedUsageSQL, pgx.Identifier{p.Name}.Sanitize())); err != nil {
+				return err
+			}
 		}
 		_, err := tx.Exec(ctx, "DROP TABLE "+pgx.Identifier{p.Name}.Sanitize())
 		return err
