@@ -15,7 +15,7 @@ import (
 // hookline_storage_oldest_partition_age_seconds{table} (age of the start of
 // the oldest slice; the legacy slice counts from the cutover) and
 // hookline_storage_default_rows{table} (rows outside every slice, which
-// should be 0). It reads the catalog at most once per ttl. It is safe for
+// should be 0; counted exactly). It reads the catalog at most once per ttl. It is safe for
 // concurrent use.
 type Collector struct {
 	store *tenants.Store
@@ -36,7 +36,7 @@ func NewCollector(store *tenants.Store, ttl time.Duration) *Collector {
 		bytes:    prometheus.NewDesc("hookline_storage_table_bytes", "Size of a partitioned table, all partitions with indexes and TOAST.", []string{"table"}, nil),
 		parts:    prometheus.NewDesc("hookline_storage_partitions", "Partitions of a partitioned table (the DEFAULT one included).", []string{"table"}, nil),
 		age:      prometheus.NewDesc("hookline_storage_oldest_partition_age_seconds", "Age of the start of a table's oldest slice of time.", []string{"table"}, nil),
-		defaults: prometheus.NewDesc("hookline_storage_default_rows", "Estimated rows in a table's DEFAULT partition (outside every slice; should be 0).", []string{"table"}, nil),
+		defaults: prometheus.NewDesc("hookline_storage_default_rows", "Rows in a table's DEFAULT partition (outside every slice; should be 0).", []string{"table"}, nil),
 	}
 }
 
@@ -74,6 +74,12 @@ func (c *Collector) read(ctx context.Context) ([]prometheus.Metric, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Exact counts for the DEFAULT partitions (they should be empty, so
+	// counting is cheap, and an estimate could hide a few strays).
+	defaults, err := c.store.DefaultPartitionRows(ctx)
+	if err != nil {
+		return nil, err
+	}
 	type agg struct {
 		bytes, n, defaults int64
 		oldest             time.Time
@@ -87,7 +93,7 @@ func (c *Collector) read(ctx context.Context) ([]prometheus.Metric, error) {
 		a.bytes += p.Bytes
 		a.n++
 		if p.Default {
-			a.defaults = max(p.Rows, 0)
+			a.defaults = defaults[p.Table]
 			continue
 		}
 		start := p.Start

@@ -308,6 +308,9 @@ type Status struct {
 	Held []Hold
 	// Dropped are the most recent drops.
 	Dropped []tenants.DroppedPartition
+	// DefaultRows counts, per table, the rows in its DEFAULT partition
+	// (exactly: it should be empty).
+	DefaultRows map[string]int64
 }
 
 // Status reads the state of storage without changing anything.
@@ -338,6 +341,9 @@ func (m *Maintainer) Status(ctx context.Context) (Status, error) {
 		}
 	}
 	if st.Dropped, err = m.store.DroppedPartitions(ctx, 10); err != nil {
+		return st, err
+	}
+	if st.DefaultRows, err = m.store.DefaultPartitionRows(ctx); err != nil {
 		return st, err
 	}
 	return st, nil

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookline/hookline/billing"
 	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/storage"
@@ -437,5 +439,40 @@ func TestMaintain_DropKeepsOpenHourUsage(t *testing.T) {
 	}
 	if len(rows) != 1 || rows[0].Deliveries != 2 || !rows[0].Final {
 		t.Errorf("final usage of the hour: %+v, want one final row of 2", rows)
+	}
+}
+
+// TestCollector_Gauges: the storage gauges are exposed per table, and the
+// DEFAULT partitions count as empty once maintenance made the slices.
+func TestCollector_Gauges(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.run()
+	f.message()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(storage.NewCollector(f.store, time.Minute))
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]float64{}
+	for _, fam := range fams {
+		got[fam.GetName()] = map[string]float64{}
+		for _, m := range fam.GetMetric() {
+			got[fam.GetName()][m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+		}
+	}
+	for _, name := range []string{"hookline_storage_table_bytes", "hookline_storage_partitions", "hookline_storage_oldest_partition_age_seconds", "hookline_storage_default_rows"} {
+		for _, table := range tenants.PartitionedTables {
+			if _, ok := got[name][table]; !ok {
+				t.Errorf("%s{table=%q} missing", name, table)
+			}
+		}
+	}
+	if got["hookline_storage_table_bytes"]["messages"] <= 0 || got["hookline_storage_partitions"]["messages"] < 6 {
+		t.Errorf("messages: %v bytes in %v partitions", got["hookline_storage_table_bytes"]["messages"], got["hookline_storage_partitions"]["messages"])
+	}
+	if n := got["hookline_storage_default_rows"]["messages"]; n != 0 {
+		t.Errorf("default rows: %v, want 0", n)
 	}
 }

@@ -68,7 +68,7 @@ type Partition struct {
 	// partition made by migration 0012 (every row from before it).
 	Start, End time.Time
 	// Bytes is the partition's size with its indexes and TOAST; Rows
-	// PostgreSQL's estimate (-1: never analysed).
+	// PostgreSQL's estimate of its live rows (-1: unknown).
 	Bytes int64
 	Rows  int64
 }
@@ -102,9 +102,13 @@ func parseBound(table, s string) (time.Time, error) {
 // Partitions returns every partition of the partitioned tables, by table
 // then start.
 func (s *Store) Partitions(ctx context.Context) ([]Partition, error) {
+	// Row estimates: the statistics collector's live-row count, which
+	// follows writes without waiting for ANALYZE (a new partition's
+	// reltuples stays unknown until then).
 	rows, err := s.pool.Query(ctx, `SELECT p.relname, c.relname, pg_get_expr(c.relpartbound, c.oid),
-			pg_total_relation_size(c.oid), c.reltuples::bigint
+			pg_total_relation_size(c.oid), COALESCE(st.n_live_tup, c.reltuples::bigint)
 		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+		LEFT JOIN pg_stat_user_tables st ON st.relid = c.oid
 		WHERE p.relnamespace = current_schema()::regnamespace AND p.relname = ANY($1)`, PartitionedTables)
 	if err != nil {
 		return nil, fmt.Errorf("list partitions: %w", translate(err))

@@ -81,7 +81,9 @@ func printStorageStatus(w io.Writer, st storage.Status, o storage.Options) {
 			to = p.End.Format(time.RFC3339)
 		}
 		rows := "?"
-		if p.Rows >= 0 {
+		if p.Default {
+			rows = fmt.Sprint(st.DefaultRows[p.Table])
+		} else if p.Rows >= 0 {
 			rows = fmt.Sprint(p.Rows)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, from, to, humanSize(p.Bytes), rows)
