@@ -177,7 +177,12 @@ const lockTimeout = "2s"
 
 // CreatePartition makes table's partition for [start, end) and attaches
 // it. Rows of that range already in the DEFAULT partition (maintenance had
-// fallen behind) are moved into it first, in the same transaction. The new
+// fallen behind) are moved into it first, in the same transaction; writers
+// racing with such a move may fail (an insert routed to DEFAULT just
+// before the attach is refused, SQLSTATE 23514, and answered 5xx) or miss
+// a moved row (an attempt's delivery update: the sweeper then sends the
+// delivery again). Normally slices exist ahead of their writes and the
+// DEFAULT partition is empty: then there is nothing to race. The new
 // table is empty when attached, so only the default partition is checked;
 // the parent is locked SHARE UPDATE EXCLUSIVE, which lets reads and writes
 // go on. Per-partition unique indexes (eventId per application; one

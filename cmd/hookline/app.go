@@ -237,6 +237,16 @@ func (a *App) Addr() string {
 // timeout, workers finish or hand back their deliveries.
 func (a *App) Run(ctx context.Context) error {
 	defer a.close()
+	if a.worker != nil {
+		// Storage maintenance once before anything is written (then
+		// storage:maintain): a database migrated long ago, or whose
+		// workers were stopped for longer than the slices made ahead, gets
+		// its slices before writes need them, rather than sending them to
+		// the DEFAULT partition.
+		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		a.storage.RunOnce(mctx)
+		cancel()
+	}
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
 	var httpSrv *http.Server
@@ -308,13 +318,6 @@ func (a *App) Run(ctx context.Context) error {
 			close(a.ready)
 			return err
 		}
-		// Storage maintenance once at start (then storage:maintain), so a
-		// database migrated long ago has its slices before writes need them.
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.storage.RunOnce(bgCtx)
-		}()
 	}
 	close(a.ready)
 	a.log.Info("hookline started", "version", version, "roles", a.roleNames(), "config", a.cfg)

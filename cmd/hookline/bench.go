@@ -278,6 +278,9 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	if err := maintainAfterMigrating(ctx, db, cfg, log); err != nil {
+		return err
+	}
 	roles := roleAPI | roleWorker
 	if b.o.noDeliver || b.o.backlog {
 		roles = roleAPI

@@ -13,7 +13,6 @@ import (
 
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/migrations"
-	"github.com/hookline/hookline/storage"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -37,10 +36,8 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintf(stdout, "applied %d migration(s); the schema is current\n", n)
 		// The partitions of today and the next days, so the first writes
 		// need no DEFAULT partition (workers keep them coming).
-		store := tenants.NewStore(db, nil, nil)
-		store.SetRetentionPolicy(cfg.retentionPolicy())
-		if _, err := storage.New(store, log, cfg.storageOptions()).Run(ctx); err != nil {
-			return fmt.Errorf("storage maintenance after migrating: %w", err)
+		if err := maintainAfterMigrating(ctx, db, cfg, log); err != nil {
+			return err
 		}
 	case "down":
 		if err := migrations.Down(ctx, sqlDB); err != nil {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -39,4 +41,16 @@ func (a *App) wireStorage(w *worker.Deps) {
 		return err
 	})
 	w.Periodic = append(w.Periodic, worker.Periodic{Type: storage.TaskMaintain, Every: a.storage.Options().Interval})
+}
+
+// maintainAfterMigrating runs storage maintenance once on db, for the
+// commands that migrate (migrate up, bench): a fresh database then has its
+// first slices before its first write.
+func maintainAfterMigrating(ctx context.Context, db *tenants.DB, cfg Config, log *slog.Logger) error {
+	store := tenants.NewStore(db, nil, nil)
+	store.SetRetentionPolicy(cfg.retentionPolicy())
+	if _, err := storage.New(store, log, cfg.storageOptions()).Run(ctx); err != nil {
+		return fmt.Errorf("storage maintenance after migrating: %w", err)
+	}
+	return nil
 }
