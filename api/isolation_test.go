@@ -90,6 +90,8 @@ var isolationTable = map[string]isolationCase{
 	"DELETE /admin/v1/tenants/:tenant_id/api-keys/:key_id": {codes: adminOnly},
 	"POST /admin/v1/tenants/:tenant_id/jwt":                {codes: adminOnly},
 	"POST /admin/v1/tenants/:tenant_id/revoke-tokens":      {codes: adminOnly},
+	"GET /admin/v1/tenants/:tenant_id/retention":           {codes: adminOnly},
+	"PUT /admin/v1/tenants/:tenant_id/retention":           {body: `{"days":7}`, codes: adminOnly},
 
 	// portal routes (issue 4)
 	"POST /api/v1/auth/app-portal-access/:app_id": {body: `{}`, codes: notFound},

@@ -191,6 +191,8 @@ func portalOps() []op {
 		{method: "GET", path: "/api/v1/app/:app_id/delivery-status", tag: tag, summary: "Each listed message's delivery state per endpoint (succeeded, failed, pending, scheduled, sending).", ok: 200, resp: map[string]any{}},
 		{method: "GET", path: "/api/v1/app/:app_id/failed-msg", tag: tag, summary: "Messages whose latest delivery to some endpoint failed.", ok: 200, resp: listOut[messageOut]{}},
 		{method: "POST", path: "/admin/v1/tenants/:tenant_id/revoke-tokens", tag: "Hookline Admin", summary: "Refuse every tenant JWT issued before now (or the given time).", auth: authAdmin, ok: 200, resp: map[string]any{}},
+		{method: "GET", path: "/admin/v1/tenants/:tenant_id/retention", tag: "Hookline Admin", summary: "The tenant's retention: its own setting, its plan's and the one in force.", auth: authAdmin, ok: 200, resp: retentionOut{}},
+		{method: "PUT", path: "/admin/v1/tenants/:tenant_id/retention", tag: "Hookline Admin", summary: "Set the tenant's retention in days (null: its plan's).", auth: authAdmin, body: retentionIn{}, ok: 200, resp: retentionOut{}},
 		{method: "POST", path: "/admin/v1/tenants/:tenant_id/console-link", tag: "Hookline Admin", summary: "A one-time link into the tenant's console.", auth: authAdmin, ok: 201, resp: map[string]any{}},
 	}
 }

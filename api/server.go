@@ -332,6 +332,8 @@ func (s *Server) routeTable() []route {
 		{"DELETE", "/admin/v1/tenants/:tenant_id/api-keys/:key_id", scopeAdmin, w, s.adminRevokeAPIKey},
 		{"POST", "/admin/v1/tenants/:tenant_id/jwt", scopeAdmin, w, s.adminTenantJWT},
 		{"POST", "/admin/v1/tenants/:tenant_id/revoke-tokens", scopeAdmin, w, s.adminRevokeTenantTokens},
+		{"GET", "/admin/v1/tenants/:tenant_id/retention", scopeAdmin, r, s.adminGetRetention},
+		{"PUT", "/admin/v1/tenants/:tenant_id/retention", scopeAdmin, w, s.adminSetRetention},
 	}
 	if s.promHTTP != nil {
 		routes = append(routes, route{"GET", "/metrics", scopePublic, r, s.serveMetrics})

@@ -72,15 +72,22 @@ func (st *Store) Rollup(ctx context.Context, now time.Time, margin time.Duration
 				from = HourStart(*first.Min)
 			}
 		}
+		// The recount adds the deliveries of partitions dropped while
+		// their hour was still open (usage_dropped, see package storage):
+		// they are counted, but no longer in deliveries.
 		r := tx.Exec(`INSERT INTO usage_hourly (tenant_id, hour, deliveries, final, computed_at)
-			SELECT tenant_id, date_trunc('hour', succeeded_at, 'UTC'), count(*),
-				date_trunc('hour', succeeded_at, 'UTC') + interval '1 hour' <= ?, ?
-			FROM deliveries
-			WHERE `+billableSQL+` AND succeeded_at >= ? AND succeeded_at < ?
-			GROUP BY 1, 2
+			SELECT tenant_id, hour, sum(n), hour + interval '1 hour' <= ?, ? FROM (
+				SELECT tenant_id, date_trunc('hour', succeeded_at, 'UTC') AS hour, count(*) AS n
+				FROM deliveries
+				WHERE `+billableSQL+` AND succeeded_at >= ? AND succeeded_at < ?
+				GROUP BY 1, 2
+				UNION ALL
+				SELECT tenant_id, hour, deliveries FROM usage_dropped WHERE hour >= ?
+			) c
+			GROUP BY tenant_id, hour
 			ON CONFLICT (tenant_id, hour) DO UPDATE
 				SET deliveries = EXCLUDED.deliveries, final = EXCLUDED.final, computed_at = EXCLUDED.computed_at
-				WHERE NOT usage_hourly.final`, target, now, from, target)
+				WHERE NOT usage_hourly.final`, target, now, from, target, from)
 		if r.Error != nil {
 			return r.Error
 		}
@@ -192,9 +199,17 @@ type AuditRow struct {
 // Audit recounts the tenant's billable deliveries per hour in [since,
 // until) and returns the final hours whose stored count differs (a
 // delivery committed later than the safety margin, or rows deleted since).
-// It changes nothing.
+// Hours up to the newest billable success of a dropped partition (see
+// package storage) are not recounted: their deliveries are gone, and a
+// partition is dropped only once its hours are final. It changes nothing.
 func (st *Store) Audit(ctx context.Context, tenantID string, since, until time.Time) ([]AuditRow, error) {
 	var rows []AuditRow
+	if d := st.droppedThrough(ctx); d.After(since) {
+		since = d
+	}
+	if !until.After(since) {
+		return nil, nil
+	}
 	err := st.q(ctx).Raw(`WITH recount AS (
 			SELECT date_trunc('hour', succeeded_at, 'UTC') AS hour, count(*) AS n FROM deliveries
 			WHERE tenant_id = ? AND `+billableSQL+` AND succeeded_at >= ? AND succeeded_at < ?
@@ -216,4 +231,16 @@ func (st *Store) Audit(ctx context.Context, tenantID string, since, until time.T
 		rows[i].Hour = rows[i].Hour.UTC()
 	}
 	return rows, nil
+}
+
+// droppedThrough returns the end of the hour of the newest billable
+// success among dropped partitions (storage_drops): hours before it can no
+// longer be recounted from the deliveries. Zero when nothing was dropped.
+func (st *Store) droppedThrough(ctx context.Context) time.Time {
+	var row struct{ T *time.Time }
+	err := st.q(ctx).Raw(`SELECT date_trunc('hour', max(max_succeeded_at), 'UTC') + interval '1 hour' AS t FROM storage_drops`).Scan(&row).Error
+	if err != nil || row.T == nil {
+		return time.Time{}
+	}
+	return row.T.UTC()
 }

@@ -42,6 +42,19 @@ func Up(ctx context.Context, db *sql.DB, log *slog.Logger) (int, error) {
 	return len(res), nil
 }
 
+// UpTo applies the pending migrations up to and including version (tests
+// of a migration fill a database at the version before it).
+func UpTo(ctx context.Context, db *sql.DB, version int64) error {
+	p, err := newProvider(db)
+	if err != nil {
+		return err
+	}
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("migrate up to %d: %w", version, err)
+	}
+	return nil
+}
+
 // Down rolls back the most recent migration.
 func Down(ctx context.Context, db *sql.DB) error {
 	p, err := newProvider(db)

@@ -62,12 +62,17 @@ func (f AttemptFilter) apply(q *gorm.DB) *gorm.DB {
 	return q
 }
 
-func (s *Store) findAttempts(ctx context.Context, q *gorm.DB, f AttemptFilter) (Page[Attempt], error) {
+func (s *Store) findAttempts(ctx context.Context, tenantID string, q *gorm.DB, f AttemptFilter) (Page[Attempt], error) {
+	s.clampAfter(ctx, tenantID, &f.MessageFilter)
 	q = f.apply(q)
 	f.Desc = true
 	pg, err := paginate(q, "a.id", f.ListParams, func(a *Attempt) string { return a.ID })
 	if err != nil {
 		return pg, fmt.Errorf("find attempts: %w", err)
+	}
+	now := s.Now()
+	for i := range pg.Items {
+		s.expireResponse(&pg.Items[i], now)
 	}
 	return pg, nil
 }
@@ -77,7 +82,7 @@ func (s *Store) findAttempts(ctx context.Context, q *gorm.DB, f AttemptFilter) (
 func (s *Store) FindAttemptsByEndpoint(ctx context.Context, tenantID, appID, endpointID string, f AttemptFilter) (Page[Attempt], error) {
 	q := s.q(ctx).Table("attempts AS a").Select("a.*").
 		Where("a.tenant_id = ? AND a.app_id = ? AND a.endpoint_id = ?", tenantID, appID, endpointID)
-	return s.findAttempts(ctx, q, f)
+	return s.findAttempts(ctx, tenantID, q, f)
 }
 
 // FindAttemptsByMessage returns a page of a message's attempts, newest
@@ -85,7 +90,12 @@ func (s *Store) FindAttemptsByEndpoint(ctx context.Context, tenantID, appID, end
 func (s *Store) FindAttemptsByMessage(ctx context.Context, tenantID, appID, msgID string, f AttemptFilter) (Page[Attempt], error) {
 	q := s.q(ctx).Table("attempts AS a").Select("a.*").
 		Where("a.tenant_id = ? AND a.app_id = ? AND a.msg_id = ?", tenantID, appID, msgID)
-	return s.findAttempts(ctx, q, f)
+	if t, err := IDTime(PrefixMessage, msgID); err == nil {
+		// A message's attempts come after it: partitions older than the
+		// message need not be looked at.
+		q = q.Where("a.id >= ?", IDBound(PrefixAttempt, t.Add(-clockSkew), false))
+	}
+	return s.findAttempts(ctx, tenantID, q, f)
 }
 
 // FindAttempt returns one attempt of a message, or ErrNotFound.
@@ -95,6 +105,10 @@ func (s *Store) FindAttempt(ctx context.Context, tenantID, appID, msgID, attempt
 	if err != nil {
 		return Attempt{}, fmt.Errorf("find attempt %s: %w", attemptID, translate(err))
 	}
+	if floor := s.retentionFloor(ctx, tenantID); !floor.IsZero() && !a.CreatedAt.After(floor) {
+		return Attempt{}, fmt.Errorf("find attempt %s: past retention: %w", attemptID, ErrNotFound)
+	}
+	s.expireResponse(&a, s.Now())
 	return a, nil
 }
 
@@ -122,8 +136,17 @@ type EndpointMessage struct {
 // FindEndpointMessages returns a page of the messages sent (or being sent)
 // to an endpoint, newest first, each with its latest delivery status.
 func (s *Store) FindEndpointMessages(ctx context.Context, tenantID, appID, endpointID string, f MessageFilter, status *Status) (Page[EndpointMessage], error) {
+	s.clampAfter(ctx, tenantID, &f)
 	latest := s.q(ctx).Table("deliveries").Select("DISTINCT ON (msg_id) msg_id, status, next_attempt_at").
 		Where("tenant_id = ? AND app_id = ? AND endpoint_id = ?", tenantID, appID, endpointID).Order("msg_id DESC, id DESC")
+	if !f.After.IsZero() {
+		// The window applies to the deliveries too: their messages' ids,
+		// and their own (made no earlier than their message).
+		latest = latest.Where("msg_id > ?", IDBound(PrefixMessage, f.After, true))
+		if lo, ok := s.deliveriesSince(ctx, f.After); ok {
+			latest = latest.Where("id >= ? AND id < ?", lo, DeliveryIDFloor(s.Now().Add(clockSkew)))
+		}
+	}
 	q := s.q(ctx).Table("(?) AS ld", latest).Select("m.*, ld.status, ld.next_attempt_at").
 		Joins("JOIN messages m ON m.id = ld.msg_id")
 	q = f.messageConds(f.window(q, "m.id", PrefixMessage), "m")
@@ -134,6 +157,10 @@ func (s *Store) FindEndpointMessages(ctx context.Context, tenantID, appID, endpo
 	pg, err := paginate(q, "m.id", f.ListParams, func(m *EndpointMessage) string { return m.ID })
 	if err != nil {
 		return pg, fmt.Errorf("find messages of endpoint %s: %w", endpointID, err)
+	}
+	now := s.Now()
+	for i := range pg.Items {
+		s.expirePayload(&pg.Items[i].Message, now)
 	}
 	return pg, nil
 }
@@ -151,6 +178,14 @@ type MessageDestination struct {
 func (s *Store) FindMessageDestinations(ctx context.Context, tenantID, appID, msgID string, p ListParams) (Page[MessageDestination], error) {
 	latest := s.q(ctx).Table("deliveries").Select("DISTINCT ON (endpoint_id) endpoint_id, status, next_attempt_at").
 		Where("tenant_id = ? AND app_id = ? AND msg_id = ?", tenantID, appID, msgID).Order("endpoint_id, id DESC")
+	if t, err := IDTime(PrefixMessage, msgID); err == nil {
+		// Its deliveries were made from the message's time on (resends
+		// later) and none in the future: the slices in between are read,
+		// the others pruned.
+		if lo, ok := s.deliveriesSince(ctx, t); ok {
+			latest = latest.Where("id >= ? AND id < ?", lo, DeliveryIDFloor(s.Now().Add(clockSkew)))
+		}
+	}
 	q := s.q(ctx).Table("(?) AS ld", latest).Select("e.*, ld.status, ld.next_attempt_at").
 		Joins("JOIN endpoints e ON e.id = ld.endpoint_id")
 	pg, err := paginate(q, "e.id", p, func(d *MessageDestination) string { return d.ID })

@@ -110,8 +110,8 @@ type BulkReplayFilter struct {
 // replay twice resends nothing twice while the first is in flight. Message
 // ids are time-sortable, so the window is a range of deliveries_endpoint.
 var bulkReplaySQL = sqlConst(`
-INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
-SELECT ld.tenant_id, ld.app_id, ld.msg_id, ld.endpoint_id, {manual}, {pending}, $3::timestamptz, $3::timestamptz, $3::timestamptz
+INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+SELECT ` + deliveryIDSQL("$3::timestamptz") + `, ld.tenant_id, ld.app_id, ld.msg_id, ld.endpoint_id, {manual}, {pending}, $3::timestamptz, $3::timestamptz, $3::timestamptz
 FROM (
 	SELECT DISTINCT ON (d.msg_id) d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, d.status,
 		bool_or(d.status IN ({pending}, {sending})) OVER (PARTITION BY d.msg_id) AS in_flight
@@ -120,7 +120,7 @@ FROM (
 	ORDER BY d.msg_id, d.id DESC
 ) ld
 JOIN messages m ON m.id = ld.msg_id
-WHERE NOT ld.in_flight AND m.payload IS NOT NULL
+WHERE NOT ld.in_flight AND m.payload IS NOT NULL AND m.expires_at > $3
 	AND ($6::smallint IS NULL OR ld.status = $6)
 	AND ($7::text[] IS NULL OR m.event_type = ANY($7))
 	AND ($8::text IS NULL OR jsonb_exists(m.channels, $8))

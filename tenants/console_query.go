@@ -25,6 +25,7 @@ type TenantMessageFilter struct {
 // FindTenantMessages returns a page of a tenant's messages, newest first,
 // across its applications.
 func (s *Store) FindTenantMessages(ctx context.Context, tenantID string, f TenantMessageFilter) (Page[Message], error) {
+	s.clampAfter(ctx, tenantID, &f.MessageFilter)
 	q := s.q(ctx).Table("messages AS m").Select("m.*").Where("m.tenant_id = ?", tenantID)
 	if f.AppID != "" {
 		q = q.Where("m.app_id = ?", f.AppID)
@@ -49,6 +50,10 @@ func (s *Store) FindTenantMessages(ctx context.Context, tenantID string, f Tenan
 	pg, err := paginate(q, "m.id", f.ListParams, func(m *Message) string { return m.ID })
 	if err != nil {
 		return pg, fmt.Errorf("find tenant messages: %w", err)
+	}
+	now := s.Now()
+	for i := range pg.Items {
+		s.expirePayload(&pg.Items[i], now)
 	}
 	return pg, nil
 }

@@ -3,7 +3,9 @@ package tenants
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,18 +77,47 @@ type DeliveryJob struct {
 
 const loadDeliverySQL = `
 SELECT d.id, d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, d.trigger, d.status, d.attempts, d.next_attempt_at,
-	m.event_type, m.payload, m.created_at,
+	m.event_type, CASE WHEN m.expires_at > now() THEN m.payload END, m.created_at,
 	COALESCE(e.revision, 0), COALESCE(e.disabled, true), e.id IS NULL OR e.deleted_at IS NOT NULL, e.failing_since
 FROM deliveries d
 JOIN messages m ON m.id = d.msg_id
 LEFT JOIN endpoints e ON e.id = d.endpoint_id
 WHERE d.tenant_id = $1 AND d.id = $2`
 
-var loadDeliveryByIDSQL = strings.Replace(loadDeliverySQL, "WHERE d.tenant_id = $1 AND d.id = $2", "WHERE d.id = $1", 1)
+var (
+	loadDeliveryByIDSQL = strings.Replace(loadDeliverySQL, "WHERE d.tenant_id = $1 AND d.id = $2", "WHERE d.id = $1", 1)
+	// The same with the message's id bounded to the delivery's slice of
+	// time ($3, $4; $2, $3 by id): see loadDelivery.
+	loadDeliveryNearSQL     = strings.Replace(loadDeliverySQL, "JOIN messages m ON m.id = d.msg_id", "JOIN messages m ON m.id = d.msg_id AND m.id >= $3 AND m.id < $4", 1)
+	loadDeliveryByIDNearSQL = strings.Replace(loadDeliveryByIDSQL, "JOIN messages m ON m.id = d.msg_id", "JOIN messages m ON m.id = d.msg_id AND m.id >= $2 AND m.id < $3", 1)
+)
 
 // LoadDelivery returns the job for delivery id, or ErrNotFound.
 func (s *Store) LoadDelivery(ctx context.Context, tenantID string, id int64) (DeliveryJob, error) {
-	return scanDeliveryJob(s.pool.QueryRow(ctx, loadDeliverySQL, tenantID, id), id)
+	return s.loadDelivery(ctx, id, func(near bool, lo, hi string) pgx.Row {
+		if near {
+			return s.pool.QueryRow(ctx, loadDeliveryNearSQL, tenantID, id, lo, hi)
+		}
+		return s.pool.QueryRow(ctx, loadDeliverySQL, tenantID, id)
+	})
+}
+
+// loadDelivery reads a delivery with its message. The join on the
+// message's id alone cannot be pruned before execution, and PostgreSQL
+// then sets up a scan of every partition of messages for each call (a
+// millisecond with 90 of them); a delivery's id says when it was made, and
+// a scheduled delivery is made with its message, so the message is looked
+// for in that slice of time first, bounds PostgreSQL prunes with at the
+// start of execution. Only a miss (a resend of an older message, a
+// delivery from before partitioning) pays for the unbounded join.
+func (s *Store) loadDelivery(ctx context.Context, id int64, query func(near bool, lo, hi string) pgx.Row) (DeliveryJob, error) {
+	at := DeliveryIDTime(id)
+	lo, hi := IDBound(PrefixMessage, at.Add(-clockSkew), false), IDBound(PrefixMessage, at.Add(clockSkew+time.Second), false)
+	j, err := scanDeliveryJob(query(true, lo, hi), id)
+	if errors.Is(err, ErrNotFound) {
+		j, err = scanDeliveryJob(query(false, "", ""), id)
+	}
+	return j, err
 }
 
 func scanDeliveryJob(row pgx.Row, id int64) (DeliveryJob, error) {
@@ -106,7 +137,12 @@ func scanDeliveryJob(row pgx.Row, id int64) (DeliveryJob, error) {
 // in Redis), there is no caller tenant to scope by, and the row itself
 // names its tenant, which everything after this read is scoped by.
 func (s *Store) LoadDeliveryByID(ctx context.Context, id int64) (DeliveryJob, error) {
-	return scanDeliveryJob(s.pool.QueryRow(ctx, loadDeliveryByIDSQL, id), id)
+	return s.loadDelivery(ctx, id, func(near bool, lo, hi string) pgx.Row {
+		if near {
+			return s.pool.QueryRow(ctx, loadDeliveryByIDNearSQL, id, lo, hi)
+		}
+		return s.pool.QueryRow(ctx, loadDeliveryByIDSQL, id)
+	})
 }
 
 // EndpointConfig is the part of an endpoint a worker caches: everything
@@ -236,7 +272,7 @@ UPDATE deliveries d SET
 	succeeded_at = CASE WHEN d.status = {success} THEN d.succeeded_at WHEN v.status = {success} THEN $18::timestamptz ELSE NULL END,
 	updated_at = $18::timestamptz
 FROM unnest($6::bigint[], $2::text[], $16::smallint[], $17::timestamptz[]) AS v(id, tenant_id, status, next)
-WHERE d.id = v.id AND d.tenant_id = v.tenant_id`)
+WHERE d.id = v.id AND d.tenant_id = v.tenant_id AND d.id >= $19 AND d.id <= $20`)
 
 // RecordAttempts stores a batch of attempts and their deliveries' new state
 // atomically, in one round trip (two, in a transaction, when an endpoint's
@@ -282,8 +318,11 @@ func (s *Store) RecordAttempts(ctx context.Context, results []AttemptResult) err
 				WHERE tenant_id = $1 AND id = $2 AND NOT disabled`, a.TenantID, a.EndpointID, now)
 		}
 	}
+	// The batch's id range lets PostgreSQL prune deliveries' partitions
+	// before execution (the ids inside unnest cannot), so only the slices
+	// the batch touches are set up, not every one.
 	args := []any{ids, tenants, apps, msgs, eps, deliveries, urls, statuses, codes, responses, errs, durations,
-		triggers, headers, createdAt, newStatuses, next, now}
+		triggers, headers, createdAt, newStatuses, next, now, slices.Min(deliveries), slices.Max(deliveries)}
 	var err error
 	if health.Len() == 0 {
 		_, err = s.pool.Exec(ctx, recordAttemptsSQL, args...)
@@ -469,22 +508,23 @@ var (
 		WHERE status = {pending} AND id > $1 ORDER BY id LIMIT $2`)
 	countPendingSQL = sqlConst(`SELECT count(*), count(*) FILTER (WHERE next_attempt_at < $1) FROM deliveries
 		WHERE status = {pending}`)
-	resendSQL = sqlConst(`INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, {manual}, {pending}, $5, $5, $5) RETURNING id`)
+	resendSQL = sqlConst(`INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+		VALUES (` + deliveryIDSQL("$5::timestamptz") + `, $1, $2, $3, $4, {manual}, {pending}, $5, $5, $5) RETURNING id`)
 	recoverSQL = sqlConst(`
-INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
-SELECT DISTINCT d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, {manual}, {pending}, $5::timestamptz, $5::timestamptz, $5::timestamptz
+INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+SELECT ` + deliveryIDSQL("$5::timestamptz") + `, f.* FROM (
+SELECT DISTINCT d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, {manual}::smallint, {pending}::smallint, $5::timestamptz, $5::timestamptz AS c, $5::timestamptz AS u
 FROM deliveries d JOIN messages m ON m.id = d.msg_id
 WHERE d.tenant_id = $1 AND d.endpoint_id = $2 AND d.status = {fail} AND m.created_at >= $3 AND m.created_at < $4
-	AND m.payload IS NOT NULL
+	AND m.payload IS NOT NULL AND m.expires_at > $5
 	AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.msg_id = d.msg_id AND o.endpoint_id = d.endpoint_id
-		AND o.status IN ({success}, {pending}))
+		AND o.status IN ({success}, {pending}))) f
 RETURNING id`)
 	replayMissingSQL = sqlConst(`
-INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
-SELECT m.tenant_id, m.app_id, m.id, e.id, {manual}, {pending}, $6::timestamptz, $6::timestamptz, $6::timestamptz
+INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, trigger, status, next_attempt_at, created_at, updated_at)
+SELECT ` + deliveryIDSQL("$6::timestamptz") + `, m.tenant_id, m.app_id, m.id, e.id, {manual}, {pending}, $6::timestamptz, $6::timestamptz, $6::timestamptz
 FROM messages m JOIN endpoints e ON e.id = $3
-WHERE m.tenant_id = $1 AND m.app_id = $2 AND m.created_at >= $4 AND m.created_at < $5 AND m.payload IS NOT NULL
+WHERE m.tenant_id = $1 AND m.app_id = $2 AND m.created_at >= $4 AND m.created_at < $5 AND m.payload IS NOT NULL AND m.expires_at > $6
 	AND ` + filterRule("e", "m.event_type", "m.channels") + `
 	AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.msg_id = m.id AND o.endpoint_id = e.id)
 RETURNING id`)

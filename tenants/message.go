@@ -53,18 +53,30 @@ type NewDelivery struct {
 }
 
 // FindMessage returns the message of application appID whose id or eventId
-// is ref, or ErrNotFound.
+// is ref, or ErrNotFound (also for a message past its tenant's retention).
+// Its payload is nil once expunged or past its expiry. An eventId names
+// the newest message carrying it: eventIds are unique per application
+// within a partition (a day by default), not across partitions.
 func (s *Store) FindMessage(ctx context.Context, tenantID, appID, ref string) (Message, error) {
 	var m Message
 	q := s.q(ctx).Where("tenant_id = ? AND app_id = ?", tenantID, appID)
+	floor := s.retentionFloor(ctx, tenantID)
 	if IsID(PrefixMessage, ref) {
+		// The id alone prunes the scan to one partition.
 		q = q.Where("id = ?", ref)
 	} else {
-		q = q.Where("event_id = ?", ref)
+		q = q.Where("event_id = ?", ref).Order("id DESC")
+		if !floor.IsZero() {
+			q = q.Where("id > ?", IDBound(PrefixMessage, floor, true))
+		}
 	}
 	if err := q.Take(&m).Error; err != nil {
 		return Message{}, fmt.Errorf("find message %s: %w", ref, translate(err))
 	}
+	if !floor.IsZero() && !m.CreatedAt.After(floor) {
+		return Message{}, fmt.Errorf("find message %s: past retention: %w", ref, ErrNotFound)
+	}
+	s.expirePayload(&m, s.Now())
 	return m, nil
 }
 
@@ -111,12 +123,17 @@ func (f MessageFilter) messageConds(q *gorm.DB, alias string) *gorm.DB {
 
 // FindMessages returns a page of an application's messages, newest first.
 func (s *Store) FindMessages(ctx context.Context, tenantID, appID string, f MessageFilter) (Page[Message], error) {
+	s.clampAfter(ctx, tenantID, &f)
 	q := s.q(ctx).Table("messages AS m").Select("m.*").Where("m.tenant_id = ? AND m.app_id = ?", tenantID, appID)
 	q = f.messageConds(f.window(q, "m.id", PrefixMessage), "m")
 	f.Desc = true
 	pg, err := paginate(q, "m.id", f.ListParams, func(m *Message) string { return m.ID })
 	if err != nil {
 		return pg, fmt.Errorf("find messages: %w", err)
+	}
+	now := s.Now()
+	for i := range pg.Items {
+		s.expirePayload(&pg.Items[i], now)
 	}
 	return pg, nil
 }

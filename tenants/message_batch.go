@@ -79,8 +79,8 @@ WITH input AS (
 	WHERE CASE WHEN a.only_endpoint IS NOT NULL THEN e.id = a.only_endpoint AND e.deleted_at IS NULL
 		ELSE ` + fanoutRule("e", "a.event_type", "a.channels") + ` END
 ), ins AS (
-	INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
-	SELECT t.tenant_id, t.app_id, t.msg_id, t.id, {pending}, t.due, t.created_at, t.created_at
+	INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
+	SELECT ` + deliveryIDSQL("t.created_at") + `, t.tenant_id, t.app_id, t.msg_id, t.id, {pending}, t.due, t.created_at, t.created_at
 	FROM targets t ORDER BY t.msg_id, t.id
 	RETURNING id, msg_id, endpoint_id
 )

@@ -17,7 +17,12 @@ func (s *Store) FindMessagesByID(ctx context.Context, tenantID, appID string, id
 		return nil, fmt.Errorf("find messages by id: %w", translate(err))
 	}
 	out := make(map[string]Message, len(ms))
+	floor, now := s.retentionFloor(ctx, tenantID), s.Now()
 	for _, m := range ms {
+		if !floor.IsZero() && !m.CreatedAt.After(floor) {
+			continue
+		}
+		s.expirePayload(&m, now)
 		out[m.ID] = m
 	}
 	return out, nil

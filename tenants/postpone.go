@@ -3,6 +3,7 @@ package tenants
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -22,7 +23,8 @@ type Postponement struct {
 var postponeSQL = sqlConst(`
 UPDATE deliveries d SET next_attempt_at = v.at, updated_at = $5
 FROM unnest($1::text[], $2::bigint[], $3::int[], $4::timestamptz[]) AS v(tenant_id, id, attempts, at)
-WHERE d.tenant_id = v.tenant_id AND d.id = v.id AND d.status = {pending} AND d.attempts = v.attempts`)
+WHERE d.tenant_id = v.tenant_id AND d.id = v.id AND d.status = {pending} AND d.attempts = v.attempts
+	AND d.id >= $6 AND d.id <= $7`)
 
 // PostponeDeliveries stores the new next attempt time of each postponed
 // delivery, so that the API and the portal show when it will really be
@@ -37,7 +39,8 @@ func (s *Store) PostponeDeliveries(ctx context.Context, ps []Postponement) error
 	for i, p := range ps {
 		tenantIDs[i], ids[i], attempts[i], at[i] = p.TenantID, p.DeliveryID, int32(p.Attempts), p.At.UTC().Truncate(time.Microsecond)
 	}
-	if _, err := s.pool.Exec(ctx, postponeSQL, tenantIDs, ids, attempts, at, s.Now()); err != nil {
+	// The id range prunes partitions before execution (see RecordAttempts).
+	if _, err := s.pool.Exec(ctx, postponeSQL, tenantIDs, ids, attempts, at, s.Now(), slices.Min(ids), slices.Max(ids)); err != nil {
 		return fmt.Errorf("postpone %d deliveries: %w", len(ps), translate(err))
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +27,11 @@ type Store struct {
 	now    func() time.Time
 	// txPooled: connections come from a transaction pooler (see DB).
 	txPooled bool
+	// retention, when set (SetRetentionPolicy), hides rows past their
+	// tenant's retention from reads.
+	retention *retention
+	// cutover caches Cutover: immutable once migration 0012 ran.
+	cutover *atomic.Pointer[time.Time]
 }
 
 // NewStore returns a Store over db. cipher seals endpoint secrets (nil for
@@ -34,7 +40,7 @@ func NewStore(db *DB, cipher *Cipher, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db.Gorm, pool: db.Pool, cipher: cipher, now: now, txPooled: db.TxPooled}
+	return &Store{db: db.Gorm, pool: db.Pool, cipher: cipher, now: now, txPooled: db.TxPooled, cutover: new(atomic.Pointer[time.Time])}
 }
 
 // DB returns the underlying gorm handle, for packages (billing) that keep
@@ -49,7 +55,7 @@ func (s *Store) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond
 // returned error (or panic) rolls back.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&Store{db: gtx, pool: s.pool, cipher: s.cipher, now: s.now})
+		return fn(&Store{db: gtx, pool: s.pool, cipher: s.cipher, now: s.now, retention: s.retention, cutover: s.cutover})
 	})
 	return translate(err)
 }

@@ -90,7 +90,7 @@ func TestStore_TagFilterUsesIndex(t *testing.T) {
 	if err != nil || len(pg.Items) != 5 {
 		t.Fatalf("tagged messages: %d, %v; want 5", len(pg.Items), err)
 	}
-	if plan := rec.explain(t, db); !strings.Contains(plan, "messages_tags") {
+	if plan := rec.explain(t, db); !usesTagIndex(plan) {
 		t.Errorf("message listing by tag does not use messages_tags:\n%s", plan)
 	} else {
 		t.Logf("message listing by tag:\n%s", plan)
@@ -99,7 +99,7 @@ func TestStore_TagFilterUsesIndex(t *testing.T) {
 	if err != nil || len(at.Items) != 5 {
 		t.Fatalf("tagged attempts: %d, %v; want 5", len(at.Items), err)
 	}
-	if plan := rec.explain(t, db); !strings.Contains(plan, "messages_tags") {
+	if plan := rec.explain(t, db); !usesTagIndex(plan) {
 		t.Errorf("attempt listing by tag does not use messages_tags:\n%s", plan)
 	} else {
 		t.Logf("attempt listing by tag:\n%s", plan)
@@ -108,4 +108,15 @@ func TestStore_TagFilterUsesIndex(t *testing.T) {
 	if err != nil || len(em.Items) != 0 { // no deliveries were made
 		t.Fatalf("endpoint messages: %d, %v", len(em.Items), err)
 	}
+}
+
+// usesTagIndex reports whether plan reads messages through messages_tags
+// (on a partition, its copy is named after the partition: …_tags…).
+func usesTagIndex(plan string) bool {
+	for _, l := range strings.Split(plan, "\n") {
+		if strings.Contains(l, "Index Scan on messages") && strings.Contains(l, "_tags") {
+			return true
+		}
+	}
+	return false
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/portal"
+	"github.com/hookline/hookline/storage"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
@@ -60,6 +61,7 @@ type App struct {
 	// worker role).
 	opsOutbox *outbox.Outbox
 
+	storage         *storage.Maintainer // nil without the worker role
 	metrics         *telemetry.Metrics
 	inspector       *asynq.Inspector
 	shutdownTracing func(context.Context) error
@@ -106,6 +108,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		return nil, fmt.Errorf("HOOKLINE_ENCRYPTION_KEY: %w", err)
 	}
 	a.store = tenants.NewStore(db, cipher, nil)
+	a.store.SetRetentionPolicy(cfg.retentionPolicy())
 	wopts := worker.Options{
 		Queue: cfg.Queue, Concurrency: cfg.Concurrency, DeliveryTimeout: cfg.DeliveryTimeout,
 		RetrySchedule: cfg.RetrySchedule, SignatureHeaders: cfg.SignatureHeaders,
@@ -166,6 +169,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		}, outbox.Options{})
 		wdeps.Events = operational.NewNotifier(a.store, api.NewOperationalSender(a.store, a.opsOutbox), log, operational.Options{})
 	}
+	a.wireStorage(&wdeps)
 	if err := a.wireBilling(ctx, &adeps, &wdeps); err != nil {
 		a.close()
 		return nil, err
@@ -233,6 +237,16 @@ func (a *App) Addr() string {
 // timeout, workers finish or hand back their deliveries.
 func (a *App) Run(ctx context.Context) error {
 	defer a.close()
+	if a.worker != nil {
+		// Storage maintenance once before anything is written (then
+		// storage:maintain): a database migrated long ago, or whose
+		// workers were stopped for longer than the slices made ahead, gets
+		// its slices before writes need them, rather than sending them to
+		// the DEFAULT partition.
+		mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		a.storage.RunOnce(mctx)
+		cancel()
+	}
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
 	var httpSrv *http.Server

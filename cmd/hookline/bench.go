@@ -43,6 +43,9 @@ type benchOptions struct {
 	apiURL, key, receiverListen            string
 	cpuProfile                             string
 	noIdempotency, sdk                     bool
+	// Soak (--duration): a steady --rate for this long, with a short
+	// retention and partition width, sampling the database's size.
+	duration, retention, partition, sample time.Duration
 }
 
 const benchUsage = `usage: hookline bench [flags]
@@ -73,6 +76,10 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (not the baselines) to this file")
 	fs.BoolVar(&o.noIdempotency, "no-idempotency", false, "send no idempotency-key (the Svix SDKs send one on every POST; this is for comparison)")
 	fs.BoolVar(&o.sdk, "sdk", false, "send through the official Svix Go SDK, exactly as SDK users do")
+	fs.DurationVar(&o.duration, "duration", 0, "soak: send at --rate for this long (instead of --messages) and sample the database's size")
+	fs.DurationVar(&o.retention, "retention", 0, "soak: cap every retention at this (HOOKLINE_RETENTION_CAP), e.g. 5m")
+	fs.DurationVar(&o.partition, "partition", 0, "soak: slice of time per partition (HOOKLINE_STORAGE_PARTITION), e.g. 1m")
+	fs.DurationVar(&o.sample, "sample", time.Minute, "soak: how often to sample the database's size")
 	fs.Usage = func() { fmt.Fprintln(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		return &usageError{err.Error()}
@@ -83,6 +90,12 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if o.sdk && o.noIdempotency {
 		return &usageError{"--sdk sends an idempotency-key on every POST, as the SDK does; --no-idempotency needs plain HTTP"}
+	}
+	if o.duration > 0 {
+		if o.rate <= 0 {
+			return &usageError{"--duration needs --rate"}
+		}
+		o.messages = int(o.rate * o.duration.Seconds())
 	}
 	if o.apps < 1 || o.endpoints < 1 || o.messages < 1 || o.concurrency < 1 {
 		return &usageError{"--apps, --endpoints, --messages and --concurrency must be positive"}
@@ -111,12 +124,18 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if !o.skipBaselines {
 		b.baselines(ctx, &rep)
 	}
+	if b.soakRep != nil {
+		rep.Soak = b.soakRep
+	}
 	if o.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
 	rep.print(stdout)
+	if rep.Soak != nil {
+		rep.Soak.print(stdout)
+	}
 	return nil
 }
 
@@ -144,6 +163,7 @@ type bench struct {
 	// messages go to them in turn, as behind a round-robin balancer.
 	apiURLs  []string
 	cleanups []func()
+	soakRep  *soakReport
 }
 
 func (b *bench) cleanup() {
@@ -211,6 +231,14 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 		case "HOOKLINE_QUEUE":
 			// Short: the queue name is in every task's key and body.
 			return "hb" + randHex(3)
+		case "HOOKLINE_RETENTION_CAP":
+			if b.o.retention > 0 {
+				return b.o.retention.String()
+			}
+		case "HOOKLINE_STORAGE_PARTITION":
+			if b.o.partition > 0 {
+				return b.o.partition.String()
+			}
 		}
 		if v := getenv(k); v != "" {
 			return v
@@ -248,6 +276,9 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 	_, err = migrations.Up(ctx, sqlDB, log)
 	sqlDB.Close()
 	if err != nil {
+		return err
+	}
+	if err := maintainAfterMigrating(ctx, db, cfg, log); err != nil {
 		return err
 	}
 	roles := roleAPI | roleWorker
@@ -435,6 +466,8 @@ type benchReport struct {
 	RatioHTTP            float64 `json:"deliveriesOverHTTPBaseline,omitempty"`
 	RatioInsert          float64 `json:"deliveriesOverInsertBaseline,omitempty"`
 	IngestRatioInsert    float64 `json:"ingestOverInsertBaseline,omitempty"`
+
+	Soak *soakReport `json:"soak,omitempty"`
 }
 
 func (b *bench) run(ctx context.Context) (benchReport, error) {
@@ -464,6 +497,13 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 		latencies = make([]time.Duration, 0, o.messages)
 	)
 	start := time.Now()
+	var sk *soak
+	soakCtx, stopSoak := context.WithCancel(ctx)
+	defer stopSoak()
+	if o.duration > 0 && b.db != nil && b.store != nil {
+		sk = newSoak(o.sample, start)
+		go sk.run(soakCtx, b.store, b.db, b.stderr)
+	}
 	var wg sync.WaitGroup
 	for range o.concurrency {
 		wg.Add(1)
@@ -497,6 +537,9 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 					continue
 				}
 				local = append(local, t1.Sub(t0))
+				if sk != nil {
+					sk.observe(t1, t1.Sub(t0))
+				}
 				b.recv.accepted(i, t1)
 				accepted.Add(1)
 			}
@@ -579,6 +622,21 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 		per := func(sec float64) float64 { return sec * 1000 / float64(rep.Delivered) }
 		rep.CPUSelfMsPerDelivery, rep.CPUPostgresMsPerDelivery, rep.CPURedisMsPerDelivery = per(cpu.self), per(cpu.postgres), per(cpu.redis)
 		rep.CPUTotalMsPerDelivery = per(cpu.self + cpu.postgres + cpu.redis)
+	}
+	if sk != nil {
+		stopSoak()
+		var drops []time.Time
+		if rows, err := b.db.Pool.Query(ctx, `SELECT dropped_at FROM storage_drops WHERE dropped_at >= $1`, start); err == nil {
+			for rows.Next() {
+				var d time.Time
+				if rows.Scan(&d) == nil {
+					drops = append(drops, d)
+				}
+			}
+			rows.Close()
+		}
+		r := sk.report(drops, b.cfg.RetentionCap.String(), b.cfg.StoragePartition.String(), sendDone)
+		b.soakRep = &r
 	}
 	rep.PeakRSSMiB = peakRSSMiB()
 	if b.redis != nil {

@@ -20,7 +20,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if len(args) != 1 || (args[0] != "up" && args[0] != "down" && args[0] != "status") {
 		return &usageError{"usage: hookline migrate up|down|status"}
 	}
-	_, log, db, err := commandDB(ctx, getenv, stderr, false)
+	cfg, log, db, err := commandDB(ctx, getenv, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -34,6 +34,11 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 		fmt.Fprintf(stdout, "applied %d migration(s); the schema is current\n", n)
+		// The partitions of today and the next days, so the first writes
+		// need no DEFAULT partition (workers keep them coming).
+		if err := maintainAfterMigrating(ctx, db, cfg, log); err != nil {
+			return err
+		}
 	case "down":
 		if err := migrations.Down(ctx, sqlDB); err != nil {
 			return err

@@ -103,6 +103,21 @@ type Config struct {
 	// billing:rollup and billing:report tasks.
 	BillingRollupInterval time.Duration
 	BillingReportInterval time.Duration
+
+	// StoragePartition is the slice of time one partition of messages,
+	// deliveries and attempts holds (HOOKLINE_STORAGE_PARTITION, 1d);
+	// StorageAhead how far ahead slices are made (HOOKLINE_STORAGE_AHEAD,
+	// 0: three slices) and StorageInterval how often storage:maintain runs
+	// (HOOKLINE_STORAGE_INTERVAL, 0: 10 minutes, or a quarter of a slice
+	// if shorter).
+	StoragePartition time.Duration
+	StorageAhead     time.Duration
+	StorageInterval  time.Duration
+	// RetentionCap bounds every tenant's retention (HOOKLINE_RETENTION_CAP,
+	// 0: none); ResponseRetention is how long attempts keep response
+	// bodies (HOOKLINE_RESPONSE_RETENTION, 30d; 0: as long as the attempt).
+	RetentionCap      time.Duration
+	ResponseRetention time.Duration
 }
 
 // minAdminToken is the shortest HOOKLINE_ADMIN_TOKEN accepted: the
@@ -213,6 +228,11 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 		BillingReportInterval:    duration("HOOKLINE_BILLING_REPORT_INTERVAL", 5*time.Minute),
 		JWTTTL:                   days("HOOKLINE_JWT_TTL", 30*24*time.Hour),
 		APIRateLimit:             integer("HOOKLINE_API_RATE_LIMIT", 1000),
+		StoragePartition:         days("HOOKLINE_STORAGE_PARTITION", 24*time.Hour),
+		StorageAhead:             days("HOOKLINE_STORAGE_AHEAD", 0),
+		StorageInterval:          duration("HOOKLINE_STORAGE_INTERVAL", 0),
+		RetentionCap:             days("HOOKLINE_RETENTION_CAP", 0),
+		ResponseRetention:        days("HOOKLINE_RESPONSE_RETENTION", 30*24*time.Hour),
 	}
 	c.Dev = dev
 	c.RedisSentinels = list(getenv("HOOKLINE_REDIS_SENTINELS"))
@@ -254,6 +274,9 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 	}
 	if c.BillingRollupInterval <= 0 || c.BillingReportInterval <= 0 {
 		errs = append(errs, "HOOKLINE_BILLING_ROLLUP_INTERVAL and HOOKLINE_BILLING_REPORT_INTERVAL must be positive durations")
+	}
+	if c.StoragePartition < time.Minute || c.StoragePartition > 31*24*time.Hour || c.StoragePartition%time.Second != 0 {
+		errs = append(errs, fmt.Sprintf("HOOKLINE_STORAGE_PARTITION must be whole seconds between 1m and 31d, such as 1d or 6h, got %q", getenv("HOOKLINE_STORAGE_PARTITION")))
 	}
 	if c.Concurrency < 1 {
 		c.Concurrency = 1

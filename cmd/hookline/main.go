@@ -60,6 +60,7 @@ Usage:
                                      [--since DATE] [--until DATE] [--json] [--audit]
   hookline healthcheck [URL]         exit 0 when URL (default /healthz) answers 2xx
   hookline queues [dead|requeue]     the delivery queue: counts, dead deliveries, re-queue
+  hookline storage status|maintain   partitions, sizes and the next drop; or run maintenance now
   hookline bench [flags]             the load tool: throughput, latency, baselines (see BENCHMARKS.md)
   hookline version
 
@@ -95,6 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runHealthcheck(ctx, rest, stdout)
 	case "queues":
 		return runQueues(ctx, rest, getenv, stdout, stderr)
+	case "storage":
+		return runStorage(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-v":
