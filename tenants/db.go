@@ -104,8 +104,18 @@ func WithPgBouncer() DBOption {
 	}
 }
 
-// EnsureDatabase creates the database named in dsn when it does not exist,
-// connecting to the server's "postgres" database to do so. created reports
+// CreateDatabaseSQL is the statement that creates a Hookline database:
+// with the C collation whatever the server's default, because ids (KSUIDs,
+// base62) sort by time only bytewise, and the partitions and the id-window
+// listings rely on that order (migration 0012 refuses a database whose
+// collation does not sort them so, such as glibc's en_US.UTF-8).
+func CreateDatabaseSQL(name string) string {
+	return "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE template0 LC_COLLATE 'C'"
+}
+
+// EnsureDatabase creates the database named in dsn when it does not exist
+// (CreateDatabaseSQL), connecting to the server's "postgres" database to do
+// so. created reports
 // whether it had to.
 func EnsureDatabase(ctx context.Context, dsn string) (created bool, err error) {
 	u, err := url.Parse(dsn)
@@ -132,7 +142,7 @@ func EnsureDatabase(ctx context.Context, dsn string) (created bool, err error) {
 	if exists {
 		return false, nil
 	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, CreateDatabaseSQL(name)); err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // created meanwhile
 			return false, nil

@@ -97,7 +97,7 @@ func ensureTemplate(ctx context.Context) (string, error) {
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 		return "", err
 	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, tenants.CreateDatabaseSQL(name)); err != nil {
 		return "", err
 	}
 	db, err := sql.Open("pgx", URLFor(name))
@@ -156,7 +156,7 @@ func NewEmptyDatabase(t testing.TB) string {
 		t.Fatalf("dbtest: %v", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, tenants.CreateDatabaseSQL(name)); err != nil {
 		t.Fatalf("dbtest: create empty database: %v", err)
 	}
 	t.Cleanup(func() { dropDatabase(t, name) })
