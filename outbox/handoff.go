@@ -69,14 +69,6 @@ func (d *Direct) Has(id int64) bool {
 	return ok
 }
 
-// Len returns how many attempts are reserved.
-func (d *Direct) Len() int {
-	if d == nil {
-		return 0
-	}
-	return len(d.starts)
-}
-
 // Start begins the reserved attempts, once; call it after their backup
 // tasks are enqueued (or failed to be: the deliveries are in PostgreSQL
 // and the sweeper restores what Redis lacks).
