@@ -35,17 +35,7 @@ func TestInvalidation_RevocationsReachOtherProcesses(t *testing.T) {
 
 	call := func(method, u, token, body string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, u, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return callJSON(t, method, u, token, body)
 	}
 	client := func(base, token string) *svix.Svix {
 		t.Helper()
@@ -66,35 +56,7 @@ func TestInvalidation_RevocationsReachOtherProcesses(t *testing.T) {
 		}
 		return 200
 	}
-	// refusedWithin polls B until try answers one of want.
-	refusedWithin := func(what string, d time.Duration, try func() int, want ...int) {
-		t.Helper()
-		start := time.Now()
-		for {
-			code := try()
-			for _, w := range want {
-				if code == w {
-					t.Logf("%s: refused by the other process after %v", what, time.Since(start).Round(time.Millisecond))
-					return
-				}
-			}
-			if time.Since(start) > d {
-				t.Fatalf("%s: the other process still answers %d after %v", what, code, d)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-
-	code, created := call("POST", a.base+"/admin/v1/tenants", opToken, `{"name":"Acme"}`)
-	if code != 201 {
-		t.Fatalf("create tenant: %d %v", code, created)
-	}
-	tenantID := created["tenant"].(map[string]any)["id"].(string)
-	first := created["apiKey"].(map[string]any)
-	code, second := call("POST", a.base+"/admin/v1/tenants/"+tenantID+"/api-keys", opToken, `{"name":"second"}`)
-	if code/100 != 2 {
-		t.Fatalf("second key: %d %v", code, second)
-	}
+	tenantID, first, second := tenantWithTwoKeys(t, a.base, opToken)
 	key, other := first["key"].(string), second["key"].(string)
 	onA, onB := client(a.base, key), client(b.base, key)
 
@@ -126,7 +88,7 @@ func TestInvalidation_RevocationsReachOtherProcesses(t *testing.T) {
 	if err := onA.Authentication.ExpireAll(ctx, app.Id, models.ApplicationTokenExpireIn{}, nil); err != nil {
 		t.Fatal(err)
 	}
-	refusedWithin("portal token after expire-all", time.Second, listOnB(tok), 401)
+	refusedWithin(t, "portal token after expire-all", time.Second, listOnB(tok), 401)
 
 	// logout on A of a token minted after: B refuses it too.
 	tok = portalToken()
@@ -136,7 +98,7 @@ func TestInvalidation_RevocationsReachOtherProcesses(t *testing.T) {
 	if err := client(a.base, tok).Authentication.Logout(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	refusedWithin("portal token after logout", time.Second, listOnB(tok), 401)
+	refusedWithin(t, "portal token after logout", time.Second, listOnB(tok), 401)
 
 	// The first key, cached by B, is revoked through the tenant console's
 	// route on A (authenticated by the other key).
@@ -146,7 +108,7 @@ func TestInvalidation_RevocationsReachOtherProcesses(t *testing.T) {
 	if code, out := call("DELETE", a.base+"/console/api/keys/"+first["id"].(string), other, ""); code != 200 {
 		t.Fatalf("console revoke: %d %v", code, out)
 	}
-	refusedWithin("key revoked in the console", time.Second, func() int {
+	refusedWithin(t, "key revoked in the console", time.Second, func() int {
 		_, err := onB.Application.List(ctx, nil)
 		return status(err)
 	}, 401)
@@ -165,7 +127,7 @@ func TestInvalidation_RevocationsReachOtherProcesses(t *testing.T) {
 	if code, out := call("POST", a.base+"/admin/v1/tenants/"+tenantID+"/revoke-tokens", opToken, ""); code != 200 {
 		t.Fatalf("revoke tenant tokens: %d %v", code, out)
 	}
-	refusedWithin("revoked tenant JWT", time.Second, jwtOnB, 401)
+	refusedWithin(t, "revoked tenant JWT", time.Second, jwtOnB, 401)
 
 	// An application B's message path has cached is deleted on A: B stops
 	// accepting messages for it.
@@ -180,5 +142,60 @@ func TestInvalidation_RevocationsReachOtherProcesses(t *testing.T) {
 	if err := onA.Application.Delete(ctx, app.Id); err != nil {
 		t.Fatal(err)
 	}
-	refusedWithin("deleted application", time.Second, send, 404)
+	refusedWithin(t, "deleted application", time.Second, send, 404)
+}
+
+// callJSON sends a request with a bearer token and a JSON body to u and
+// returns the status and the decoded JSON answer.
+func callJSON(t *testing.T, method, u, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// refusedWithin polls try (a request to the other process) until it
+// answers one of want, and fails the test after d.
+func refusedWithin(t *testing.T, what string, d time.Duration, try func() int, want ...int) {
+	t.Helper()
+	start := time.Now()
+	for {
+		code := try()
+		for _, w := range want {
+			if code == w {
+				t.Logf("%s: refused by the other process after %v", what, time.Since(start).Round(time.Millisecond))
+				return
+			}
+		}
+		if time.Since(start) > d {
+			t.Fatalf("%s: the other process still answers %d after %v", what, code, d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// tenantWithTwoKeys creates a tenant through the operator API at base,
+// and a second API key for it; it returns the tenant's id and both keys
+// (their "id" and "key").
+func tenantWithTwoKeys(t *testing.T, base, opToken string) (tenantID string, first, second map[string]any) {
+	t.Helper()
+	code, created := callJSON(t, "POST", base+"/admin/v1/tenants", opToken, `{"name":"Acme"}`)
+	if code != 201 {
+		t.Fatalf("create tenant: %d %v", code, created)
+	}
+	tenantID = created["tenant"].(map[string]any)["id"].(string)
+	first = created["apiKey"].(map[string]any)
+	code, second = callJSON(t, "POST", base+"/admin/v1/tenants/"+tenantID+"/api-keys", opToken, `{"name":"second"}`)
+	if code/100 != 2 {
+		t.Fatalf("second key: %d %v", code, second)
+	}
+	return tenantID, first, second
 }
