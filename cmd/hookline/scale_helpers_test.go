@@ -8,7 +8,6 @@ package main
 // verifies signatures, and a steady sender through the Svix SDK.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -143,7 +142,7 @@ type runningRole struct {
 	base string
 	stop context.CancelFunc
 	done chan error
-	logs *syncBuffer
+	logs *lockedBuffer
 }
 
 // scaleOpToken is the operator token the scale tests' processes run with
@@ -160,7 +159,7 @@ func startRole(t *testing.T, name string, env map[string]string) *runningRole {
 		e[k] = v
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	r := &runningRole{base: "http://" + addr(port), stop: stop, done: make(chan error, 1), logs: &syncBuffer{}}
+	r := &runningRole{base: "http://" + addr(port), stop: stop, done: make(chan error, 1), logs: &lockedBuffer{}}
 	go func() { r.done <- run(ctx, []string{name}, envMap(e), io.Discard, r.logs) }()
 	t.Cleanup(func() {
 		stop()
@@ -192,24 +191,6 @@ func startRole(t *testing.T, name string, env map[string]string) *runningRole {
 		return resp.StatusCode == 200
 	})
 	return r
-}
-
-// syncBuffer is a log sink safe for the process's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // provision creates a tenant through the operator API and returns its key.
