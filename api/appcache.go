@@ -33,7 +33,7 @@ func newAppCache(size int) *appCache {
 }
 
 // find returns the application, from the cache when fresh.
-func (c *appCache) find(ctx context.Context, store *tenants.Store, tenantID, ref string) (tenants.Application, error) {
+func (c *appCache) find(ctx context.Context, store Store, tenantID, ref string) (tenants.Application, error) {
 	k := appCacheKey{tenantID, ref}
 	if a, ok := c.lru.Get(k); ok {
 		return a, nil

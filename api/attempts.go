@@ -88,7 +88,7 @@ func attemptFilter(c *gin.Context) (tenants.AttemptFilter, bool, error) {
 	if v := c.Query("status_code_class"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 500 || n%100 != 0 {
-			return f, false, &tenants.ValidationError{Loc: []string{"query", "status_code_class"}, Msg: "must be 0, 100, 200, 300, 400 or 500"}
+			return f, false, tenants.InvalidAt([]string{"query", "status_code_class"}, "must be 0, 100, 200, 300, 400 or 500")
 		}
 		f.StatusCodeClass = &n
 	}
@@ -98,7 +98,7 @@ func attemptFilter(c *gin.Context) (tenants.AttemptFilter, bool, error) {
 func statusQuery(name, v string) (tenants.Status, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 || n > 4 {
-		return 0, &tenants.ValidationError{Loc: []string{"query", name}, Msg: "must be 0 (success), 1 (pending), 2 (fail), 3 (sending) or 4 (canceled)"}
+		return 0, tenants.InvalidAt([]string{"query", name}, "must be 0 (success), 1 (pending), 2 (fail), 3 (sending) or 4 (canceled)")
 	}
 	return tenants.Status(n), nil
 }
@@ -379,7 +379,7 @@ func (s *Server) endpointStats(c *gin.Context) error {
 		since = until.Add(-statsWindow)
 	}
 	if until.After(now.Add(time.Minute)) || !since.Before(until) || until.Sub(since) > statsWindow {
-		return errStatus(http.StatusBadRequest, "invalid_range", "the window must end by now, start before it ends and span at most 28 days")
+		return &tenants.Error{Code: tenants.CodeBadRequest, Reason: "invalid_range", Message: "the window must end by now, start before it ends and span at most 28 days"}
 	}
 	a, err := s.loadApp(c)
 	if err != nil {
@@ -427,7 +427,7 @@ func (s *Server) sendExample(c *gin.Context) error {
 		}
 		ex, ok := exampleOf(et.Schemas)
 		if !ok {
-			return errStatus(http.StatusBadRequest, "invalid_scheme", "the event type has no example payload in its schema (schemas[\"1\"].examples[0])")
+			return &tenants.Error{Code: tenants.CodeBadRequest, Reason: "invalid_scheme", Message: "the event type has no example payload in its schema (schemas[\"1\"].examples[0])"}
 		}
 		payload = ex
 	}

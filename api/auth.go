@@ -61,7 +61,7 @@ type cachedTenant struct {
 // request costs no query, and batching API keys' last-use times so it costs
 // no write either. It is safe for concurrent use.
 type Authenticator struct {
-	store  *tenants.Store
+	store  Store
 	tokens *Tokens
 	log    *slog.Logger
 	now    func() time.Time
@@ -132,7 +132,7 @@ type AppTokenChecker interface {
 func (a *Authenticator) SetAppTokens(c AppTokenChecker) { a.appTokens = c }
 
 // NewAuthenticator returns an Authenticator over store.
-func NewAuthenticator(store *tenants.Store, tokens *Tokens, log *slog.Logger) *Authenticator {
+func NewAuthenticator(store Store, tokens *Tokens, log *slog.Logger) *Authenticator {
 	return &Authenticator{
 		store: store, tokens: tokens, log: log, now: time.Now,
 		creds:   ttlcache.New[[32]byte, cachedCred](authCacheSize, authCacheTTL),
@@ -192,7 +192,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 		return Principal{}, err
 	}
 	if tn.status != tenants.TenantActive {
-		return Principal{}, errStatus(403, "tenant_suspended", "this tenant is suspended; contact the platform operator")
+		return Principal{}, &tenants.Error{Code: tenants.CodeForbidden, Reason: "tenant_suspended", Message: "this tenant is suspended; contact the platform operator"}
 	}
 	// A tenant JWT issued before the tenant's revocation time is refused
 	// (one without iat cannot show it is newer).

@@ -55,15 +55,7 @@ func toTaskOut(t tenants.BackgroundTask) taskOut {
 // clientCaused reports whether err is answered as the caller's mistake (or
 // an outage) rather than recorded as a failed task.
 func clientCaused(err error) bool {
-	var (
-		he *httpError
-		ve *tenants.ValidationError
-		ce *tenants.CodedError
-	)
-	return errors.As(err, &he) || errors.As(err, &ve) || errors.As(err, &ce) ||
-		errors.Is(err, tenants.ErrNotFound) || errors.Is(err, tenants.ErrConflict) ||
-		errors.Is(err, tenants.ErrForbidden) || errors.Is(err, tenants.ErrUnavailable) ||
-		errors.Is(err, context.Canceled)
+	return tenants.ErrorCode(err) != "" || errors.Is(err, context.Canceled)
 }
 
 // runTask runs work and records its task (see the comment at the top of
@@ -138,7 +130,7 @@ func (s *Server) listBackgroundTasks(c *gin.Context) error {
 	switch f.Status {
 	case "", tenants.TaskRunning, tenants.TaskFinished, tenants.TaskFailed:
 	default:
-		return &tenants.ValidationError{Loc: []string{"query", "status"}, Msg: "must be running, finished or failed"}
+		return tenants.InvalidAt([]string{"query", "status"}, "must be running, finished or failed")
 	}
 	pg, err := s.store.FindTasks(c.Request.Context(), principal(c).TenantID, f)
 	if err != nil {

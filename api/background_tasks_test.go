@@ -9,7 +9,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
 
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/testenv"
 	"github.com/hookline/hookline/worker"
 )
 

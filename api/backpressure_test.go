@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/internal/batch"
 	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 )
 
 // TestBackpressure_FullIngestQueue: when PostgreSQL stalls and the ingest
@@ -21,7 +22,7 @@ import (
 // that it fills with a handful of requests; production's is 1,024.
 func TestBackpressure_FullIngestQueue(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t, testenv.Options{Outbox: outbox.Options{Ingest: outbox.BatcherOptions{Writers: 1, MaxBatch: 1, Queue: 2}}})
+	env := testenv.New(t, testenv.Options{Outbox: outbox.Options{Ingest: batch.Options{Writers: 1, MaxBatch: 1, Queue: 2}}})
 	ctx := context.Background()
 	if _, err := env.Store.CreateApplication(ctx, env.TenantID, tenants.ApplicationInput{Name: "a", UID: ptr("shop")}); err != nil {
 		t.Fatal(err)
@@ -30,7 +31,7 @@ func TestBackpressure_FullIngestQueue(t *testing.T) {
 		t.Fatalf("warm-up: %d %s", code, body)
 	}
 	// Stall the writer: a transaction holds the messages table.
-	tx, err := env.DB.Pool.Begin(ctx)
+	tx, err := env.SQL.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func (s *Server) rejectBadBytes(c *gin.Context) {
 	if raw := c.Request.URL.RawQuery; raw != "" {
 		q, err := url.ParseQuery(raw)
 		if err != nil {
-			s.writeError(c, &tenants.ValidationError{Loc: []string{"query"}, Msg: "the query string is malformed (bad %-escape or ';')"})
+			s.writeError(c, tenants.InvalidAt([]string{"query"}, "the query string is malformed (bad %-escape or ';')"))
 			return
 		}
 		keys := make([]string, 0, len(q))
@@ -39,12 +39,12 @@ func (s *Server) rejectBadBytes(c *gin.Context) {
 		slices.Sort(keys)
 		for _, k := range keys {
 			if !cleanText(k) {
-				s.writeError(c, &tenants.ValidationError{Loc: []string{"query"}, Msg: "query parameter names must be UTF-8 without NUL bytes"})
+				s.writeError(c, tenants.InvalidAt([]string{"query"}, "query parameter names must be UTF-8 without NUL bytes"))
 				return
 			}
 			for _, v := range q[k] {
 				if !cleanText(v) {
-					s.writeError(c, &tenants.ValidationError{Loc: []string{"query", k}, Msg: "must be UTF-8 text without NUL bytes"})
+					s.writeError(c, tenants.InvalidAt([]string{"query", k}, "must be UTF-8 text without NUL bytes"))
 					return
 				}
 			}
@@ -74,7 +74,7 @@ func checkBodyBytes(b []byte, raw ...string) error {
 			}
 			off += n
 		}
-		return &tenants.ValidationError{Loc: []string{"body"}, Msg: fmt.Sprintf("the body must be UTF-8 JSON; invalid byte at offset %d", off), Type: "value_error.jsondecode"}
+		return &tenants.Error{Code: tenants.CodeInvalid, Loc: []string{"body"}, Message: fmt.Sprintf("the body must be UTF-8 JSON; invalid byte at offset %d", off), Type: "value_error.jsondecode"}
 	}
 	if !bytes.Contains(b, []byte(`\u0000`)) {
 		return nil
@@ -83,7 +83,7 @@ func checkBodyBytes(b []byte, raw ...string) error {
 	if !found {
 		return nil
 	}
-	return &tenants.ValidationError{Loc: append([]string{"body"}, loc...), Msg: "strings must not contain NUL (\\u0000)"}
+	return tenants.InvalidAt(append([]string{"body"}, loc...), "strings must not contain NUL (\\u0000)")
 }
 
 // findNUL walks the JSON in b and returns the path of the first key or

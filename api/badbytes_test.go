@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 )
 
 // TestBadBytes sends the requests the security pass answered with a 500 or
@@ -125,18 +125,18 @@ func TestBadBytes_PayloadNULAccepted(t *testing.T) {
 
 // TestStore_ClientDataErrors: a value PostgreSQL cannot store that reaches
 // the store anyway (a caller that skipped the API's checks) is a
-// ValidationError (422), not an unknown error (500).
+// invalid-value error (422), not an unknown error (500).
 func TestStore_ClientDataErrors(t *testing.T) {
 	t.Parallel()
 	env := testenv.New(t, testenv.Options{})
 	ctx := context.Background()
 	_, err := env.Store.CreateApplication(ctx, env.TenantID, tenants.ApplicationInput{Name: "a\x00"})
-	var ve *tenants.ValidationError
+	var ve *tenants.Error
 	if !errors.As(err, &ve) {
-		t.Errorf("NUL in a name: %v, want a ValidationError", err)
+		t.Errorf("NUL in a name: %v, want an invalid-value error", err)
 	}
 	_, err = env.Store.CreateApplication(ctx, env.TenantID, tenants.ApplicationInput{Name: "ok", Metadata: map[string]string{"k": "\x00"}})
 	if !errors.As(err, &ve) {
-		t.Errorf("NUL in metadata (jsonb): %v, want a ValidationError", err)
+		t.Errorf("NUL in metadata (jsonb): %v, want an invalid-value error", err)
 	}
 }

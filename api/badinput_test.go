@@ -10,8 +10,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 )
 
 // TestBadInput sends malformed and invalid requests: each must get a clear

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/billing"
+	"github.com/hookline/hookline/tenants"
 )
 
 // Billing is what the API needs from the billing service (issue 5):
@@ -51,4 +52,4 @@ func (s *Server) billingRoutes() []route {
 
 // errBillingDisabled answers the billing routes of a server built without
 // billing.
-var errBillingDisabled = errStatus(404, "not_found", "billing is not enabled on this server")
+var errBillingDisabled = &tenants.Error{Code: tenants.CodeNotFound, Message: "billing is not enabled on this server"}

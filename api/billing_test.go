@@ -8,8 +8,8 @@ import (
 
 	"github.com/hookline/hookline/billing"
 	"github.com/hookline/hookline/billing/billingtest"
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 )
 
 // TestBilling_UsageIsolation: GET /api/v1/usage answers each tenant its own

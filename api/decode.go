@@ -29,7 +29,7 @@ func readBody(c *gin.Context, limit int64) ([]byte, error) {
 		if errors.As(err, &mbe) {
 			return nil, err
 		}
-		return nil, errStatus(http.StatusBadRequest, "generic_error", "could not read the request body")
+		return nil, &tenants.Error{Code: tenants.CodeBadRequest, Reason: "generic_error", Message: "could not read the request body"}
 	}
 	return b, nil
 }
@@ -50,7 +50,7 @@ func (s *Server) decodeJSON(c *gin.Context, v any, raw ...string) error {
 func decodeBytes(b []byte, v any, raw ...string) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
-		return &tenants.ValidationError{Loc: []string{"body"}, Msg: "the body must be a JSON object", Type: "value_error.jsondecode"}
+		return &tenants.Error{Code: tenants.CodeInvalid, Loc: []string{"body"}, Message: "the body must be a JSON object", Type: "value_error.jsondecode"}
 	}
 	if err := checkBodyBytes(b, raw...); err != nil {
 		return err
@@ -58,7 +58,7 @@ func decodeBytes(b []byte, v any, raw ...string) error {
 	if err := json.Unmarshal(b, v); err != nil {
 		var ute *json.UnmarshalTypeError
 		var se *json.SyntaxError
-		var ve *tenants.ValidationError
+		var ve *tenants.Error
 		switch {
 		case errors.As(err, &ve):
 			return ve
@@ -67,11 +67,11 @@ func decodeBytes(b []byte, v any, raw ...string) error {
 			if ute.Field != "" {
 				loc = append(loc, strings.Split(ute.Field, ".")...)
 			}
-			return &tenants.ValidationError{Loc: loc, Msg: fmt.Sprintf("expected %s, got JSON %s", ute.Type, ute.Value), Type: "type_error"}
+			return &tenants.Error{Code: tenants.CodeInvalid, Loc: loc, Message: fmt.Sprintf("expected %s, got JSON %s", ute.Type, ute.Value), Type: "type_error"}
 		case errors.As(err, &se):
-			return &tenants.ValidationError{Loc: []string{"body"}, Msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se), Type: "value_error.jsondecode"}
+			return &tenants.Error{Code: tenants.CodeInvalid, Loc: []string{"body"}, Message: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se), Type: "value_error.jsondecode"}
 		default:
-			return &tenants.ValidationError{Loc: []string{"body"}, Msg: err.Error(), Type: "value_error.jsondecode"}
+			return &tenants.Error{Code: tenants.CodeInvalid, Loc: []string{"body"}, Message: err.Error(), Type: "value_error.jsondecode"}
 		}
 	}
 	return nil
@@ -103,9 +103,9 @@ func checkPathRef(param, ref, prefix string) error {
 		return nil
 	}
 	if err := checkUID(param, &ref, prefix); err != nil {
-		var ve *tenants.ValidationError
+		var ve *tenants.Error
 		if errors.As(err, &ve) {
-			return &tenants.ValidationError{Loc: []string{"path", param}, Msg: ve.Msg}
+			return tenants.InvalidAt([]string{"path", param}, ve.Message)
 		}
 		return err
 	}
@@ -138,10 +138,10 @@ func listParams(c *gin.Context, defaultDesc bool) (tenants.ListParams, error) {
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return p, &tenants.ValidationError{Loc: []string{"query", "limit"}, Msg: "limit must be a positive integer"}
+			return p, tenants.InvalidAt([]string{"query", "limit"}, "limit must be a positive integer")
 		}
 		if n > tenants.MaxLimit {
-			return p, &tenants.ValidationError{Loc: []string{"query", "limit"}, Msg: fmt.Sprintf("limit must be at most %d", tenants.MaxLimit)}
+			return p, tenants.InvalidAt([]string{"query", "limit"}, fmt.Sprintf("limit must be at most %d", tenants.MaxLimit))
 		}
 		p.Limit = n
 	}
@@ -157,7 +157,7 @@ func listParams(c *gin.Context, defaultDesc bool) (tenants.ListParams, error) {
 	case "descending":
 		p.Desc = true
 	default:
-		return p, &tenants.ValidationError{Loc: []string{"query", "order"}, Msg: "order must be ascending or descending"}
+		return p, tenants.InvalidAt([]string{"query", "order"}, "order must be ascending or descending")
 	}
 	return p, nil
 }
@@ -173,7 +173,7 @@ func parseIterator(v string) (string, error) {
 	if v == "" || iteratorRE.MatchString(v) {
 		return v, nil
 	}
-	return "", &tenants.ValidationError{Loc: []string{"query", "iterator"}, Msg: "not an iterator from a previous page"}
+	return "", tenants.InvalidAt([]string{"query", "iterator"}, "not an iterator from a previous page")
 }
 
 // boolQuery reads a boolean query parameter ("true"/"false", "1"/"0").
@@ -184,7 +184,7 @@ func boolQuery(c *gin.Context, name string, def bool) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return def, &tenants.ValidationError{Loc: []string{"query", name}, Msg: "must be true or false"}
+		return def, tenants.InvalidAt([]string{"query", name}, "must be true or false")
 	}
 	return b, nil
 }
@@ -197,7 +197,7 @@ func timeQuery(c *gin.Context, name string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return time.Time{}, &tenants.ValidationError{Loc: []string{"query", name}, Msg: "must be an RFC 3339 date-time"}
+		return time.Time{}, tenants.InvalidAt([]string{"query", name}, "must be an RFC 3339 date-time")
 	}
 	return t, nil
 }

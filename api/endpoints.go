@@ -24,7 +24,7 @@ type retryDelays []time.Duration
 func (r *retryDelays) UnmarshalJSON(b []byte) error {
 	var raw []json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return &tenants.ValidationError{Loc: []string{"body", "retrySchedule"}, Msg: "must be a list of durations"}
+		return tenants.InvalidAt([]string{"body", "retrySchedule"}, "must be a list of durations")
 	}
 	out := make(retryDelays, 0, len(raw))
 	for _, v := range raw {
@@ -36,11 +36,11 @@ func (r *retryDelays) UnmarshalJSON(b []byte) error {
 		case json.Unmarshal(v, &str) == nil:
 			d, err := time.ParseDuration(str)
 			if err != nil {
-				return &tenants.ValidationError{Loc: []string{"body", "retrySchedule"}, Msg: fmt.Sprintf("%q is not a duration", str)}
+				return tenants.InvalidAt([]string{"body", "retrySchedule"}, fmt.Sprintf("%q is not a duration", str))
 			}
 			out = append(out, d)
 		default:
-			return &tenants.ValidationError{Loc: []string{"body", "retrySchedule"}, Msg: "must be a list of durations"}
+			return tenants.InvalidAt([]string{"body", "retrySchedule"}, "must be a list of durations")
 		}
 	}
 	*r = out

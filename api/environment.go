@@ -21,7 +21,7 @@ import (
 // SettingsWire is the portal settings' wire shape, which package portal
 // owns (GET /api/v1/settings): environment export renders the settings
 // with Out, import reads them with Patch (its errors are the client's: a
-// *tenants.ValidationError). main passes the portal's; the zero value
+// *tenants.Error). main passes the portal's; the zero value
 // exports and imports no settings.
 type SettingsWire struct {
 	Out   func(tenants.PortalSettings) any
@@ -40,7 +40,7 @@ func (s *Server) SetSettingsWire(w SettingsWire) {
 var noSettingsWire = SettingsWire{
 	Out: func(tenants.PortalSettings) any { return nil },
 	Patch: func([]byte) (tenants.PortalSettingsPatch, error) {
-		return tenants.PortalSettingsPatch{}, &tenants.ValidationError{Loc: []string{"body", "settings"}, Msg: "settings are not served here"}
+		return tenants.PortalSettingsPatch{}, tenants.InvalidAt([]string{"body", "settings"}, "settings are not served here")
 	},
 }
 
@@ -87,12 +87,12 @@ func (s *Server) importEnvironment(c *gin.Context) error {
 		return err
 	}
 	if len(in.Connectors) > 0 {
-		return &tenants.ValidationError{Loc: []string{"body", "connectors"}, Msg: "connectors are not supported by this server"}
+		return tenants.InvalidAt([]string{"body", "connectors"}, "connectors are not supported by this server")
 	}
 	inputs := make([]tenants.EventTypeInput, 0, len(in.EventTypes))
 	for i, et := range in.EventTypes {
 		if et.Name == nil {
-			return &tenants.ValidationError{Loc: []string{"body", "eventTypes", strconv.Itoa(i), "name"}, Msg: "field required"}
+			return tenants.InvalidAt([]string{"body", "eventTypes", strconv.Itoa(i), "name"}, "field required")
 		}
 		ei, err := et.toInput(*et.Name)
 		if err != nil {
@@ -110,22 +110,30 @@ func (s *Server) importEnvironment(c *gin.Context) error {
 	}
 	ctx := c.Request.Context()
 	tenantID := principal(c).TenantID
-	err := s.store.InTx(ctx, func(tx *tenants.Store) error {
-		for _, ei := range inputs {
-			if _, _, err := tx.UpsertEventType(ctx, tenantID, ei.Name, ei); err != nil {
-				return err
-			}
-		}
-		if patch != nil {
-			if _, err := tx.PatchPortalSettings(ctx, tenantID, *patch); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.store.ImportEventTypes(ctx, tenantID, tenants.EventTypeImport{Types: inputs, Settings: patch}); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)
 	return nil
+}
+
+// forEachEventType calls fn for every event type of the tenant, archived
+// ones included, a page at a time.
+func forEachEventType(c *gin.Context, st Store, tenantID string, fn func(tenants.EventType) error) error {
+	p := tenants.ListParams{Limit: tenants.MaxLimit}
+	for {
+		pg, err := st.FindEventTypes(c.Request.Context(), tenantID, p, true)
+		if err != nil {
+			return err
+		}
+		for _, et := range pg.Items {
+			if err := fn(et); err != nil {
+				return err
+			}
+		}
+		if pg.Done || pg.Iterator == "" {
+			return nil
+		}
+		p.Iterator = pg.Iterator
+	}
 }

@@ -4,33 +4,47 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
 )
 
-// httpError is an error with its HTTP answer already chosen.
-type httpError struct {
+// answer is how one kind of domain error is answered over HTTP: its status
+// and the machine-readable code the body carries when the error has no
+// reason of its own (Svix's names where Svix has one).
+type answer struct {
 	status int
 	code   string
-	detail string
 }
 
-func (e *httpError) Error() string { return e.code + ": " + e.detail }
-
-func errStatus(status int, code, detail string) error {
-	return &httpError{status: status, code: code, detail: detail}
+// answers maps every tenants.Code to its HTTP answer. It is the one place
+// where a domain error becomes a status: no other package names one.
+var answers = map[tenants.Code]answer{
+	tenants.CodeInvalid:          {http.StatusUnprocessableEntity, "validation_error"},
+	tenants.CodeBadRequest:       {http.StatusBadRequest, "bad_request"},
+	tenants.CodeUnauthorized:     {http.StatusUnauthorized, "authentication_failed"},
+	tenants.CodeForbidden:        {http.StatusForbidden, "insufficient_access"},
+	tenants.CodeNotFound:         {http.StatusNotFound, "not_found"},
+	tenants.CodeConflict:         {http.StatusConflict, "conflict"},
+	tenants.CodeTooLarge:         {http.StatusRequestEntityTooLarge, "payload_too_large"},
+	tenants.CodeUnsupportedMedia: {http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	tenants.CodeRateLimited:      {http.StatusTooManyRequests, "rate_limited"},
+	tenants.CodeQuotaExceeded:    {http.StatusTooManyRequests, "quota_exceeded"},
+	tenants.CodePaymentRequired:  {http.StatusPaymentRequired, "payment_required"},
+	tenants.CodeUpstream:         {http.StatusBadGateway, "upstream_failed"},
+	tenants.CodeOverloaded:       {http.StatusServiceUnavailable, "overloaded"},
+	tenants.CodeUnavailable:      {http.StatusServiceUnavailable, "service_unavailable"},
 }
 
+// Errors the API itself raises often.
 var (
-	errAuth = func(detail string) error {
-		return errStatus(http.StatusUnauthorized, "authentication_failed", detail)
-	}
-	errForbidden = func(detail string) error { return errStatus(http.StatusForbidden, "insufficient_access", detail) }
-	errNotFound  = errStatus(http.StatusNotFound, "not_found", "Entity not found")
+	errNotFound = tenants.ErrNotFound
+	errAuth     = tenants.Unauthorized
 )
+
+func errForbidden(msg string) error { return tenants.Forbidden("", msg) }
 
 // validationDetail is one entry of a 422 body, as the Svix API (FastAPI
 // style) reports it.
@@ -45,61 +59,56 @@ type validationDetail struct {
 // map to HTTP in one place.
 func (s *Server) WriteError(c *gin.Context, err error) { s.writeError(c, err) }
 
-// writeError is the one place that turns an error into a response. Client
-// errors carry {"code","detail"} (422: {"detail":[…]}); anything unknown is
-// logged once here and answered 500 with the request id, never its text.
+// writeError is the one place that turns an error into a response. A
+// domain error (tenants.Error) is answered by its code: {"code","detail"},
+// or Svix's {"detail":[{loc,msg,type}]} for an invalid value with a
+// location. Anything else is an internal error: logged once here and
+// answered 500 with the request id, never its text.
 func (s *Server) writeError(c *gin.Context, err error) {
 	var (
-		he  *httpError
-		ve  *tenants.ValidationError
-		ce  *tenants.CodedError
+		de  *tenants.Error
 		mbe *http.MaxBytesError
 	)
 	switch {
-	case errors.As(err, &he):
-		c.AbortWithStatusJSON(he.status, gin.H{"code": he.code, "detail": he.detail})
-	case errors.As(err, &ve):
-		typ := ve.Type
-		if typ == "" {
-			typ = "value_error"
+	case errors.As(err, &de):
+		a, ok := answers[de.Code]
+		if !ok {
+			s.internalError(c, err)
+			return
 		}
-		code := http.StatusUnprocessableEntity
-		c.AbortWithStatusJSON(code, gin.H{"detail": []validationDetail{{Loc: ve.Loc, Msg: ve.Msg, Type: typ}}})
-	case errors.As(err, &ce):
-		c.AbortWithStatusJSON(ce.Status, gin.H{"code": ce.Code, "detail": ce.Detail})
+		if de.Code == tenants.CodeUnavailable {
+			s.log.ErrorContext(c.Request.Context(), "database unavailable", "request_id", requestID(c), "err", err)
+		}
+		if de.RetryAfter > 0 {
+			c.Header("Retry-After", strconv.Itoa(de.RetryAfter))
+		} else if de.Code == tenants.CodeUnavailable || de.Code == tenants.CodeOverloaded {
+			c.Header("Retry-After", "1")
+		}
+		if de.Code == tenants.CodeInvalid && len(de.Loc) > 0 && de.Reason == "" {
+			typ := de.Type
+			if typ == "" {
+				typ = "value_error"
+			}
+			c.AbortWithStatusJSON(a.status, gin.H{"detail": []validationDetail{{Loc: de.Loc, Msg: de.Message, Type: typ}}})
+			return
+		}
+		code := a.code
+		if de.Reason != "" {
+			code = de.Reason
+		}
+		c.AbortWithStatusJSON(a.status, gin.H{"code": code, "detail": de.Message})
 	case errors.As(err, &mbe):
-		code := http.StatusRequestEntityTooLarge
-		c.AbortWithStatusJSON(code, gin.H{"code": "payload_too_large", "detail": "request body is larger than the limit"})
-	case errors.Is(err, tenants.ErrNotFound):
-		code := http.StatusNotFound
-		c.AbortWithStatusJSON(code, gin.H{"code": "not_found", "detail": "Entity not found"})
-	case errors.Is(err, tenants.ErrConflict):
-		code := http.StatusConflict
-		c.AbortWithStatusJSON(code, gin.H{"code": "conflict", "detail": "An entity with this uid or id already exists"})
-	case errors.Is(err, tenants.ErrForbidden):
-		code := http.StatusForbidden
-		c.AbortWithStatusJSON(code, gin.H{"code": "insufficient_access", "detail": "insufficient access"})
-	case errors.Is(err, outbox.ErrIdempotencyMismatch):
-		c.AbortWithStatusJSON(http.StatusUnprocessableEntity, gin.H{"code": "idempotency_key_reused",
-			"detail": "this idempotency key was used with a different request body; use a new key for a new request"})
-	case errors.Is(err, outbox.ErrBusy), errors.Is(err, outbox.ErrClosed):
-		// Backpressure: nothing was stored, and the client's retry (the
-		// Svix SDKs retry 5xx answers) comes after Retry-After.
-		c.Header("Retry-After", "1")
-		c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"code": "overloaded",
-			"detail": "too many messages are waiting to be stored; nothing was stored, retry shortly"})
-	case errors.Is(err, tenants.ErrUnavailable):
-		code := http.StatusServiceUnavailable
-		s.log.ErrorContext(c.Request.Context(), "database unavailable", "request_id", requestID(c), "err", err)
-		c.Header("Retry-After", "1")
-		c.AbortWithStatusJSON(code, gin.H{"code": "service_unavailable", "detail": "the database is unavailable; nothing was stored, retry later"})
+		a := answers[tenants.CodeTooLarge]
+		c.AbortWithStatusJSON(a.status, gin.H{"code": a.code, "detail": "request body is larger than the limit"})
 	case errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil:
 		// The client went away; nobody reads this answer.
-		code := 499
-		c.AbortWithStatus(code)
+		c.AbortWithStatus(499)
 	default:
-		code := http.StatusInternalServerError
-		s.log.ErrorContext(c.Request.Context(), "internal error", "request_id", requestID(c), "route", c.FullPath(), "err", err)
-		c.AbortWithStatusJSON(code, gin.H{"code": "internal_error", "detail": "internal error; request id " + requestID(c)})
+		s.internalError(c, err)
 	}
+}
+
+func (s *Server) internalError(c *gin.Context, err error) {
+	s.log.ErrorContext(c.Request.Context(), "internal error", "request_id", requestID(c), "route", c.FullPath(), "err", err)
+	c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"code": "internal_error", "detail": "internal error; request id " + requestID(c)})
 }

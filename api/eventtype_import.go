@@ -84,49 +84,12 @@ func (s *Server) importOpenAPI(c *gin.Context) error {
 		c.JSON(http.StatusOK, out)
 		return nil
 	}
-	err = s.store.InTx(ctx, func(tx *tenants.Store) error {
-		for _, et := range types {
-			if _, _, err := tx.UpsertEventType(ctx, tenantID, et.Name, et); err != nil {
-				return err
-			}
-		}
-		if !in.ReplaceAll {
-			return nil
-		}
-		return forEachEventType(c, tx, tenantID, func(et tenants.EventType) error {
-			if et.Archived || slices.Contains(names, et.Name) {
-				return nil
-			}
-			return tx.DeleteEventType(ctx, tenantID, et.Name, false)
-		})
-	})
-	if err != nil {
+	if err := s.store.ImportEventTypes(ctx, tenantID, tenants.EventTypeImport{Types: types, ReplaceAll: in.ReplaceAll}); err != nil {
 		return err
 	}
 	out.Data.Modified = names
 	c.JSON(http.StatusOK, out)
 	return nil
-}
-
-// forEachEventType calls fn for every event type of the tenant, archived
-// ones included, a page at a time.
-func forEachEventType(c *gin.Context, st *tenants.Store, tenantID string, fn func(tenants.EventType) error) error {
-	p := tenants.ListParams{Limit: tenants.MaxLimit}
-	for {
-		pg, err := st.FindEventTypes(c.Request.Context(), tenantID, p, true)
-		if err != nil {
-			return err
-		}
-		for _, et := range pg.Items {
-			if err := fn(et); err != nil {
-				return err
-			}
-		}
-		if pg.Done || pg.Iterator == "" {
-			return nil
-		}
-		p.Iterator = pg.Iterator
-	}
 }
 
 func parseSpec(in eventTypeImportIn) (map[string]any, error) {

@@ -15,11 +15,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookline/hookline/api"
-	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/outbox"
+	"github.com/hookline/hookline/store"
+	"github.com/hookline/hookline/store/storetest"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -64,14 +65,14 @@ func (r *redisCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 func TestFanOut_OneStatementOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	pgc := &pgCounter{}
-	db, err := tenants.OpenDB(ctx, dsn, 4, testenv.Logger(), tenants.WithQueryTracer(pgc))
+	db, err := store.Open(ctx, dsn, 4, testenv.Logger(), store.WithQueryTracer(pgc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	store := tenants.NewStore(db, dbtest.TestCipher(t), nil)
+	st := store.New(db, storetest.TestCipher(t), nil)
 	redisURL, ns := redistest.Namespace(t)
 	opt, _ := redis.ParseURL(redisURL)
 	rc := redis.NewClient(opt)
@@ -79,18 +80,18 @@ func TestFanOut_OneStatementOneRoundTrip(t *testing.T) {
 	rcount := &redisCounter{}
 	rc.AddHook(rcount)
 	tokens := api.NewTokens(testenv.JWTSecret, nil)
-	ob := outbox.New(outbox.Deps{Store: store, Enqueuer: worker.NewClient(rc, ns, 0), Log: testenv.Logger()}, outbox.Options{})
-	srv := api.NewServer(api.Deps{Store: store, Tokens: tokens, Auth: api.NewAuthenticator(store, tokens, testenv.Logger()),
+	ob := outbox.New(outbox.Deps{Store: st, Workers: worker.NewDispatcher(worker.NewClient(rc, ns, 0)), Log: testenv.Logger()}, outbox.Options{})
+	srv := api.NewServer(api.Deps{Store: st, Tokens: tokens, Auth: api.NewAuthenticator(st, tokens, testenv.Logger()),
 		Log: testenv.Logger(), Outbox: ob}, api.Options{})
 	t.Cleanup(srv.Close)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 
-	tn, _ := store.CreateTenant(ctx, "fan")
-	_, key, _ := store.CreateAPIKey(ctx, tn.ID, "k")
-	app, _ := store.CreateApplication(ctx, tn.ID, tenants.ApplicationInput{Name: "fan"})
+	tn, _ := st.CreateTenant(ctx, "fan")
+	_, key, _ := st.CreateAPIKey(ctx, tn.ID, "k")
+	app, _ := st.CreateApplication(ctx, tn.ID, tenants.ApplicationInput{Name: "fan"})
 	for range 50 {
-		if _, err := store.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/h"}); err != nil {
+		if _, err := st.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/h"}); err != nil {
 			t.Fatal(err)
 		}
 	}

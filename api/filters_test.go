@@ -13,8 +13,8 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
 
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 )
 
 // waitUntil polls cond every 20 ms until it holds or d passes.
@@ -237,7 +237,7 @@ func TestSDK_AppListExcludesAndExpandedStatuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	var delivery int64
-	if err := env.DB.Pool.QueryRow(ctx, `SELECT id FROM deliveries WHERE msg_id = $1`, m.Id).Scan(&delivery); err != nil {
+	if err := env.SQL.QueryRow(ctx, `SELECT id FROM deliveries WHERE msg_id = $1`, m.Id).Scan(&delivery); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Store.SetDeliveryStatus(ctx, env.TenantID, delivery, tenants.StatusCanceled); err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 // FuzzDecodeBodies feeds arbitrary bytes to the request decoders and
-// their validation: nothing panics, every refusal is a ValidationError
+// their validation: nothing panics, every refusal is a domain error (tenants.Error)
 // (a 422, never a 500), and what is accepted is UTF-8 without NUL in the
 // strings that reach PostgreSQL.
 func FuzzDecodeBodies(f *testing.F) {
@@ -28,10 +28,9 @@ func FuzzDecodeBodies(f *testing.F) {
 			if err == nil {
 				return true
 			}
-			var ve *tenants.ValidationError
-			var he *httpError
-			if !errors.As(err, &ve) && !errors.As(err, &he) {
-				t.Fatalf("decode error is neither a 422 nor a chosen status: %T %v", err, err)
+			var ve *tenants.Error
+			if !errors.As(err, &ve) {
+				t.Fatalf("decode error is not a domain error (it would be a 500): %T %v", err, err)
 			}
 			return false
 		}
@@ -103,9 +102,9 @@ func FuzzParseIterator(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := parseIterator(s)
 		if err != nil {
-			var ve *tenants.ValidationError
+			var ve *tenants.Error
 			if !errors.As(err, &ve) {
-				t.Fatalf("not a ValidationError: %v", err)
+				t.Fatalf("not an invalid-value error: %v", err)
 			}
 			return
 		}
@@ -124,9 +123,9 @@ func FuzzCheckBodyBytes(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		err := checkBodyBytes(b)
 		if err != nil {
-			var ve *tenants.ValidationError
+			var ve *tenants.Error
 			if !errors.As(err, &ve) {
-				t.Fatalf("not a ValidationError: %v", err)
+				t.Fatalf("not an invalid-value error: %v", err)
 			}
 			return
 		}

@@ -84,7 +84,7 @@ func (s *Server) idempotent(c *gin.Context, h func(*gin.Context) error) error {
 			break
 		}
 		if time.Now().After(deadline) {
-			return errStatus(http.StatusConflict, "conflict", "a request with this idempotency key is still in progress; retry later")
+			return &tenants.Error{Code: tenants.CodeConflict, Message: "a request with this idempotency key is still in progress; retry later"}
 		}
 		select {
 		case <-ctx.Done():

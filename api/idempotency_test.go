@@ -15,9 +15,10 @@ import (
 	"github.com/svix/svix-webhooks/go/models"
 
 	"github.com/hookline/hookline/api"
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
+	"github.com/hookline/hookline/worker"
 )
 
 // TestIdempotency_OneTenantAnyCredential: an idempotency key belongs to the
@@ -146,7 +147,7 @@ func TestIdempotency_CommitWithoutAnswer(t *testing.T) {
 	if _, err := env.Store.CreateApplication(ctx, env.TenantID, tenants.ApplicationInput{Name: "a", UID: ptr("shop")}); err != nil {
 		t.Fatal(err)
 	}
-	ob := outbox.New(outbox.Deps{Store: env.Store, Enqueuer: env.Client, Log: env.Log}, outbox.Options{})
+	ob := outbox.New(outbox.Deps{Store: env.Store, Workers: worker.NewDispatcher(env.Client), Log: env.Log}, outbox.Options{})
 	second := api.NewServer(api.Deps{Store: env.Store, Tokens: env.Tokens, Auth: api.NewAuthenticator(env.Store, env.Tokens, env.Log),
 		Log: env.Log, Outbox: ob}, api.Options{})
 	t.Cleanup(second.Close)

@@ -64,11 +64,11 @@ const maxStatusIDs = 100
 func (s *Server) deliveryStatus(c *gin.Context) error {
 	ids := listQuery(c, "msg_id")
 	if len(ids) > maxStatusIDs {
-		return errStatus(http.StatusBadRequest, "too_many_ids", "at most 100 msg_id values at a time")
+		return &tenants.Error{Code: tenants.CodeBadRequest, Reason: "too_many_ids", Message: "at most 100 msg_id values at a time"}
 	}
 	for _, id := range ids {
 		if !tenants.IsID(tenants.PrefixMessage, id) {
-			return errStatus(http.StatusBadRequest, "invalid_id", "msg_id values are message ids (msg_…)")
+			return &tenants.Error{Code: tenants.CodeBadRequest, Reason: "invalid_id", Message: "msg_id values are message ids (msg_…)"}
 		}
 	}
 	a, err := s.loadApp(c)
@@ -123,7 +123,7 @@ func (s *Server) endpointSuccessRates(c *gin.Context) error {
 		since = now.Add(-24 * time.Hour)
 	}
 	if since.After(now) || now.Sub(since) > statsWindow {
-		return errStatus(http.StatusBadRequest, "invalid_range", "since must be in the last 28 days")
+		return &tenants.Error{Code: tenants.CodeBadRequest, Reason: "invalid_range", Message: "since must be in the last 28 days"}
 	}
 	a, err := s.loadApp(c)
 	if err != nil {

@@ -47,8 +47,7 @@ func (s *Server) toMessageInput(in messageIn) (tenants.MessageInput, error) {
 		return out, tenants.Invalid("payload", "must be a JSON object")
 	}
 	if int64(len(payload)) > s.opts.MaxPayloadBytes {
-		return out, errStatus(http.StatusRequestEntityTooLarge, "payload_too_large",
-			"the payload is larger than the limit of "+humanBytes(s.opts.MaxPayloadBytes))
+		return out, &tenants.Error{Code: tenants.CodeTooLarge, Message: "the payload is larger than the limit of " + humanBytes(s.opts.MaxPayloadBytes)}
 	}
 	if err := checkUID("eventId", in.EventID, tenants.PrefixMessage); err != nil {
 		return out, err
@@ -177,7 +176,7 @@ func (s *Server) appForMessage(c *gin.Context, in *applicationIn) (tenants.Appli
 	in.UID = &ref
 	ai, verr := in.toInput()
 	if verr != nil {
-		return a, &tenants.ValidationError{Loc: []string{"body", "application"}, Msg: verr.Error()}
+		return a, tenants.InvalidAt([]string{"body", "application"}, verr.Error())
 	}
 	ctx := c.Request.Context()
 	a, err = s.store.CreateApplication(ctx, principal(c).TenantID, ai)
@@ -222,7 +221,7 @@ func (s *Server) createMessage(c *gin.Context) error {
 	}
 	acc, err := s.outbox.Accept(ctx, sub)
 	if errors.Is(err, tenants.ErrConflict) {
-		return errStatus(http.StatusConflict, "conflict", "a message with this eventId already exists in this application")
+		return &tenants.Error{Code: tenants.CodeConflict, Message: "a message with this eventId already exists in this application"}
 	}
 	if err != nil {
 		return err

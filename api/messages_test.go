@@ -16,9 +16,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/hookline/hookline/internal/dbtest"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/store/storetest"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 )
 
 func postWith(t *testing.T, env *testenv.Env, path, body string, headers map[string]string) (int, string, http.Header) {
@@ -304,7 +304,7 @@ func TestMessage_DatabaseDown(t *testing.T) {
 	if i := strings.IndexByte(dbName, '?'); i >= 0 {
 		dbName = dbName[:i]
 	}
-	admin, err := pgx.Connect(ctx, dbtest.URLFor("postgres"))
+	admin, err := pgx.Connect(ctx, storetest.URLFor("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestMessage_GroupCommit(t *testing.T) {
 		t.Errorf("%d messages stored, %d accepted", len(pg.Items), accepted)
 	}
 	var deliveries int
-	if err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries`).Scan(&deliveries); err != nil {
+	if err := env.SQL.QueryRow(ctx, `SELECT count(*) FROM deliveries`).Scan(&deliveries); err != nil {
 		t.Fatal(err)
 	}
 	if deliveries != accepted {

@@ -69,9 +69,9 @@ func (s *Server) AppFromBody(c *gin.Context, application json.RawMessage) (tenan
 		in = &applicationIn{}
 		if err := decodeBytes(application, in); err != nil {
 			// Name the field inside the body's "application" object.
-			var ve *tenants.ValidationError
+			var ve *tenants.Error
 			if errors.As(err, &ve) && len(ve.Loc) > 0 {
-				return tenants.Application{}, &tenants.ValidationError{Loc: append([]string{"body", "application"}, ve.Loc[1:]...), Msg: ve.Msg, Type: ve.Type}
+				return tenants.Application{}, &tenants.Error{Code: tenants.CodeInvalid, Loc: append([]string{"body", "application"}, ve.Loc[1:]...), Message: ve.Message, Type: ve.Type}
 			}
 			return tenants.Application{}, err
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hookline/hookline/api"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/testenv"
 )
 
 // TestOpenAPI_RouteTable fails when a registered route is missing from the

@@ -92,8 +92,8 @@ type operationalEndpointIn struct {
 func (in operationalEndpointIn) toInput(allowPrivate bool) (tenants.EndpointInput, error) {
 	for i, t := range in.FilterTypes {
 		if !operational.IsEventType(t) {
-			return tenants.EndpointInput{}, &tenants.ValidationError{Loc: []string{"body", "filterTypes", fmt.Sprint(i)},
-				Msg: fmt.Sprintf("%q is not an operational event type (one of %v)", t, operational.EventTypes)}
+			return tenants.EndpointInput{}, tenants.InvalidAt([]string{"body", "filterTypes", fmt.Sprint(i)},
+				fmt.Sprintf("%q is not an operational event type (one of %v)", t, operational.EventTypes))
 		}
 	}
 	if len(in.FilterTypes) == 0 {

@@ -10,7 +10,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
 
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/testenv"
 )
 
 // diff returns "" when want and got are deeply equal, else both as JSON.

@@ -4,13 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"math"
-	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/hookline/hookline/internal/ttlcache"
+	"github.com/hookline/hookline/tenants"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -93,7 +93,7 @@ func (l *RateLimiter) limitFor(ctx context.Context, tenantID string) int {
 }
 
 // errRateLimited is the 429 body.
-var errRateLimited = errStatus(http.StatusTooManyRequests, "rate_limited", "too many requests for this tenant; retry after the number of seconds in Retry-After")
+var errRateLimited = &tenants.Error{Code: tenants.CodeRateLimited, Message: "too many requests for this tenant; retry after the number of seconds in Retry-After"}
 
 // allow counts one request of the tenant and sets the RateLimit-* headers
 // (RateLimit-Reset: seconds until the budget is full again). It returns

@@ -14,10 +14,11 @@ import (
 
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/billing"
-	"github.com/hookline/hookline/internal/dbtest"
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/outbox"
-	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/store"
+	"github.com/hookline/hookline/store/storetest"
+	"github.com/hookline/hookline/testenv"
+	"github.com/hookline/hookline/worker"
 )
 
 // TestRateLimit_AcrossProcessesAndPlans: two API servers (two processes)
@@ -38,14 +39,14 @@ func TestRateLimit_AcrossProcessesAndPlans(t *testing.T) {
 	if _, err := svc.SetPlan(ctx, freeID, billing.PlanChange{Plan: billing.PlanFree}); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.DB.Gorm.Exec(`UPDATE plans SET api_rate_limit = 4 WHERE id = 'free'`).Error; err != nil {
+	if _, err := env.SQL.Exec(context.Background(), `UPDATE plans SET api_rate_limit = 4 WHERE id = 'free'`); err != nil {
 		t.Fatal(err)
 	}
 	var bases []string
 	for range 2 {
 		s := api.NewServer(api.Deps{
 			Store: env.Store, Tokens: env.Tokens, Auth: env.Auth, Log: env.Log,
-			Outbox:    outbox.New(outbox.Deps{Store: env.Store, Enqueuer: env.Client, Log: env.Log}, outbox.Options{}),
+			Outbox:    outbox.New(outbox.Deps{Store: env.Store, Workers: worker.NewDispatcher(env.Client), Log: env.Log}, outbox.Options{}),
 			RateLimit: api.NewRateLimiter(env.Redis, api.RateLimitOptions{PerSecond: 10, Prefix: env.Queue, Plans: svc, Log: env.Log}),
 		}, api.Options{AdminToken: testenv.AdminToken})
 		srv := httptest.NewServer(s.Handler())
@@ -123,7 +124,7 @@ func TestRateLimit_RedisDownLetsThrough(t *testing.T) {
 	t.Cleanup(func() { dead.Close() })
 	s := api.NewServer(api.Deps{
 		Store: env.Store, Tokens: env.Tokens, Auth: env.Auth, Log: env.Log,
-		Outbox:    outbox.New(outbox.Deps{Store: env.Store, Enqueuer: env.Client, Log: env.Log}, outbox.Options{}),
+		Outbox:    outbox.New(outbox.Deps{Store: env.Store, Workers: worker.NewDispatcher(env.Client), Log: env.Log}, outbox.Options{}),
 		RateLimit: api.NewRateLimiter(dead, api.RateLimitOptions{PerSecond: 1}),
 	}, api.Options{})
 	srv := httptest.NewServer(s.Handler())
@@ -139,16 +140,16 @@ func TestRateLimit_RedisDownLetsThrough(t *testing.T) {
 // again costs one database lookup, not one per request.
 func TestAuth_UnknownKeysCachedNegatively(t *testing.T) {
 	t.Parallel()
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	ctx := context.Background()
 	pgc := &pgCounter{}
-	db, err := tenants.OpenDB(ctx, dsn, 4, testenv.Logger(), tenants.WithQueryTracer(pgc))
+	db, err := store.Open(ctx, dsn, 4, testenv.Logger(), store.WithQueryTracer(pgc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	store := tenants.NewStore(db, dbtest.TestCipher(t), nil)
-	auth := api.NewAuthenticator(store, api.NewTokens(testenv.JWTSecret, nil), testenv.Logger())
+	st := store.New(db, storetest.TestCipher(t), nil)
+	auth := api.NewAuthenticator(st, api.NewTokens(testenv.JWTSecret, nil), testenv.Logger())
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 )
 
 // TestMessage_PayloadRetentionPeriod: a message sent with
@@ -40,7 +40,7 @@ func TestMessage_PayloadRetentionPeriod(t *testing.T) {
 	var m struct{ ID string }
 	_ = json.Unmarshal([]byte(body), &m)
 	var days float64
-	if err := env.DB.Pool.QueryRow(ctx, `SELECT extract(epoch FROM expires_at - created_at) / 86400 FROM messages WHERE id = $1`, m.ID).Scan(&days); err != nil || days != 1 {
+	if err := env.SQL.QueryRow(ctx, `SELECT extract(epoch FROM expires_at - created_at) / 86400 FROM messages WHERE id = $1`, m.ID).Scan(&days); err != nil || days != 1 {
 		t.Fatalf("payload kept %v days (%v), want 1", days, err)
 	}
 	portalToken, _, err := env.AppTokens.Mint(tenants.AppToken{TenantID: env.TenantID, AppID: app, Capabilities: tenants.AllCapabilities}, time.Hour)
@@ -60,7 +60,7 @@ func TestMessage_PayloadRetentionPeriod(t *testing.T) {
 	}
 
 	// A day later.
-	if _, err := env.DB.Pool.Exec(ctx, `UPDATE messages SET expires_at = now() - interval '1 second' WHERE id = $1`, m.ID); err != nil {
+	if _, err := env.SQL.Exec(ctx, `UPDATE messages SET expires_at = now() - interval '1 second' WHERE id = $1`, m.ID); err != nil {
 		t.Fatal(err)
 	}
 	for who, tok := range map[string]string{"API key": env.APIKey, "portal token": portalToken} {
@@ -79,7 +79,7 @@ func TestMessage_PayloadRetentionPeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	var gone bool
-	if err := env.DB.Pool.QueryRow(ctx, `SELECT payload IS NULL FROM messages WHERE id = $1`, m.ID).Scan(&gone); err != nil || !gone {
+	if err := env.SQL.QueryRow(ctx, `SELECT payload IS NULL FROM messages WHERE id = $1`, m.ID).Scan(&gone); err != nil || !gone {
 		t.Errorf("after the periodic expiry the payload column holds bytes (%v)", err)
 	}
 }

@@ -8,8 +8,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/hookline/hookline/internal/dbtest"
-	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/store"
+	"github.com/hookline/hookline/store/storetest"
 )
 
 // TestAuthenticator_RevokeTenantTokens: after a tenant's tokens are
@@ -19,14 +19,14 @@ import (
 // injected.
 func TestAuthenticator_RevokeTenantTokens(t *testing.T) {
 	t.Parallel()
-	db, _ := dbtest.Open(t)
-	store := tenants.NewStore(db, dbtest.TestCipher(t), nil)
+	db, _ := storetest.Open(t)
+	st := store.New(db, storetest.TestCipher(t), nil)
 	ctx := context.Background()
-	tn, err := store.CreateTenant(ctx, "t")
+	tn, err := st.CreateTenant(ctx, "t")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, key, err := store.CreateAPIKey(ctx, tn.ID, "k")
+	_, key, err := st.CreateAPIKey(ctx, tn.ID, "k")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestAuthenticator_RevokeTenantTokens(t *testing.T) {
 	now := func() time.Time { return clock }
 	tokens := NewTokens("revoke-test-secret-0123456789abcdefghij", now)
 	log := slog.New(slog.DiscardHandler)
-	here, there := NewAuthenticator(store, tokens, log), NewAuthenticator(store, tokens, log)
+	here, there := NewAuthenticator(st, tokens, log), NewAuthenticator(st, tokens, log)
 	here.now, there.now = now, now
 
 	old, err := tokens.TenantToken(tn.ID, time.Hour)
@@ -55,7 +55,7 @@ func TestAuthenticator_RevokeTenantTokens(t *testing.T) {
 
 	clock = clock.Add(1500 * time.Millisecond)
 	revokedAt := clock
-	if _, err := store.RevokeTenantTokens(ctx, tn.ID, revokedAt); err != nil {
+	if _, err := st.RevokeTenantTokens(ctx, tn.ID, revokedAt); err != nil {
 		t.Fatal(err)
 	}
 	here.Forget(tn.ID)
@@ -84,7 +84,7 @@ func TestAuthenticator_RevokeTenantTokens(t *testing.T) {
 
 	// A third process that first meets the tenant through an API key knows
 	// the revocation too.
-	third := NewAuthenticator(store, tokens, log)
+	third := NewAuthenticator(st, tokens, log)
 	third.now = now
 	check("new process, API key first", third, key, true)
 	check("new process, old token", third, old, false)

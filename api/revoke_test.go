@@ -8,7 +8,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/hookline/hookline/api"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/testenv"
 )
 
 // TestAdmin_TokenLifetimeAndRevocation: the operator API mints tenant JWTs

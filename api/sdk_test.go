@@ -11,7 +11,7 @@ import (
 	"github.com/svix/svix-webhooks/go/models"
 	"github.com/svix/svix-webhooks/go/utils"
 
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/testenv"
 )
 
 func ptr[T any](v T) *T { return &v }

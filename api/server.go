@@ -20,7 +20,6 @@ import (
 	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
-	"github.com/hookline/hookline/tenants"
 )
 
 // Options are the API's settings, from the process config.
@@ -57,7 +56,7 @@ type Checker func(ctx context.Context) error
 
 // Deps are the API's collaborators, built by main.
 type Deps struct {
-	Store  *tenants.Store
+	Store  Store
 	Tokens *Tokens
 	Auth   *Authenticator
 	Log    *slog.Logger
@@ -66,6 +65,9 @@ type Deps struct {
 	// Outbox accepts messages and enqueues deliveries after commit; the
 	// server closes it in Close (the API is its only writer).
 	Outbox *outbox.Outbox
+	// Operational turns endpoint changes into operational events; nil
+	// sends none.
+	Operational *operational.Notifier
 	// Quota decides whether a tenant may send (plan caps, payment); nil
 	// means always.
 	Quota Quota
@@ -98,7 +100,7 @@ type Deps struct {
 // Server is the HTTP API. Create it with NewServer; it is safe for
 // concurrent use.
 type Server struct {
-	store  *tenants.Store
+	store  Store
 	tokens *Tokens
 	auth   *Authenticator
 	log    *slog.Logger
@@ -171,7 +173,7 @@ func NewServer(d Deps, opts Options) *Server {
 		apps: newAppCache(appCacheSize),
 	}
 	s.limiter = d.RateLimit
-	s.ops = operational.NewNotifier(s.store, NewOperationalSender(s.store, s.outbox), s.log, operational.Options{})
+	s.ops = d.Operational
 	s.invalidated = d.Invalidated
 	s.appInvalidated = d.AppInvalidated
 	gin.SetMode(gin.ReleaseMode)

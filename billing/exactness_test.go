@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/billing"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/testenv"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -144,7 +144,7 @@ func TestMetering_ExactWithFailuresRetriesAndResends(t *testing.T) {
 	}
 	pending := func() int {
 		var p int
-		if err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 1`).Scan(&p); err != nil {
+		if err := env.SQL.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 1`).Scan(&p); err != nil {
 			t.Fatal(err)
 		}
 		return p
@@ -164,7 +164,7 @@ func TestMetering_ExactWithFailuresRetriesAndResends(t *testing.T) {
 		t.Fatalf("the scenario went wrong: %d successful pairs, want %d (ok and flaky, each message)", want, 2*n)
 	}
 	var retried int
-	if err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND attempts >= 2 AND status = 0`, eps["flaky"]).Scan(&retried); err != nil || retried != n {
+	if err := env.SQL.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE endpoint_id = $1 AND attempts >= 2 AND status = 0`, eps["flaky"]).Scan(&retried); err != nil || retried != n {
 		t.Fatalf("flaky endpoint: %d deliveries succeeded after a retry, %v; want %d", retried, err, n)
 	}
 
@@ -208,7 +208,7 @@ func TestMetering_ExactWithFailuresRetriesAndResends(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "the manual deliveries", func() bool { return pending() == 0 && len(down.succeeded()) == n })
 	var manual int
-	if err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND trigger = 1 AND status = 0`, env.TenantID).Scan(&manual); err != nil || manual != 3+n {
+	if err := env.SQL.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND trigger = 1 AND status = 0`, env.TenantID).Scan(&manual); err != nil || manual != 3+n {
 		t.Fatalf("manual deliveries succeeded = %d, %v; want %d", manual, err, 3+n)
 	}
 	if got := usage(); got != want {

@@ -17,9 +17,10 @@ import (
 
 	"github.com/hookline/hookline/billing"
 	"github.com/hookline/hookline/billing/billingtest"
-	"github.com/hookline/hookline/internal/dbtest"
-	"github.com/hookline/hookline/internal/testenv"
-	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/store"
+	"github.com/hookline/hookline/store/storetest"
+	"github.com/hookline/hookline/testenv"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -68,14 +69,14 @@ func monthOf(t time.Time) (time.Time, time.Time) { return billing.MonthBounds(t)
 // db is a fresh database with a tenants store.
 type db struct {
 	t     *testing.T
-	raw   *tenants.DB
-	store *tenants.Store
+	raw   *pgxpool.Pool
+	store *store.Store
 	msg   atomic.Int64
 }
 
 func newDB(t *testing.T) *db {
-	raw, _ := dbtest.Open(t)
-	return &db{t: t, raw: raw, store: tenants.NewStore(raw, dbtest.TestCipher(t), nil)}
+	sdb, dsn := storetest.Open(t)
+	return &db{t: t, raw: storetest.SQL(t, dsn), store: store.New(sdb, storetest.TestCipher(t), nil)}
 }
 
 func (d *db) tenant(name string) string {
@@ -97,7 +98,7 @@ func (d *db) delivery(tenantID string, trigger, status int, ok time.Time) {
 	if status == 0 {
 		succeeded = &ok
 	}
-	_, err := d.raw.Pool.Exec(context.Background(), `INSERT INTO deliveries
+	_, err := d.raw.Exec(context.Background(), `INSERT INTO deliveries
 		(tenant_id, app_id, msg_id, endpoint_id, trigger, status, attempts, created_at, updated_at, succeeded_at)
 		VALUES ($1, 'app_x', $2, 'ep_x', $3, $4, 1, $5, $5, $6)`,
 		tenantID, fmt.Sprintf("msg_%s_%d", tenantID, n), trigger, status, ok, succeeded)
@@ -126,7 +127,7 @@ func diff(want, got any) string {
 	return fmt.Sprintf("-want %+v\n+got  %+v", want, got)
 }
 
-// billingEnv is a whole stack (internal/testenv) whose API checks quotas
+// billingEnv is a whole stack (testenv) whose API checks quotas
 // and serves billing through svc, built on the stack's store with clock c.
 func billingEnv(t *testing.T, o testenv.Options, c *clock, bo billing.Options) (*testenv.Env, *billing.Service) {
 	t.Helper()

@@ -24,7 +24,7 @@ func TestUsage_OperationalWebhooksNotBilled(t *testing.T) {
 		d.delivery(a, 0, 0, at(s)) // app_x: an ordinary application
 	}
 	for i, s := range []string{"2024-05-01T10:30:00Z", "2024-05-01T12:00:00Z", "2024-05-01T13:00:00Z"} {
-		if _, err := d.raw.Pool.Exec(ctx, `INSERT INTO deliveries
+		if _, err := d.raw.Exec(ctx, `INSERT INTO deliveries
 			(tenant_id, app_id, msg_id, endpoint_id, trigger, status, attempts, created_at, updated_at, succeeded_at)
 			VALUES ($1, $2, $3, 'ep_ops', 0, 0, 1, $4, $4, $4)`, a, sys.ID, "msg_ops_"+string(rune('a'+i)), at(s)); err != nil {
 			t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/billing"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/testenv"
 )
 
 // TestQuota_CrossingMessageRefusedNextMonthResets: a tenant on a cap of 3
@@ -41,7 +41,7 @@ func TestQuota_CrossingMessageRefusedNextMonthResets(t *testing.T) {
 	}
 	stored := func() int {
 		var n int
-		if err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE tenant_id = $1`, env.TenantID).Scan(&n); err != nil {
+		if err := env.SQL.QueryRow(ctx, `SELECT count(*) FROM messages WHERE tenant_id = $1`, env.TenantID).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n

@@ -3,10 +3,7 @@ package billing
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // Bucket is one tenant's final usage of one hour, waiting to be reported.
@@ -25,71 +22,6 @@ type LedgerEntry struct {
 	StripeCustomerID string
 	Value            int64
 	ReportedAt       time.Time
-}
-
-// UnreportedBuckets returns up to limit final hours not yet reported (nor
-// skipped), in (hour, tenant) order after the cursor (afterHour,
-// afterTenant); a zero afterHour starts at the beginning.
-func (st *Store) UnreportedBuckets(ctx context.Context, afterHour time.Time, afterTenant string, limit int) ([]Bucket, error) {
-	if afterHour.IsZero() {
-		afterHour = time.Unix(0, 0)
-	}
-	var out []Bucket
-	err := st.q(ctx).Raw(`SELECT tenant_id, hour, deliveries FROM usage_hourly
-		WHERE final AND report_status IS NULL AND (hour, tenant_id) > (?, ?)
-		ORDER BY hour, tenant_id LIMIT ?`, afterHour, afterTenant, limit).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("find unreported usage: %w", translate(err))
-	}
-	for i := range out {
-		out[i].Hour = out[i].Hour.UTC()
-	}
-	return out, nil
-}
-
-// MarkSent records the meter event of a bucket in the ledger and marks the
-// bucket sent, in one transaction: the ledger holds exactly the buckets
-// marked sent. A bucket already in the ledger (a concurrent reporter got
-// there first) is left as it is.
-func (st *Store) MarkSent(ctx context.Context, e LedgerEntry) error {
-	err := st.q(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`INSERT INTO billing_ledger (tenant_id, hour, identifier, event_name, stripe_customer_id, value, reported_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			e.TenantID, e.Hour, e.Identifier, e.EventName, e.StripeCustomerID, e.Value, e.ReportedAt).Error; err != nil {
-			return err
-		}
-		return tx.Exec(`UPDATE usage_hourly SET report_status = 'sent', reported_at = ?
-			WHERE tenant_id = ? AND hour = ? AND final AND report_status IS NULL`, e.ReportedAt, e.TenantID, e.Hour).Error
-	})
-	if err != nil {
-		return fmt.Errorf("record meter event %s: %w", e.Identifier, translate(err))
-	}
-	return nil
-}
-
-// MarkSkipped marks a bucket as not billable, so the reporter stops
-// looking at it.
-func (st *Store) MarkSkipped(ctx context.Context, b Bucket, now time.Time) error {
-	err := st.q(ctx).Exec(`UPDATE usage_hourly SET report_status = 'skipped', reported_at = ?
-		WHERE tenant_id = ? AND hour = ? AND final AND report_status IS NULL`, now, b.TenantID, b.Hour).Error
-	if err != nil {
-		return fmt.Errorf("skip usage of %s at %s: %w", b.TenantID, b.Hour.Format(time.RFC3339), translate(err))
-	}
-	return nil
-}
-
-// Ledger returns the tenant's ledger in [since, until), oldest first.
-func (st *Store) Ledger(ctx context.Context, tenantID string, since, until time.Time) ([]LedgerEntry, error) {
-	var out []LedgerEntry
-	err := st.q(ctx).Raw(`SELECT tenant_id, hour, identifier, event_name, stripe_customer_id, value, reported_at FROM billing_ledger
-		WHERE tenant_id = ? AND hour >= ? AND hour < ? ORDER BY hour`, tenantID, since, until).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("read ledger of %s: %w", tenantID, translate(err))
-	}
-	for i := range out {
-		out[i].Hour, out[i].ReportedAt = out[i].Hour.UTC(), out[i].ReportedAt.UTC()
-	}
-	return out, nil
 }
 
 // Rollup recomputes hourly usage up to the service clock minus the safety

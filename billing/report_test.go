@@ -12,7 +12,7 @@ import (
 
 	"github.com/hookline/hookline/billing"
 	"github.com/hookline/hookline/billing/billingtest"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/testenv"
 )
 
 const (

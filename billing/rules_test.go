@@ -133,12 +133,12 @@ func TestNearMargin(t *testing.T) {
 func TestApplyChange(t *testing.T) {
 	t0 := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
 	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
-	active := billingStatus{SubscriptionID: "sub_1", SubscriptionStatus: "active", StatusChangedAt: ptr(at(0))}
-	pastDue := billingStatus{SubscriptionID: "sub_1", SubscriptionStatus: "past_due", PastDueSince: ptr(at(1)), StatusChangedAt: ptr(at(1))}
-	canceled := billingStatus{SubscriptionID: "sub_1", SubscriptionStatus: "canceled", PastDueSince: ptr(at(1)), StatusChangedAt: ptr(at(1))}
+	active := SubscriptionState{SubscriptionID: "sub_1", SubscriptionStatus: "active", StatusChangedAt: ptr(at(0))}
+	pastDue := SubscriptionState{SubscriptionID: "sub_1", SubscriptionStatus: "past_due", PastDueSince: ptr(at(1)), StatusChangedAt: ptr(at(1))}
+	canceled := SubscriptionState{SubscriptionID: "sub_1", SubscriptionStatus: "canceled", PastDueSince: ptr(at(1)), StatusChangedAt: ptr(at(1))}
 	for _, tc := range []struct {
 		name        string
-		cur         billingStatus
+		cur         SubscriptionState
 		ch          stripeChange
 		changed     bool
 		wantPastDue *time.Time
@@ -165,7 +165,7 @@ func TestApplyChange(t *testing.T) {
 			stripeChange{Kind: changeSubscription, SubscriptionID: "sub_2", Status: "active", At: at(2)}, true, nil, "active", "sub_2"},
 		{"an invoice paid after cancellation does not clear it", canceled,
 			stripeChange{Kind: changeInvoicePaid, SubscriptionID: "sub_1", At: at(2)}, true, ptr(at(1)), "canceled", "sub_1"},
-		{"first subscription of a tenant", billingStatus{},
+		{"first subscription of a tenant", SubscriptionState{},
 			stripeChange{Kind: changeSubscription, SubscriptionID: "sub_9", Status: "active", At: at(2)}, true, nil, "active", "sub_9"},
 	} {
 		got, changed := applyChange(tc.cur, tc.ch)

@@ -60,22 +60,21 @@ type Options struct {
 // Service is billing: metering, quotas, Stripe. It is safe for concurrent
 // use. Create it with New.
 type Service struct {
-	store   *Store
-	tenants *tenants.Store
-	log     *slog.Logger
-	opts    Options
-	now     func() time.Time
-	stripe  *stripeClient // nil without Stripe
-	quota   *quotaCache
+	store  Store
+	log    *slog.Logger
+	opts   Options
+	now    func() time.Time
+	stripe *stripeClient // nil without Stripe
+	quota  *quotaCache
 
 	// beforeMark runs between a meter event's acceptance by Stripe and the
 	// transaction that records it: tests inject a crash there.
 	beforeMark func(Bucket) error
 }
 
-// New builds the service over the tenants store and checks that the
-// default plan exists.
-func New(ctx context.Context, ts *tenants.Store, log *slog.Logger, o Options) (*Service, error) {
+// New builds the service over its store and checks that the default plan
+// exists.
+func New(ctx context.Context, st Store, log *slog.Logger, o Options) (*Service, error) {
 	if o.DefaultPlan == "" {
 		o.DefaultPlan = DefaultPlan
 	}
@@ -94,7 +93,7 @@ func New(ctx context.Context, ts *tenants.Store, log *slog.Logger, o Options) (*
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Service{store: NewStore(ts), tenants: ts, log: log, opts: o}
+	s := &Service{store: st, log: log, opts: o}
 	s.now = func() time.Time { return o.Now().UTC().Truncate(time.Microsecond) }
 	if _, err := s.store.FindPlan(ctx, o.DefaultPlan); err != nil {
 		if !errors.Is(err, tenants.ErrNotFound) {
@@ -118,7 +117,7 @@ func New(ctx context.Context, ts *tenants.Store, log *slog.Logger, o Options) (*
 
 // Store returns the service's store, for commands and tests that read the
 // billing tables.
-func (s *Service) Store() *Store { return s.store }
+func (s *Service) Store() Store { return s.store }
 
 // Plans returns every plan.
 func (s *Service) Plans(ctx context.Context) ([]Plan, error) { return s.store.Plans(ctx) }
@@ -210,7 +209,7 @@ func (s *Service) AttachStripe(ctx context.Context, tenantID string, l StripeLin
 	if s.stripe == nil {
 		return Account{}, stripeDisabled()
 	}
-	t, err := s.tenants.FindTenantByID(ctx, tenantID)
+	t, err := s.store.FindTenantByID(ctx, tenantID)
 	if err != nil {
 		return Account{}, err
 	}
@@ -278,7 +277,7 @@ func (s *Service) TenantCreated(ctx context.Context, tenantID string) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	t, err := s.tenants.FindTenantByID(ctx, tenantID)
+	t, err := s.store.FindTenantByID(ctx, tenantID)
 	if err == nil {
 		err = s.ProvisionTenant(ctx, TenantRef{ID: t.ID, Name: t.Name})
 	}

@@ -2,235 +2,46 @@ package billing
 
 import (
 	"context"
-	"fmt"
 	"time"
-
-	"gorm.io/gorm"
 
 	"github.com/hookline/hookline/tenants"
 )
 
-// Store keeps the billing tables, in the tenants' database. Methods that
-// concern one tenant take its id and scope by it. It is safe for
-// concurrent use; the zero value is not usable: call NewStore.
-type Store struct {
-	db *gorm.DB
-}
+// Store is what billing keeps in PostgreSQL: plans, accounts, hourly usage,
+// the Stripe ledger and the Stripe events applied (package store
+// implements it). Methods about one tenant take its id and scope by it.
+// Implementations are safe for concurrent use.
+type Store interface {
+	Plans(ctx context.Context) ([]Plan, error)
+	FindPlan(ctx context.Context, id string) (Plan, error)
+	FindAccount(ctx context.Context, tenantID, defaultPlan string) (Account, error)
+	FindAccountByCustomer(ctx context.Context, customerID, defaultPlan string) (Account, error)
+	SetPlan(ctx context.Context, tenantID, planID string, customCap *int64, reportFrom *time.Time, now time.Time) error
+	LinkCustomer(ctx context.Context, tenantID, customerID string, replace bool, now time.Time) (string, error)
+	LinkSubscription(ctx context.Context, tenantID, customerID, subscriptionID, status string, replace bool, now time.Time) (bool, error)
+	TenantsWithoutCustomer(ctx context.Context, limit int) ([]TenantRef, error)
+	TenantsWithoutSubscription(ctx context.Context, defaultPlan string, limit int) ([]Account, error)
 
-// NewStore returns a Store over the tenants store's database.
-func NewStore(ts *tenants.Store) *Store { return &Store{db: ts.DB()} }
+	Rollup(ctx context.Context, now time.Time, margin time.Duration) (RollupResult, error)
+	CountedThrough(ctx context.Context) (t time.Time, ok bool, err error)
+	CountUsage(ctx context.Context, tenantID string, since, until time.Time) (int64, error)
+	DailyUsage(ctx context.Context, tenantID string, since, until time.Time) ([]DayUsage, error)
+	HourlyUsage(ctx context.Context, tenantID string, since, until time.Time) ([]HourUsage, error)
+	Audit(ctx context.Context, tenantID string, since, until time.Time) ([]AuditRow, error)
+	UnreportedBuckets(ctx context.Context, afterHour time.Time, afterTenant string, limit int) ([]Bucket, error)
+	MarkSent(ctx context.Context, e LedgerEntry) error
+	MarkSkipped(ctx context.Context, b Bucket, now time.Time) error
+	Ledger(ctx context.Context, tenantID string, since, until time.Time) ([]LedgerEntry, error)
+	ApplyStripeEvent(ctx context.Context, id, typ string, created time.Time, customerID string,
+		apply func(SubscriptionState) (SubscriptionState, bool), now time.Time) (applied, duplicate bool, tenantID string, err error)
 
-func (st *Store) q(ctx context.Context) *gorm.DB { return st.db.WithContext(ctx) }
-
-// translate maps driver errors onto the tenants package's sentinels.
-func translate(err error) error { return tenants.Translate(err) }
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
-type planRow struct {
-	ID           string
-	Name         string
-	MonthlyCap   *int64
-	CustomCap    bool
-	Paid         bool
-	APIRateLimit *int
-}
-
-func (r planRow) plan() Plan {
-	return Plan{ID: r.ID, Name: r.Name, MonthlyCap: r.MonthlyCap, CustomCap: r.CustomCap, Paid: r.Paid, APIRateLimit: r.APIRateLimit}
-}
-
-// Plans returns every plan, by id.
-func (st *Store) Plans(ctx context.Context) ([]Plan, error) {
-	var rows []planRow
-	if err := st.q(ctx).Raw(`SELECT id, name, monthly_cap, custom_cap, paid, api_rate_limit FROM plans ORDER BY id`).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("find plans: %w", translate(err))
-	}
-	out := make([]Plan, len(rows))
-	for i, r := range rows {
-		out[i] = r.plan()
-	}
-	return out, nil
-}
-
-// FindPlan returns the plan or ErrNotFound.
-func (st *Store) FindPlan(ctx context.Context, id string) (Plan, error) {
-	var r planRow
-	res := st.q(ctx).Raw(`SELECT id, name, monthly_cap, custom_cap, paid, api_rate_limit FROM plans WHERE id = ?`, id).Scan(&r)
-	if res.Error != nil {
-		return Plan{}, fmt.Errorf("find plan %s: %w", id, translate(res.Error))
-	}
-	if res.RowsAffected == 0 {
-		return Plan{}, fmt.Errorf("find plan %s: %w", id, tenants.ErrNotFound)
-	}
-	return r.plan(), nil
-}
-
-type accountRow struct {
-	TenantID             string
-	PlanID               string
-	PlanName             string
-	MonthlyCap           *int64
-	PlanCustomCap        bool
-	Paid                 bool
-	APIRateLimit         *int
-	PlanIsDefault        bool
-	CustomCap            *int64
-	StripeCustomerID     string
-	StripeSubscriptionID string
-	SubscriptionStatus   string
-	PastDueSince         *time.Time
-	StatusChangedAt      *time.Time
-	ReportFrom           *time.Time
-}
-
-const accountSQL = `SELECT t.id AS tenant_id, p.id AS plan_id, p.name AS plan_name, p.monthly_cap, p.custom_cap AS plan_custom_cap, p.paid, p.api_rate_limit,
-	b.plan_id IS NULL AS plan_is_default, b.custom_cap,
-	COALESCE(b.stripe_customer_id, '') AS stripe_customer_id, COALESCE(b.stripe_subscription_id, '') AS stripe_subscription_id,
-	COALESCE(b.subscription_status, '') AS subscription_status, b.past_due_since, b.status_changed_at, b.report_from
-FROM tenants t
-LEFT JOIN tenant_billing b ON b.tenant_id = t.id
-JOIN plans p ON p.id = COALESCE(b.plan_id, ?)`
-
-func (r accountRow) account() Account {
-	return Account{
-		TenantID:      r.TenantID,
-		Plan:          Plan{ID: r.PlanID, Name: r.PlanName, MonthlyCap: r.MonthlyCap, CustomCap: r.PlanCustomCap, Paid: r.Paid, APIRateLimit: r.APIRateLimit},
-		PlanIsDefault: r.PlanIsDefault, CustomCap: r.CustomCap,
-		StripeCustomerID: r.StripeCustomerID, StripeSubscriptionID: r.StripeSubscriptionID, SubscriptionStatus: r.SubscriptionStatus,
-		PastDueSince: utcPtr(r.PastDueSince), StatusChangedAt: utcPtr(r.StatusChangedAt), ReportFrom: utcPtr(r.ReportFrom),
-	}
-}
-
-// FindAccount returns the tenant's billing account; a tenant whose plan was
-// never set has defaultPlan. A missing tenant is ErrNotFound.
-func (st *Store) FindAccount(ctx context.Context, tenantID, defaultPlan string) (Account, error) {
-	var r accountRow
-	res := st.q(ctx).Raw(accountSQL+` WHERE t.id = ?`, defaultPlan, tenantID).Scan(&r)
-	if res.Error != nil {
-		return Account{}, fmt.Errorf("find billing account %s: %w", tenantID, translate(res.Error))
-	}
-	if res.RowsAffected == 0 {
-		return Account{}, fmt.Errorf("find billing account %s: %w", tenantID, tenants.ErrNotFound)
-	}
-	return r.account(), nil
-}
-
-// FindAccountByCustomer returns the account linked to a Stripe customer, or
-// ErrNotFound.
-func (st *Store) FindAccountByCustomer(ctx context.Context, customerID, defaultPlan string) (Account, error) {
-	var r accountRow
-	res := st.q(ctx).Raw(accountSQL+` WHERE b.stripe_customer_id = ?`, defaultPlan, customerID).Scan(&r)
-	if res.Error != nil {
-		return Account{}, fmt.Errorf("find billing account of %s: %w", customerID, translate(res.Error))
-	}
-	if res.RowsAffected == 0 {
-		return Account{}, fmt.Errorf("find billing account of %s: %w", customerID, tenants.ErrNotFound)
-	}
-	return r.account(), nil
-}
-
-// SetPlan puts the tenant on plan planID with customCap (nil for plans
-// without a custom cap). reportFrom, when set, moves the start of usage
-// reporting forward to it (a tenant moving onto a paid plan is not
-// invoiced for the hours before).
-func (st *Store) SetPlan(ctx context.Context, tenantID, planID string, customCap *int64, reportFrom *time.Time, now time.Time) error {
-	err := st.q(ctx).Exec(`INSERT INTO tenant_billing (tenant_id, plan_id, custom_cap, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (tenant_id) DO UPDATE SET plan_id = EXCLUDED.plan_id, custom_cap = EXCLUDED.custom_cap, updated_at = EXCLUDED.updated_at,
-			report_from = CASE WHEN ?::timestamptz IS NULL THEN tenant_billing.report_from
-				ELSE GREATEST(tenant_billing.report_from, ?::timestamptz) END`,
-		tenantID, planID, customCap, now, now, reportFrom, reportFrom).Error
-	if err != nil {
-		return fmt.Errorf("set plan of %s: %w", tenantID, translate(err))
-	}
-	return nil
-}
-
-// LinkCustomer links the tenant to a Stripe customer. With replace unset it
-// only fills an empty link and returns the customer the tenant ends up with
-// (another process may have linked one first). Linking a new customer
-// starts usage reporting at the current hour and forgets the previous
-// customer's subscription and payment status.
-func (st *Store) LinkCustomer(ctx context.Context, tenantID, customerID string, replace bool, now time.Time) (string, error) {
-	var linked string
-	err := st.q(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`INSERT INTO tenant_billing (tenant_id, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT (tenant_id) DO NOTHING`,
-			tenantID, now, now).Error; err != nil {
-			return err
-		}
-		var cur struct{ StripeCustomerID *string }
-		if err := tx.Raw(`SELECT stripe_customer_id FROM tenant_billing WHERE tenant_id = ? FOR UPDATE`, tenantID).Scan(&cur).Error; err != nil {
-			return err
-		}
-		if cur.StripeCustomerID != nil && (!replace || *cur.StripeCustomerID == customerID) {
-			linked = *cur.StripeCustomerID
-			return nil
-		}
-		linked = customerID
-		return tx.Exec(`UPDATE tenant_billing SET stripe_customer_id = ?, stripe_subscription_id = NULL, subscription_status = '',
-				past_due_since = NULL, status_changed_at = NULL, report_from = ?, updated_at = ?
-			WHERE tenant_id = ?`, customerID, HourStart(now), now, tenantID).Error
-	})
-	if err != nil {
-		return "", fmt.Errorf("link %s to customer %s: %w", tenantID, customerID, translate(err))
-	}
-	return linked, nil
-}
-
-// LinkSubscription records the tenant's subscription, provided the tenant
-// is still linked to customerID; with replace unset it only fills an empty
-// link. It reports whether the link was written.
-func (st *Store) LinkSubscription(ctx context.Context, tenantID, customerID, subscriptionID, status string, replace bool, now time.Time) (bool, error) {
-	q := `UPDATE tenant_billing SET stripe_subscription_id = ?, subscription_status = ?, past_due_since = NULL, updated_at = ?
-		WHERE tenant_id = ? AND stripe_customer_id = ?`
-	if !replace {
-		q += ` AND stripe_subscription_id IS NULL`
-	}
-	res := st.q(ctx).Exec(q, subscriptionID, status, now, tenantID, customerID)
-	if res.Error != nil {
-		return false, fmt.Errorf("link %s to subscription %s: %w", tenantID, subscriptionID, translate(res.Error))
-	}
-	return res.RowsAffected == 1, nil
+	// FindTenantByID is the tenants store's: billing names tenants to
+	// Stripe.
+	FindTenantByID(ctx context.Context, id string) (tenants.Tenant, error)
 }
 
 // TenantRef names a tenant for Stripe.
 type TenantRef struct {
 	ID   string
 	Name string
-}
-
-// TenantsWithoutCustomer returns up to limit tenants not linked to a Stripe
-// customer, oldest first.
-func (st *Store) TenantsWithoutCustomer(ctx context.Context, limit int) ([]TenantRef, error) {
-	var out []TenantRef
-	err := st.q(ctx).Raw(`SELECT t.id, t.name FROM tenants t LEFT JOIN tenant_billing b ON b.tenant_id = t.id
-		WHERE b.stripe_customer_id IS NULL ORDER BY t.id LIMIT ?`, limit).Scan(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("find tenants without customer: %w", translate(err))
-	}
-	return out, nil
-}
-
-// TenantsWithoutSubscription returns up to limit tenants on a paid plan
-// (defaultPlan for those without one) linked to a customer but not to a
-// subscription.
-func (st *Store) TenantsWithoutSubscription(ctx context.Context, defaultPlan string, limit int) ([]Account, error) {
-	var rows []accountRow
-	err := st.q(ctx).Raw(accountSQL+` WHERE b.stripe_customer_id IS NOT NULL AND b.stripe_subscription_id IS NULL AND p.paid
-		ORDER BY t.id LIMIT ?`, defaultPlan, limit).Scan(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("find tenants without subscription: %w", translate(err))
-	}
-	out := make([]Account, len(rows))
-	for i, r := range rows {
-		out[i] = r.account()
-	}
-	return out, nil
 }

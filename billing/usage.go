@@ -64,10 +64,10 @@ func UsageWindow(now, since, until time.Time) (time.Time, time.Time, error) {
 		until = d
 	}
 	if !until.After(since) {
-		return since, until, &tenants.ValidationError{Loc: []string{"query", "until"}, Msg: "must be after since"}
+		return since, until, tenants.InvalidAt([]string{"query", "until"}, "must be after since")
 	}
 	if until.Sub(since) > MaxUsageWindow {
-		return since, until, &tenants.ValidationError{Loc: []string{"query", "since"}, Msg: "the window may span at most 366 days"}
+		return since, until, tenants.InvalidAt([]string{"query", "since"}, "the window may span at most 366 days")
 	}
 	return since, until, nil
 }

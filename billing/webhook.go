@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76/webhook"
-	"gorm.io/gorm"
 )
 
 // Stripe event types that change a tenant's billing status.
@@ -63,7 +62,12 @@ func (s *Service) HandleStripeWebhook(ctx context.Context, payload []byte, signa
 	if err != nil {
 		return res, err
 	}
-	applied, dup, tenantID, err := s.store.ApplyStripeEvent(ctx, ev.ID, string(ev.Type), time.Unix(ev.Created, 0).UTC(), ch, ok, s.now())
+	customer := ""
+	if ok {
+		customer = ch.CustomerID
+	}
+	apply := func(cur SubscriptionState) (SubscriptionState, bool) { return applyChange(cur, ch) }
+	applied, dup, tenantID, err := s.store.ApplyStripeEvent(ctx, ev.ID, string(ev.Type), time.Unix(ev.Created, 0).UTC(), customer, apply, s.now())
 	if err != nil {
 		return res, err
 	}
@@ -152,8 +156,10 @@ func parseChange(typ string, raw json.RawMessage, at time.Time) (stripeChange, b
 	return ch, true, nil
 }
 
-// billingStatus is the part of tenant_billing that Stripe's events drive.
-type billingStatus struct {
+// SubscriptionState is the part of tenant_billing that Stripe's events drive.
+// SubscriptionState is a tenant's standing with Stripe, as billing's
+// rule of subscription state (applyChange) reads and changes it.
+type SubscriptionState struct {
 	SubscriptionID     string
 	SubscriptionStatus string
 	PastDueSince       *time.Time
@@ -176,7 +182,7 @@ func terminalStatus(s string) bool { return s == "canceled" || s == "incomplete_
 //     it as it is.
 //   - A failed invoice starts the clock; a paid one stops it, unless the
 //     subscription has ended.
-func applyChange(cur billingStatus, ch stripeChange) (billingStatus, bool) {
+func applyChange(cur SubscriptionState, ch stripeChange) (SubscriptionState, bool) {
 	if cur.StatusChangedAt != nil && ch.At.Before(*cur.StatusChangedAt) {
 		return cur, false
 	}
@@ -209,62 +215,4 @@ func applyChange(cur billingStatus, ch stripeChange) (billingStatus, bool) {
 	}
 	next.StatusChangedAt = &at
 	return next, true
-}
-
-// ApplyStripeEvent records event id as processed and, if it was not
-// already and it names a linked customer (ok), applies ch to that tenant's
-// status, all in one transaction. It returns whether the status changed,
-// whether the event was a duplicate, and the tenant concerned.
-func (st *Store) ApplyStripeEvent(ctx context.Context, id, typ string, created time.Time, ch stripeChange, ok bool, now time.Time) (applied, duplicate bool, tenantID string, err error) {
-	err = st.q(ctx).Transaction(func(tx *gorm.DB) error {
-		var owner struct{ TenantID *string }
-		if ok {
-			if err := tx.Raw(`SELECT tenant_id FROM tenant_billing WHERE stripe_customer_id = ? FOR UPDATE`, ch.CustomerID).Scan(&owner).Error; err != nil {
-				return err
-			}
-		}
-		r := tx.Exec(`INSERT INTO stripe_events (id, type, tenant_id, created_at, processed_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`, id, typ, owner.TenantID, created, now)
-		if r.Error != nil {
-			return r.Error
-		}
-		if r.RowsAffected == 0 {
-			duplicate = true
-			return nil
-		}
-		if owner.TenantID == nil {
-			return nil
-		}
-		tenantID = *owner.TenantID
-		var row struct {
-			StripeSubscriptionID *string
-			SubscriptionStatus   string
-			PastDueSince         *time.Time
-			StatusChangedAt      *time.Time
-		}
-		if err := tx.Raw(`SELECT stripe_subscription_id, subscription_status, past_due_since, status_changed_at
-			FROM tenant_billing WHERE tenant_id = ?`, tenantID).Scan(&row).Error; err != nil {
-			return err
-		}
-		cur := billingStatus{SubscriptionStatus: row.SubscriptionStatus, PastDueSince: utcPtr(row.PastDueSince), StatusChangedAt: utcPtr(row.StatusChangedAt)}
-		if row.StripeSubscriptionID != nil {
-			cur.SubscriptionID = *row.StripeSubscriptionID
-		}
-		next, changed := applyChange(cur, ch)
-		if !changed {
-			return nil
-		}
-		applied = true
-		var sub *string
-		if next.SubscriptionID != "" {
-			sub = &next.SubscriptionID
-		}
-		return tx.Exec(`UPDATE tenant_billing SET stripe_subscription_id = ?, subscription_status = ?, past_due_since = ?,
-				status_changed_at = ?, updated_at = ?
-			WHERE tenant_id = ?`, sub, next.SubscriptionStatus, next.PastDueSince, next.StatusChangedAt, now, tenantID).Error
-	})
-	if err != nil {
-		return false, false, "", fmt.Errorf("apply stripe event %s: %w", id, translate(err))
-	}
-	return applied, duplicate, tenantID, nil
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/hookline/hookline/billing"
 	"github.com/hookline/hookline/billing/billingtest"
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/testenv"
 )
 
 const webhookSecret = "whsec_test_secret"
@@ -61,7 +61,7 @@ func TestStripeWebhook_SignedEventsDriveBillingStatus(t *testing.T) {
 	processed := func() int {
 		t.Helper()
 		var n int
-		if err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM stripe_events`).Scan(&n); err != nil {
+		if err := env.SQL.QueryRow(ctx, `SELECT count(*) FROM stripe_events`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n

@@ -20,8 +20,8 @@ import (
 	"github.com/hookline/hookline/billing"
 	"github.com/hookline/hookline/billing/billingtest"
 	bt "github.com/hookline/hookline/internal/browsertest"
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 )
 
 // receiver is a webhook endpoint on an httptest server that records the

@@ -42,7 +42,7 @@ const (
 
 // Deps are the console's collaborators, built by main.
 type Deps struct {
-	Store *tenants.Store
+	Store Store
 	// Authenticate resolves an Authorization header to a tenant (any
 	// tenant credential: console session, API key, tenant JWT); app-portal
 	// tokens must be refused. Required.
@@ -148,8 +148,8 @@ func (s *Server) CheckConsoleToken(ctx context.Context, token string) (string, e
 	return ct.TenantID, nil
 }
 
-var errSessionEnded = &tenants.CodedError{Status: http.StatusUnauthorized, Code: "authentication_failed",
-	Detail: "this console session has ended; sign in again"}
+var errSessionEnded = &tenants.Error{Code: tenants.CodeUnauthorized,
+	Message: "this console session has ended; sign in again"}
 
 // Register adds the console's pages and JSON routes to the engine.
 func (s *Server) Register(e *gin.Engine) {
@@ -249,14 +249,14 @@ func decode(c *gin.Context, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &tenants.CodedError{Status: http.StatusBadRequest, Code: "invalid_json", Detail: "the body is not valid JSON for this route: " + err.Error()}
+		return &tenants.Error{Code: tenants.CodeBadRequest, Reason: "invalid_json", Message: "the body is not valid JSON for this route: " + err.Error()}
 	}
 	if dec.More() {
-		return &tenants.CodedError{Status: http.StatusBadRequest, Code: "invalid_json", Detail: "the body holds more than one JSON value"}
+		return &tenants.Error{Code: tenants.CodeBadRequest, Reason: "invalid_json", Message: "the body holds more than one JSON value"}
 	}
 	return nil
 }
 
 func badQuery(name, msg string) error {
-	return &tenants.ValidationError{Loc: []string{"query", name}, Msg: msg}
+	return tenants.InvalidAt([]string{"query", name}, msg)
 }

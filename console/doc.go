@@ -12,5 +12,6 @@
 //
 // The pages are plain ES modules embedded with go:embed, and they import
 // the portal's UI kit and API client from /portal/assets/: one copy of
-// the components for both UIs, and no build step (see Handler).
+// the components for both UIs, and no build step (see Handler). Mount
+// serves the console on the API's engine.
 package console

@@ -12,8 +12,8 @@ import (
 	"github.com/svix/svix-webhooks/go/models"
 
 	bt "github.com/hookline/hookline/internal/browsertest"
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 )
 
 // shopSpec is an OpenAPI 3.1 document in YAML with two webhooks: one whose

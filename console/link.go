@@ -11,7 +11,9 @@ import (
 // (zero means DefaultLinkTTL), and returns it under publicURL. The
 // `hookline console-link` command and the operator API both use it. An
 // unknown tenant is ErrNotFound, a suspended one ErrForbidden.
-func MintLink(ctx context.Context, store *tenants.Store, publicURL, tenantID string, ttl time.Duration) (Link, error) {
+func MintLink(ctx context.Context, store interface {
+	CreateConsoleToken(ctx context.Context, tenantID, kind string, ttl time.Duration) (tenants.ConsoleToken, string, error)
+}, publicURL, tenantID string, ttl time.Duration) (Link, error) {
 	if ttl <= 0 {
 		ttl = DefaultLinkTTL
 	}

@@ -45,7 +45,8 @@ var statusNames = map[string]tenants.Status{
 // app, event_type, tag, status (succeeded, failed, pending, sending,
 // canceled), after, before (RFC 3339), limit and iterator.
 func messageFilter(c *gin.Context) (tenants.TenantMessageFilter, error) {
-	f := tenants.TenantMessageFilter{Ref: strings.TrimSpace(c.Query("q")), AppID: c.Query("app"), Tag: strings.TrimSpace(c.Query("tag"))}
+	f := tenants.TenantMessageFilter{Ref: strings.TrimSpace(c.Query("q")), AppID: c.Query("app")}
+	f.Tag = strings.TrimSpace(c.Query("tag"))
 	f.Limit = 20
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)

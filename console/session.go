@@ -25,8 +25,8 @@ type sessionOut struct {
 	ExpiresAt  time.Time `json:"expiresAt"`
 }
 
-var errBadSignIn = &tenants.CodedError{Status: http.StatusUnauthorized, Code: "authentication_failed",
-	Detail: "this API key or console link is not valid (unknown, revoked, expired or already used)"}
+var errBadSignIn = &tenants.Error{Code: tenants.CodeUnauthorized,
+	Message: "this API key or console link is not valid (unknown, revoked, expired or already used)"}
 
 // signIn exchanges an API key or a one-time console link for a console
 // session token scoped to the key's (or link's) tenant.
@@ -65,7 +65,7 @@ func (s *Server) signIn(c *gin.Context) error {
 	}
 	ct, token, err := s.d.Store.CreateConsoleToken(ctx, tenantID, tenants.ConsoleSession, s.opts.SessionTTL)
 	if errors.Is(err, tenants.ErrForbidden) {
-		return &tenants.CodedError{Status: http.StatusForbidden, Code: "tenant_suspended", Detail: "this tenant is suspended; contact the platform operator"}
+		return &tenants.Error{Code: tenants.CodeForbidden, Reason: "tenant_suspended", Message: "this tenant is suspended; contact the platform operator"}
 	}
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func (s *Server) getSession(c *gin.Context) error {
 func (s *Server) signOut(c *gin.Context) error {
 	raw := bearer(c)
 	if !tenants.LooksLikeConsoleSession(raw) {
-		return &tenants.CodedError{Status: http.StatusForbidden, Code: "insufficient_access", Detail: "only console sessions sign out; revoke API keys instead"}
+		return &tenants.Error{Code: tenants.CodeForbidden, Message: "only console sessions sign out; revoke API keys instead"}
 	}
 	if err := s.d.Store.RevokeConsoleToken(c.Request.Context(), tenantOf(c), raw); err != nil {
 		return err

@@ -11,8 +11,9 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/migrations"
+	"github.com/hookline/hookline/store"
+	"github.com/hookline/hookline/store/storetest"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -122,7 +123,7 @@ func snapshot(t *testing.T, db *sql.DB) map[string][2]string {
 func TestMigration0012_KeepsEveryRow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := dbtest.NewEmptyDatabase(t)
+	dsn := storetest.NewEmptyDatabase(t)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -174,25 +175,25 @@ func TestMigration0012_KeepsEveryRow(t *testing.T) {
 	// The store works across the legacy partitions: an old pending
 	// delivery loads, the sweeper finds it, a new message goes in with a
 	// time-based delivery id above every old one.
-	tdb, err := tenants.OpenDB(ctx, dsn, 4, slog.New(slog.DiscardHandler))
+	tdb, err := store.Open(ctx, dsn, 4, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tdb.Close()
-	store := tenants.NewStore(tdb, dbtest.TestCipher(t), nil)
+	st := store.New(tdb, storetest.TestCipher(t), nil)
 	var oldPending, maxOld int64
 	if err := db.QueryRow(`SELECT min(id) FILTER (WHERE status = 1), max(id) FROM deliveries`).Scan(&oldPending, &maxOld); err != nil {
 		t.Fatal(err)
 	}
-	job, err := store.LoadDeliveryByID(ctx, oldPending)
+	job, err := st.LoadDeliveryByID(ctx, oldPending)
 	if err != nil || job.Status != tenants.StatusPending || job.Payload == nil && job.MsgID == "" {
 		t.Fatalf("old pending delivery %d: %+v, %v", oldPending, job, err)
 	}
-	due, err := store.PendingDeliveries(ctx, 0, 10)
+	due, err := st.PendingDeliveries(ctx, 0, 10)
 	if err != nil || len(due) == 0 || due[0].ID != oldPending {
 		t.Fatalf("sweeper's pending deliveries: %v, %v; want %d first", due, err, oldPending)
 	}
-	m, ids, err := store.CreateMessage(ctx, "org_a", "app_a", tenants.MessageInput{EventType: "order.new", Payload: []byte(`{}`)})
+	m, ids, err := st.CreateMessage(ctx, "org_a", "app_a", tenants.MessageInput{EventType: "order.new", Payload: []byte(`{}`)})
 	if err != nil || len(ids) != 2 {
 		t.Fatalf("new message: %v (%d deliveries)", err, len(ids))
 	}
@@ -201,7 +202,7 @@ func TestMigration0012_KeepsEveryRow(t *testing.T) {
 			t.Errorf("new delivery id %d: want above %d and carrying %s, carries %s", id, maxOld, m.CreatedAt, tenants.DeliveryIDTime(id))
 		}
 	}
-	if _, err := store.FindMessage(ctx, "org_a", "app_a", "evt_7"); err != nil {
+	if _, err := st.FindMessage(ctx, "org_a", "app_a", "evt_7"); err != nil {
 		t.Errorf("old message by eventId: %v", err)
 	}
 	// The SQL bound function agrees with the Go one.

@@ -3,7 +3,7 @@
 // retries) sent to the tenant's operational-webhook endpoints.
 //
 // An operational endpoint is an ordinary endpoint of the tenant's hidden
-// system application (tenants.Store.SystemApplication), and an event is an
+// system application (Store.SystemApplication), and an event is an
 // ordinary message in that application. So events are signed with the
 // operational endpoint's own secret, retried on the normal schedule and
 // recorded as attempts by the same delivery machinery as every webhook,
@@ -12,5 +12,5 @@
 //
 // The package builds the Svix-shaped payloads and decides when the worker's
 // attempts make an event; creating the message is left to a Sender, which
-// main wires to the API's message creation.
+// main wires to worker.OperationalSender.
 package operational

@@ -14,11 +14,20 @@ import (
 // tenant without operational endpoints makes it a no-op. eventID, when not
 // empty, de-duplicates: a second event with the same id is dropped (nil
 // error), so that workers racing to the same conclusion (two failing
-// deliveries that both disable their endpoint) send one event. Main wires
-// it to the API's message creation; implementations must be safe for
-// concurrent use.
+// deliveries that both disable their endpoint) send one event. Main passes
+// worker.OperationalSender; implementations must be safe for concurrent
+// use.
 type Sender interface {
 	SendOperational(ctx context.Context, tenantID, eventType, eventID string, payload []byte) error
+}
+
+// Store is what the notifier reads to describe what happened (package
+// store implements it).
+type Store interface {
+	SystemApplication(ctx context.Context, tenantID string) (tenants.Application, error)
+	FindApplication(ctx context.Context, tenantID, ref string) (tenants.Application, error)
+	FindMessage(ctx context.Context, tenantID, appID, ref string) (tenants.Message, error)
+	FindEndpoint(ctx context.Context, tenantID, appID, ref string) (tenants.Endpoint, error)
 }
 
 // DefaultFailingAfter is N in "message.attempt.failing is sent after the
@@ -34,18 +43,18 @@ type Options struct {
 }
 
 // Notifier turns what happened (an endpoint changed, an attempt was
-// recorded) into operational events. It is safe for concurrent use. Its
-// methods never fail the caller: an event that cannot be sent is logged
+// recorded) into operational events. It is safe for concurrent use; a nil
+// *Notifier sends nothing. Its methods never fail the caller: an event that cannot be sent is logged
 // and dropped (operational events are notices, not the tenant's data).
 type Notifier struct {
-	store        *tenants.Store
+	store        Store
 	send         Sender
 	log          *slog.Logger
 	failingAfter int
 }
 
 // NewNotifier returns a Notifier sending through send.
-func NewNotifier(store *tenants.Store, send Sender, log *slog.Logger, o Options) *Notifier {
+func NewNotifier(store Store, send Sender, log *slog.Logger, o Options) *Notifier {
 	if o.FailingAfter <= 0 {
 		o.FailingAfter = DefaultFailingAfter
 	}
@@ -60,7 +69,7 @@ func (n *Notifier) FailingAfter() int { return n.failingAfter }
 // trigger is set for endpoint.disabled only (TriggerManual when a user
 // disabled it). Endpoints of the system application make no events.
 func (n *Notifier) Endpoint(ctx context.Context, eventType string, app tenants.Application, ep tenants.Endpoint, trigger string) {
-	if app.System {
+	if n == nil || app.System {
 		return
 	}
 	d := EndpointData{AppID: app.ID, AppUID: app.UID, EndpointID: ep.ID, EndpointUID: ep.UID, Trigger: trigger}
@@ -134,6 +143,9 @@ func (n *Notifier) AttemptRecorded(ctx context.Context, job *tenants.DeliveryJob
 
 // TaskFinished sends background_task.finished.
 func (n *Notifier) TaskFinished(ctx context.Context, tenantID string, d TaskData) {
+	if n == nil {
+		return
+	}
 	n.emit(ctx, tenantID, BackgroundTaskFinished, BackgroundTaskFinished+"."+d.TaskID, d)
 }
 

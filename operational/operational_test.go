@@ -17,9 +17,9 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
 
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 	"github.com/hookline/hookline/worker"
 )
 

@@ -2,8 +2,9 @@ package outbox
 
 import (
 	"crypto/sha256"
-	"errors"
 	"time"
+
+	"github.com/hookline/hookline/tenants"
 )
 
 // IdempotencyTTL is how long an idempotency key is remembered, as Svix
@@ -12,9 +13,10 @@ const IdempotencyTTL = 12 * time.Hour
 
 // ErrIdempotencyMismatch is returned when an idempotency key is used again
 // with a different request body: the repeat is refused rather than
-// answered with the first request's result (the API answers 422
+// answered with the first request's result (an invalid request,
 // "idempotency_key_reused", as the IETF Idempotency-Key draft suggests).
-var ErrIdempotencyMismatch = errors.New("outbox: idempotency key reused with a different request body")
+var ErrIdempotencyMismatch = &tenants.Error{Code: tenants.CodeInvalid, Reason: "idempotency_key_reused",
+	Message: "this idempotency key was used with a different request body; use a new key for a new request"}
 
 // Idempotency is a request's Idempotency-Key as the transport received it.
 type Idempotency struct {

@@ -12,41 +12,48 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/hookline/hookline/internal/batch"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/worker"
 )
+
+// Store is what the outbox writes and reads in PostgreSQL (package store
+// implements it).
+type Store interface {
+	CreateMessages(ctx context.Context, specs []tenants.MessageSpec) ([]tenants.CreatedMessage, error)
+	FindIdempotentMessage(ctx context.Context, key []byte) (tenants.IdempotentMessage, error)
+	FindMessage(ctx context.Context, tenantID, appID, ref string) (tenants.Message, error)
+}
 
 // Options shape the ingest side. The zero value means the production
 // defaults.
 type Options struct {
 	// Ingest shapes the ingest batcher (default: 4 writers, batches of up
-	// to 128, 1,024 messages queued before ErrBusy).
-	Ingest BatcherOptions
+	// to 128, 1,024 messages queued before the outbox answers overloaded).
+	Ingest batch.Options
 }
 
 // Deps are the outbox's collaborators.
 type Deps struct {
-	Store *tenants.Store
-	// Enqueuer queues committed deliveries in Redis; nil leaves them to
-	// the sweeper.
-	Enqueuer Enqueuer
-	// Handoff, shared with the worker of the same process, spares first
-	// attempts a database read; nil hands nothing over.
-	Handoff *Handoff
+	Store Store
+	// Workers takes committed deliveries (worker.Worker.Dispatcher in a
+	// process that runs a worker, worker.NewDispatcher otherwise).
+	Workers *worker.Dispatcher
 	Log     *slog.Logger
 	// Tracer records an "enqueue deliveries" span per message, parent of
 	// its delivery attempts; nil means no tracing.
 	Tracer trace.TracerProvider
 }
 
-// Outbox accepts messages and enqueues deliveries after commit. Create it
-// with New; it is safe for concurrent use. Close it after the API stops.
+// Outbox accepts messages and hands their deliveries to the workers after
+// commit. Create it with New; it is safe for concurrent use. Close it after
+// the API stops.
 type Outbox struct {
-	store    *tenants.Store
-	dispatch *dispatcher
-	handoff  *Handoff
-	log      *slog.Logger
-	tracer   trace.Tracer
-	ingest   *Batcher[Submission, Accepted]
+	store   Store
+	workers *worker.Dispatcher
+	log     *slog.Logger
+	tracer  trace.Tracer
+	ingest  *batch.Batcher[Submission, Accepted]
 }
 
 // Submission is one validated message to accept.
@@ -81,134 +88,151 @@ func New(d Deps, o Options) *Outbox {
 	if d.Tracer == nil {
 		d.Tracer = noop.NewTracerProvider()
 	}
-	ob := &Outbox{store: d.Store, dispatch: &dispatcher{enq: d.Enqueuer}, handoff: d.Handoff, log: d.Log,
-		tracer: d.Tracer.Tracer("hookline/outbox")}
-	ob.ingest = NewBatcher(o.Ingest, ob.writeMessages)
+	ob := &Outbox{store: d.Store, workers: d.Workers, log: d.Log, tracer: d.Tracer.Tracer("hookline/outbox")}
+	ob.ingest = batch.New(o.Ingest, ob.writeMessages)
 	return ob
 }
 
 // Accept stores a message with its deliveries and idempotency claim, and
-// returns once they are committed (and enqueued, or left to the sweeper).
-// Errors: ErrBusy when too many messages are queued (nothing stored),
-// ErrClosed after Close, ErrIdempotencyMismatch for a reused key with
-// another body, tenants.ErrConflict for a duplicate eventId,
-// tenants.ErrUnavailable when PostgreSQL is down (nothing stored).
+// returns once they are committed (and handed to the workers, or left to
+// the sweeper). Errors: tenants.ErrOverloaded when too many messages are
+// queued, or after Close (nothing stored), ErrIdempotencyMismatch for a
+// reused key with another body, tenants.ErrConflict for a duplicate
+// eventId, tenants.ErrUnavailable when PostgreSQL is down (nothing
+// stored).
 func (o *Outbox) Accept(ctx context.Context, s Submission) (Accepted, error) {
 	s.origin = ctx
-	return o.ingest.Do(ctx, s)
+	acc, err := o.ingest.Do(ctx, s)
+	if errors.Is(err, batch.ErrBusy) || errors.Is(err, batch.ErrClosed) {
+		// Backpressure: nothing was stored, and the client's retry (the
+		// Svix SDKs retry 5xx answers) comes after Retry-After.
+		return Accepted{}, fmt.Errorf("%w: %w", tenants.ErrOverloaded, err)
+	}
+	return acc, err
 }
 
-// Enqueue queues existing deliveries of one tenant (resends, recoveries)
-// after the caller committed them. A failure is returned for the log, but
-// loses nothing: the sweeper enqueues what is pending in PostgreSQL.
+// Enqueue hands existing deliveries of one tenant (resends, recoveries)
+// to the workers after the caller committed them. A failure is returned
+// for the log, but loses nothing: the sweeper enqueues what is pending in
+// PostgreSQL.
 func (o *Outbox) Enqueue(ctx context.Context, tenantID string, ids []int64) error {
-	return o.dispatch.deliveries(ctx, tenantID, ids)
+	return o.workers.DispatchDeliveries(ctx, tenantID, ids)
 }
 
 // QueueLen returns how many messages wait for an ingest writer.
 func (o *Outbox) QueueLen() int { return o.ingest.Len() }
 
 // Close stops the ingest writers once queued messages are written; later
-// Accepts fail with ErrClosed.
+// Accepts fail with tenants.ErrOverloaded.
 func (o *Outbox) Close() { o.ingest.Close() }
 
-// writeMessages is the ingest batcher's write: one statement for the
-// batch, then the handoff and one Redis round trip for all its deliveries.
-func (o *Outbox) writeMessages(ctx context.Context, subs []Submission, out []Accepted, errs []error) {
-	specs := make([]tenants.MessageSpec, len(subs))
-	// A key may appear twice in one batch (a client's retry racing its
-	// first try): the first carries the claim, the others follow it.
-	leader := make([]int, len(subs))
-	keys := map[string]int{}
+// keyGroup is the submissions of one batch that carry the same idempotency
+// key (a client's retry racing its first try), or one submission without a
+// key: the first, the leader, carries the claim to the database; the
+// others are answered with the message the key holds.
+type keyGroup struct {
+	spec    tenants.MessageSpec
+	members []int // indexes into the batch; members[0] is the leader
+}
+
+func groupByKey(subs []Submission) []keyGroup {
+	groups := make([]keyGroup, 0, len(subs))
+	byKey := map[string]int{}
 	for i, s := range subs {
-		leader[i] = i
-		specs[i] = tenants.MessageSpec{TenantID: s.TenantID, AppID: s.AppID, In: s.Input}
-		if s.Idempotency == nil {
-			continue
+		g := keyGroup{spec: tenants.MessageSpec{TenantID: s.TenantID, AppID: s.AppID, In: s.Input}, members: []int{i}}
+		if s.Idempotency != nil {
+			key := IdempotencyKey(s.TenantID, s.Idempotency.Route, s.Idempotency.Key)
+			if gi, ok := byKey[string(key)]; ok {
+				groups[gi].members = append(groups[gi].members, i)
+				continue
+			}
+			byKey[string(key)] = len(groups)
+			g.spec.Claim = &tenants.IdempotencyClaim{Key: key, Fingerprint: Fingerprint(s.Idempotency.Body), TTL: IdempotencyTTL}
 		}
-		key := IdempotencyKey(s.TenantID, s.Idempotency.Route, s.Idempotency.Key)
-		if l, ok := keys[string(key)]; ok {
-			leader[i] = l
-			continue
-		}
-		keys[string(key)] = i
-		specs[i].Claim = &tenants.IdempotencyClaim{Key: key, Fingerprint: Fingerprint(s.Idempotency.Body), TTL: IdempotencyTTL}
+		groups = append(groups, g)
 	}
-	own := make([]int, 0, len(specs)) // the specs that go to the database
-	for i := range specs {
-		if leader[i] == i {
-			own = append(own, i)
-		}
+	return groups
+}
+
+// create writes the groups' leaders in one statement; when one of them
+// spoils the batch (a duplicate eventId), it writes them one by one so
+// that each gets its own answer.
+func (o *Outbox) create(ctx context.Context, groups []keyGroup) ([]tenants.CreatedMessage, []error) {
+	specs := make([]tenants.MessageSpec, len(groups))
+	for i, g := range groups {
+		specs[i] = g.spec
 	}
-	batch := make([]tenants.MessageSpec, len(own))
-	for j, i := range own {
-		batch[j] = specs[i]
-	}
-	created, err := o.store.CreateMessages(ctx, batch)
-	results := make([]tenants.CreatedMessage, len(specs))
+	errs := make([]error, len(groups))
+	created, err := o.store.CreateMessages(ctx, specs)
 	switch {
 	case err == nil:
-		for j, i := range own {
-			results[i] = created[j]
-		}
-	case len(own) == 1 || errors.Is(err, tenants.ErrUnavailable):
-		for _, i := range own {
+	case len(specs) == 1 || errors.Is(err, tenants.ErrUnavailable):
+		for i := range errs {
 			errs[i] = err
 		}
+		created = make([]tenants.CreatedMessage, len(specs))
 	default:
-		// One message spoiled the batch (a duplicate eventId): write them
-		// one by one, so each gets its own answer.
-		for _, i := range own {
+		created = make([]tenants.CreatedMessage, len(specs))
+		for i := range specs {
 			c, err := o.store.CreateMessages(ctx, specs[i:i+1])
 			if err != nil {
 				errs[i] = err
 				continue
 			}
-			results[i] = c[0]
+			created[i] = c[0]
 		}
 	}
+	return created, errs
+}
+
+// writeMessages is the ingest batcher's write: one statement for the
+// batch, then one hand-over of all its deliveries to the workers, then
+// the answers of repeated idempotency keys.
+func (o *Outbox) writeMessages(ctx context.Context, subs []Submission, out []Accepted, errs []error) {
+	groups := groupByKey(subs)
+	created, gerrs := o.create(ctx, groups)
 	var (
 		fresh   []tenants.CreatedMessage
 		origins []context.Context
-		queued  []int
+		spans   []trace.Span
+		leaders []int
 	)
-	for i := range specs {
-		l := leader[i]
+	for gi, g := range groups {
+		l := g.members[0]
 		switch {
-		case errs[l] != nil:
-			errs[i] = errs[l]
-		case l != i || results[i].Duplicate:
-			// Answered below, once the batch is committed and enqueued.
+		case gerrs[gi] != nil:
+			for _, i := range g.members {
+				errs[i] = gerrs[gi]
+			}
+		case created[gi].Duplicate:
+			// The key was claimed before this batch: answered below.
 		default:
-			out[i].Message = results[i].Message
-			if len(results[i].Deliveries) > 0 {
-				fresh = append(fresh, results[i])
-				origins = append(origins, subs[i].origin)
-				queued = append(queued, i)
+			out[l].Message = created[gi].Message
+			if n := len(created[gi].Deliveries); n > 0 {
+				origin, span := o.startEnqueue(subs[l].origin, n)
+				fresh, origins = append(fresh, created[gi]), append(origins, origin)
+				spans, leaders = append(spans, span), append(leaders, l)
 			}
 		}
 	}
-	spans := make([]trace.Span, len(fresh))
-	var direct Direct
-	for k, c := range fresh {
-		origins[k], spans[k] = o.startEnqueue(origins[k], len(c.Deliveries))
-		o.handoff.Put(origins[k], jobsOf(c.Message, c.Deliveries), &direct)
-	}
-	err = o.dispatch.messages(ctx, fresh, origins, &direct)
-	direct.Start()
-	for k, i := range queued {
+	err := o.workers.DispatchMessages(ctx, fresh, origins)
+	for k, l := range leaders {
 		if err != nil {
-			out[i].EnqueueErr = err
+			out[l].EnqueueErr = err
 			spans[k].SetStatus(codes.Error, "enqueue failed")
 		}
 		spans[k].End()
 	}
-	for i := range specs {
-		l := leader[i]
-		if errs[i] != nil || (l == i && !results[i].Duplicate) {
+	for gi, g := range groups {
+		if gerrs[gi] != nil {
 			continue
 		}
-		out[i], errs[i] = o.replay(ctx, subs[i], specs[l].Claim)
+		for j, i := range g.members {
+			if j == 0 && !created[gi].Duplicate {
+				continue
+			}
+			out[i], errs[i] = o.replay(ctx, subs[i], g.spec.Claim)
+		}
 	}
 }
 
@@ -229,10 +253,7 @@ func (o *Outbox) replay(ctx context.Context, s Submission, claim *tenants.Idempo
 		acc := Accepted{Message: res[0].Message}
 		if len(res[0].Deliveries) > 0 {
 			octx, span := o.startEnqueue(s.origin, len(res[0].Deliveries))
-			var direct Direct
-			o.handoff.Put(octx, jobsOf(res[0].Message, res[0].Deliveries), &direct)
-			acc.EnqueueErr = o.dispatch.messages(ctx, res, []context.Context{octx}, &direct)
-			direct.Start()
+			acc.EnqueueErr = o.workers.DispatchMessages(ctx, res, []context.Context{octx})
 			span.End()
 		}
 		return acc, nil
@@ -256,22 +277,4 @@ func (o *Outbox) replay(ctx context.Context, s Submission, claim *tenants.Idempo
 func (o *Outbox) startEnqueue(ctx context.Context, deliveries int) (context.Context, trace.Span) {
 	return o.tracer.Start(ctx, "enqueue deliveries", trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.Int("hookline.deliveries", deliveries)))
-}
-
-// jobsOf builds the first-attempt jobs of a new message's deliveries.
-func jobsOf(m tenants.Message, ds []tenants.NewDelivery) []tenants.DeliveryJob {
-	jobs := make([]tenants.DeliveryJob, len(ds))
-	for i, d := range ds {
-		next := m.CreatedAt
-		if m.DeliverAt != nil && m.DeliverAt.After(next) {
-			next = *m.DeliverAt
-		}
-		jobs[i] = tenants.DeliveryJob{
-			ID: d.ID, TenantID: m.TenantID, AppID: m.AppID, MsgID: m.ID, EndpointID: d.EndpointID,
-			Trigger: tenants.TriggerScheduled, Status: tenants.StatusPending, NextAttemptAt: &next,
-			EventType: m.EventType, Payload: m.Payload, MsgCreatedAt: m.CreatedAt,
-			EndpointRevision: d.EndpointRevision, FailingSince: d.FailingSince,
-		}
-	}
-	return jobs
 }

@@ -12,9 +12,9 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
 
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 )
 
 // portalFixture is a tenant with two applications, an endpoint and a

@@ -18,8 +18,8 @@ import (
 	"github.com/svix/svix-webhooks/go/models"
 
 	bt "github.com/hookline/hookline/internal/browsertest"
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 	"github.com/hookline/hookline/worker"
 )
 

@@ -3,7 +3,6 @@ package portal
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 	"time"
 
@@ -23,7 +22,7 @@ const revocationTTL = 10 * time.Second
 // use.
 type Checker struct {
 	tokens *AppTokens
-	store  *tenants.Store
+	store  Store
 
 	mu    sync.Mutex
 	cache map[appRef]cachedRevocations // guarded by mu
@@ -43,12 +42,12 @@ type cachedRevocations struct {
 const maxCachedApps = 10000
 
 // NewChecker returns a Checker over tokens and store.
-func NewChecker(tokens *AppTokens, store *tenants.Store) *Checker {
+func NewChecker(tokens *AppTokens, store Store) *Checker {
 	return &Checker{tokens: tokens, store: store, cache: map[appRef]cachedRevocations{}}
 }
 
-var errRevoked = &tenants.CodedError{Status: http.StatusUnauthorized, Code: "authentication_failed",
-	Detail: "this portal link has been revoked; ask for a new one"}
+var errRevoked = &tenants.Error{Code: tenants.CodeUnauthorized,
+	Message: "this portal link has been revoked; ask for a new one"}
 
 // CheckAppToken returns what a valid, unrevoked app-portal token grants.
 // ok is false, with a nil error, when raw is not an app-portal token at

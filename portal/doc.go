@@ -10,9 +10,9 @@
 // authenticator), the routes that mint, scope and revoke them
 // (app-portal-access, expire-all, logout, portal-session), the tenant's
 // branding settings, and the pages with their security headers and
-// per-tenant framing policy. Server.Routes lists the routes; the API
-// mounts them (internal/wire), so they authenticate and answer errors the
-// API's way without this package importing api.
+// per-tenant framing policy. Mount serves them on the API's engine, so
+// they authenticate and answer errors the API's way: the portal sits on
+// the API, never the other way round.
 //
 // static/ is also the UI kit the tenant console imports (ui.js, list.js,
 // api.js, portal.css): one copy of the components for both.

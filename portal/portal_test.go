@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 )
 
 // TestHandler serves the pages and assets with their security headers,

@@ -3,7 +3,6 @@ package portal
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,10 +22,10 @@ type Caller struct {
 }
 
 // Deps are the portal server's collaborators. The API-shaped ones are
-// functions, so that this package never imports api (cmd/hookline passes
-// the API server's methods).
+// functions (Mount passes the API server's methods), so that the
+// portal's handlers can be tested on their own.
 type Deps struct {
-	Store   *tenants.Store
+	Store   Store
 	Tokens  *AppTokens
 	Checker *Checker
 	// Pages serves the portal's files; nil means New's.
@@ -139,7 +138,7 @@ func (s *Server) Routes() []Route {
 }
 
 func forbidden(detail string) error {
-	return &tenants.CodedError{Status: http.StatusForbidden, Code: "insufficient_access", Detail: detail}
+	return &tenants.Error{Code: tenants.CodeForbidden, Message: detail}
 }
 
 // now is the token clock, truncated as tokens and the database keep it.

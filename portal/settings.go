@@ -112,11 +112,11 @@ func SettingsOut(ps tenants.PortalSettings) any { return toSettingsOut(ps) }
 
 // SettingsPatch reads a settings object as PATCH /api/v1/settings takes it
 // (for the API's environment import); a malformed one is a
-// *tenants.ValidationError.
+// *tenants.Error.
 func SettingsPatch(raw []byte) (tenants.PortalSettingsPatch, error) {
 	var in settingsPatchIn
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return tenants.PortalSettingsPatch{}, &tenants.ValidationError{Loc: []string{"body", "settings"}, Msg: err.Error()}
+		return tenants.PortalSettingsPatch{}, tenants.InvalidAt([]string{"body", "settings"}, err.Error())
 	}
 	return in.toPatch(), nil
 }

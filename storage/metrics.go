@@ -18,7 +18,7 @@ import (
 // should be 0; counted exactly). It reads the catalog at most once per ttl. It is safe for
 // concurrent use.
 type Collector struct {
-	store *tenants.Store
+	store Store
 	ttl   time.Duration
 	now   func() time.Time
 
@@ -30,7 +30,7 @@ type Collector struct {
 }
 
 // NewCollector returns a Collector over store, re-read at most every ttl.
-func NewCollector(store *tenants.Store, ttl time.Duration) *Collector {
+func NewCollector(store Store, ttl time.Duration) *Collector {
 	return &Collector{
 		store: store, ttl: ttl, now: time.Now,
 		bytes:    prometheus.NewDesc("hookline_storage_table_bytes", "Size of a partitioned table, all partitions with indexes and TOAST.", []string{"table"}, nil),

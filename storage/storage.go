@@ -19,6 +19,22 @@ const TaskMaintain = "storage:maintain"
 // time across processes.
 const LeaseName = "storage-maintain"
 
+// Store is what maintenance reads and changes in PostgreSQL (package
+// store implements it).
+type Store interface {
+	TryLease(ctx context.Context, name string) (tenants.Lease, error)
+	Partitions(ctx context.Context) ([]tenants.Partition, error)
+	Cutover(ctx context.Context) (time.Time, error)
+	CreatePartition(ctx context.Context, table string, start, end time.Time, width time.Duration) (moved int64, err error)
+	SliceHoldOf(ctx context.Context, start, end time.Time) (tenants.SliceHold, *time.Time, error)
+	DropPartition(ctx context.Context, p tenants.Partition, newest *time.Time) error
+	DroppedPartitions(ctx context.Context, limit int) ([]tenants.DroppedPartition, error)
+	DefaultPartitionRows(ctx context.Context) (map[string]int64, error)
+	LongestRetention(ctx context.Context) (time.Duration, error)
+	RetentionPolicy() tenants.RetentionPolicy
+	ExpireResponses(ctx context.Context, afterID string, before time.Time, limit int) (seen int, lastID string, err error)
+}
+
 // Options shape maintenance. The zero value of every field is the
 // production default.
 type Options struct {
@@ -75,7 +91,7 @@ func DefaultInterval(partition time.Duration) time.Duration {
 // needed. It is safe for concurrent use (runs in one process are
 // serialised, runs across processes by a lease). Build it with New.
 type Maintainer struct {
-	store *tenants.Store
+	store Store
 	log   *slog.Logger
 	opts  Options
 
@@ -86,8 +102,8 @@ type Maintainer struct {
 }
 
 // New returns a Maintainer over store. It reads the store's retention
-// policy (tenants.Store.SetRetentionPolicy) on every run.
-func New(store *tenants.Store, log *slog.Logger, o Options) *Maintainer {
+// policy (Store.RetentionPolicy) on every run.
+func New(store Store, log *slog.Logger, o Options) *Maintainer {
 	o.defaults()
 	return &Maintainer{store: store, log: log, opts: o}
 }

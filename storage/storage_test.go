@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookline/hookline/billing"
-	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/storage"
+	"github.com/hookline/hookline/store"
+	"github.com/hookline/hookline/store/storetest"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -34,8 +36,9 @@ const day = 24 * time.Hour
 // tenant with an application and an endpoint, and a maintainer.
 type fixture struct {
 	t     *testing.T
-	db    *tenants.DB
-	store *tenants.Store
+	db    *store.DB
+	sql   *pgxpool.Pool
+	store *store.Store
 	clock *clock
 	m     *storage.Maintainer
 	// day0 is the start of the first day the test writes in.
@@ -45,9 +48,9 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db, _ := dbtest.Open(t)
+	db, dsn := storetest.Open(t)
 	ctx := context.Background()
-	probe := tenants.NewStore(db, nil, nil)
+	probe := store.New(db, nil, nil)
 	cutover, err := probe.Cutover(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -56,8 +59,8 @@ func newFixture(t *testing.T) *fixture {
 	if now := time.Now().UTC().Truncate(day).Add(day); day0.Before(now) {
 		day0 = now // the clock never runs behind the real one by much
 	}
-	f := &fixture{t: t, db: db, clock: newClock(day0.Add(time.Hour)), day0: day0}
-	f.store = tenants.NewStore(db, dbtest.TestCipher(t), f.clock.now)
+	f := &fixture{t: t, db: db, sql: storetest.SQL(t, dsn), clock: newClock(day0.Add(time.Hour)), day0: day0}
+	f.store = store.New(db, storetest.TestCipher(t), f.clock.now)
 	f.store.SetRetentionPolicy(tenants.RetentionPolicy{})
 	f.m = storage.New(f.store, testLog(), storage.Options{Now: f.clock.now})
 	ten, err := f.store.CreateTenant(ctx, "storage")
@@ -161,7 +164,7 @@ func TestMaintain_CreatesAhead(t *testing.T) {
 	f.attempt(m, d, tenants.StatusSuccess)
 	for table, id := range map[string]any{"messages": m.ID, "deliveries": d} {
 		var part string
-		if err := f.db.Pool.QueryRow(context.Background(), "SELECT tableoid::regclass::text FROM "+table+" WHERE id = $1", id).Scan(&part); err != nil {
+		if err := f.sql.QueryRow(context.Background(), "SELECT tableoid::regclass::text FROM "+table+" WHERE id = $1", id).Scan(&part); err != nil {
 			t.Fatal(err)
 		}
 		if want := tenants.PartitionName(table, f.day0, day); part != want {
@@ -223,7 +226,7 @@ func TestMaintain_DropsPastRetention(t *testing.T) {
 	if len(res.Dropped) != 0 || len(res.Held) != 1 || res.Held[0].Reason != tenants.HoldBilling {
 		t.Fatalf("before billing's rollup: dropped %v, held %v; want day 0 held for billing", res.Dropped, res.Held)
 	}
-	bs := billing.NewStore(f.store)
+	bs := f.store
 	if _, err := bs.Rollup(ctx, f.clock.now(), 5*time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +258,7 @@ func TestMaintain_DropsPastRetention(t *testing.T) {
 		}
 	}
 	var gone, kept int
-	if err := f.db.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE id = ANY($1)), count(*) FILTER (WHERE id = $2) FROM messages`,
+	if err := f.sql.QueryRow(ctx, `SELECT count(*) FILTER (WHERE id = ANY($1)), count(*) FILTER (WHERE id = $2) FROM messages`,
 		[]string{ok.ID, failed.ID, pending.ID}, later.ID).Scan(&gone, &kept); err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +266,7 @@ func TestMaintain_DropsPastRetention(t *testing.T) {
 		t.Errorf("after the drop: %d of day 0's messages left (want 0), %d of day 1's (want 1)", gone, kept)
 	}
 	var deliveries, attempts int
-	if err := f.db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM deliveries), (SELECT count(*) FROM attempts)`).Scan(&deliveries, &attempts); err != nil {
+	if err := f.sql.QueryRow(ctx, `SELECT (SELECT count(*) FROM deliveries), (SELECT count(*) FROM attempts)`).Scan(&deliveries, &attempts); err != nil {
 		t.Fatal(err)
 	}
 	if deliveries != 1 || attempts != 1 {
@@ -321,7 +324,7 @@ func TestMaintain_MovesRowsOutOfDefault(t *testing.T) {
 		t.Fatalf("moved %d rows out of DEFAULT, want 2 (created %v)", res.Moved, res.Created)
 	}
 	var part string
-	if err := f.db.Pool.QueryRow(ctx, "SELECT tableoid::regclass::text FROM messages WHERE id = $1", m.ID).Scan(&part); err != nil {
+	if err := f.sql.QueryRow(ctx, "SELECT tableoid::regclass::text FROM messages WHERE id = $1", m.ID).Scan(&part); err != nil {
 		t.Fatal(err)
 	}
 	if want := tenants.PartitionName("messages", f.day0.Add(10*day), day); part != want {
@@ -354,7 +357,7 @@ func TestMaintain_ExpiresResponseBodies(t *testing.T) {
 		if err != nil || len(pg.Items) != 1 {
 			t.Fatalf("attempts of %s: %d, %v", m.ID, len(pg.Items), err)
 		}
-		if err := f.db.Pool.QueryRow(ctx, `SELECT response FROM attempts WHERE msg_id = $1`, m.ID).Scan(&stored); err != nil {
+		if err := f.sql.QueryRow(ctx, `SELECT response FROM attempts WHERE msg_id = $1`, m.ID).Scan(&stored); err != nil {
 			t.Fatal(err)
 		}
 		return pg.Items[0].Response, stored
@@ -392,7 +395,7 @@ func TestMaintain_DropKeepsOpenHourUsage(t *testing.T) {
 		}
 		return res
 	}
-	bs := billing.NewStore(f.store)
+	bs := f.store
 	rollup := func() {
 		t.Helper()
 		if _, err := bs.Rollup(ctx, f.clock.now(), 5*time.Minute); err != nil {
@@ -412,7 +415,7 @@ func TestMaintain_DropKeepsOpenHourUsage(t *testing.T) {
 		t.Fatalf("nothing dropped (held %v)", res.Held)
 	}
 	var left int
-	if err := f.db.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE id = $1`, firstD).Scan(&left); err != nil || left != 0 {
+	if err := f.sql.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE id = $1`, firstD).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("the first delivery is still there (%d, %v)", left, err)
 	}
 	second, secondD := f.message()

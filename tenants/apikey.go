@@ -18,7 +18,7 @@ const apiKeyVisible = 11
 // APIKey is a tenant credential. Only the SHA-256 of the key is stored; the
 // key itself is shown once, at creation.
 type APIKey struct {
-	ID         string `gorm:"primaryKey"`
+	ID         string
 	TenantID   string
 	Name       string
 	Prefix     string // the first characters of the key, for display
@@ -51,7 +51,9 @@ func LooksLikeAPIKey(token string) bool {
 	return strings.HasPrefix(token, APIKeyPrefix)
 }
 
-func apiKeyDisplayPrefix(key string) string {
+// APIKeyDisplayPrefix is the part of a key kept in clear, so that an
+// operator can tell keys apart.
+func APIKeyDisplayPrefix(key string) string {
 	if len(key) <= apiKeyVisible {
 		return key
 	}

@@ -1,10 +1,8 @@
 package tenants
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -16,12 +14,12 @@ const (
 	ConsoleSession       = "session"
 	ConsoleLinkPrefix    = "hlcl_"
 	ConsoleSessionPrefix = "hlcs_"
-	prefixConsoleToken   = "ctok_"
+	PrefixConsoleToken   = "ctok_"
 )
 
 // ConsoleToken is a stored console link or session (its hash only).
 type ConsoleToken struct {
-	ID        string `gorm:"primaryKey"`
+	ID        string
 	TenantID  string
 	Kind      string
 	Hash      []byte
@@ -37,7 +35,9 @@ func LooksLikeConsoleSession(token string) bool {
 	return strings.HasPrefix(token, ConsoleSessionPrefix)
 }
 
-func newConsoleSecret(kind string) string {
+// NewConsoleSecret returns a fresh console token of kind (ConsoleLink or
+// ConsoleSession): its prefix and the base64url of 32 random bytes.
+func NewConsoleSecret(kind string) string {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("tenants: crypto/rand failed: " + err.Error())
@@ -47,68 +47,4 @@ func newConsoleSecret(kind string) string {
 		p = ConsoleLinkPrefix
 	}
 	return p + base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// CreateConsoleToken mints a console link or session for an active
-// tenant, valid for ttl, and returns the only copy of the token in clear.
-// An unknown tenant is ErrNotFound; a suspended one ErrForbidden.
-func (s *Store) CreateConsoleToken(ctx context.Context, tenantID, kind string, ttl time.Duration) (ConsoleToken, string, error) {
-	t, err := s.FindTenantByID(ctx, tenantID)
-	if err != nil {
-		return ConsoleToken{}, "", err
-	}
-	if t.Status != TenantActive {
-		return ConsoleToken{}, "", fmt.Errorf("console token for %s: %w", tenantID, ErrForbidden)
-	}
-	now := s.Now()
-	secret := newConsoleSecret(kind)
-	ct := ConsoleToken{ID: NewID(prefixConsoleToken, now), TenantID: tenantID, Kind: kind, Hash: HashAPIKey(secret),
-		CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	if err := s.q(ctx).Create(&ct).Error; err != nil {
-		return ConsoleToken{}, "", fmt.Errorf("create console token: %w", translate(err))
-	}
-	// Dead rows only take room; a day past expiry nobody asks about them.
-	if err := s.q(ctx).Exec(`DELETE FROM console_tokens WHERE expires_at < ?`, now.Add(-24*time.Hour)).Error; err != nil {
-		return ConsoleToken{}, "", fmt.Errorf("prune console tokens: %w", translate(err))
-	}
-	return ct, secret, nil
-}
-
-// FindConsoleSession returns the live (unexpired, unrevoked) session of a
-// raw session token, or ErrNotFound.
-func (s *Store) FindConsoleSession(ctx context.Context, raw string) (ConsoleToken, error) {
-	var ct ConsoleToken
-	err := s.q(ctx).Where("hash = ? AND kind = ? AND revoked_at IS NULL AND expires_at > ?", HashAPIKey(raw), ConsoleSession, s.Now()).
-		Take(&ct).Error
-	if err != nil {
-		return ConsoleToken{}, fmt.Errorf("find console session: %w", translate(err))
-	}
-	return ct, nil
-}
-
-// UseConsoleLink spends a one-time link and returns it: a link works once,
-// before it expires. A used, expired or unknown link is ErrNotFound.
-func (s *Store) UseConsoleLink(ctx context.Context, raw string) (ConsoleToken, error) {
-	var ct ConsoleToken
-	now := s.Now()
-	res := s.q(ctx).Raw(`UPDATE console_tokens SET used_at = ? WHERE hash = ? AND kind = ? AND used_at IS NULL
-		AND revoked_at IS NULL AND expires_at > ? RETURNING *`, now, HashAPIKey(raw), ConsoleLink, now).Scan(&ct)
-	if res.Error != nil {
-		return ConsoleToken{}, fmt.Errorf("use console link: %w", translate(res.Error))
-	}
-	if ct.ID == "" {
-		return ConsoleToken{}, fmt.Errorf("use console link: %w", ErrNotFound)
-	}
-	return ct, nil
-}
-
-// RevokeConsoleToken ends a session (or link) at once, by its raw token.
-// Revoking twice, or an unknown token, is not an error.
-func (s *Store) RevokeConsoleToken(ctx context.Context, tenantID, raw string) error {
-	err := s.q(ctx).Exec(`UPDATE console_tokens SET revoked_at = ? WHERE tenant_id = ? AND hash = ? AND revoked_at IS NULL`,
-		s.Now(), tenantID, HashAPIKey(raw)).Error
-	if err != nil {
-		return fmt.Errorf("revoke console token: %w", translate(err))
-	}
-	return nil
 }

@@ -41,14 +41,14 @@ const (
 // that the delivery sets itself. The error names the first bad header.
 func ValidateHeaders(h map[string]string) error {
 	if len(h) > MaxCustomHeaders {
-		return &ValidationError{Loc: []string{"body", "headers"}, Msg: fmt.Sprintf("at most %d custom headers", MaxCustomHeaders)}
+		return InvalidAt([]string{"body", "headers"}, fmt.Sprintf("at most %d custom headers", MaxCustomHeaders))
 	}
 	size := 0
 	for k, v := range h {
 		size += len(k) + len(v)
 	}
 	if size > MaxCustomHeaderBytes {
-		return &ValidationError{Loc: []string{"body", "headers"}, Msg: fmt.Sprintf("custom headers must total at most %d bytes (names and values)", MaxCustomHeaderBytes)}
+		return InvalidAt([]string{"body", "headers"}, fmt.Sprintf("custom headers must total at most %d bytes (names and values)", MaxCustomHeaderBytes))
 	}
 	names := make([]string, 0, len(h))
 	for k := range h {
@@ -58,17 +58,17 @@ func ValidateHeaders(h map[string]string) error {
 	for _, k := range names {
 		lk := strings.ToLower(k)
 		if !httpguts.ValidHeaderFieldName(k) {
-			return &ValidationError{Loc: []string{"body", "headers", k}, Msg: "invalid header name"}
+			return InvalidAt([]string{"body", "headers", k}, "invalid header name")
 		}
 		if !httpguts.ValidHeaderFieldValue(h[k]) {
-			return &ValidationError{Loc: []string{"body", "headers", k}, Msg: "invalid header value"}
+			return InvalidAt([]string{"body", "headers", k}, "invalid header value")
 		}
 		if forbiddenHeaders[lk] {
-			return &ValidationError{Loc: []string{"body", "headers", k}, Msg: fmt.Sprintf("header %q is set by the delivery and cannot be overridden", k)}
+			return InvalidAt([]string{"body", "headers", k}, fmt.Sprintf("header %q is set by the delivery and cannot be overridden", k))
 		}
 		for _, p := range forbiddenHeaderPrefixes {
 			if strings.HasPrefix(lk, p) && !sensitiveHeaders[lk] {
-				return &ValidationError{Loc: []string{"body", "headers", k}, Msg: fmt.Sprintf("headers starting with %q are reserved", p)}
+				return InvalidAt([]string{"body", "headers", k}, fmt.Sprintf("headers starting with %q are reserved", p))
 			}
 		}
 	}

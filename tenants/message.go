@@ -1,29 +1,35 @@
 package tenants
 
 import (
-	"context"
-	"fmt"
+	"slices"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // Message is one event a tenant sent to an application. Payload holds the
 // bytes exactly as received and is delivered byte for byte; it is nil once
 // expunged or past its retention.
 type Message struct {
-	ID        string `gorm:"primaryKey"`
+	ID        string
 	TenantID  string
 	AppID     string
 	EventID   *string
 	EventType string
 	Payload   []byte
-	Channels  []string `gorm:"serializer:json"`
-	Tags      []string `gorm:"serializer:json"`
+	Channels  []string
+	Tags      []string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	// DeliverAt, when set, is when the message was scheduled to go out.
 	DeliverAt *time.Time
+}
+
+// HidePayloadPast hides the payload once the message is past its expiry
+// at now (the periodic expiry that nulls the stored payload may not have
+// reached it yet).
+func (m *Message) HidePayloadPast(now time.Time) {
+	if m.Payload != nil && !m.ExpiresAt.IsZero() && !m.ExpiresAt.After(now) {
+		m.Payload = nil
+	}
 }
 
 // MessageInput is a message to create.
@@ -43,7 +49,7 @@ type MessageInput struct {
 // DefaultRetention is how long payloads are kept unless the message says.
 const DefaultRetention = 90 * 24 * time.Hour
 
-// NewDelivery is a delivery CreateMessage just made, with what a worker
+// NewDelivery is a delivery CreateMessages just made, with what a worker
 // in the same process needs to attempt it without reading it back.
 type NewDelivery struct {
 	ID               int64
@@ -52,32 +58,75 @@ type NewDelivery struct {
 	FailingSince     *time.Time
 }
 
-// FindMessage returns the message of application appID whose id or eventId
-// is ref, or ErrNotFound (also for a message past its tenant's retention).
-// Its payload is nil once expunged or past its expiry. An eventId names
-// the newest message carrying it: eventIds are unique per application
-// within a partition (a day by default), not across partitions.
-func (s *Store) FindMessage(ctx context.Context, tenantID, appID, ref string) (Message, error) {
-	var m Message
-	q := s.q(ctx).Where("tenant_id = ? AND app_id = ?", tenantID, appID)
-	floor := s.retentionFloor(ctx, tenantID)
-	if IsID(PrefixMessage, ref) {
-		// The id alone prunes the scan to one partition.
-		q = q.Where("id = ?", ref)
-	} else {
-		q = q.Where("event_id = ?", ref).Order("id DESC")
-		if !floor.IsZero() {
-			q = q.Where("id > ?", IDBound(PrefixMessage, floor, true))
+// MessageSpec is one message to create: whose, for which application, and
+// the idempotency claim that goes with it.
+type MessageSpec struct {
+	TenantID string
+	AppID    string
+	In       MessageInput
+	// Claim, when set, is written in the same statement as the message: a
+	// key already held by a live claim makes the spec a Duplicate instead.
+	Claim *IdempotencyClaim
+}
+
+// IdempotencyClaim is the idempotency key of a request that creates a
+// message.
+type IdempotencyClaim struct {
+	// Key identifies the request (already scoped by tenant and route).
+	Key []byte
+	// Fingerprint identifies its body: the same key with another body is
+	// a misuse, not a repeat.
+	Fingerprint []byte
+	// TTL is how long the key is remembered.
+	TTL time.Duration
+}
+
+// CreatedMessage is what CreateMessages made of one spec.
+type CreatedMessage struct {
+	Message    Message
+	Deliveries []NewDelivery
+	// Duplicate is set when the spec's idempotency key was already
+	// claimed: nothing was created, and Message is zero. The claim is read
+	// with FindIdempotentMessage.
+	Duplicate bool
+}
+
+// FirstJobs returns the first-attempt jobs of a newly created message's
+// deliveries: what a worker needs to attempt them without reading back
+// what was just written.
+func (c CreatedMessage) FirstJobs() []DeliveryJob {
+	m := c.Message
+	next := m.CreatedAt
+	if m.DeliverAt != nil && m.DeliverAt.After(next) {
+		next = *m.DeliverAt
+	}
+	jobs := make([]DeliveryJob, len(c.Deliveries))
+	for i, d := range c.Deliveries {
+		due := next
+		jobs[i] = DeliveryJob{
+			ID: d.ID, TenantID: m.TenantID, AppID: m.AppID, MsgID: m.ID, EndpointID: d.EndpointID,
+			Trigger: TriggerScheduled, Status: StatusPending, NextAttemptAt: &due,
+			EventType: m.EventType, Payload: m.Payload, MsgCreatedAt: m.CreatedAt,
+			EndpointRevision: d.EndpointRevision, FailingSince: d.FailingSince,
 		}
 	}
-	if err := q.Take(&m).Error; err != nil {
-		return Message{}, fmt.Errorf("find message %s: %w", ref, translate(err))
-	}
-	if !floor.IsZero() && !m.CreatedAt.After(floor) {
-		return Message{}, fmt.Errorf("find message %s: past retention: %w", ref, ErrNotFound)
-	}
-	s.expirePayload(&m, s.Now())
-	return m, nil
+	return jobs
+}
+
+// IdempotentMessage is the claim a message's idempotency key holds.
+type IdempotentMessage struct {
+	TenantID    string
+	Fingerprint []byte
+	MsgID       string
+}
+
+// StoredResponse is a 2xx answer kept for an idempotency key.
+type StoredResponse struct {
+	StatusCode int
+	Headers    map[string]string
+	Body       []byte
+	// Fingerprint identifies the body of the request that made it.
+	Fingerprint []byte
 }
 
 // MessageFilter narrows a message (or attempt) listing.
@@ -85,79 +134,37 @@ type MessageFilter struct {
 	ListParams
 	Channel    string
 	EventTypes []string
-	// Tag keeps messages carrying this tag; the partial GIN index
-	// messages_tags serves it.
+	// Tag keeps messages carrying this tag.
 	Tag    string
 	Before time.Time // created strictly before, when set
 	After  time.Time // created strictly after, when set
 }
 
-// window applies created-time bounds to an id column: ids are
-// time-sortable, so a time bound is an id bound and the primary key index
-// serves both.
-func (f MessageFilter) window(q *gorm.DB, col, prefix string) *gorm.DB {
-	if !f.Before.IsZero() {
-		q = q.Where(col+" < ?", IDBound(prefix, f.Before, false))
-	}
-	if !f.After.IsZero() {
-		q = q.Where(col+" > ?", IDBound(prefix, f.After, true))
-	}
-	return q
+// TenantMessageFilter narrows a search of a tenant's messages across its
+// applications (the console's message log, and the portal's "failed"
+// view when AppID is set).
+type TenantMessageFilter struct {
+	MessageFilter
+	// AppID limits the search to one application when set.
+	AppID string
+	// Ref is a message id or an eventId.
+	Ref string
+	// Status keeps messages whose latest delivery to at least one endpoint
+	// is in this state (a failure resent with success is no longer failed).
+	Status *Status
 }
 
-// messageConds applies channel and event-type filters on a messages alias.
-func (f MessageFilter) messageConds(q *gorm.DB, alias string) *gorm.DB {
-	if f.Channel != "" {
-		q = q.Where("jsonb_exists("+alias+".channels, ?)", f.Channel)
+// NormList turns an empty list into nil ("no filter") and drops
+// duplicates, keeping the first of each.
+func NormList(in []string) []string {
+	if len(in) == 0 {
+		return nil
 	}
-	if len(f.EventTypes) > 0 {
-		q = q.Where(alias+".event_type IN ?", f.EventTypes)
+	out := make([]string, 0, len(in))
+	for _, v := range in {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
 	}
-	if f.Tag != "" {
-		// Containment (not jsonb_exists) so that the GIN index with
-		// jsonb_path_ops applies.
-		q = q.Where(alias+".tags @> ?::jsonb", jsonArg([]string{f.Tag}))
-	}
-	return q
-}
-
-// FindMessages returns a page of an application's messages, newest first.
-func (s *Store) FindMessages(ctx context.Context, tenantID, appID string, f MessageFilter) (Page[Message], error) {
-	s.clampAfter(ctx, tenantID, &f)
-	q := s.q(ctx).Table("messages AS m").Select("m.*").Where("m.tenant_id = ? AND m.app_id = ?", tenantID, appID)
-	q = f.messageConds(f.window(q, "m.id", PrefixMessage), "m")
-	f.Desc = true
-	pg, err := paginate(q, "m.id", f.ListParams, func(m *Message) string { return m.ID })
-	if err != nil {
-		return pg, fmt.Errorf("find messages: %w", err)
-	}
-	now := s.Now()
-	for i := range pg.Items {
-		s.expirePayload(&pg.Items[i], now)
-	}
-	return pg, nil
-}
-
-// ExpungeMessageContent drops a message's payload for good.
-func (s *Store) ExpungeMessageContent(ctx context.Context, tenantID, appID, ref string) error {
-	m, err := s.FindMessage(ctx, tenantID, appID, ref)
-	if err != nil {
-		return err
-	}
-	err = s.q(ctx).Model(&Message{}).Where("tenant_id = ? AND id = ?", tenantID, m.ID).Update("payload", nil).Error
-	if err != nil {
-		return fmt.Errorf("expunge message %s: %w", m.ID, translate(err))
-	}
-	return nil
-}
-
-// ExpirePayloads drops the payloads of messages past their retention, at
-// most limit at a time, and returns how many it dropped.
-func (s *Store) ExpirePayloads(ctx context.Context, limit int) (int64, error) {
-	res := s.q(ctx).Exec(`UPDATE messages SET payload = NULL WHERE id IN (
-		SELECT id FROM messages WHERE payload IS NOT NULL AND expires_at < ? LIMIT ?)`, s.Now(), limit)
-	if res.Error != nil {
-		return 0, fmt.Errorf("expire payloads: %w", translate(res.Error))
-	}
-	return res.RowsAffected, nil
+	return out
 }

@@ -11,8 +11,9 @@ type Optional[T any] struct {
 // Some returns a set, non-null Optional.
 func Some[T any](v T) Optional[T] { return Optional[T]{Set: true, Value: v} }
 
-// apply returns the patched value of a nullable field.
-func (o Optional[T]) apply(cur *T) *T {
+// Apply returns the patched value of a nullable field whose current value
+// is cur.
+func (o Optional[T]) Apply(cur *T) *T {
 	switch {
 	case !o.Set:
 		return cur

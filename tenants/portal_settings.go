@@ -1,7 +1,6 @@
 package tenants
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"gorm.io/gorm/clause"
 )
 
 // Portal themes.
@@ -30,17 +27,14 @@ const MaxFrameOrigins = 20
 // set": the portal falls back to the tenant's name, no logo, its own
 // colour, the viewer's preferred theme, and framing by any site.
 type PortalSettings struct {
-	TenantID     string `gorm:"primaryKey"`
+	TenantID     string
 	DisplayName  string
 	LogoURL      string
-	PrimaryColor string   // #rrggbb
-	Theme        string   // auto, light or dark
-	FrameOrigins []string `gorm:"serializer:json"`
+	PrimaryColor string // #rrggbb
+	Theme        string // auto, light or dark
+	FrameOrigins []string
 	UpdatedAt    time.Time
 }
-
-// TableName maps PortalSettings to its table.
-func (PortalSettings) TableName() string { return "tenant_settings" }
 
 // PortalSettingsPatch holds a partial update of PortalSettings: nil fields
 // keep their value; an empty string (or list) resets a field to its
@@ -53,63 +47,15 @@ type PortalSettingsPatch struct {
 	FrameOrigins *[]string
 }
 
-// FindPortalSettings returns the tenant's portal settings; a tenant that
-// never set any gets the defaults (and no error, so that a public page
-// cannot tell whether a tenant exists).
-func (s *Store) FindPortalSettings(ctx context.Context, tenantID string) (PortalSettings, error) {
-	var ps PortalSettings
-	err := s.q(ctx).Where("tenant_id = ?", tenantID).Take(&ps).Error
-	if err = translate(err); errors.Is(err, ErrNotFound) {
-		return PortalSettings{TenantID: tenantID, Theme: ThemeAuto, FrameOrigins: []string{}}, nil
-	}
-	if err != nil {
-		return PortalSettings{}, fmt.Errorf("find portal settings of %s: %w", tenantID, err)
-	}
-	if ps.FrameOrigins == nil {
-		ps.FrameOrigins = []string{}
-	}
-	return ps, nil
+// DefaultPortalSettings are the settings of a tenant that never set any.
+func DefaultPortalSettings(tenantID string) PortalSettings {
+	return PortalSettings{TenantID: tenantID, Theme: ThemeAuto, FrameOrigins: []string{}}
 }
 
-// PatchPortalSettings applies p to the tenant's settings and returns the
-// result. An unknown tenant is ErrNotFound; an invalid field a
-// *ValidationError naming it. Origins are stored normalised (lower case, no
-// trailing slash, no duplicates).
-func (s *Store) PatchPortalSettings(ctx context.Context, tenantID string, p PortalSettingsPatch) (PortalSettings, error) {
-	if _, err := s.FindTenantByID(ctx, tenantID); err != nil {
-		return PortalSettings{}, err
-	}
-	var out PortalSettings
-	err := s.InTx(ctx, func(tx *Store) error {
-		// Make sure the row exists, then lock it, so that concurrent
-		// patches of different fields never undo each other.
-		if err := tx.q(ctx).Exec(`INSERT INTO tenant_settings (tenant_id) VALUES (?) ON CONFLICT DO NOTHING`, tenantID).Error; err != nil {
-			return fmt.Errorf("create portal settings: %w", translate(err))
-		}
-		var cur PortalSettings
-		if err := tx.q(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).Where("tenant_id = ?", tenantID).Take(&cur).Error; err != nil {
-			return fmt.Errorf("lock portal settings: %w", translate(err))
-		}
-		if err := cur.apply(p); err != nil {
-			return err
-		}
-		cur.UpdatedAt = s.Now()
-		if err := tx.q(ctx).Save(&cur).Error; err != nil {
-			return fmt.Errorf("save portal settings: %w", translate(err))
-		}
-		out = cur
-		return nil
-	})
-	if err != nil {
-		return PortalSettings{}, err
-	}
-	if out.FrameOrigins == nil {
-		out.FrameOrigins = []string{}
-	}
-	return out, nil
-}
-
-func (ps *PortalSettings) apply(p PortalSettingsPatch) error {
+// Apply applies p to ps, validating each field it sets: an invalid field
+// is an invalid error naming it. Origins are stored normalised (lower
+// case, no trailing slash, no duplicates).
+func (ps *PortalSettings) Apply(p PortalSettingsPatch) error {
 	if p.DisplayName != nil {
 		name := strings.TrimSpace(*p.DisplayName)
 		if utf8.RuneCountInString(name) > 100 {

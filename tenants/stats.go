@@ -1,10 +1,6 @@
 package tenants
 
-import (
-	"context"
-	"fmt"
-	"time"
-)
+import "time"
 
 // MaxStatsWindow bounds the window of application usage statistics: the
 // longest a payload is kept.
@@ -17,73 +13,6 @@ type AppUsage struct {
 	Messages int64
 }
 
-// AppUsageStats counts the messages each application received in
-// [since, until). refs name applications by id or uid; empty means every
-// live application of the tenant. It returns the counts (in application id
-// order) and the refs that named no live application of the tenant. One
-// grouped count over messages_app (app, time-sortable id) answers it,
-// reading no payload.
-func (s *Store) AppUsageStats(ctx context.Context, tenantID string, refs []string, since, until time.Time) ([]AppUsage, []string, error) {
-	if since.IsZero() || until.IsZero() {
-		return nil, nil, Invalid("since", "since and until are required")
-	}
-	if !until.After(since) {
-		return nil, nil, Invalid("until", "must be after since")
-	}
-	if until.Sub(since) > MaxStatsWindow {
-		return nil, nil, Invalid("since", "the window may span at most 90 days")
-	}
-	var apps []Application
-	q := s.apps(ctx, tenantID).Order("id")
-	if len(refs) > 0 {
-		q = q.Where("(id IN ? OR uid IN ?)", refs, refs)
-	}
-	if err := q.Find(&apps).Error; err != nil {
-		return nil, nil, fmt.Errorf("app usage stats: %w", translate(err))
-	}
-	var unresolved []string
-	for _, r := range refs {
-		found := false
-		for _, a := range apps {
-			if a.ID == r || (a.UID != nil && *a.UID == r) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			unresolved = append(unresolved, r)
-		}
-	}
-	ids := make([]string, len(apps))
-	for i, a := range apps {
-		ids[i] = a.ID
-	}
-	counts := make(map[string]int64, len(apps))
-	rows, err := s.pool.Query(ctx, `SELECT app_id, count(*) FROM messages
-		WHERE app_id = ANY($2) AND id >= $3 AND id < $4 AND tenant_id = $1 GROUP BY app_id`,
-		tenantID, ids, IDBound(PrefixMessage, since, false), IDBound(PrefixMessage, until, false))
-	if err != nil {
-		return nil, nil, fmt.Errorf("app usage stats: %w", translate(err))
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, nil, fmt.Errorf("app usage stats: %w", err)
-		}
-		counts[id] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("app usage stats: %w", translate(err))
-	}
-	out := make([]AppUsage, 0, len(apps))
-	for _, a := range apps {
-		out = append(out, AppUsage{AppID: a.ID, UID: a.UID, Messages: counts[a.ID]})
-	}
-	return out, unresolved, nil
-}
-
 // EventTypeUsage is how much one event type was used over a window: by
 // how many messages, in how many applications, and how many live
 // endpoints subscribe to it by name.
@@ -92,42 +21,4 @@ type EventTypeUsage struct {
 	Messages    int64
 	Apps        int64
 	Subscribers int64
-}
-
-// AggregateEventTypes returns, for every event type a message of the
-// tenant used since a time, or that an endpoint's filter names, its usage
-// (in name order). The message count is driven by the tenant's
-// applications over messages_app, one id range per application.
-func (s *Store) AggregateEventTypes(ctx context.Context, tenantID string, since time.Time) ([]EventTypeUsage, error) {
-	rows, err := s.pool.Query(ctx, `
-WITH used AS (
-	SELECT m.event_type AS name, count(*) AS messages, count(DISTINCT m.app_id) AS apps
-	FROM applications a JOIN messages m ON m.app_id = a.id AND m.id >= $2 AND m.tenant_id = $1
-	WHERE a.tenant_id = $1 AND a.deleted_at IS NULL
-	GROUP BY m.event_type
-), subscribed AS (
-	SELECT t.name, count(*) AS subscribers
-	FROM endpoints e, jsonb_array_elements_text(e.event_types) AS t(name)
-	WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND e.event_types IS NOT NULL
-	GROUP BY t.name
-)
-SELECT COALESCE(u.name, s.name), COALESCE(u.messages, 0), COALESCE(u.apps, 0), COALESCE(s.subscribers, 0)
-FROM used u FULL JOIN subscribed s ON s.name = u.name
-ORDER BY 1`, tenantID, IDBound(PrefixMessage, since, false))
-	if err != nil {
-		return nil, fmt.Errorf("aggregate event types: %w", translate(err))
-	}
-	defer rows.Close()
-	var out []EventTypeUsage
-	for rows.Next() {
-		var u EventTypeUsage
-		if err := rows.Scan(&u.Name, &u.Messages, &u.Apps, &u.Subscribers); err != nil {
-			return nil, fmt.Errorf("aggregate event types: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("aggregate event types: %w", translate(err))
-	}
-	return out, nil
 }

@@ -32,8 +32,8 @@ func TestCheckEndpointTarget(t *testing.T) {
 			continue
 		}
 		err := CheckEndpointTarget(raw, false)
-		var ve *ValidationError
-		if !errors.As(err, &ve) || !slices.Equal(ve.Loc, []string{"body", "url"}) {
+		var ve *Error
+		if !errors.As(err, &ve) || ve.Code != CodeInvalid || !slices.Equal(ve.Loc, []string{"body", "url"}) {
 			t.Errorf("CheckEndpointTarget(%s) = %v, want a validation error on body.url", raw, err)
 			continue
 		}
@@ -94,9 +94,9 @@ func FuzzCheckEndpointTarget(f *testing.F) {
 			}
 			return
 		}
-		var ve *ValidationError
-		if !errors.As(err, &ve) {
-			t.Fatalf("error is not a ValidationError: %v", err)
+		var ve *Error
+		if !errors.As(err, &ve) || ve.Code != CodeInvalid {
+			t.Fatalf("error is not an invalid-value error: %v", err)
 		}
 	})
 }

@@ -8,8 +8,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/telemetry"
+	"github.com/hookline/hookline/testenv"
 )
 
 // TestBatchEnqueue_ProcessedByAsynq: tasks written by the batch enqueue

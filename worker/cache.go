@@ -39,8 +39,10 @@ type endpointCache struct {
 	lru   *ttlcache.Cache[string, *endpointEntry]
 }
 
-func newEndpointCache(store *tenants.Store, size int) *endpointCache {
-	return &endpointCache{load: store.LoadEndpointConfig, now: time.Now, lru: ttlcache.New[string, *endpointEntry](size, endpointCacheTTL)}
+// newEndpointCache returns a cache of size entries that loads with load
+// (the store's LoadEndpointConfig).
+func newEndpointCache(load func(ctx context.Context, tenantID, endpointID string) (tenants.EndpointConfig, error), size int) *endpointCache {
+	return &endpointCache{load: load, now: time.Now, lru: ttlcache.New[string, *endpointEntry](size, endpointCacheTTL)}
 }
 
 // get returns the configuration of endpointID at revision (or newer).

@@ -17,8 +17,7 @@ import (
 // database read, so the test measures the cache alone.
 func TestEndpointCache_Bounded(t *testing.T) {
 	loads := 0
-	c := newEndpointCache(nil, endpointCacheSize)
-	c.load = func(_ context.Context, tenantID, id string) (tenants.EndpointConfig, error) {
+	c := newEndpointCache(func(_ context.Context, tenantID, id string) (tenants.EndpointConfig, error) {
 		loads++
 		return tenants.EndpointConfig{
 			ID: id, TenantID: tenantID, Revision: 1, URL: "http://127.0.0.1:9/" + id,
@@ -26,7 +25,7 @@ func TestEndpointCache_Bounded(t *testing.T) {
 			Secrets:           []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
 			SecretsValidUntil: time.Now().Add(time.Hour),
 		}, nil
-	}
+	}, endpointCacheSize)
 	ctx := context.Background()
 	var before runtime.MemStats
 	runtime.GC()

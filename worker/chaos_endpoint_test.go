@@ -16,7 +16,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
 
-	"github.com/hookline/hookline/internal/testenv"
+	"github.com/hookline/hookline/testenv"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -465,7 +465,7 @@ func runOutage(t *testing.T, wo worker.Options, outage time.Duration, waitAll bo
 	})
 	time.Sleep(time.Until(start.Add(outage)))
 	var failed int
-	if err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM attempts WHERE status = 2`).Scan(&failed); err != nil {
+	if err := env.SQL.QueryRow(ctx, `SELECT count(*) FROM attempts WHERE status = 2`).Scan(&failed); err != nil {
 		t.Fatal(err)
 	}
 	if got := cr.totalCalls(); got != 0 {
@@ -482,7 +482,7 @@ func runOutage(t *testing.T, wo worker.Options, outage time.Duration, waitAll bo
 	last := waitDelivered(t, cr, ids, 2*wo.Breaker.Cooldown+5*time.Second)
 	r.afterRecovery = last.Sub(recovered)
 	r.calls = cr.totalCalls()
-	if err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM attempts`).Scan(&r.attempts); err != nil {
+	if err := env.SQL.QueryRow(ctx, `SELECT count(*) FROM attempts`).Scan(&r.attempts); err != nil {
 		t.Fatal(err)
 	}
 	if r.calls > n+2*5 {

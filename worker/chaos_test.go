@@ -25,10 +25,11 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 
 	"github.com/hookline/hookline/api"
-	"github.com/hookline/hookline/internal/dbtest"
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/outbox"
+	"github.com/hookline/hookline/store"
+	"github.com/hookline/hookline/store/storetest"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -61,7 +62,7 @@ var chaosSchedule = []time.Duration{
 func runChaosWorker() {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := tenants.OpenDB(ctx, os.Getenv("CHAOS_DSN"), 20, log)
+	db, err := store.Open(ctx, os.Getenv("CHAOS_DSN"), 20, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaos worker:", err)
 		os.Exit(3)
@@ -76,7 +77,7 @@ func runChaosWorker() {
 	// so a run with hundreds of retries is short; and the sweeper every
 	// 200 ms with a full pass every 5 s (production: 2 s and 10 min), so
 	// what a Redis restart lost comes back within the test.
-	w := worker.New(worker.Deps{Store: tenants.NewStore(db, cipher, nil), Redis: rc, Log: log}, worker.Options{
+	w := worker.New(worker.Deps{Store: store.New(db, cipher, nil), Redis: rc, Log: log}, worker.Options{
 		Queue: os.Getenv("CHAOS_QUEUE"), AllowPrivateTargets: true, Concurrency: 8,
 		DeliveryTimeout: 400 * time.Millisecond, RetrySchedule: chaosSchedule,
 		TaskCheckInterval: 5 * time.Millisecond, DelayedTaskCheckInterval: 50 * time.Millisecond,
@@ -242,14 +243,14 @@ func TestChaos_NoAcceptedMessageIsLost(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	dsn := dbtest.NewDatabase(t)
-	db, err := tenants.OpenDB(ctx, dsn, 20, testenv.Logger())
+	dsn := storetest.NewDatabase(t)
+	db, err := store.Open(ctx, dsn, 20, testenv.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
 	cipher, _ := tenants.NewCipher([]byte("0123456789abcdef0123456789abcdef"))
-	store := tenants.NewStore(db, cipher, nil)
+	st := store.New(db, cipher, nil)
 	port := freePort(t)
 	rds := startRedis(t, port)
 	redisURL := "redis://" + rds.addr() + "/0"
@@ -262,23 +263,23 @@ func TestChaos_NoAcceptedMessageIsLost(t *testing.T) {
 	t.Cleanup(func() { rc.Close() })
 	tokens := api.NewTokens(testenv.JWTSecret, nil)
 	log := testenv.Logger()
-	ob := outbox.New(outbox.Deps{Store: store, Enqueuer: worker.NewClient(rc, queue, 400*time.Millisecond), Log: log}, outbox.Options{})
+	ob := outbox.New(outbox.Deps{Store: st, Workers: worker.NewDispatcher(worker.NewClient(rc, queue, 400*time.Millisecond)), Log: log}, outbox.Options{})
 	srv := api.NewServer(api.Deps{
-		Store: store, Tokens: tokens, Auth: api.NewAuthenticator(store, tokens, log), Log: log, Outbox: ob,
+		Store: st, Tokens: tokens, Auth: api.NewAuthenticator(st, tokens, log), Log: log, Outbox: ob,
 	}, api.Options{})
 	t.Cleanup(srv.Close)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 
-	tn, _ := store.CreateTenant(ctx, "chaos")
-	_, key, _ := store.CreateAPIKey(ctx, tn.ID, "k")
-	app, _ := store.CreateApplication(ctx, tn.ID, tenants.ApplicationInput{Name: "chaos"})
+	tn, _ := st.CreateTenant(ctx, "chaos")
+	_, key, _ := st.CreateAPIKey(ctx, tn.ID, "k")
+	app, _ := st.CreateApplication(ctx, tn.ID, tenants.ApplicationInput{Name: "chaos"})
 	recv := newChaosReceiver(t)
-	ep, err := store.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: recv.URL})
+	ep, err := st.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: recv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	recv.secret, _ = store.EndpointSecret(ctx, tn.ID, app.ID, ep.ID)
+	recv.secret, _ = st.EndpointSecret(ctx, tn.ID, app.ID, ep.ID)
 
 	w1 := startWorkerProc(t, dsn, redisURL, queue)
 	startWorkerProc(t, dsn, redisURL, queue)
@@ -397,14 +398,15 @@ func TestChaos_WorkerKilledMidDelivery(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	dsn := dbtest.NewDatabase(t)
-	db, err := tenants.OpenDB(ctx, dsn, 10, testenv.Logger())
+	dsn := storetest.NewDatabase(t)
+	db, err := store.Open(ctx, dsn, 10, testenv.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
+	sql := storetest.SQL(t, dsn)
 	cipher, _ := tenants.NewCipher([]byte("0123456789abcdef0123456789abcdef"))
-	store := tenants.NewStore(db, cipher, nil)
+	st := store.New(db, cipher, nil)
 	rds := startRedis(t, freePort(t))
 	redisURL := "redis://" + rds.addr() + "/0"
 	queue := "killed"
@@ -427,9 +429,9 @@ func TestChaos_WorkerKilledMidDelivery(t *testing.T) {
 	t.Cleanup(recv.Close)
 	t.Cleanup(func() { close(stall) })
 
-	tn, _ := store.CreateTenant(ctx, "killed")
-	app, _ := store.CreateApplication(ctx, tn.ID, tenants.ApplicationInput{Name: "a"})
-	if _, err := store.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: recv.URL}); err != nil {
+	tn, _ := st.CreateTenant(ctx, "killed")
+	app, _ := st.CreateApplication(ctx, tn.ID, tenants.ApplicationInput{Name: "a"})
+	if _, err := st.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: recv.URL}); err != nil {
 		t.Fatal(err)
 	}
 	opt, _ := redis.ParseURL(redisURL)
@@ -438,7 +440,7 @@ func TestChaos_WorkerKilledMidDelivery(t *testing.T) {
 	client := worker.NewClient(rc, queue, 400*time.Millisecond)
 	var msgIDs []string
 	for i := range 5 {
-		m, ids, err := store.CreateMessage(ctx, tn.ID, app.ID, tenants.MessageInput{EventType: "a.b", Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))})
+		m, ids, err := st.CreateMessage(ctx, tn.ID, app.ID, tenants.MessageInput{EventType: "a.b", Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -458,12 +460,12 @@ func TestChaos_WorkerKilledMidDelivery(t *testing.T) {
 	startWorkerProc(t, dsn, redisURL, queue)
 	waitFor(t, 90*time.Second, "the killed worker's deliveries to be recovered", func() bool {
 		for _, id := range msgIDs {
-			m, err := store.FindMessage(ctx, tn.ID, app.ID, id)
+			m, err := st.FindMessage(ctx, tn.ID, app.ID, id)
 			if err != nil {
 				return false
 			}
 			var status int
-			if err := db.Pool.QueryRow(ctx, `SELECT status FROM deliveries WHERE msg_id = $1`, m.ID).Scan(&status); err != nil || status != 0 {
+			if err := sql.QueryRow(ctx, `SELECT status FROM deliveries WHERE msg_id = $1`, m.ID).Scan(&status); err != nil || status != 0 {
 				return false
 			}
 		}

@@ -22,7 +22,6 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 )
@@ -64,18 +63,18 @@ const dueTolerance = 2 * time.Millisecond
 
 // handler is the webhook:deliver task handler.
 type handler struct {
-	store     *tenants.Store
+	store     Store
 	cache     *endpointCache
 	breaker   *breaker
 	throttle  *throttle
-	recorder  *outbox.Recorder
+	recorder  *recorder
 	postponer *postponer
 	client    *http.Client
 	opts      Options
 	log       *slog.Logger
 	obs       Observer
 	tracer    trace.Tracer
-	handoff   *outbox.Handoff
+	handoff   *handoff // nil unless the API shares the process
 	direct    *directRunner
 	events    AttemptEvents // nil: none
 	now       func() time.Time
@@ -113,7 +112,7 @@ func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		trace.WithAttributes(attribute.Int64("hookline.delivery_id", id)))
 	defer span.End()
 	requestID := t.Headers()[headerRequestID]
-	job, handed := h.handoff.Take(id)
+	job, handed := h.handoff.take(id)
 	if !handed || (tenantID != "" && job.TenantID != tenantID) {
 		if tenantID != "" {
 			job, err = h.store.LoadDelivery(ctx, tenantID, id)
@@ -179,7 +178,7 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 	res := h.send(ctx, &job, ep)
 	result, next := h.decide(&job, ep, res)
 	h.breaker.done(job.EndpointID, tk, res.outcome == OutcomeSuccess, next, h.now())
-	if err := h.recorder.Record(ctx, result); err != nil {
+	if err := h.recorder.record(ctx, result); err != nil {
 		// The attempt happened but is not on record: retry it (the
 		// receiver de-duplicates on webhook-id).
 		return fmt.Errorf("record attempt of delivery %d: %w", id, err)

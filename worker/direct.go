@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/hookline/hookline/outbox"
+	"github.com/hookline/hookline/internal/batch"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 )
@@ -19,11 +19,11 @@ import (
 // Direct first attempts.
 //
 // With the API and the worker in one process (`hookline all`), a delivery
-// committed a moment ago need not go through asynq at all: the outbox's
-// handoff gives its job to the directRunner, which reserves a slot, lets
-// the outbox enqueue the delivery's task as a *backup* — scheduled twice
-// the delivery timeout ahead, so no worker polls it — and then makes the
-// attempt at once. When the attempt is recorded the runner settles the
+// committed a moment ago need not go through asynq at all: the
+// Dispatcher gives its job to the directRunner, which reserves a slot;
+// the Dispatcher enqueues the delivery's task as a *backup* — scheduled
+// twice the delivery timeout ahead, so no worker polls it — and then the
+// runner makes the attempt at once. When the attempt is recorded the runner settles the
 // backup: deleted if the delivery is done, moved to the next attempt's
 // time if not (one small script per batch of settled tasks). A delivery
 // thus costs Redis its enqueue and its settlement, not asynq's dequeue,
@@ -46,7 +46,7 @@ type directRunner struct {
 	h       *handler
 	timeout time.Duration
 	slots   chan struct{} // one per reserved or running attempt
-	settle  *outbox.Batcher[settleOp, struct{}]
+	settle  *batch.Batcher[settleOp, struct{}]
 
 	mu     sync.Mutex
 	runs   map[int64]*directRun // reserved or running, guarded by mu; at most cap(slots)
@@ -86,7 +86,7 @@ func (run *directRun) settlement(id int64) settleOp {
 
 func newDirectRunner(h *handler, c *Client, log *slog.Logger, concurrency int, timeout time.Duration) *directRunner {
 	r := &directRunner{h: h, timeout: timeout, slots: make(chan struct{}, concurrency), runs: map[int64]*directRun{}}
-	r.settle = outbox.NewBatcher(outbox.BatcherOptions{Writers: 1, MaxBatch: maxBatch, WriteTimeout: 5 * time.Second},
+	r.settle = batch.New(batch.Options{Writers: 1, MaxBatch: maxBatch, WriteTimeout: 5 * time.Second},
 		func(ctx context.Context, ops []settleOp, _ []struct{}, _ []error) {
 			if err := c.settle(ctx, ops); err != nil {
 				// Costs only work: the backups come due and their
@@ -97,11 +97,11 @@ func newDirectRunner(h *handler, c *Client, log *slog.Logger, concurrency int, t
 	return r
 }
 
-// Reserve takes job for an attempt in this process if a slot is free and
+// reserve takes job for an attempt in this process if a slot is free and
 // the runner is open; it never blocks. The attempt begins when start is
 // called, which the caller must do once the job's backup task is queued
-// (the slot is held until then).
-func (r *directRunner) Reserve(ctx context.Context, job tenants.DeliveryJob) (start func(), ok bool) {
+// (the slot is held until then). A nil runner reserves nothing.
+func (r *directRunner) reserve(ctx context.Context, job tenants.DeliveryJob) (start func(), ok bool) {
 	if r == nil || (job.NextAttemptAt != nil && time.Until(*job.NextAttemptAt) > 0) {
 		// Scheduled for later (deliverAt): its task comes when it is due.
 		return nil, false

@@ -14,9 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	models "github.com/svix/svix-webhooks/go/models"
 
-	"github.com/hookline/hookline/internal/testenv"
-	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -99,7 +98,7 @@ func TestDirect_SettlesBackups(t *testing.T) {
 	sendMessages(t, c, app.Id, n, 8, nil)
 	waitFor(t, 20*time.Second, "every delivery to succeed and its backup to be settled", func() bool {
 		var done int
-		if err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 0`).Scan(&done); err != nil {
+		if err := env.SQL.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 0`).Scan(&done); err != nil {
 			t.Fatal(err)
 		}
 		tasks, _ := queueState(t, env.Redis, env.Queue)
@@ -156,14 +155,6 @@ func TestDirect_FailedAttemptReschedulesBackup(t *testing.T) {
 	})
 }
 
-// reserveOnly is a runner that takes every job and never begins it: the
-// process died between the commit and the attempt.
-type reserveOnly struct{}
-
-func (reserveOnly) Reserve(context.Context, tenants.DeliveryJob) (func(), bool) {
-	return func() {}, true
-}
-
 // TestDirect_BackupDeliversWhenProcessDies: the backup task of an attempt
 // this process reserved but never made comes due and any worker delivers
 // it, once.
@@ -184,15 +175,8 @@ func TestDirect_BackupDeliversWhenProcessDies(t *testing.T) {
 	// The dead process's side: a delivery timeout of 1 s puts the backup
 	// 2 s ahead.
 	client := worker.NewClient(env.Redis, env.Queue, time.Second)
-	handoff := outbox.NewHandoff(1 << 20)
-	handoff.SetRunner(reserveOnly{})
-	var direct outbox.Direct
-	handoff.Put(ctx, []tenants.DeliveryJob{{ID: ids[0], TenantID: env.TenantID}}, &direct)
-	if !direct.Has(ids[0]) {
-		t.Fatal("the runner's reservation is not in Direct")
-	}
 	created := []tenants.CreatedMessage{{Message: m, Deliveries: []tenants.NewDelivery{{ID: ids[0], EndpointID: ep.ID}}}}
-	if err := client.EnqueueMessages(ctx, created, nil, &direct); err != nil {
+	if err := client.EnqueueBackups(ctx, created); err != nil {
 		t.Fatal(err)
 	}
 	taskKey := fmt.Sprintf("asynq:{%s}:t:d%d", env.Queue, ids[0])

@@ -10,8 +10,9 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
+	"github.com/hookline/hookline/store"
+	"github.com/hookline/hookline/store/storetest"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -22,26 +23,26 @@ import (
 // (b.RunParallel), as the worker runs it.
 func BenchmarkHandler_ProcessTask(b *testing.B) {
 	ctx := context.Background()
-	db, _ := dbtest.Open(b)
-	store := tenants.NewStore(db, dbtest.TestCipher(b), nil)
+	db, _ := storetest.Open(b)
+	st := store.New(db, storetest.TestCipher(b), nil)
 	redisURL, ns := redistest.Namespace(b)
 	opt, _ := redis.ParseURL(redisURL)
 	rc := redis.NewClient(opt)
 	defer rc.Close()
 	recv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer recv.Close()
-	w := New(Deps{Store: store, Redis: rc, Log: slog.New(slog.DiscardHandler)}, Options{Queue: ns, AllowPrivateTargets: true, Concurrency: 64})
+	w := New(Deps{Store: st, Redis: rc, Log: slog.New(slog.DiscardHandler)}, Options{Queue: ns, AllowPrivateTargets: true, Concurrency: 64})
 	defer w.Shutdown()
 
-	t, _ := store.CreateTenant(ctx, "bench")
-	app, _ := store.CreateApplication(ctx, t.ID, tenants.ApplicationInput{Name: "a"})
-	if _, err := store.CreateEndpoint(ctx, t.ID, app.ID, tenants.EndpointInput{URL: recv.URL}); err != nil {
+	t, _ := st.CreateTenant(ctx, "bench")
+	app, _ := st.CreateApplication(ctx, t.ID, tenants.ApplicationInput{Name: "a"})
+	if _, err := st.CreateEndpoint(ctx, t.ID, app.ID, tenants.EndpointInput{URL: recv.URL}); err != nil {
 		b.Fatal(err)
 	}
 	payload := []byte(`{"type":"invoice.paid","data":{"id":"in_1234567890","amount":4200,"currency":"eur","customer":"cus_123"}}`)
 	tasks := make(chan *asynq.Task, b.N)
 	for range b.N {
-		_, ids, err := store.CreateMessage(ctx, t.ID, app.ID, tenants.MessageInput{EventType: "invoice.paid", Payload: payload})
+		_, ids, err := st.CreateMessage(ctx, t.ID, app.ID, tenants.MessageInput{EventType: "invoice.paid", Payload: payload})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -31,12 +31,12 @@ type DeadTask struct {
 // Inspector is the operator's view of the delivery queue.
 type Inspector struct {
 	in    *asynq.Inspector
-	store *tenants.Store
+	store Store
 	queue string
 }
 
 // NewInspector inspects queue through in, and re-queues through store.
-func NewInspector(in *asynq.Inspector, store *tenants.Store, queue string) *Inspector {
+func NewInspector(in *asynq.Inspector, store Store, queue string) *Inspector {
 	return &Inspector{in: in, store: store, queue: queue}
 }
 

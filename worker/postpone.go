@@ -4,12 +4,12 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/hookline/hookline/outbox"
+	"github.com/hookline/hookline/internal/batch"
 	"github.com/hookline/hookline/tenants"
 )
 
 // postponer writes the next attempt time of postponed deliveries (circuit
-// open, throttled) to PostgreSQL with the outbox's group-commit batcher:
+// open, throttled) to PostgreSQL with group commit (package batch):
 // a thousand deliveries waiting on one open circuit cost a few statements,
 // not a thousand. It is best effort and asynchronous: asynq holds the task
 // itself, so a dropped write (the queue is full: PostgreSQL is slow) only
@@ -17,12 +17,12 @@ import (
 // concurrent use.
 type postponer struct {
 	log *slog.Logger
-	b   *outbox.Batcher[tenants.Postponement, struct{}]
+	b   *batch.Batcher[tenants.Postponement, struct{}]
 }
 
-func newPostponer(store *tenants.Store, log *slog.Logger) *postponer {
+func newPostponer(store Store, log *slog.Logger) *postponer {
 	p := &postponer{log: log}
-	p.b = outbox.NewBatcher(outbox.BatcherOptions{Writers: 1, MaxBatch: 512},
+	p.b = batch.New(batch.Options{Writers: 1, MaxBatch: 512},
 		func(ctx context.Context, in []tenants.Postponement, _ []struct{}, _ []error) {
 			if err := store.PostponeDeliveries(ctx, in); err != nil {
 				p.log.Warn("cannot store postponed deliveries' next attempt time", "count", len(in), "err", err)

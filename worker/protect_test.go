@@ -9,8 +9,8 @@ import (
 
 	"github.com/svix/svix-webhooks/go/models"
 
-	"github.com/hookline/hookline/internal/testenv"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/testenv"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -135,7 +135,7 @@ func TestDelivery_CircuitBreaker(t *testing.T) {
 	}
 	// Every request is on record; postponements are not.
 	var recorded int64
-	if err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM attempts`).Scan(&recorded); err != nil {
+	if err := env.SQL.QueryRow(ctx, `SELECT count(*) FROM attempts`).Scan(&recorded); err != nil {
 		t.Fatal(err)
 	}
 	if int(recorded) != len(rc.requests()) {
@@ -147,7 +147,7 @@ func TestDelivery_CircuitBreaker(t *testing.T) {
 	all := append(msgs, held...)
 	waitFor(t, 30*time.Second, "every message delivered after the endpoint recovered", func() bool {
 		var n int
-		err := env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 0`).Scan(&n)
+		err := env.SQL.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 0`).Scan(&n)
 		return err == nil && n == len(all)
 	})
 	waitFor(t, 5*time.Second, "the circuit to close", func() bool { return env.Worker.OpenCircuits() == 0 })

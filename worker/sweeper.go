@@ -24,7 +24,7 @@ import (
 // included, at the time PostgreSQL holds for each. A full pass also runs
 // periodically, in case Redis dropped keys some other way.
 type sweeper struct {
-	store     *tenants.Store
+	store     Store
 	client    *Client
 	redis     redis.UniversalClient
 	log       *slog.Logger
@@ -45,7 +45,7 @@ type sweeper struct {
 const sweepBatch = 1000
 
 func (s *sweeper) run(ctx context.Context) {
-	var lease *tenants.Lease
+	var lease tenants.Lease
 	defer func() {
 		if lease != nil {
 			lease.Release()

@@ -16,7 +16,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 )
@@ -151,14 +150,14 @@ func (c *Client) EnqueueDeliveries(ctx context.Context, tenantID string, ids []i
 	return nil
 }
 
-// EnqueueMessages queues the deliveries of many new messages — a group
+// enqueueMessages queues the deliveries of many new messages — a group
 // commit's worth — in one Redis round trip. origins[i] is the context of
 // msgs[i]'s enqueue (the outbox's span): its trace and request id travel
 // in that message's tasks. The deliveries in direct are attempted by this
 // process's worker, which settles their tasks afterwards: they are
 // enqueued as backups, scheduled backupAfter from now, so no worker polls
 // them unless this process dies first (see direct.go).
-func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context, direct *outbox.Direct) error {
+func (c *Client) enqueueMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context, direct *directBatch) error {
 	var tasks []taskSpec
 	backupAt := time.Now().Add(c.backupAfter).Unix()
 	for i, m := range msgs {
@@ -182,7 +181,7 @@ func (c *Client) EnqueueMessages(ctx context.Context, msgs []tenants.CreatedMess
 		}
 		for _, d := range m.Deliveries {
 			t := taskSpec{tenantID: m.Message.TenantID, id: d.ID, headers: h}
-			if direct.Has(d.ID) {
+			if direct.has(d.ID) {
 				t.backupAt = backupAt
 			}
 			tasks = append(tasks, t)

@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -42,7 +41,7 @@ type Options struct {
 	// TaskCheckInterval and DelayedTaskCheckInterval are asynq's polling
 	// periods: how soon an idle worker sees a new task, and a due retry.
 	// TaskCheckInterval defaults to 20 ms for a worker on its own, and to
-	// 1 s when the API shares the process (Deps.Handoff set), whose first
+	// 1 s when the API shares the process (Deps.InProcessAPI), whose first
 	// attempts begin without polling.
 	TaskCheckInterval        time.Duration
 	DelayedTaskCheckInterval time.Duration
@@ -100,7 +99,7 @@ func DefaultRetrySchedule() []time.Duration {
 
 // Deps are the worker's collaborators.
 type Deps struct {
-	Store *tenants.Store
+	Store Store
 	Redis redis.UniversalClient
 	// SchedulerRedis, when set, is how the periodic-task scheduler
 	// connects to the same Redis as Redis (it owns and closes its
@@ -112,9 +111,10 @@ type Deps struct {
 	Observer Observer
 	// Tracer records a span per attempt; nil means no tracing.
 	Tracer trace.TracerProvider
-	// Handoff, shared with the outbox in the same process, spares first
-	// attempts a database read; nil reads every job.
-	Handoff *outbox.Handoff
+	// InProcessAPI says the API runs in this process and dispatches its
+	// new deliveries through this worker's Dispatcher: their first
+	// attempts begin here at once (direct.go), without a database read.
+	InProcessAPI bool
 	// Handlers are other task handlers this worker serves (billing:report),
 	// by task type.
 	Handlers map[string]asynq.Handler
@@ -146,7 +146,7 @@ type Worker struct {
 	log     *slog.Logger
 	srv     *asynq.Server
 	handler *handler
-	rec     *outbox.Recorder
+	rec     *recorder
 	sweeper *sweeper
 	client  *Client
 	extra   map[string]asynq.Handler
@@ -159,7 +159,7 @@ type Worker struct {
 
 // New builds a Worker. Start it with Start; stop it with Shutdown.
 func New(d Deps, o Options) *Worker {
-	if o.TaskCheckInterval <= 0 && d.Handoff != nil {
+	if o.TaskCheckInterval <= 0 && d.InProcessAPI {
 		// First attempts begin in process (direct.go); polling only picks
 		// up retries, resends and other processes' work, so it can be rare
 		// and an idle process cheap.
@@ -185,10 +185,10 @@ func New(d Deps, o Options) *Worker {
 		ExpectContinueTimeout: 0,
 		DisableCompression:    true,
 	}
-	rec := outbox.NewRecorder(d.Store, d.Log, outbox.BatcherOptions{})
+	rec := newRecorder(d.Store, d.Log)
 	h := &handler{
 		store:    d.Store,
-		cache:    newEndpointCache(d.Store, endpointCacheSize),
+		cache:    newEndpointCache(d.Store.LoadEndpointConfig, endpointCacheSize),
 		breaker:  newBreaker(o.Breaker, o.DeliveryTimeout+time.Minute),
 		throttle: &throttle{redis: d.Redis, prefix: o.Queue},
 		recorder: rec, postponer: newPostponer(d.Store, d.Log),
@@ -197,13 +197,13 @@ func New(d Deps, o Options) *Worker {
 			// Redirects are not followed: a 3xx is the receiver's answer.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		opts: o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), handoff: d.Handoff, now: time.Now, rnd: defaultRand,
+		opts: o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), now: time.Now, rnd: defaultRand,
 		events: d.Events,
 	}
-	if d.Handoff != nil {
+	if d.InProcessAPI {
 		// The API shares this process: first attempts begin at once.
 		h.direct = newDirectRunner(h, client, d.Log, o.Concurrency, o.DeliveryTimeout+time.Minute)
-		d.Handoff.SetRunner(h.direct)
+		h.handoff = newHandoff(handoffBytes)
 	}
 	alog := d.Log.With("component", "asynq")
 	srv := asynq.NewServerFromRedisClient(d.Redis, asynq.Config{
@@ -256,8 +256,19 @@ func New(d Deps, o Options) *Worker {
 	return w
 }
 
+// handoffBytes bounds the payloads of first-attempt jobs kept in memory
+// for their tasks (dispatch.go).
+const handoffBytes = 64 << 20
+
 // Client returns the enqueueing client for this worker's queue.
 func (w *Worker) Client() *Client { return w.client }
+
+// Dispatcher returns the way into this worker for deliveries committed in
+// the same process: with Deps.InProcessAPI, their first attempts begin
+// here at once; otherwise it is NewDispatcher(w.Client()).
+func (w *Worker) Dispatcher() *Dispatcher {
+	return &Dispatcher{client: w.client, direct: w.handler.direct, handoff: w.handler.handoff}
+}
 
 // Start begins processing tasks and sweeping the outbox.
 func (w *Worker) Start(ctx context.Context) error {
@@ -313,7 +324,7 @@ func (w *Worker) stop() {
 	}
 	w.wg.Wait()
 	w.handler.direct.closeSettle()
-	w.rec.Close()
+	w.rec.close()
 	w.handler.postponer.close()
 }
 

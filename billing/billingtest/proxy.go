@@ -9,7 +9,7 @@ import (
 )
 
 // Proxy stands in for a *billing.Service that can only be built after the
-// stack that needs it: internal/testenv builds the tenants store and the
+// stack that needs it: testenv builds the store and the
 // API together, and the service needs the store. Pass the Proxy as the
 // API's Quota and Billing, then Set the service before the first request.
 // It is safe for concurrent use.

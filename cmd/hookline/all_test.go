@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
+	"github.com/hookline/hookline/store/storetest"
 )
 
 func freePort(t *testing.T) int {
@@ -56,7 +56,7 @@ func (r *runningAll) wait(d time.Duration) (stopped bool, err error) {
 // if the test has not stopped it.
 func startAll(t *testing.T, extra map[string]string) *runningAll {
 	t.Helper()
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	redisURL, ns := redistest.Namespace(t)
 	port := freePort(t)
 	env := testSecrets(dsn)

@@ -23,6 +23,7 @@ import (
 	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/storage"
+	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
@@ -51,15 +52,15 @@ type App struct {
 	log   *slog.Logger
 	roles role
 
-	db     *tenants.DB
+	db     *store.DB
 	redis  redis.UniversalClient
-	store  *tenants.Store
+	store  *store.Store
 	auth   *api.Authenticator
 	server *api.Server
 	worker *worker.Worker
-	// opsOutbox carries the worker's operational events (nil without the
-	// worker role).
-	opsOutbox *outbox.Outbox
+	// ops creates operational events (the API's and the worker's) as
+	// messages of each tenant's system application.
+	ops *worker.OperationalSender
 
 	storage         *storage.Maintainer // nil without the worker role
 	metrics         *telemetry.Metrics
@@ -77,7 +78,7 @@ type App struct {
 // requested roles. It fails fast, naming what is wrong.
 func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App, error) {
 	a := &App{cfg: cfg, log: log, roles: roles, ready: make(chan struct{})}
-	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, cfg.DBMaxConns, log, cfg.dbOptions()...)
+	db, err := store.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns, log, cfg.dbOptions()...)
 	if err != nil {
 		return nil, explainUnreachable(err, cfg, nil)
 	}
@@ -107,7 +108,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		a.close()
 		return nil, fmt.Errorf("HOOKLINE_ENCRYPTION_KEY: %w", err)
 	}
-	a.store = tenants.NewStore(db, cipher, nil)
+	a.store = store.New(db, cipher, nil)
 	a.store.SetRetentionPolicy(cfg.retentionPolicy())
 	wopts := worker.Options{
 		Queue: cfg.Queue, Concurrency: cfg.Concurrency, DeliveryTimeout: cfg.DeliveryTimeout,
@@ -140,16 +141,19 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 				return float64(n), err
 			}),
 	)
+	// Operational events (exhausted, failing, recovered, disabled; the
+	// endpoint changes the API makes) are messages like any: created here
+	// and handed to the workers through Redis.
+	client := worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout, worker.WithTracer(tp))
+	a.ops = worker.NewOperationalSender(a.store, worker.NewDispatcher(client), log)
+	notifier := operational.NewNotifier(a.store, a.ops, log, operational.Options{})
 	// With both roles in one process, new deliveries pass straight from the
-	// API to the worker (see worker.Handoff).
-	var handoff *outbox.Handoff
-	if roles&roleAPI != 0 && roles&roleWorker != 0 {
-		handoff = outbox.NewHandoff(64 << 20)
-	}
-	wdeps := worker.Deps{Store: a.store, Redis: a.redis, SchedulerRedis: schedOpt, Log: log, Observer: a.metrics, Tracer: tp, Handoff: handoff}
+	// API to the worker (see worker.Dispatcher).
+	wdeps := worker.Deps{Store: a.store, Redis: a.redis, SchedulerRedis: schedOpt, Log: log, Observer: a.metrics, Tracer: tp,
+		InProcessAPI: roles&roleAPI != 0 && roles&roleWorker != 0, Events: notifier}
 	tokens := api.NewTokens(cfg.JWTSecret, nil)
 	adeps := api.Deps{
-		Store: a.store, Tokens: tokens, Log: log, Metrics: a.metrics, Tracer: tp,
+		Store: a.store, Tokens: tokens, Log: log, Metrics: a.metrics, Tracer: tp, Operational: notifier,
 		Queue: func(ctx context.Context) error { return a.redis.Ping(ctx).Err() },
 		Ready: func() bool { return !a.draining.Load() },
 	}
@@ -159,16 +163,6 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		log.Warn("/metrics is not served: set HOOKLINE_METRICS_TOKEN (a bearer token scrapers send) or HOOKLINE_METRICS_LISTEN (a private address)")
 	}
 	a.wireInvalidation(&adeps)
-	if roles&roleWorker != 0 {
-		// The worker's operational events (exhausted, failing, recovered,
-		// auto-disabled) are messages like any: they go through an outbox
-		// of their own, closed after the worker has drained.
-		a.opsOutbox = outbox.New(outbox.Deps{
-			Store: a.store, Handoff: handoff, Log: log, Tracer: tp,
-			Enqueuer: worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout, worker.WithTracer(tp)),
-		}, outbox.Options{})
-		wdeps.Events = operational.NewNotifier(a.store, api.NewOperationalSender(a.store, a.opsOutbox), log, operational.Options{})
-	}
 	a.wireStorage(&wdeps)
 	if err := a.wireBilling(ctx, &adeps, &wdeps); err != nil {
 		a.close()
@@ -188,10 +182,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	if roles&roleAPI != 0 {
 		a.auth = api.NewAuthenticator(a.store, tokens, log)
 		adeps.Auth = a.auth
-		adeps.Outbox = outbox.New(outbox.Deps{
-			Store: a.store, Handoff: handoff, Log: log, Tracer: tp,
-			Enqueuer: worker.NewClient(a.redis, cfg.Queue, cfg.DeliveryTimeout, worker.WithTracer(tp)),
-		}, outbox.Options{})
+		dispatcher := worker.NewDispatcher(client)
+		if a.worker != nil {
+			dispatcher = a.worker.Dispatcher()
+		}
+		adeps.Outbox = outbox.New(outbox.Deps{Store: a.store, Workers: dispatcher, Log: log, Tracer: tp}, outbox.Options{})
 		a.server = api.NewServer(adeps, api.Options{
 			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version,
 			AdminToken: cfg.AdminToken, MetricsToken: cfg.MetricsToken,
@@ -346,8 +341,8 @@ func (a *App) Run(ctx context.Context) error {
 	if a.worker != nil {
 		a.worker.Shutdown()
 	}
-	if a.opsOutbox != nil {
-		a.opsOutbox.Close()
+	if a.ops != nil {
+		a.ops.Close()
 	}
 	if metricsSrv != nil {
 		_ = metricsSrv.Shutdown(sctx)

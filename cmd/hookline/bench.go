@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -25,10 +24,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/hookline/hookline/migrations"
+	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -148,17 +146,21 @@ type bench struct {
 	app       *App
 	appCancel context.CancelFunc
 	appDone   chan error
-	store     *tenants.Store
-	db        *tenants.DB
-	redis     *redis.Client
-	apiURL    string
-	key       string
-	tenantID  string
-	appIDs    []string
-	recv      *benchReceiver
-	recvSrv   *http.Server
-	body      func(i int) []byte
-	pad       string
+	store     *store.Store
+	db        *store.DB
+	// sql is the bench's own pool on the same database, for what it
+	// measures beside Hookline (the INSERT baseline, the server's
+	// counters) and its clean-up; nil when the database is out of reach.
+	sql      *pgxpool.Pool
+	redis    *redis.Client
+	apiURL   string
+	key      string
+	tenantID string
+	appIDs   []string
+	recv     *benchReceiver
+	recvSrv  *http.Server
+	body     func(i int) []byte
+	pad      string
 	// apiURLs are every API process given to --api (comma-separated);
 	// messages go to them in turn, as behind a round-robin balancer.
 	apiURLs  []string
@@ -213,9 +215,9 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 		b.apiURL, b.key = b.apiURLs[0], b.o.key
 		// The INSERT baseline needs the database; measure it if reachable.
 		if dsn := getenv("HOOKLINE_DATABASE_URL"); dsn != "" {
-			if db, err := tenants.OpenDB(ctx, dsn, b.o.concurrency+2, slog.New(slog.DiscardHandler)); err == nil {
-				b.db = db
-				b.cleanups = append(b.cleanups, db.Close)
+			if pool, err := pgxpool.New(ctx, dsn); err == nil {
+				b.sql = pool
+				b.cleanups = append(b.cleanups, pool.Close)
 			}
 		}
 		return b.provisionViaAPI(ctx, recvBase)
@@ -263,21 +265,27 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 	}
 	b.cfg = cfg
 	log := newLogger(cfg, b.stderr)
-	if _, err := tenants.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+	if _, err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return explainUnreachable(err, cfg, nil)
 	}
-	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, b.o.concurrency+2, log)
+	db, err := store.Open(ctx, cfg.DatabaseURL, b.o.concurrency+2, log)
 	if err != nil {
 		return explainUnreachable(err, cfg, nil)
 	}
 	b.db = db
 	b.cleanups = append(b.cleanups, db.Close)
-	sqlDB := stdlib.OpenDBFromPool(db.Pool)
-	_, err = migrations.Up(ctx, sqlDB, log)
-	sqlDB.Close()
+	if _, err := db.MigrateUp(ctx, log); err != nil {
+		return err
+	}
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
+	pcfg.MaxConns = int32(b.o.concurrency + 2)
+	if b.sql, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+		return explainUnreachable(err, cfg, nil)
+	}
+	b.cleanups = append(b.cleanups, b.sql.Close)
 	if err := maintainAfterMigrating(ctx, db, cfg, log); err != nil {
 		return err
 	}
@@ -399,15 +407,15 @@ func (b *bench) provisionViaAPI(ctx context.Context, recvBase string) error {
 
 // dropTenant removes everything the run created.
 func (b *bench) dropTenant(ctx context.Context) {
-	if b.tenantID == "" || b.db == nil {
+	if b.tenantID == "" || b.sql == nil {
 		return
 	}
 	for _, table := range []string{"attempts", "deliveries", "messages", "event_types", "endpoints", "applications", "api_keys"} {
-		if _, err := b.db.Pool.Exec(ctx, "DELETE FROM "+table+" WHERE tenant_id = $1", b.tenantID); err != nil {
+		if _, err := b.sql.Exec(ctx, "DELETE FROM "+table+" WHERE tenant_id = $1", b.tenantID); err != nil {
 			b.logf("cleanup %s: %v", table, err)
 		}
 	}
-	if _, err := b.db.Pool.Exec(ctx, "DELETE FROM tenants WHERE id = $1", b.tenantID); err != nil {
+	if _, err := b.sql.Exec(ctx, "DELETE FROM tenants WHERE id = $1", b.tenantID); err != nil {
 		b.logf("cleanup tenant: %v", err)
 	}
 }
@@ -500,9 +508,9 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 	var sk *soak
 	soakCtx, stopSoak := context.WithCancel(ctx)
 	defer stopSoak()
-	if o.duration > 0 && b.db != nil && b.store != nil {
+	if o.duration > 0 && b.sql != nil && b.store != nil {
 		sk = newSoak(o.sample, start)
-		go sk.run(soakCtx, b.store, b.db, b.stderr)
+		go sk.run(soakCtx, b.store, b.sql, b.stderr)
 	}
 	var wg sync.WaitGroup
 	for range o.concurrency {
@@ -610,7 +618,7 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 	rep.E2EP50ms, rep.E2EP95ms, rep.E2EP99ms = pct(e2e, 50), pct(e2e, 95), pct(e2e, 99)
 	rep.E2EMaxms = pct(e2e, 100)
 	rep.BadSignatures, rep.Duplicates = b.recv.badSig.Load(), b.recv.dups.Load()
-	if w := b.sampleWrites(ctx).sub(writes0); rep.Delivered > 0 && b.db != nil {
+	if w := b.sampleWrites(ctx).sub(writes0); rep.Delivered > 0 && b.sql != nil {
 		// pg_stat_database lags its backends by up to half a second.
 		time.Sleep(600 * time.Millisecond)
 		w = b.sampleWrites(ctx).sub(writes0)
@@ -626,7 +634,7 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 	if sk != nil {
 		stopSoak()
 		var drops []time.Time
-		if rows, err := b.db.Pool.Query(ctx, `SELECT dropped_at FROM storage_drops WHERE dropped_at >= $1`, start); err == nil {
+		if rows, err := b.sql.Query(ctx, `SELECT dropped_at FROM storage_drops WHERE dropped_at >= $1`, start); err == nil {
 			for rows.Next() {
 				var d time.Time
 				if rows.Scan(&d) == nil {
@@ -665,8 +673,8 @@ func (b *bench) baselines(ctx context.Context, rep *benchReport) {
 		resp.Body.Close()
 		return nil
 	})
-	if b.db != nil {
-		rep.InsertBaselinePerSec = insertBaseline(ctx, b.db.Pool, b.o.concurrency, n, b.body)
+	if b.sql != nil {
+		rep.InsertBaselinePerSec = insertBaseline(ctx, b.sql, b.o.concurrency, n, b.body)
 	}
 	if rep.HTTPBaselinePerSec > 0 {
 		rep.RatioHTTP = rep.DeliveriesPerSec / rep.HTTPBaselinePerSec

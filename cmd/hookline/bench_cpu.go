@@ -75,8 +75,8 @@ type writeSample struct {
 
 func (b *bench) sampleWrites(ctx context.Context) writeSample {
 	var s writeSample
-	if b.db != nil {
-		_ = b.db.Pool.QueryRow(ctx, `SELECT xact_commit, tup_inserted, tup_updated, tup_deleted
+	if b.sql != nil {
+		_ = b.sql.QueryRow(ctx, `SELECT xact_commit, tup_inserted, tup_updated, tup_deleted
 			FROM pg_stat_database WHERE datname = current_database()`).Scan(&s.commits, &s.inserted, &s.updated, &s.deleted)
 	}
 	if b.redis != nil {

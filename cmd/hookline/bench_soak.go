@@ -10,7 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/store"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // soak samples, during a long run at a steady rate (--duration), what the
@@ -77,7 +78,7 @@ func (s *soak) observe(at time.Time, d time.Duration) {
 
 // run samples the database every s.every until ctx ends, and prints each
 // sample to w as it is taken.
-func (s *soak) run(ctx context.Context, store *tenants.Store, db *tenants.DB, w io.Writer) {
+func (s *soak) run(ctx context.Context, st *store.Store, db *pgxpool.Pool, w io.Writer) {
 	t := time.NewTicker(s.every)
 	defer t.Stop()
 	var lastAt time.Time
@@ -86,9 +87,9 @@ func (s *soak) run(ctx context.Context, store *tenants.Store, db *tenants.DB, w 
 		now := time.Now()
 		smp := soakSample{AtSec: int(now.Sub(s.start).Seconds())}
 		var dbBytes int64
-		_ = db.Pool.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&dbBytes)
+		_ = db.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&dbBytes)
 		smp.DBMiB = float64(dbBytes) / (1 << 20)
-		if ps, err := store.Partitions(ctx); err == nil {
+		if ps, err := st.Partitions(ctx); err == nil {
 			var b int64
 			for _, p := range ps {
 				b += p.Bytes
@@ -98,7 +99,7 @@ func (s *soak) run(ctx context.Context, store *tenants.Store, db *tenants.DB, w 
 			}
 			smp.TablesMiB, smp.Partitions = float64(b)/(1<<20), len(ps)
 		}
-		_ = db.Pool.QueryRow(ctx, `SELECT count(*) FROM storage_drops`).Scan(&smp.Dropped)
+		_ = db.QueryRow(ctx, `SELECT count(*) FROM storage_drops`).Scan(&smp.Dropped)
 		n := s.accepted.Load()
 		if !lastAt.IsZero() {
 			smp.IngestPerSec = float64(n-lastN) / now.Sub(lastAt).Seconds()

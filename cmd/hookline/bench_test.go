@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"strings"
 	"testing"
 
-	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
-	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/store/storetest"
 )
 
 // benchJSON runs `hookline bench … --json` and decodes its report.
@@ -31,7 +29,7 @@ func benchJSON(t *testing.T, env map[string]string, args ...string) benchReport 
 // every message is accepted and delivered once, every signature verifies,
 // and the baselines are measured.
 func TestBench_SelfContained(t *testing.T) {
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	redisURL, _ := redistest.Namespace(t)
 	env := map[string]string{"HOOKLINE_DATABASE_URL": dsn, "HOOKLINE_REDIS_URL": redisURL}
 	rep := benchJSON(t, env, "--messages", "300", "--apps", "3", "--endpoints", "2", "--concurrency", "8", "--timeout", "60s")
@@ -48,13 +46,9 @@ func TestBench_SelfContained(t *testing.T) {
 		t.Errorf("baselines not measured: %+v", rep)
 	}
 	// It cleaned up after itself.
-	db, err := openForTest(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.SQL(t, dsn)
 	var tenantsLeft, deliveriesLeft int
-	if err := db.Pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM deliveries)`).Scan(&tenantsLeft, &deliveriesLeft); err != nil {
+	if err := db.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM deliveries)`).Scan(&tenantsLeft, &deliveriesLeft); err != nil {
 		t.Fatal(err)
 	}
 	if tenantsLeft != 0 || deliveriesLeft != 0 {
@@ -80,9 +74,4 @@ func TestBench_Remote(t *testing.T) {
 	if rep.Delivered != 200 || rep.BadSignatures != 0 || !strings.HasPrefix(rep.Mode, "remote") {
 		t.Fatalf("remote bench = %+v", rep)
 	}
-}
-
-// openForTest opens the database a test points the bench at.
-func openForTest(dsn string) (*tenants.DB, error) {
-	return tenants.OpenDB(context.Background(), dsn, 2, slog.New(slog.DiscardHandler))
 }

@@ -9,10 +9,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/hookline/hookline/api"
-	"github.com/hookline/hookline/migrations"
+	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -25,11 +23,9 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer db.Close()
-	sqlDB := stdlib.OpenDBFromPool(db.Pool)
-	defer sqlDB.Close()
 	switch args[0] {
 	case "up":
-		n, err := migrations.Up(ctx, sqlDB, log)
+		n, err := db.MigrateUp(ctx, log)
 		if err != nil {
 			return err
 		}
@@ -40,12 +36,12 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 	case "down":
-		if err := migrations.Down(ctx, sqlDB); err != nil {
+		if err := db.MigrateDown(ctx); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "rolled back the latest migration")
 	case "status":
-		return migrations.Status(ctx, sqlDB, stdout)
+		return db.MigrationStatus(ctx, stdout)
 	}
 	return nil
 }
@@ -54,13 +50,13 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 // for the one-shot commands. Commands that neither sign nor seal pass
 // needSecrets false and run without HOOKLINE_JWT_SECRET and the encryption
 // key. The caller closes the DB.
-func commandDB(ctx context.Context, getenv func(string) string, stderr io.Writer, needSecrets bool) (Config, *slog.Logger, *tenants.DB, error) {
+func commandDB(ctx context.Context, getenv func(string) string, stderr io.Writer, needSecrets bool) (Config, *slog.Logger, *store.DB, error) {
 	cfg, err := loadConfig(withDevSecrets(getenv, stderr), false, stderr)
 	if err != nil && (needSecrets || !onlySecretsMissing(err)) {
 		return cfg, nil, nil, err
 	}
 	log := newLogger(cfg, stderr)
-	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, 2, log, cfg.dbOptions()...)
+	db, err := store.Open(ctx, cfg.DatabaseURL, 2, log, cfg.dbOptions()...)
 	if err != nil {
 		return cfg, log, nil, explainUnreachable(err, cfg, nil)
 	}
@@ -115,16 +111,16 @@ func runTenant(ctx context.Context, args []string, getenv func(string) string, s
 	if err := checkSchema(ctx, db); err != nil {
 		return err
 	}
-	store := tenants.NewStore(db, nil, nil)
-	t, err := store.CreateTenant(ctx, *name)
+	st := store.New(db, nil, nil)
+	t, err := st.CreateTenant(ctx, *name)
 	if err != nil {
 		return err
 	}
-	_, key, err := store.CreateAPIKey(ctx, t.ID, "default")
+	_, key, err := st.CreateAPIKey(ctx, t.ID, "default")
 	if err != nil {
 		return err
 	}
-	if svc, err := newBillingService(ctx, cfg, store, log); err == nil {
+	if svc, err := newBillingService(ctx, cfg, st, log); err == nil {
 		svc.TenantCreated(ctx, t.ID) // Stripe customer and subscription, when Stripe is configured
 	} else {
 		log.Warn("tenant created, but billing is not set up for it yet", "err", err)
@@ -219,7 +215,7 @@ func runRevokeTokens(ctx context.Context, args []string, getenv func(string) str
 	if err := checkSchema(ctx, db); err != nil {
 		return err
 	}
-	t, err := tenants.NewStore(db, nil, nil).RevokeTenantTokens(ctx, tenantID, at)
+	t, err := store.New(db, nil, nil).RevokeTenantTokens(ctx, tenantID, at)
 	if err != nil {
 		if errors.Is(err, tenants.ErrNotFound) {
 			return fmt.Errorf("no tenant %s", tenantID)
@@ -232,10 +228,8 @@ func runRevokeTokens(ctx context.Context, args []string, getenv func(string) str
 
 // checkSchema refuses to run against a database whose schema is behind the
 // binary.
-func checkSchema(ctx context.Context, db *tenants.DB) error {
-	sqlDB := stdlib.OpenDBFromPool(db.Pool)
-	defer sqlDB.Close()
-	n, err := migrations.Pending(ctx, sqlDB)
+func checkSchema(ctx context.Context, db *store.DB) error {
+	n, err := db.PendingMigrations(ctx)
 	if err != nil {
 		return err
 	}

@@ -9,14 +9,15 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/hookline/hookline/internal/dbtest"
+	"github.com/hookline/hookline/store"
+	"github.com/hookline/hookline/store/storetest"
 	"github.com/hookline/hookline/tenants"
 )
 
 // TestConsoleLink prints a one-time link into a tenant's console under
 // HOOKLINE_PUBLIC_URL; the link opens that tenant's console once.
 func TestConsoleLink(t *testing.T) {
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	env["HOOKLINE_PUBLIC_URL"] = "https://hooks.acme.test"
 	ctx := context.Background()
@@ -36,16 +37,16 @@ func TestConsoleLink(t *testing.T) {
 	if m == nil {
 		t.Fatalf("console-link printed %q", out.String())
 	}
-	db, err := tenants.OpenDB(ctx, dsn, 2, slog.New(slog.DiscardHandler))
+	db, err := store.Open(ctx, dsn, 2, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	store := tenants.NewStore(db, nil, nil)
-	if ct, err := store.UseConsoleLink(ctx, m[1]); err != nil || ct.TenantID != tenant.ID {
+	st := store.New(db, nil, nil)
+	if ct, err := st.UseConsoleLink(ctx, m[1]); err != nil || ct.TenantID != tenant.ID {
 		t.Fatalf("using the link: %+v %v", ct, err)
 	}
-	if _, err := store.UseConsoleLink(ctx, m[1]); !errors.Is(err, tenants.ErrNotFound) {
+	if _, err := st.UseConsoleLink(ctx, m[1]); !errors.Is(err, tenants.ErrNotFound) {
 		t.Errorf("using the link twice: %v, want ErrNotFound", err)
 	}
 

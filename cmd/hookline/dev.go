@@ -15,11 +15,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/hookline/hookline/migrations"
 	"github.com/hookline/hookline/portal"
+	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -75,7 +74,7 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	if _, err := tenants.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+	if _, err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return explainUnreachable(err, cfg, nil)
 	}
 	ropt, err := redis.ParseURL(cfg.RedisURL)
@@ -90,14 +89,11 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 	if err != nil {
 		return explainUnreachable(nil, cfg, err)
 	}
-	db, err := tenants.OpenDB(ctx, cfg.DatabaseURL, 4, log)
+	db, err := store.Open(ctx, cfg.DatabaseURL, 4, log)
 	if err != nil {
 		return explainUnreachable(err, cfg, nil)
 	}
-	sqlDB := stdlib.OpenDBFromPool(db.Pool)
-	_, err = migrations.Up(ctx, sqlDB, log)
-	sqlDB.Close()
-	if err != nil {
+	if _, err := db.MigrateUp(ctx, log); err != nil {
 		db.Close()
 		return err
 	}
@@ -163,15 +159,15 @@ type devDemo struct {
 // API key is the one kept in the dev secrets file while it still
 // authenticates as the demo tenant; otherwise a new key is minted and kept
 // there, so keys do not pile up from run to run.
-func ensureDemo(ctx context.Context, db *tenants.DB, cfg Config, secretsPath, receiverURL string) (devDemo, error) {
+func ensureDemo(ctx context.Context, db *store.DB, cfg Config, secretsPath, receiverURL string) (devDemo, error) {
 	cipher, err := tenants.NewCipher(cfg.EncryptionKey)
 	if err != nil {
 		return devDemo{}, fmt.Errorf("HOOKLINE_ENCRYPTION_KEY: %w", err)
 	}
-	store := tenants.NewStore(db, cipher, nil)
-	t, err := store.FindTenantByName(ctx, demoTenantName)
+	st := store.New(db, cipher, nil)
+	t, err := st.FindTenantByName(ctx, demoTenantName)
 	if errors.Is(err, tenants.ErrNotFound) {
-		t, err = store.CreateTenant(ctx, demoTenantName)
+		t, err = st.CreateTenant(ctx, demoTenantName)
 	}
 	if err != nil {
 		return devDemo{}, err
@@ -182,7 +178,7 @@ func ensureDemo(ctx context.Context, db *tenants.DB, cfg Config, secretsPath, re
 		return devDemo{}, err
 	}
 	if key := stored[devAPIKeyName]; tenants.LooksLikeAPIKey(key) {
-		cred, err := store.FindCredentialByHash(ctx, tenants.HashAPIKey(key))
+		cred, err := st.FindCredentialByHash(ctx, tenants.HashAPIKey(key))
 		switch {
 		case err == nil && cred.TenantID == t.ID && !cred.Revoked:
 			d.key, d.keyReused = key, true
@@ -191,7 +187,7 @@ func ensureDemo(ctx context.Context, db *tenants.DB, cfg Config, secretsPath, re
 		}
 	}
 	if d.key == "" {
-		if _, d.key, err = store.CreateAPIKey(ctx, t.ID, "hookline dev"); err != nil {
+		if _, d.key, err = st.CreateAPIKey(ctx, t.ID, "hookline dev"); err != nil {
 			return devDemo{}, err
 		}
 		stored[devAPIKeyName] = d.key
@@ -200,24 +196,24 @@ func ensureDemo(ctx context.Context, db *tenants.DB, cfg Config, secretsPath, re
 		}
 	}
 	uid := demoAppUID
-	a, err := store.FindApplication(ctx, t.ID, uid)
+	a, err := st.FindApplication(ctx, t.ID, uid)
 	if errors.Is(err, tenants.ErrNotFound) {
-		a, err = store.CreateApplication(ctx, t.ID, tenants.ApplicationInput{Name: "Demo application", UID: &uid})
+		a, err = st.CreateApplication(ctx, t.ID, tenants.ApplicationInput{Name: "Demo application", UID: &uid})
 	}
 	if err != nil {
 		return devDemo{}, err
 	}
 	d.appID = a.ID
 	epUID := demoEndpointUID
-	ep, err := store.FindEndpoint(ctx, t.ID, a.ID, epUID)
+	ep, err := st.FindEndpoint(ctx, t.ID, a.ID, epUID)
 	switch {
 	case errors.Is(err, tenants.ErrNotFound):
-		ep, err = store.CreateEndpoint(ctx, t.ID, a.ID, tenants.EndpointInput{
+		ep, err = st.CreateEndpoint(ctx, t.ID, a.ID, tenants.EndpointInput{
 			URL: receiverURL, UID: &epUID, Description: "The demo receiver built into hookline dev",
 		})
 	case err == nil && (ep.URL != receiverURL || ep.Disabled):
 		enabled := false
-		ep, err = store.PatchEndpoint(ctx, t.ID, a.ID, ep.ID, tenants.EndpointPatch{URL: &receiverURL, Disabled: &enabled})
+		ep, err = st.PatchEndpoint(ctx, t.ID, a.ID, ep.ID, tenants.EndpointPatch{URL: &receiverURL, Disabled: &enabled})
 	}
 	if err != nil {
 		return devDemo{}, err

@@ -20,8 +20,9 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/api"
-	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
+	"github.com/hookline/hookline/store"
+	"github.com/hookline/hookline/store/storetest"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -196,7 +197,7 @@ func TestDev_FirstRunToVisibleDelivery(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Fatal("this test runs the printed curl command; install curl")
 	}
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	redisURL, ns := redistest.Namespace(t)
 	port := freePort(t)
 	dir := t.TempDir()
@@ -303,17 +304,17 @@ func TestDev_FirstRunToVisibleDelivery(t *testing.T) {
 		t.Errorf("the kept key is %q (%v), want %s", stored[devAPIKeyName], err, key)
 	}
 	// Two runs and a failed one: still the one key.
-	db, err := tenants.OpenDB(context.Background(), dsn, 1, nil)
+	db, err := store.Open(context.Background(), dsn, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	store := tenants.NewStore(db, nil, nil)
-	tn, err := store.FindTenantByName(context.Background(), demoTenantName)
+	st := store.New(db, nil, nil)
+	tn, err := st.FindTenantByName(context.Background(), demoTenantName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if keys, err := store.FindAPIKeys(context.Background(), tn.ID); err != nil || len(keys) != 1 {
+	if keys, err := st.FindAPIKeys(context.Background(), tn.ID); err != nil || len(keys) != 1 {
 		t.Errorf("the demo tenant has %d keys (%v), want 1", len(keys), err)
 	}
 }
@@ -322,14 +323,14 @@ func TestDev_FirstRunToVisibleDelivery(t *testing.T) {
 // replaced by a new one, which is kept.
 func TestDev_RevokedKeyIsReplaced(t *testing.T) {
 	t.Parallel()
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "dev.env")
 	cfg, err := loadConfig(envMap(map[string]string{"HOOKLINE_DEV_SECRETS_FILE": path}), true, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := tenants.OpenDB(ctx, dsn, 2, nil)
+	db, err := store.Open(ctx, dsn, 2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,16 +343,16 @@ func TestDev_RevokedKeyIsReplaced(t *testing.T) {
 	if err != nil || again.key != first.key || !again.keyReused || again.endpointID != first.endpointID {
 		t.Fatalf("second ensureDemo = %+v, %v; want the same key and endpoint", again, err)
 	}
-	store := tenants.NewStore(db, nil, nil)
-	ep, err := store.FindEndpoint(ctx, first.tenantID, first.appID, demoEndpointUID)
+	st := store.New(db, nil, nil)
+	ep, err := st.FindEndpoint(ctx, first.tenantID, first.appID, demoEndpointUID)
 	if err != nil || ep.URL != "http://127.0.0.1:2/dev/receiver" {
 		t.Errorf("demo endpoint URL = %q (%v), want it moved to the new listener", ep.URL, err)
 	}
-	cred, err := store.FindCredentialByHash(ctx, tenants.HashAPIKey(first.key))
+	cred, err := st.FindCredentialByHash(ctx, tenants.HashAPIKey(first.key))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.RevokeAPIKey(ctx, first.tenantID, cred.KeyID); err != nil {
+	if _, err := st.RevokeAPIKey(ctx, first.tenantID, cred.KeyID); err != nil {
 		t.Fatal(err)
 	}
 	third, err := ensureDemo(ctx, db, cfg, path, "http://127.0.0.1:2/dev/receiver")
@@ -373,7 +374,7 @@ func TestMakeDev_StopsWithoutMakeError(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Fatal("this test runs the Makefile; install make")
 	}
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	redisURL, ns := redistest.Namespace(t)
 	port := freePort(t)
 	root, err := filepath.Abs("../..")
@@ -432,7 +433,7 @@ func TestMakeDev_StopsWithoutMakeError(t *testing.T) {
 // commands work without sourcing the file and say where their secrets came
 // from; set variables win and need no such line.
 func TestOneShot_FindsDevSecrets(t *testing.T) {
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	dir := t.TempDir()
 	t.Chdir(dir)
 	dev, err := loadConfig(envMap(map[string]string{}), true, io.Discard)

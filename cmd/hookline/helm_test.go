@@ -17,8 +17,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/hookline/hookline/internal/dbtest"
 	"github.com/hookline/hookline/internal/redistest"
+	"github.com/hookline/hookline/store/storetest"
 )
 
 const chartDir = "../../deploy/helm/hookline"
@@ -281,7 +281,7 @@ func TestHelmChart(t *testing.T) {
 
 	// The probes answer on real processes of each role, at the paths the
 	// chart names.
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	redisURL, ns := redistest.Namespace(t)
 	for role, d := range roles {
 		c := dig(d, "spec", "template", "spec", "containers", 0)

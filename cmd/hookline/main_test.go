@@ -12,7 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/hookline/hookline/internal/dbtest"
+	"github.com/hookline/hookline/store/storetest"
 )
 
 // envMap turns a map into a getenv function.
@@ -109,7 +109,7 @@ func TestLoadConfig_DevGeneratesAndKeepsSecrets(t *testing.T) {
 }
 
 func TestTenantCreate_JSON(t *testing.T) {
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	ctx := context.Background()
 	var out, errOut bytes.Buffer
@@ -143,7 +143,7 @@ func TestTenantCreate_JSON(t *testing.T) {
 
 func TestRun_SchemaBehindIsRefused(t *testing.T) {
 	// A database that exists but was never migrated.
-	dsn := dbtest.NewEmptyDatabase(t)
+	dsn := storetest.NewEmptyDatabase(t)
 	env := testSecrets(dsn)
 	err := run(context.Background(), []string{"tenant", "create", "--name", "x"}, envMap(env), &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "hookline migrate up") {
@@ -158,7 +158,7 @@ func TestDev_UnreachableServicesExplained(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.db == "" {
-				tc.db = dbtest.NewEmptyDatabase(t)
+				tc.db = storetest.NewEmptyDatabase(t)
 			}
 			env := map[string]string{
 				"HOOKLINE_DATABASE_URL": tc.db, "HOOKLINE_REDIS_URL": tc.redis,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -35,7 +35,7 @@ func runQueues(ctx context.Context, args []string, getenv func(string) string, s
 	if err := rc.Ping(ctx).Err(); err != nil {
 		return explainUnreachable(nil, cfg, err)
 	}
-	in := worker.NewInspector(asynq.NewInspectorFromRedisClient(rc), tenants.NewStore(db, nil, nil), cfg.Queue)
+	in := worker.NewInspector(asynq.NewInspectorFromRedisClient(rc), store.New(db, nil, nil), cfg.Queue)
 
 	sub := ""
 	if len(args) > 0 {

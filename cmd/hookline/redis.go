@@ -8,9 +8,8 @@ import (
 	"strings"
 
 	"github.com/hibiken/asynq"
+	"github.com/hookline/hookline/store"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/hookline/hookline/tenants"
 )
 
 // Redis deployments Hookline runs on: one server (HOOKLINE_REDIS_URL), a
@@ -112,9 +111,9 @@ func openRedis(cfg Config, poolSize int, log *slog.Logger) (redis.UniversalClien
 
 // dbOptions are the pool settings the config asks for: PgBouncer's
 // transaction pooling (HOOKLINE_DB_PGBOUNCER) among them.
-func (c Config) dbOptions() []tenants.DBOption {
+func (c Config) dbOptions() []store.DBOption {
 	if c.DBPgBouncer {
-		return []tenants.DBOption{tenants.WithPgBouncer()}
+		return []store.DBOption{store.WithPgBouncer()}
 	}
 	return nil
 }

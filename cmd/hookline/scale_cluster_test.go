@@ -15,7 +15,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
 
-	"github.com/hookline/hookline/internal/dbtest"
+	"github.com/hookline/hookline/store/storetest"
 )
 
 // startCluster starts a Redis Cluster of three masters (no replicas) on
@@ -55,7 +55,7 @@ func startCluster(t *testing.T) []string {
 // finish in seconds.
 func TestScale_Cluster(t *testing.T) {
 	nodes := startCluster(t)
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	env["HOOKLINE_REDIS_CLUSTER"] = strings.Join(nodes, ",")
 	env["HOOKLINE_RETRY_SCHEDULE"] = "200ms,400ms,800ms"

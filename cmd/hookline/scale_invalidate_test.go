@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookline/hookline/internal/dbtest"
+	"github.com/hookline/hookline/store/storetest"
 )
 
 // TestScale_InvalidationAcrossProcesses runs two serve processes on one
@@ -15,7 +15,7 @@ import (
 // credential cache's TTL, so only the pub/sub invalidation can do it. The
 // same for a suspended tenant's other key.
 func TestScale_InvalidationAcrossProcesses(t *testing.T) {
-	env := testSecrets(dbtest.NewDatabase(t))
+	env := testSecrets(storetest.NewDatabase(t))
 	env["HOOKLINE_REDIS_URL"], env["HOOKLINE_QUEUE"] = redistestNamespace(t)
 	a := startRole(t, "serve", env)
 	b := startRole(t, "serve", env)

@@ -19,7 +19,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"golang.org/x/sys/unix"
 
-	"github.com/hookline/hookline/internal/dbtest"
+	"github.com/hookline/hookline/store/storetest"
 )
 
 // netlab is a set of network namespaces made by a test: a hub namespace
@@ -180,7 +180,7 @@ func TestScale_Netns(t *testing.T) {
 	// PostgreSQL listens on loopback and its Unix socket; the socket is
 	// reachable from any namespace, so the hub forwards TCP to it.
 	lab.exec("hub", nil, "socat", "TCP-LISTEN:5432,bind="+hub+",fork,reuseaddr", "UNIX-CONNECT:/var/run/postgresql/.s.PGSQL.5432")
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	u := mustURL(t, dsn)
 	u.Host = hub + ":5432"
 	env := testSecrets(u.String())

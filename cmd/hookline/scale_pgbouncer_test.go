@@ -17,7 +17,7 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
 
-	"github.com/hookline/hookline/internal/dbtest"
+	"github.com/hookline/hookline/store/storetest"
 )
 
 // startPgBouncer runs Debian's pgbouncer in transaction pooling mode in
@@ -86,7 +86,7 @@ server_reset_query =
 // delivery with signatures, a retry, and the sweeper's lease (a row: one
 // holder among the workers).
 func TestScale_PgBouncer(t *testing.T) {
-	direct := dbtest.NewDatabase(t)
+	direct := storetest.NewDatabase(t)
 	via := startPgBouncer(t, direct)
 	env := testSecrets(via)
 	env["HOOKLINE_DB_PGBOUNCER"] = "true"

@@ -10,7 +10,7 @@ import (
 
 	svix "github.com/svix/svix-webhooks/go"
 
-	"github.com/hookline/hookline/internal/dbtest"
+	"github.com/hookline/hookline/store/storetest"
 )
 
 // TestScale_SentinelFailover runs a serve and a worker process on a
@@ -40,7 +40,7 @@ func TestScale_SentinelFailover(t *testing.T) {
 	// The replica is in sync before the load starts.
 	waitUntil(t, 15*time.Second, func() bool { return replicaInSync(addr(ports[0]), pw) })
 
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	env["HOOKLINE_REDIS_SENTINELS"] = strings.Join(sentinels, ",")
 	env["HOOKLINE_REDIS_MASTER"] = "mymaster"

@@ -12,8 +12,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/hookline/hookline/api"
-	"github.com/hookline/hookline/internal/dbtest"
-	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/store"
+	"github.com/hookline/hookline/store/storetest"
 )
 
 // TestLoadConfig_AdminTokenLengthAndJWTTTL: the admin token must be at
@@ -45,7 +45,7 @@ func TestLoadConfig_AdminTokenLengthAndJWTTTL(t *testing.T) {
 // HOOKLINE_JWT_TTL (or --ttl); tenant revoke-tokens refuses every token
 // issued before it.
 func TestTenantTokens_CLI(t *testing.T) {
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	env["HOOKLINE_JWT_TTL"] = "2d"
 	ctx := context.Background()
@@ -87,12 +87,12 @@ func TestTenantTokens_CLI(t *testing.T) {
 	if !strings.Contains(out.String(), "are refused") {
 		t.Errorf("revoke-tokens printed %q", out.String())
 	}
-	gdb, err := tenants.OpenDB(ctx, dsn, 2, newLogger(Config{}, &bytes.Buffer{}))
+	gdb, err := store.Open(ctx, dsn, 2, newLogger(Config{}, &bytes.Buffer{}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer gdb.Close()
-	tn, err := tenants.NewStore(gdb, nil, nil).FindTenantByID(ctx, got["id"])
+	tn, err := store.New(gdb, nil, nil).FindTenantByID(ctx, got["id"])
 	if err != nil || tn.TokensValidAfter == nil || time.Since(*tn.TokensValidAfter) > time.Minute || tn.TokensValidAfter.Before(time.Now().Add(-time.Minute)) {
 		t.Fatalf("tokens_valid_after = %v, %v; want about now", tn.TokensValidAfter, err)
 	}
@@ -117,7 +117,7 @@ func TestTenantTokens_CLI(t *testing.T) {
 	if err := run(ctx, []string{"tenant", "revoke-tokens", "--at", at.Format(time.RFC3339), got["id"]}, envMap(env), &bytes.Buffer{}, &errOut); err != nil {
 		t.Fatalf("revoke-tokens --at: %v", err)
 	}
-	if tn, _ = tenants.NewStore(gdb, nil, nil).FindTenantByID(ctx, got["id"]); tn.TokensValidAfter == nil || !tn.TokensValidAfter.Equal(at) {
+	if tn, _ = store.New(gdb, nil, nil).FindTenantByID(ctx, got["id"]); tn.TokensValidAfter == nil || !tn.TokensValidAfter.Equal(at) {
 		t.Errorf("--at %s stored %v", at, tn.TokensValidAfter)
 	}
 }

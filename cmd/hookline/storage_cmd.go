@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/storage"
-	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/store"
 )
 
 const storageUsage = "usage: hookline storage status [--json] | hookline storage maintain"
@@ -34,9 +34,9 @@ func runStorage(ctx context.Context, args []string, getenv func(string) string, 
 	if err := checkSchema(ctx, db); err != nil {
 		return err
 	}
-	store := tenants.NewStore(db, nil, nil)
-	store.SetRetentionPolicy(cfg.retentionPolicy())
-	m := storage.New(store, log, cfg.storageOptions())
+	s := store.New(db, nil, nil)
+	s.SetRetentionPolicy(cfg.retentionPolicy())
+	m := storage.New(s, log, cfg.storageOptions())
 	if args[0] == "maintain" {
 		res, err := m.Run(ctx)
 		if err != nil {

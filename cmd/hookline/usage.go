@@ -12,6 +12,7 @@ import (
 
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/billing"
+	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -58,7 +59,7 @@ func runUsage(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	cfg.StripeSecretKey = "" // reading usage never talks to Stripe
-	svc, err := newBillingService(ctx, cfg, tenants.NewStore(db, nil, nil), log)
+	svc, err := newBillingService(ctx, cfg, store.New(db, nil, nil), log)
 	if err != nil {
 		return err
 	}

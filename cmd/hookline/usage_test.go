@@ -12,8 +12,8 @@ import (
 
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/billing"
-	"github.com/hookline/hookline/internal/dbtest"
-	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/store"
+	"github.com/hookline/hookline/store/storetest"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -21,7 +21,7 @@ import (
 // tenant's deliveries per day and this month against its cap, as text and
 // as JSON, and audits the usage table against the deliveries.
 func TestUsage_PrintsWhatTheAPIAnswers(t *testing.T) {
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	ctx := context.Background()
 	var out, errOut bytes.Buffer
@@ -32,19 +32,19 @@ func TestUsage_PrintsWhatTheAPIAnswers(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &tn); err != nil {
 		t.Fatal(err)
 	}
-	db, err := tenants.OpenDB(ctx, dsn, 2, slog.New(slog.DiscardHandler))
+	db, err := store.Open(ctx, dsn, 2, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	now := time.Now().UTC()
 	for i := range 3 {
-		if _, err := db.Pool.Exec(ctx, `INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, created_at, updated_at, succeeded_at)
+		if _, err := storetest.SQL(t, dsn).Exec(ctx, `INSERT INTO deliveries (tenant_id, app_id, msg_id, endpoint_id, trigger, status, created_at, updated_at, succeeded_at)
 			VALUES ($1, 'app_x', $2, 'ep_x', 0, 0, $3, $3, $3)`, tn.ID, "msg_"+string(rune('a'+i)), now); err != nil {
 			t.Fatal(err)
 		}
 	}
-	svc, err := billing.New(ctx, tenants.NewStore(db, nil, nil), slog.New(slog.DiscardHandler), billing.Options{})
+	svc, err := billing.New(ctx, store.New(db, nil, nil), slog.New(slog.DiscardHandler), billing.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestUsage_PrintsWhatTheAPIAnswers(t *testing.T) {
 // TestWireBilling_QuotaRoutesAndTasks: wireBilling gives the API its quota
 // and billing, and the worker the two billing tasks on their schedules.
 func TestWireBilling_QuotaRoutesAndTasks(t *testing.T) {
-	dsn := dbtest.NewDatabase(t)
+	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	env["HOOKLINE_BILLING_ROLLUP_INTERVAL"] = "2m"
 	env["HOOKLINE_BILLING_GRACE"] = "3d"
@@ -103,12 +103,12 @@ func TestWireBilling_QuotaRoutesAndTasks(t *testing.T) {
 		t.Errorf("billing config = %v %q %v", cfg.BillingGrace, cfg.BillingDefaultPlan, cfg.BillingReportInterval)
 	}
 	ctx := context.Background()
-	db, err := tenants.OpenDB(ctx, dsn, 2, slog.New(slog.DiscardHandler))
+	db, err := store.Open(ctx, dsn, 2, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a := &App{cfg: cfg, log: slog.New(slog.DiscardHandler), db: db, store: tenants.NewStore(db, nil, nil)}
+	a := &App{cfg: cfg, log: slog.New(slog.DiscardHandler), db: db, store: store.New(db, nil, nil)}
 	var d api.Deps
 	var w worker.Deps
 	if err := a.wireBilling(ctx, &d, &w); err != nil {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/billing"
-	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -52,7 +52,7 @@ func (a *App) wireBilling(ctx context.Context, d *api.Deps, w *worker.Deps) erro
 
 // newBillingService builds the billing service from the config, for the
 // long-running roles and for commands (`hookline usage`).
-func newBillingService(ctx context.Context, cfg Config, store *tenants.Store, log *slog.Logger) (*billing.Service, error) {
+func newBillingService(ctx context.Context, cfg Config, store *store.Store, log *slog.Logger) (*billing.Service, error) {
 	o := billing.Options{
 		DefaultPlan:   cfg.BillingDefaultPlan,
 		Grace:         cfg.BillingGrace,

@@ -8,7 +8,7 @@ import (
 
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/console"
-	"github.com/hookline/hookline/internal/wire"
+	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -18,7 +18,7 @@ func (a *App) wireConsole(bill api.Billing) error {
 	if a.server == nil {
 		return nil
 	}
-	_, err := wire.Console(a.server, a.auth, a.store, a.log, a.cfg.PublicURL, bill)
+	_, err := console.Mount(a.server, a.auth, a.store, a.log, a.cfg.PublicURL, bill)
 	return err
 }
 
@@ -40,7 +40,7 @@ func runConsoleLink(ctx context.Context, args []string, getenv func(string) stri
 	if err := checkSchema(ctx, db); err != nil {
 		return err
 	}
-	link, err := console.MintLink(ctx, tenants.NewStore(db, nil, nil), cfg.PublicURL, tenantID, 0)
+	link, err := console.MintLink(ctx, store.New(db, nil, nil), cfg.PublicURL, tenantID, 0)
 	switch {
 	case errors.Is(err, tenants.ErrNotFound):
 		return fmt.Errorf("no tenant %s", tenantID)

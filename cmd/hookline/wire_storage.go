@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/hookline/hookline/storage"
+	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
 )
@@ -46,10 +47,10 @@ func (a *App) wireStorage(w *worker.Deps) {
 // maintainAfterMigrating runs storage maintenance once on db, for the
 // commands that migrate (migrate up, bench): a fresh database then has its
 // first slices before its first write.
-func maintainAfterMigrating(ctx context.Context, db *tenants.DB, cfg Config, log *slog.Logger) error {
-	store := tenants.NewStore(db, nil, nil)
-	store.SetRetentionPolicy(cfg.retentionPolicy())
-	if _, err := storage.New(store, log, cfg.storageOptions()).Run(ctx); err != nil {
+func maintainAfterMigrating(ctx context.Context, db *store.DB, cfg Config, log *slog.Logger) error {
+	st := store.New(db, nil, nil)
+	st.SetRetentionPolicy(cfg.retentionPolicy())
+	if _, err := storage.New(st, log, cfg.storageOptions()).Run(ctx); err != nil {
 		return fmt.Errorf("storage maintenance after migrating: %w", err)
 	}
 	return nil
