@@ -198,7 +198,7 @@ func (s *Server) patchApplication(c *gin.Context) error {
 	if err := checkMetadata(in.Metadata); err != nil {
 		return err
 	}
-	patch := tenants.ApplicationPatch{Name: in.Name, UID: in.UID.Optional(), ThrottleRate: rate.Optional()}
+	patch := tenants.ApplicationPatch{Name: in.Name, UID: in.UID, ThrottleRate: rate}
 	if in.Metadata != nil {
 		patch.Metadata = &in.Metadata
 	}

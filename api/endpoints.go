@@ -176,9 +176,9 @@ func (in endpointPatchIn) toPatch(allowPrivate bool) (tenants.EndpointPatch, err
 		return p, err
 	}
 	p = tenants.EndpointPatch{
-		URL: in.URL, Description: in.Description, UID: in.UID.Optional(), Disabled: in.Disabled,
-		EventTypes: types.Optional(), Channels: in.Channels.Optional(), ThrottleRate: rate.Optional(),
-		Secret: in.Secret.Optional(),
+		URL: in.URL, Description: in.Description, UID: in.UID, Disabled: in.Disabled,
+		EventTypes: types, Channels: in.Channels, ThrottleRate: rate,
+		Secret: in.Secret,
 	}
 	if in.Metadata != nil {
 		p.Metadata = &in.Metadata

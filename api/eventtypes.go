@@ -178,7 +178,7 @@ func (s *Server) patchEventType(c *gin.Context) error {
 	}
 	et, err := s.store.PatchEventType(c.Request.Context(), principal(c).TenantID, c.Param("event_type_name"), tenants.EventTypePatch{
 		Description: in.Description, Archived: in.Archived, Deprecated: in.Deprecated,
-		Schemas: in.Schemas.Optional(), FeatureFlag: in.FeatureFlag.Optional(), GroupName: in.GroupName.Optional(),
+		Schemas: in.Schemas, FeatureFlag: in.FeatureFlag, GroupName: in.GroupName,
 	})
 	if err != nil {
 		return err

@@ -1,26 +1,12 @@
 package tenants
 
+import "github.com/hookline/hookline/internal/nullable"
+
 // Optional is a PATCH field: absent (Set false) keeps the stored value,
-// explicit null (Set and Null) clears it, anything else replaces it.
-type Optional[T any] struct {
-	Set   bool
-	Null  bool
-	Value T
-}
+// explicit null (Set and Null) clears it, anything else replaces it. It is
+// the type the API decodes PATCH bodies into, so a field passes from the
+// wire to the store unchanged.
+type Optional[T any] = nullable.Value[T]
 
 // Some returns a set, non-null Optional.
-func Some[T any](v T) Optional[T] { return Optional[T]{Set: true, Value: v} }
-
-// Apply returns the patched value of a nullable field whose current value
-// is cur.
-func (o Optional[T]) Apply(cur *T) *T {
-	switch {
-	case !o.Set:
-		return cur
-	case o.Null:
-		return nil
-	default:
-		v := o.Value
-		return &v
-	}
-}
+func Some[T any](v T) Optional[T] { return nullable.Some(v) }

@@ -1,21 +1,22 @@
-// Package nullable has the one JSON field type that PATCH bodies need to
-// tell absent, null and a value apart; the API and the portal share it.
+// Package nullable has the one field type that PATCH bodies need to tell
+// absent, null and a value apart. The API and the portal decode JSON into
+// it, and the domain's patches (tenants.Optional) are the same type, so a
+// decoded field passes through unchanged.
 package nullable
 
-import (
-	"encoding/json"
+import "encoding/json"
 
-	"github.com/hookline/hookline/tenants"
-)
-
-// Value is a JSON field of a PATCH body: Set is false when the field was
-// absent (keep the stored value), Null when it was null (reset it), and
-// otherwise Value holds what was sent. Its zero value is "absent".
+// Value is a field of a PATCH: Set is false when the field was absent
+// (keep the stored value), Null when it was null (reset it), and otherwise
+// Value holds what was sent. Its zero value is "absent".
 type Value[T any] struct {
 	Set   bool
 	Null  bool
 	Value T
 }
+
+// Some returns a set, non-null Value.
+func Some[T any](v T) Value[T] { return Value[T]{Set: true, Value: v} }
 
 // UnmarshalJSON records that the field was present, and whether null.
 func (n *Value[T]) UnmarshalJSON(b []byte) error {
@@ -27,7 +28,16 @@ func (n *Value[T]) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &n.Value)
 }
 
-// Optional is the field as the store's PATCH inputs take it.
-func (n Value[T]) Optional() tenants.Optional[T] {
-	return tenants.Optional[T]{Set: n.Set, Null: n.Null, Value: n.Value}
+// Apply returns the patched value of a nullable field whose current value
+// is cur.
+func (n Value[T]) Apply(cur *T) *T {
+	switch {
+	case !n.Set:
+		return cur
+	case n.Null:
+		return nil
+	default:
+		v := n.Value
+		return &v
+	}
 }

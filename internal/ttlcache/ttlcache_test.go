@@ -72,7 +72,9 @@ func TestCache_NoGoroutine(t *testing.T) {
 		caches[i] = New[int, int](10, 50*time.Millisecond)
 		caches[i].Add(i, i)
 	}
-	if after := runtime.NumGoroutine(); after != before {
+	// Goroutines of earlier tests may still be ending (fewer is fine); a
+	// cache that ran a janitor would add one each.
+	if after := runtime.NumGoroutine(); after > before {
 		t.Errorf("50 caches started %d goroutines", after-before)
 	}
 }
