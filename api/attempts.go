@@ -224,11 +224,11 @@ func (s *Server) resendMessage(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	id, err := s.store.ResendMessage(ctx, a.TenantID, a.ID, c.Param("msg_id"), c.Param("endpoint_id"))
+	d, err := s.store.ResendMessage(ctx, a.TenantID, a.ID, c.Param("msg_id"), c.Param("endpoint_id"))
 	if err != nil {
 		return err
 	}
-	if err := s.outbox.Enqueue(ctx, a.TenantID, []int64{id}); err != nil {
+	if err := s.outbox.Enqueue(ctx, a.TenantID, d.EndpointID, []int64{d.ID}); err != nil {
 		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "err", err)
 	}
 	c.JSON(http.StatusAccepted, gin.H{})
@@ -346,7 +346,7 @@ func (s *Server) recoverLike(c *gin.Context, task string, run func(ctx context.C
 		if err != nil {
 			return nil, err
 		}
-		s.dispatchLater(ctx, a.TenantID, ids)
+		s.dispatchLater(ctx, a.TenantID, e.ID, ids)
 		return replayData{AppID: a.ID, EndpointID: e.ID, Since: in.Since.UTC(), Until: until.UTC(), Deliveries: len(ids)}, nil
 	})
 }

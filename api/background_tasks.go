@@ -95,7 +95,7 @@ func (s *Server) answerTask(c *gin.Context, tenantID, task string, work func(ctx
 // in batches, detached from the request's context (which ends with the
 // response). The deliveries are already stored: the sweeper sends any
 // whose hand-off fails.
-func (s *Server) dispatchLater(ctx context.Context, tenantID string, ids []int64) {
+func (s *Server) dispatchLater(ctx context.Context, tenantID, endpointID string, ids []int64) {
 	if len(ids) == 0 {
 		return
 	}
@@ -103,7 +103,7 @@ func (s *Server) dispatchLater(ctx context.Context, tenantID string, ids []int64
 	go func() {
 		for start := 0; start < len(ids); start += 500 {
 			end := min(start+500, len(ids))
-			if err := s.outbox.Enqueue(ctx, tenantID, ids[start:end]); err != nil {
+			if err := s.outbox.Enqueue(ctx, tenantID, endpointID, ids[start:end]); err != nil {
 				s.log.Warn("enqueue of replayed deliveries failed; the sweeper will deliver", "tenant_id", tenantID, "err", err)
 				return
 			}
@@ -213,7 +213,7 @@ func (s *Server) bulkReplay(c *gin.Context) error {
 		if err != nil {
 			return nil, err
 		}
-		s.dispatchLater(ctx, a.TenantID, ids)
+		s.dispatchLater(ctx, a.TenantID, e.ID, ids)
 		until := f.Until
 		if until.IsZero() {
 			until = s.store.Now()

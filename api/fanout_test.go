@@ -123,8 +123,18 @@ func TestFanOut_OneStatementOneRoundTrip(t *testing.T) {
 	if n := rcount.trips.Load(); n != 1 {
 		t.Errorf("%d Redis round trips for one message fanned out to 50 endpoints, want 1", n)
 	}
-	info, err := rc.LLen(ctx, "asynq:{"+ns+"}:pending").Result()
-	if err != nil || info != 100 {
-		t.Errorf("%d tasks pending, want 100 (two messages x 50 endpoints)", info)
+	// Every delivery sits in its endpoint's lane: 50 lanes, two each (the
+	// first of a lane's slots are not taken here, with no worker to run
+	// them).
+	keys, err := rc.Keys(ctx, "hl:{"+ns+"}:e:*:w").Result()
+	if err != nil || len(keys) != 50 {
+		t.Fatalf("%d lanes with deliveries waiting (%v), want 50", len(keys), err)
+	}
+	waiting := int64(0)
+	for _, k := range keys {
+		waiting += rc.ZCard(ctx, k).Val()
+	}
+	if waiting != 100 {
+		t.Errorf("%d deliveries waiting in lanes, want 100 (two messages x 50 endpoints)", waiting)
 	}
 }

@@ -69,7 +69,7 @@ type Store interface {
 	HasActiveEndpoint(ctx context.Context, tenantID, appID, eventType string, channels []string) (bool, error)
 
 	// Deliveries and attempts: resends, recoveries and the views of where messages stand.
-	ResendMessage(ctx context.Context, tenantID, appID, msgRef, epRef string) (int64, error)
+	ResendMessage(ctx context.Context, tenantID, appID, msgRef, epRef string) (tenants.DueDelivery, error)
 	RecoverEndpoint(ctx context.Context, tenantID, appID, epRef string, since, until time.Time) ([]int64, error)
 	ReplayMissing(ctx context.Context, tenantID, appID, epRef string, since, until time.Time) ([]int64, error)
 	BulkReplay(ctx context.Context, tenantID, appID, epRef string, f tenants.BulkReplayFilter) ([]int64, error)

@@ -28,6 +28,10 @@ type Plan struct {
 	// make (plans.api_rate_limit); nil means the server's default
 	// (HOOKLINE_API_RATE_LIMIT).
 	APIRateLimit *int
+	// LaneWeight is a tenant's share of the workers while several tenants
+	// have deliveries waiting (plans.lane_weight): weight 2 is served
+	// twice as often as weight 1.
+	LaneWeight int
 }
 
 // Account is a tenant's billing state: its plan and its Stripe link. A

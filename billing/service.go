@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookline/hookline/internal/ttlcache"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -60,12 +61,13 @@ type Options struct {
 // Service is billing: metering, quotas, Stripe. It is safe for concurrent
 // use. Create it with New.
 type Service struct {
-	store  Store
-	log    *slog.Logger
-	opts   Options
-	now    func() time.Time
-	stripe *stripeClient // nil without Stripe
-	quota  *quotaCache
+	store   Store
+	log     *slog.Logger
+	opts    Options
+	now     func() time.Time
+	stripe  *stripeClient // nil without Stripe
+	quota   *quotaCache
+	weights *ttlcache.Cache[string, int]
 
 	// beforeMark runs between a meter event's acceptance by Stripe and the
 	// transaction that records it: tests inject a crash there.
@@ -112,6 +114,7 @@ func New(ctx context.Context, st Store, log *slog.Logger, o Options) (*Service, 
 		s.stripe = newStripeClient(*o.Stripe, log)
 	}
 	s.quota = newQuotaCache(o.QuotaTTL, o.QuotaFloor, s.loadQuota, s.countMonth)
+	s.weights = ttlcache.New[string, int](10_000, laneWeightTTL)
 	return s, nil
 }
 
@@ -134,6 +137,26 @@ func (s *Service) APIRateLimit(ctx context.Context, tenantID string) (int, error
 		return 0, nil
 	}
 	return *a.Plan.APIRateLimit, nil
+}
+
+// laneWeightTTL is how stale a tenant's lane weight may be: a plan change
+// shows in its share of the workers within a minute.
+const laneWeightTTL = time.Minute
+
+// LaneWeight returns the tenant's share of the workers (its plan's lane
+// weight; 1 when the tenant or its plan cannot be read). Answers are
+// cached for laneWeightTTL, 10,000 tenants at most: the workers ask once
+// per batch of deliveries they admit.
+func (s *Service) LaneWeight(ctx context.Context, tenantID string) int {
+	if w, ok := s.weights.Get(tenantID); ok {
+		return w
+	}
+	w := 1
+	if a, err := s.store.FindAccount(ctx, tenantID, s.opts.DefaultPlan); err == nil && a.Plan.LaneWeight > 0 {
+		w = a.Plan.LaneWeight
+	}
+	s.weights.Add(tenantID, w)
+	return w
 }
 
 // Account returns the tenant's billing account, or ErrNotFound.

@@ -111,12 +111,12 @@ func (o *Outbox) Accept(ctx context.Context, s Submission) (Accepted, error) {
 	return acc, err
 }
 
-// Enqueue hands existing deliveries of one tenant (resends, recoveries)
-// to the workers after the caller committed them. A failure is returned
-// for the log, but loses nothing: the sweeper enqueues what is pending in
-// PostgreSQL.
-func (o *Outbox) Enqueue(ctx context.Context, tenantID string, ids []int64) error {
-	return o.workers.DispatchDeliveries(ctx, tenantID, ids)
+// Enqueue hands existing deliveries of one tenant to one endpoint
+// (resends, recoveries) to the workers after the caller committed them. A
+// failure is returned for the log, but loses nothing: the sweeper admits
+// what is pending in PostgreSQL.
+func (o *Outbox) Enqueue(ctx context.Context, tenantID, endpointID string, ids []int64) error {
+	return o.workers.DispatchDeliveries(ctx, tenantID, endpointID, ids)
 }
 
 // QueueLen returns how many messages wait for an ingest writer.

@@ -28,16 +28,17 @@ type planRow struct {
 	CustomCap    bool
 	Paid         bool
 	APIRateLimit *int
+	LaneWeight   int
 }
 
 func (r planRow) plan() billing.Plan {
-	return billing.Plan{ID: r.ID, Name: r.Name, MonthlyCap: r.MonthlyCap, CustomCap: r.CustomCap, Paid: r.Paid, APIRateLimit: r.APIRateLimit}
+	return billing.Plan{ID: r.ID, Name: r.Name, MonthlyCap: r.MonthlyCap, CustomCap: r.CustomCap, Paid: r.Paid, APIRateLimit: r.APIRateLimit, LaneWeight: r.LaneWeight}
 }
 
 // Plans returns every plan, by id.
 func (s *Store) Plans(ctx context.Context) ([]billing.Plan, error) {
 	var rows []planRow
-	if err := s.q(ctx).Raw(`SELECT id, name, monthly_cap, custom_cap, paid, api_rate_limit FROM plans ORDER BY id`).Scan(&rows).Error; err != nil {
+	if err := s.q(ctx).Raw(`SELECT id, name, monthly_cap, custom_cap, paid, api_rate_limit, lane_weight FROM plans ORDER BY id`).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("find plans: %w", translate(err))
 	}
 	out := make([]billing.Plan, len(rows))
@@ -50,7 +51,7 @@ func (s *Store) Plans(ctx context.Context) ([]billing.Plan, error) {
 // FindPlan returns the plan or ErrNotFound.
 func (s *Store) FindPlan(ctx context.Context, id string) (billing.Plan, error) {
 	var r planRow
-	res := s.q(ctx).Raw(`SELECT id, name, monthly_cap, custom_cap, paid, api_rate_limit FROM plans WHERE id = ?`, id).Scan(&r)
+	res := s.q(ctx).Raw(`SELECT id, name, monthly_cap, custom_cap, paid, api_rate_limit, lane_weight FROM plans WHERE id = ?`, id).Scan(&r)
 	if res.Error != nil {
 		return billing.Plan{}, fmt.Errorf("find plan %s: %w", id, translate(res.Error))
 	}
@@ -68,6 +69,7 @@ type accountRow struct {
 	PlanCustomCap        bool
 	Paid                 bool
 	APIRateLimit         *int
+	LaneWeight           int
 	PlanIsDefault        bool
 	CustomCap            *int64
 	StripeCustomerID     string
@@ -78,7 +80,7 @@ type accountRow struct {
 	ReportFrom           *time.Time
 }
 
-const accountSQL = `SELECT t.id AS tenant_id, p.id AS plan_id, p.name AS plan_name, p.monthly_cap, p.custom_cap AS plan_custom_cap, p.paid, p.api_rate_limit,
+const accountSQL = `SELECT t.id AS tenant_id, p.id AS plan_id, p.name AS plan_name, p.monthly_cap, p.custom_cap AS plan_custom_cap, p.paid, p.api_rate_limit, p.lane_weight,
 	b.plan_id IS NULL AS plan_is_default, b.custom_cap,
 	COALESCE(b.stripe_customer_id, '') AS stripe_customer_id, COALESCE(b.stripe_subscription_id, '') AS stripe_subscription_id,
 	COALESCE(b.subscription_status, '') AS subscription_status, b.past_due_since, b.status_changed_at, b.report_from
@@ -89,7 +91,7 @@ JOIN plans p ON p.id = COALESCE(b.plan_id, ?)`
 func (r accountRow) account() billing.Account {
 	return billing.Account{
 		TenantID:      r.TenantID,
-		Plan:          billing.Plan{ID: r.PlanID, Name: r.PlanName, MonthlyCap: r.MonthlyCap, CustomCap: r.PlanCustomCap, Paid: r.Paid, APIRateLimit: r.APIRateLimit},
+		Plan:          billing.Plan{ID: r.PlanID, Name: r.PlanName, MonthlyCap: r.MonthlyCap, CustomCap: r.PlanCustomCap, Paid: r.Paid, APIRateLimit: r.APIRateLimit, LaneWeight: r.LaneWeight},
 		PlanIsDefault: r.PlanIsDefault, CustomCap: r.CustomCap,
 		StripeCustomerID: r.StripeCustomerID, StripeSubscriptionID: r.StripeSubscriptionID, SubscriptionStatus: r.SubscriptionStatus,
 		PastDueSince: utcPtr(r.PastDueSince), StatusChangedAt: utcPtr(r.StatusChangedAt), ReportFrom: utcPtr(r.ReportFrom),

@@ -138,27 +138,27 @@ func (s *Store) CountPendingDeliveries(ctx context.Context, lag time.Duration) (
 }
 
 // ResendMessage creates a manual delivery of message msgRef to endpoint
-// epRef and returns its id. A message whose payload is gone is
+// epRef, due now, and returns it. A message whose payload is gone is
 // ErrMissingPayload.
-func (s *Store) ResendMessage(ctx context.Context, tenantID, appID, msgRef, epRef string) (int64, error) {
+func (s *Store) ResendMessage(ctx context.Context, tenantID, appID, msgRef, epRef string) (tenants.DueDelivery, error) {
 	m, err := s.FindMessage(ctx, tenantID, appID, msgRef)
 	if err != nil {
-		return 0, err
+		return tenants.DueDelivery{}, err
 	}
 	if m.Payload == nil {
-		return 0, tenants.ErrMissingPayload
+		return tenants.DueDelivery{}, tenants.ErrMissingPayload
 	}
 	e, err := s.FindEndpoint(ctx, tenantID, appID, epRef)
 	if err != nil {
-		return 0, err
+		return tenants.DueDelivery{}, err
 	}
 	now := s.Now()
-	var id int64
-	err = s.pg.QueryRow(ctx, resendSQL, tenantID, appID, m.ID, e.ID, now).Scan(&id)
+	d := tenants.DueDelivery{TenantID: tenantID, EndpointID: e.ID, NextAttemptAt: now}
+	err = s.pg.QueryRow(ctx, resendSQL, tenantID, appID, m.ID, e.ID, now).Scan(&d.ID)
 	if err != nil {
-		return 0, fmt.Errorf("resend %s to %s: %w", m.ID, e.ID, translate(err))
+		return tenants.DueDelivery{}, fmt.Errorf("resend %s to %s: %w", m.ID, e.ID, translate(err))
 	}
-	return id, nil
+	return d, nil
 }
 
 // RecoverEndpoint creates manual deliveries for every message of the
@@ -222,10 +222,10 @@ func (s *Store) RetryFailedDelivery(ctx context.Context, tenantID string, id int
 
 // The sweeper's and the replay routes' statements.
 var (
-	dueDeliveriesSQL = sqlConst(`SELECT id, tenant_id, next_attempt_at FROM deliveries
+	dueDeliveriesSQL = sqlConst(`SELECT id, tenant_id, endpoint_id, next_attempt_at FROM deliveries
 		WHERE status = {pending} AND next_attempt_at <= $3 AND (next_attempt_at, id) > ($1, $2)
 		ORDER BY next_attempt_at, id LIMIT $4`)
-	pendingDeliveriesSQL = sqlConst(`SELECT id, tenant_id, COALESCE(next_attempt_at, created_at) FROM deliveries
+	pendingDeliveriesSQL = sqlConst(`SELECT id, tenant_id, endpoint_id, COALESCE(next_attempt_at, created_at) FROM deliveries
 		WHERE status = {pending} AND id > $1 ORDER BY id LIMIT $2`)
 	countPendingSQL = sqlConst(`SELECT count(*), count(*) FILTER (WHERE next_attempt_at < $1) FROM deliveries
 		WHERE status = {pending}`)
@@ -418,4 +418,23 @@ func (s *Store) FindMessageDestinations(ctx context.Context, tenantID, appID, ms
 		return pg, fmt.Errorf("find destinations of %s: %w", msgID, err)
 	}
 	return pg, nil
+}
+
+// FindFailedDeliveries returns up to limit deliveries that failed for good,
+// the latest first, each with its last attempt's error: the operator's
+// dead letters (`hookline queues dead`). It reads every failed delivery's
+// row, an operator's occasional query, not a hot path.
+func (s *Store) FindFailedDeliveries(ctx context.Context, limit int) ([]tenants.FailedDelivery, error) {
+	rows, err := s.pg.Query(ctx, sqlConst(`SELECT d.id, d.tenant_id, d.app_id, d.msg_id, d.endpoint_id, d.updated_at,
+			COALESCE((SELECT CASE WHEN a.error <> '' THEN a.error ELSE 'HTTP ' || a.status_code END
+				FROM attempts a WHERE a.msg_id = d.msg_id AND a.endpoint_id = d.endpoint_id ORDER BY a.id DESC LIMIT 1), '')
+		FROM deliveries d WHERE d.status = {fail} ORDER BY d.updated_at DESC LIMIT $1`), limit)
+	if err != nil {
+		return nil, fmt.Errorf("find failed deliveries: %w", translate(err))
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[tenants.FailedDelivery])
+	if err != nil {
+		return nil, fmt.Errorf("find failed deliveries: %w", translate(err))
+	}
+	return out, nil
 }

@@ -16,12 +16,12 @@ import (
 
 // endpointCols are the columns endpointDest scans, of an endpoints alias e.
 const endpointCols = `e.id, e.tenant_id, e.app_id, e.uid, e.url, e.description, e.disabled, e.event_types, e.channels,
-	e.throttle_rate, e.metadata, e.headers, e.retry_schedule, e.revision, e.failing_since, e.created_at, e.updated_at, e.deleted_at`
+	e.throttle_rate, e.max_concurrency, e.metadata, e.headers, e.retry_schedule, e.revision, e.failing_since, e.created_at, e.updated_at, e.deleted_at`
 
 // endpointDest returns the scan destinations of endpointCols into e.
 func endpointDest(e *tenants.Endpoint) []any {
 	return []any{&e.ID, &e.TenantID, &e.AppID, &e.UID, &e.URL, &e.Description, &e.Disabled, &e.EventTypes, &e.Channels,
-		&e.ThrottleRate, &e.Metadata, &e.Headers, &e.RetrySchedule, &e.Revision, &e.FailingSince, &e.CreatedAt, &e.UpdatedAt, &e.DeletedAt}
+		&e.ThrottleRate, &e.MaxConcurrency, &e.Metadata, &e.Headers, &e.RetrySchedule, &e.Revision, &e.FailingSince, &e.CreatedAt, &e.UpdatedAt, &e.DeletedAt}
 }
 
 // LoadEndpointConfig reads an endpoint's sending configuration and
@@ -29,7 +29,7 @@ func endpointDest(e *tenants.Endpoint) []any {
 // (current first), or one row without a secret.
 func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID string) (tenants.EndpointConfig, error) {
 	now := s.Now()
-	rows, err := s.pg.Query(ctx, `SELECT e.id, e.tenant_id, e.revision, e.url, e.headers, e.throttle_rate, e.retry_schedule,
+	rows, err := s.pg.Query(ctx, `SELECT e.id, e.tenant_id, e.revision, e.url, e.headers, e.throttle_rate, COALESCE(e.max_concurrency, 0), e.retry_schedule,
 			k.sealed, k.expires_at
 		FROM endpoints e
 		LEFT JOIN LATERAL (
@@ -54,7 +54,7 @@ func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID str
 			sealed []byte
 			exp    *time.Time
 		)
-		if err := rows.Scan(&c.ID, &c.TenantID, &c.Revision, &c.URL, &headers, &c.ThrottleRate, &sched, &sealed, &exp); err != nil {
+		if err := rows.Scan(&c.ID, &c.TenantID, &c.Revision, &c.URL, &headers, &c.ThrottleRate, &c.MaxConcurrency, &sched, &sealed, &exp); err != nil {
 			return tenants.EndpointConfig{}, fmt.Errorf("scan endpoint %s: %w", endpointID, err)
 		}
 		found = true

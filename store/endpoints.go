@@ -15,24 +15,25 @@ import (
 
 // endpointRow is a row of endpoints.
 type endpointRow struct {
-	ID            string `gorm:"primaryKey"`
-	TenantID      string
-	AppID         string
-	UID           *string
-	URL           string
-	Description   string
-	Disabled      bool
-	EventTypes    []string `gorm:"serializer:json"`
-	Channels      []string `gorm:"serializer:json"`
-	ThrottleRate  *int
-	Metadata      map[string]string `gorm:"serializer:json"`
-	Headers       map[string]string `gorm:"serializer:json"`
-	RetrySchedule []int64           `gorm:"serializer:json"`
-	Revision      int64
-	FailingSince  *time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	DeletedAt     *time.Time
+	ID             string `gorm:"primaryKey"`
+	TenantID       string
+	AppID          string
+	UID            *string
+	URL            string
+	Description    string
+	Disabled       bool
+	EventTypes     []string `gorm:"serializer:json"`
+	Channels       []string `gorm:"serializer:json"`
+	ThrottleRate   *int
+	MaxConcurrency *int
+	Metadata       map[string]string `gorm:"serializer:json"`
+	Headers        map[string]string `gorm:"serializer:json"`
+	RetrySchedule  []int64           `gorm:"serializer:json"`
+	Revision       int64
+	FailingSince   *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeletedAt      *time.Time
 }
 
 func (endpointRow) TableName() string { return "endpoints" }
@@ -113,7 +114,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, tenantID, appID string, in t
 		r := endpointRow{
 			ID: tenants.NewID(tenants.PrefixEndpoint, now), TenantID: tenantID, AppID: appID, UID: in.UID, URL: in.URL,
 			Description: in.Description, Disabled: in.Disabled, EventTypes: tenants.NormList(in.EventTypes),
-			Channels: tenants.NormList(in.Channels), ThrottleRate: in.ThrottleRate, Metadata: tenants.OrEmpty(in.Metadata),
+			Channels: tenants.NormList(in.Channels), ThrottleRate: in.ThrottleRate, MaxConcurrency: in.MaxConcurrency, Metadata: tenants.OrEmpty(in.Metadata),
 			Headers: tenants.OrEmpty(in.Headers), RetrySchedule: in.RetrySchedule, Revision: 1, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := tx.q(ctx).Create(&r).Error; err != nil {
@@ -190,7 +191,7 @@ func (s *Store) saveEndpoint(ctx context.Context, e tenants.Endpoint) (tenants.E
 	e.Revision++
 	r := endpointRow(e)
 	err := s.q(ctx).Model(&r).Where("tenant_id = ?", e.TenantID).
-		Select("uid", "url", "description", "disabled", "event_types", "channels", "throttle_rate",
+		Select("uid", "url", "description", "disabled", "event_types", "channels", "throttle_rate", "max_concurrency",
 			"metadata", "headers", "retry_schedule", "revision", "failing_since", "updated_at").
 		Updates(&r).Error
 	if err != nil {

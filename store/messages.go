@@ -84,7 +84,8 @@ WITH input AS (
 	SELECT id, tenant_id, app_id, event_id, event_type, payload, channels, tags, created_at, expires_at, deliver_at FROM accepted
 	RETURNING id
 ), targets AS (
-	SELECT a.id AS msg_id, a.created_at, COALESCE(a.deliver_at, a.created_at) AS due, e.id, e.tenant_id, e.app_id, e.revision, e.failing_since
+	SELECT a.id AS msg_id, a.created_at, COALESCE(a.deliver_at, a.created_at) AS due, e.id, e.tenant_id, e.app_id, e.revision, e.failing_since,
+		COALESCE(e.max_concurrency, 0) AS lane_cap
 	FROM accepted a JOIN endpoints e ON e.tenant_id = a.tenant_id AND e.app_id = a.app_id
 	WHERE CASE WHEN a.only_endpoint IS NOT NULL THEN e.id = a.only_endpoint AND e.deleted_at IS NULL
 		ELSE ` + fanoutRule("e", "a.event_type", "a.channels") + ` END
@@ -94,10 +95,10 @@ WITH input AS (
 	FROM targets t ORDER BY t.msg_id, t.id
 	RETURNING id, msg_id, endpoint_id
 )
-SELECT ins.id, ins.msg_id, ins.endpoint_id, t.revision, t.failing_since, NULL::text
+SELECT ins.id, ins.msg_id, ins.endpoint_id, t.revision, t.failing_since, t.lane_cap, NULL::text
 FROM ins JOIN targets t ON t.msg_id = ins.msg_id AND t.id = ins.endpoint_id
 UNION ALL
-SELECT NULL, NULL, NULL, NULL, NULL, a.id FROM accepted a`)
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, a.id FROM accepted a`)
 
 // messageArgs are createMessagesSQL's columns, one slice per column: the
 // statement reads them with unnest.
@@ -188,15 +189,20 @@ func (s *Store) CreateMessages(ctx context.Context, specs []tenants.MessageSpec)
 		epID      *string
 		rev       *int64
 		failing   *time.Time
+		laneCap   *int32
 		acceptedM *string
 	)
-	_, err = pgx.ForEachRow(rows, []any{&did, &msgID, &epID, &rev, &failing, &acceptedM}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&did, &msgID, &epID, &rev, &failing, &laneCap, &acceptedM}, func() error {
 		if acceptedM != nil {
 			accepted[byID[*acceptedM]] = true
 			return nil
 		}
 		i := byID[*msgID]
-		out[i].Deliveries = append(out[i].Deliveries, tenants.NewDelivery{ID: *did, EndpointID: *epID, EndpointRevision: *rev, FailingSince: failing})
+		d := tenants.NewDelivery{ID: *did, EndpointID: *epID, EndpointRevision: *rev, FailingSince: failing}
+		if laneCap != nil {
+			d.LaneCap = int(*laneCap)
+		}
+		out[i].Deliveries = append(out[i].Deliveries, d)
 		return nil
 	})
 	if err != nil {

@@ -91,6 +91,7 @@ type AttemptResult struct {
 type DueDelivery struct {
 	ID            int64
 	TenantID      string
+	EndpointID    string
 	NextAttemptAt time.Time
 }
 
@@ -181,4 +182,17 @@ type PendingSummary struct {
 	Pending       int64
 	OldestCreated *time.Time
 	NextAttemptAt *time.Time
+}
+
+// FailedDelivery is a delivery that failed for good, as the operator's
+// dead-letter view shows it: with its last attempt's error.
+type FailedDelivery struct {
+	ID         int64
+	TenantID   string
+	AppID      string
+	MsgID      string
+	EndpointID string
+	FailedAt   time.Time
+	// LastError is the last attempt's error, or its status code.
+	LastError string
 }

@@ -17,8 +17,11 @@ type Endpoint struct {
 	EventTypes   []string // nil: all
 	Channels     []string // nil: any
 	ThrottleRate *int     // messages per second; nil: unlimited
-	Metadata     map[string]string
-	Headers      map[string]string
+	// MaxConcurrency caps the attempts in flight to the endpoint at once
+	// (its lane's cap); nil means the server's default.
+	MaxConcurrency *int
+	Metadata       map[string]string
+	Headers        map[string]string
 	// RetrySchedule is the endpoint's own delays between tries, in
 	// milliseconds; nil means the server's schedule.
 	RetrySchedule []int64
@@ -31,17 +34,19 @@ type Endpoint struct {
 
 // EndpointInput holds the fields of a create or a full update (PUT).
 type EndpointInput struct {
-	URL           string
-	Description   string
-	UID           *string
-	Disabled      bool
-	EventTypes    []string
-	Channels      []string
-	ThrottleRate  *int
-	Metadata      map[string]string
-	Headers       map[string]string // create only; nil keeps them on update
-	Secret        *string           // create only; nil generates one
-	RetrySchedule []int64
+	URL          string
+	Description  string
+	UID          *string
+	Disabled     bool
+	EventTypes   []string
+	Channels     []string
+	ThrottleRate *int
+	// MaxConcurrency caps the attempts in flight at once (nil: default).
+	MaxConcurrency *int
+	Metadata       map[string]string
+	Headers        map[string]string // create only; nil keeps them on update
+	Secret         *string           // create only; nil generates one
+	RetrySchedule  []int64
 	// EventTypesChecked says the caller validated EventTypes itself, so
 	// they need not be the tenant's event types (operational endpoints
 	// filter on operational event types).
@@ -50,16 +55,17 @@ type EndpointInput struct {
 
 // EndpointPatch holds the fields of a partial update.
 type EndpointPatch struct {
-	URL           *string
-	Description   *string
-	UID           Optional[string]
-	Disabled      *bool
-	EventTypes    Optional[[]string]
-	Channels      Optional[[]string]
-	ThrottleRate  Optional[int]
-	Metadata      *map[string]string
-	Secret        Optional[string]
-	RetrySchedule Optional[[]int64]
+	URL            *string
+	Description    *string
+	UID            Optional[string]
+	Disabled       *bool
+	EventTypes     Optional[[]string]
+	Channels       Optional[[]string]
+	ThrottleRate   Optional[int]
+	MaxConcurrency Optional[int]
+	Metadata       *map[string]string
+	Secret         Optional[string]
+	RetrySchedule  Optional[[]int64]
 }
 
 // Replace applies a full update (PUT) to e: every field of in, except the
@@ -68,6 +74,7 @@ type EndpointPatch struct {
 func (e *Endpoint) Replace(in EndpointInput) {
 	e.URL, e.Description, e.UID, e.Disabled = in.URL, in.Description, in.UID, in.Disabled
 	e.EventTypes, e.Channels, e.ThrottleRate = NormList(in.EventTypes), NormList(in.Channels), in.ThrottleRate
+	e.MaxConcurrency = in.MaxConcurrency
 	e.Metadata = OrEmpty(in.Metadata)
 	if in.RetrySchedule != nil {
 		e.RetrySchedule = in.RetrySchedule
@@ -98,6 +105,7 @@ func (e *Endpoint) Patch(p EndpointPatch) {
 		e.Channels = NormList(p.Channels.Value)
 	}
 	e.ThrottleRate = p.ThrottleRate.Apply(e.ThrottleRate)
+	e.MaxConcurrency = p.MaxConcurrency.Apply(e.MaxConcurrency)
 	if p.Metadata != nil {
 		e.Metadata = OrEmpty(*p.Metadata)
 	}
@@ -109,14 +117,16 @@ func (e *Endpoint) Patch(p EndpointPatch) {
 // EndpointConfig is the part of an endpoint a worker caches: everything
 // needed to send, keyed by Revision.
 type EndpointConfig struct {
-	ID            string
-	TenantID      string
-	Revision      int64
-	URL           string
-	Headers       map[string]string
-	ThrottleRate  *int
-	RetrySchedule []time.Duration // nil: the server's schedule
-	Secrets       []string        // current first, then unexpired previous ones
+	ID           string
+	TenantID     string
+	Revision     int64
+	URL          string
+	Headers      map[string]string
+	ThrottleRate *int
+	// MaxConcurrency is the endpoint's lane cap (0: the server's default).
+	MaxConcurrency int
+	RetrySchedule  []time.Duration // nil: the server's schedule
+	Secrets        []string        // current first, then unexpired previous ones
 	// SecretsValidUntil is when the earliest previous secret expires, so a
 	// cache entry is not trusted past it.
 	SecretsValidUntil time.Time

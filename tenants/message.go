@@ -56,6 +56,8 @@ type NewDelivery struct {
 	EndpointID       string
 	EndpointRevision int64
 	FailingSince     *time.Time
+	// LaneCap is the endpoint's cap on attempts in flight (0: default).
+	LaneCap int
 }
 
 // MessageSpec is one message to create: whose, for which application, and

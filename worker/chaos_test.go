@@ -332,12 +332,11 @@ func TestChaos_NoAcceptedMessageIsLost(t *testing.T) {
 	// scheduled; messages keep coming while it is down.
 	time.Sleep(500 * time.Millisecond)
 	rc2 := redis.NewClient(&redis.Options{Addr: rds.addr()})
-	queued, _ := rc2.ZCard(ctx, "asynq:{"+queue+"}:retry").Result()
-	pending, _ := rc2.LLen(ctx, "asynq:{"+queue+"}:pending").Result()
+	waiting, held := laneCounts(t, rc2, queue)
 	rc2.Close()
 	rds.kill()
-	t.Logf("Redis killed with %d pending and %d retries scheduled", pending, queued)
-	if pending+queued == 0 {
+	t.Logf("Redis killed with %d deliveries waiting in lanes (due or for a retry) and %d in flight", waiting, held)
+	if waiting+held == 0 {
 		t.Error("nothing was queued in Redis when it was killed: the test did not test the outage")
 	}
 	sendBatch(100, 8) // the API keeps accepting: the messages are durable
@@ -431,7 +430,8 @@ func TestChaos_WorkerKilledMidDelivery(t *testing.T) {
 
 	tn, _ := st.CreateTenant(ctx, "killed")
 	app, _ := st.CreateApplication(ctx, tn.ID, tenants.ApplicationInput{Name: "a"})
-	if _, err := st.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: recv.URL}); err != nil {
+	ep, err := st.CreateEndpoint(ctx, tn.ID, app.ID, tenants.EndpointInput{URL: recv.URL})
+	if err != nil {
 		t.Fatal(err)
 	}
 	opt, _ := redis.ParseURL(redisURL)
@@ -445,7 +445,7 @@ func TestChaos_WorkerKilledMidDelivery(t *testing.T) {
 			t.Fatal(err)
 		}
 		msgIDs = append(msgIDs, m.ID)
-		if err := client.EnqueueDeliveries(ctx, tn.ID, ids); err != nil {
+		if err := client.EnqueueDeliveries(ctx, tn.ID, ep.ID, ids); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,11 +12,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
-	"github.com/hibiken/asynq"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -61,7 +60,8 @@ func (nopObserver) Reenqueued(int)                                      {}
 // dueTolerance is how early an attempt may start.
 const dueTolerance = 2 * time.Millisecond
 
-// handler is the webhook:deliver task handler.
+// handler makes attempts: the HTTP send with its signature, the breaker,
+// the throttle, the record, and what the delivery's lane is told after.
 type handler struct {
 	store     Store
 	cache     *endpointCache
@@ -74,88 +74,60 @@ type handler struct {
 	log       *slog.Logger
 	obs       Observer
 	tracer    trace.Tracer
-	handoff   *handoff // nil unless the API shares the process
-	direct    *directRunner
 	events    AttemptEvents // nil: none
 	now       func() time.Time
 	rnd       func() float64
-
-	// inflight counts running ProcessTask calls, so shutdown can wait for
-	// handlers asynq stopped waiting for.
-	inflight sync.WaitGroup
 }
 
-// ProcessTask makes one attempt of one delivery, records it, and tells
-// asynq what comes next: nothing (done), a retry after the schedule's
-// delay, a postponement, or the end (SkipRetry).
-func (h *handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	h.inflight.Add(1)
-	defer h.inflight.Done()
-	tenantID, id, err := parseDeliverPayload(t.Payload())
-	if err != nil {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
-	}
-	if run := h.direct.claim(id); run != nil {
-		// This process began the first attempt the moment the message was
-		// committed; the task only confirms its outcome (see direct.go).
-		select {
-		case <-run.done:
-			return run.outcome()
-		case <-ctx.Done():
-			// Shutdown: asynq puts the task back; the run still records
-			// its attempt, and the next try finds the delivery's state.
-			return ctx.Err()
-		}
-	}
-	ctx = telemetry.Extract(ctx, t.Headers())
-	ctx, span := h.tracer.Start(ctx, "webhook:deliver", trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(attribute.Int64("hookline.delivery_id", id)))
-	defer span.End()
-	requestID := t.Headers()[headerRequestID]
-	job, handed := h.handoff.take(id)
-	if !handed || (tenantID != "" && job.TenantID != tenantID) {
-		if tenantID != "" {
-			job, err = h.store.LoadDelivery(ctx, tenantID, id)
-		} else {
-			job, err = h.store.LoadDeliveryByID(ctx, id)
-		}
-		if errors.Is(err, tenants.ErrNotFound) {
-			return nil // nothing to deliver (the tenant's data is gone)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return h.attempt(ctx, job, requestID)
+// outcome is what became of one turn of a delivery in its lane: when it is
+// due again (zero: it is done: delivered, failed for good or canceled),
+// and what the turn said about the receiver's capacity.
+type outcome struct {
+	next       time.Time
+	signal     laneSignal
+	pauseUntil time.Time
+	cap        int
+	started    time.Time
+	appID      string
 }
+
+// unexpectedRetry is how long a delivery waits after an error that is not
+// the receiver's (the database down, a record that could not be written):
+// the lane keeps it, and PostgreSQL still says it is pending.
+const unexpectedRetry = 5 * time.Second
 
 // attempt makes one attempt of a loaded delivery job, records it, and
-// returns what asynq should do next (ProcessTask's contract).
-func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestID string) error {
+// returns what its lane is to do next. It never fails: whatever goes
+// wrong becomes a later turn.
+func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestID string) outcome {
 	tenantID, id := job.TenantID, job.ID
+	now := h.now()
+	out := outcome{started: now, appID: job.AppID}
 	span := trace.SpanFromContext(ctx)
 	if job.Status != tenants.StatusPending {
-		return nil // done already: a duplicate task, or a recovered one
+		return out // done already: a duplicate turn, or a recovered one
 	}
 	if job.EndpointDeleted || job.EndpointDisabled || job.Payload == nil {
 		// Disabled and deleted endpoints receive nothing; an expunged
 		// payload has nothing to send.
-		return h.store.SetDeliveryStatus(ctx, tenantID, id, tenants.StatusCanceled)
+		return h.cancel(ctx, job, out)
 	}
-	now := h.now()
 	if job.NextAttemptAt != nil && job.NextAttemptAt.Sub(now) > dueTolerance {
-		early := job.NextAttemptAt.Sub(now)
-		// Run early: asynq schedules at whole seconds, and a recovered or
-		// swept task may come before its time. PostgreSQL holds the time.
-		return &delayError{Delay: early, Reason: "not yet due"}
+		// Early: a swept delivery, or a lane that learned its time late.
+		// PostgreSQL holds the time.
+		out.next = *job.NextAttemptAt
+		return out
 	}
 	ep, err := h.cache.get(ctx, tenantID, job.EndpointID, job.EndpointRevision)
 	if errors.Is(err, tenants.ErrNotFound) {
-		return h.store.SetDeliveryStatus(ctx, tenantID, id, tenants.StatusCanceled)
+		return h.cancel(ctx, job, out)
 	}
 	if err != nil {
-		return err
+		h.log.WarnContext(ctx, "cannot load endpoint; the delivery waits", "tenant_id", tenantID, "endpoint_id", job.EndpointID, "err", err)
+		out.next = now.Add(unexpectedRetry)
+		return out
 	}
+	out.cap = ep.cfg.MaxConcurrency
 	var probeCost time.Duration // what a failure would cost this delivery
 	if job.Trigger == tenants.TriggerScheduled {
 		probeCost, _ = NextDelay(h.schedule(ep), job.Attempts+1, 0.5)
@@ -165,23 +137,32 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 		h.obs.Postponed(OutcomeCircuitOpen)
 		// Spread the waiting deliveries over a fifth of the wait, so
 		// they do not all come back at once.
-		return h.postpone(&job, now, wait+time.Duration(h.rnd()*float64(wait)/5), "circuit open")
+		out.next = h.postpone(&job, now, wait+time.Duration(h.rnd()*float64(wait)/5))
+		return out
 	}
 	if r := ep.cfg.ThrottleRate; r != nil && *r > 0 {
 		if ok, wait := h.throttle.allow(ctx, job.EndpointID, *r, now); !ok {
 			h.obs.Postponed(OutcomeThrottled)
-			return h.postpone(&job, now, wait, "throttled")
+			out.next = h.postpone(&job, now, wait)
+			return out
 		}
 	}
 
 	span.SetAttributes(attribute.String("hookline.msg_id", job.MsgID), attribute.Int("hookline.attempt", job.Attempts+1))
 	res := h.send(ctx, &job, ep)
 	result, next := h.decide(&job, ep, res)
+	out.signal = res.signal()
+	if res.retryAfter > 0 && out.signal == signalCongestion {
+		out.pauseUntil = res.at.Add(res.retryAfter)
+	}
 	h.breaker.done(job.EndpointID, tk, res.outcome == OutcomeSuccess, next, h.now())
 	if err := h.recorder.record(ctx, result); err != nil {
-		// The attempt happened but is not on record: retry it (the
+		// The attempt happened but is not on record: try again (the
 		// receiver de-duplicates on webhook-id).
-		return fmt.Errorf("record attempt of delivery %d: %w", id, err)
+		h.log.WarnContext(ctx, "attempt not recorded; it will be made again", "request_id", requestID, "tenant_id", tenantID,
+			"msg_id", job.MsgID, "endpoint_id", job.EndpointID, "err", fmt.Errorf("record attempt of delivery %d: %w", id, err))
+		out.next = h.now().Add(unexpectedRetry)
+		return out
 	}
 	if h.events != nil {
 		h.events.AttemptRecorded(ctx, &job, result)
@@ -199,14 +180,19 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 		slog.String("attempt_id", result.Attempt.ID), slog.Int("attempt", job.Attempts+1),
 		slog.Int("status_code", res.statusCode), slog.Int64("duration_ms", res.duration.Milliseconds()),
 		slog.String("outcome", res.outcome), slog.String("next", result.Status.String()))
-	switch result.Status {
-	case tenants.StatusSuccess:
-		return nil
-	case tenants.StatusPending:
-		return &delayError{Delay: next, Failure: true, Reason: "attempt failed: " + res.summary()}
-	default:
-		return fmt.Errorf("delivery failed for good after %d tries (%s): %w", job.Attempts+1, res.summary(), asynq.SkipRetry)
+	if result.Status == tenants.StatusPending && result.NextAttemptAt != nil {
+		out.next = *result.NextAttemptAt
 	}
+	return out
+}
+
+// cancel ends a delivery without an attempt (its endpoint was deleted or
+// disabled, or its payload is gone).
+func (h *handler) cancel(ctx context.Context, job tenants.DeliveryJob, out outcome) outcome {
+	if err := h.store.SetDeliveryStatus(ctx, job.TenantID, job.ID, tenants.StatusCanceled); err != nil {
+		out.next = h.now().Add(unexpectedRetry)
+	}
+	return out
 }
 
 // sendResult is what one HTTP request produced.
@@ -219,6 +205,25 @@ type sendResult struct {
 	retryAfter time.Duration
 	headers    map[string]string
 	at         time.Time
+	// congested marks a connection error that means the receiver is full
+	// or gone (refused, reset), as opposed to one of ours (a bad URL).
+	congested bool
+}
+
+// signal is what the attempt says about the receiver's capacity: a
+// timeout, a refused or reset connection, a 429 or a 503 is congestion;
+// a success is room; anything else (a quick 500, a 404) is a failure that
+// says nothing of capacity but still counts in the lane's window.
+func (r sendResult) signal() laneSignal {
+	switch {
+	case r.outcome == OutcomeSuccess:
+		return signalOK
+	case r.outcome == OutcomeTimeout, r.outcome == OutcomeConnError && r.congested:
+		return signalCongestion
+	case r.statusCode == http.StatusTooManyRequests, r.statusCode == http.StatusServiceUnavailable:
+		return signalCongestion
+	}
+	return signalFail
 }
 
 func (r sendResult) summary() string {
@@ -285,6 +290,8 @@ func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpoi
 			r.outcome, r.errText = OutcomeTimeout, fmt.Sprintf("no answer within %s", h.opts.DeliveryTimeout)
 		default:
 			r.outcome, r.errText = OutcomeConnError, connErrorText(err)
+			r.congested = errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+				errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 		}
 		return r
 	}
@@ -369,14 +376,13 @@ func (h *handler) schedule(ep *endpointEntry) []time.Duration {
 	return h.opts.RetrySchedule
 }
 
-// postpone puts job off by d without an attempt: PostgreSQL is told the new
-// time (batched, for the API and the portal), and asynq is asked to bring
-// the task back no earlier than that. asynq keeps due times in whole
-// seconds, so the delay it gets is rounded up to one.
-func (h *handler) postpone(job *tenants.DeliveryJob, now time.Time, d time.Duration, reason string) error {
+// postpone puts job off by d without an attempt: PostgreSQL is told the
+// new time (batched, for the API and the portal), and the lane keeps the
+// delivery until then. It returns the new time.
+func (h *handler) postpone(job *tenants.DeliveryJob, now time.Time, d time.Duration) time.Time {
 	at := now.Add(d)
 	h.postponer.add(tenants.Postponement{TenantID: job.TenantID, DeliveryID: job.ID, Attempts: job.Attempts, At: at})
-	return &delayError{Delay: at.Truncate(time.Second).Add(time.Second).Sub(now), Reason: reason}
+	return at
 }
 
 // cleanText makes a response body storable as PostgreSQL text: valid UTF-8

@@ -2,20 +2,20 @@ package worker
 
 import (
 	"context"
-
-	"github.com/hookline/hookline/tenants"
+	"time"
 )
 
-// EnqueueBackups enqueues the deliveries of msgs as the Dispatcher does
-// when this process's worker has reserved them all: as backup tasks, due
-// only if the process dies before settling them. Tests simulate that
-// death by never making the attempts.
-func (c *Client) EnqueueBackups(ctx context.Context, msgs []tenants.CreatedMessage) error {
-	var direct directBatch
-	for _, m := range msgs {
-		for _, d := range m.Deliveries {
-			direct.add(d.ID, func() {})
-		}
+// HoldSlots puts deliveries into their lanes as a process that took them
+// for itself (their slots held) and then died would leave them: only the
+// slots' leases bring them back. Tests of that death use it.
+func (c *Client) HoldSlots(ctx context.Context, tenantID, endpointID string, ids []int64) error {
+	ops := make([]admitOp, len(ids))
+	for i, id := range ids {
+		ops[i] = admitOp{ID: id, EndpointID: endpointID, TenantID: tenantID, Due: time.Now(), Local: true}
 	}
-	return c.enqueueMessages(ctx, msgs, nil, &direct)
+	_, err := c.lanes.admit(ctx, ops)
+	return err
 }
+
+// Lease is how long a slot is held without a release.
+func (c *Client) Lease() time.Duration { return c.lanes.lease }

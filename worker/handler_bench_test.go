@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hookline/hookline/internal/redistest"
@@ -16,12 +15,12 @@ import (
 	"github.com/hookline/hookline/tenants"
 )
 
-// BenchmarkHandler_ProcessTask measures one delivery through the real
-// handler: load the delivery from PostgreSQL, sign, POST to a local
+// BenchmarkHandler_Turn measures one delivery's turn through the real
+// runner: load the delivery from PostgreSQL, sign, POST to a local
 // receiver, record the attempt (group commit) — everything a worker does
-// per task except asynq's own dequeue and acknowledgement. Run in parallel
-// (b.RunParallel), as the worker runs it.
-func BenchmarkHandler_ProcessTask(b *testing.B) {
+// per turn except taking it from its lane and releasing the slot. Run in
+// parallel (b.RunParallel), as the worker runs it.
+func BenchmarkHandler_Turn(b *testing.B) {
 	ctx := context.Background()
 	db, _ := storetest.Open(b)
 	st := store.New(db, storetest.TestCipher(b), nil)
@@ -40,22 +39,23 @@ func BenchmarkHandler_ProcessTask(b *testing.B) {
 		b.Fatal(err)
 	}
 	payload := []byte(`{"type":"invoice.paid","data":{"id":"in_1234567890","amount":4200,"currency":"eur","customer":"cus_123"}}`)
-	tasks := make(chan *asynq.Task, b.N)
+	eps, _ := st.FindEndpoints(ctx, t.ID, app.ID, tenants.ListParams{})
+	items := make(chan laneItem, b.N)
 	for range b.N {
 		_, ids, err := st.CreateMessage(ctx, t.ID, app.ID, tenants.MessageInput{EventType: "invoice.paid", Payload: payload})
 		if err != nil {
 			b.Fatal(err)
 		}
-		tasks <- asynq.NewTask(TypeDeliver, deliverPayload(ids[0]))
+		items <- laneItem{ID: ids[0], EndpointID: eps.Items[0].ID, TenantID: t.ID}
 	}
-	close(tasks)
+	close(items)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.SetParallelism(16)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := w.handler.ProcessTask(ctx, <-tasks); err != nil {
-				b.Error(err)
+			if out := w.run.turn(ctx, <-items, nil, ""); !out.next.IsZero() {
+				b.Errorf("a turn left the delivery pending: %+v", out)
 			}
 		}
 	})

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -15,7 +14,8 @@ func TestHandoff_BoundedAndTakenOnce(t *testing.T) {
 	job := func(id int64, size int) tenants.DeliveryJob {
 		return tenants.DeliveryJob{ID: id, Payload: make([]byte, size)}
 	}
-	h.put(context.Background(), []tenants.DeliveryJob{job(1, 40), job(2, 40)}, nil, nil)
+	h.put(job(1, 40))
+	h.put(job(2, 40))
 	if j, ok := h.take(1); !ok || j.ID != 1 {
 		t.Fatalf("take(1) = %v, %v", j.ID, ok)
 	}
@@ -23,7 +23,8 @@ func TestHandoff_BoundedAndTakenOnce(t *testing.T) {
 		t.Fatal("a job was handed over twice")
 	}
 	// Over budget: the oldest go first.
-	h.put(context.Background(), []tenants.DeliveryJob{job(3, 40), job(4, 40)}, nil, nil)
+	h.put(job(3, 40))
+	h.put(job(4, 40))
 	if _, ok := h.take(2); ok {
 		t.Error("the oldest job survived an over-budget put")
 	}
@@ -37,14 +38,14 @@ func TestHandoff_BoundedAndTakenOnce(t *testing.T) {
 	}
 	// Old entries expire.
 	h.maxAge = time.Millisecond
-	h.put(context.Background(), []tenants.DeliveryJob{job(5, 1)}, nil, nil)
+	h.put(job(5, 1))
 	now = now.Add(5 * time.Millisecond)
-	h.put(context.Background(), []tenants.DeliveryJob{job(6, 1)}, nil, nil)
+	h.put(job(6, 1))
 	if _, ok := h.take(5); ok {
 		t.Error("an expired job was handed over")
 	}
 	var nilHandoff *handoff
-	nilHandoff.put(context.Background(), []tenants.DeliveryJob{job(7, 1)}, nil, nil)
+	nilHandoff.put(job(7, 1))
 	if _, ok := nilHandoff.take(7); ok {
 		t.Error("a nil handoff held a job")
 	}

@@ -4,135 +4,108 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/hookline/hookline/tenants"
 )
 
-// QueueStats is one queue's task counts by state and the age of its oldest
-// pending task.
+// InspectorStore is what the operator's view of the delivery queue reads
+// and changes in PostgreSQL (package store implements it).
+type InspectorStore interface {
+	CountPendingDeliveries(ctx context.Context, lag time.Duration) (pending, overdue int64, err error)
+	FindFailedDeliveries(ctx context.Context, limit int) ([]tenants.FailedDelivery, error)
+	LoadDeliveryByID(ctx context.Context, id int64) (tenants.DeliveryJob, error)
+	RetryFailedDelivery(ctx context.Context, tenantID string, id int64) error
+}
+
+// QueueStats is the delivery queue at a glance: pending deliveries (from
+// PostgreSQL, the source of truth), those overdue by more than the grace,
+// and the lanes that are full with deliveries waiting.
 type QueueStats struct {
-	Queue                                       string
-	Pending, Active, Scheduled, Retry, Archived int
-	OldestPending                               time.Duration
+	Pending, Overdue int64
+	ThrottledLanes   int
+	// Throttled are the fullest lanes, most waiting first.
+	Throttled []LaneState
 }
 
-// DeadTask is an archived delivery task: one that failed for good.
-type DeadTask struct {
-	TaskID     string
-	TenantID   string
-	DeliveryID int64
-	LastError  string
-	FailedAt   time.Time
-}
-
-// Inspector is the operator's view of the delivery queue.
+// Inspector is the operator's view of the delivery queue. Safe for
+// concurrent use.
 type Inspector struct {
-	in    *asynq.Inspector
-	store Store
-	queue string
+	store  InspectorStore
+	client *Client
 }
 
-// NewInspector inspects queue through in, and re-queues through store.
-func NewInspector(in *asynq.Inspector, store Store, queue string) *Inspector {
-	return &Inspector{in: in, store: store, queue: queue}
+// NewInspector inspects the lanes of queue through rc, and the deliveries
+// through store.
+func NewInspector(rc redis.UniversalClient, store InspectorStore, queue string) *Inspector {
+	return &Inspector{store: store, client: NewClient(rc, queue, 0)}
 }
 
-// Stats returns the counts of every queue asynq knows, ours first (even
-// when Redis has never seen it).
-func (i *Inspector) Stats() ([]QueueStats, error) {
-	names, err := i.in.Queues()
-	if err != nil {
-		return nil, fmt.Errorf("list queues: %w", err)
+// Stats returns the queue at a glance, with up to top throttled lanes.
+func (i *Inspector) Stats(ctx context.Context, grace time.Duration, top int) (QueueStats, error) {
+	var st QueueStats
+	var err error
+	if st.Pending, st.Overdue, err = i.store.CountPendingDeliveries(ctx, grace); err != nil {
+		return st, err
 	}
-	ordered := []string{i.queue}
-	for _, n := range names {
-		if n != i.queue {
-			ordered = append(ordered, n)
+	if st.Throttled, st.ThrottledLanes, err = i.client.lanes.throttled(ctx, "", top); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// Dead lists up to limit deliveries that failed for good, latest first.
+func (i *Inspector) Dead(ctx context.Context, limit int) ([]tenants.FailedDelivery, error) {
+	return i.store.FindFailedDeliveries(ctx, limit)
+}
+
+// Requeue gives failed deliveries one more try (all of them when ids is
+// empty): each goes back to pending in PostgreSQL, then into its lane. ids
+// are delivery ids ("12345", or "d12345" as earlier versions printed
+// them). It returns how many were re-queued.
+func (i *Inspector) Requeue(ctx context.Context, ids []string) (int, error) {
+	var targets []int64
+	if len(ids) == 0 {
+		dead, err := i.Dead(ctx, 1<<20)
+		if err != nil {
+			return 0, err
+		}
+		for _, d := range dead {
+			targets = append(targets, d.ID)
 		}
 	}
-	var out []QueueStats
-	for _, q := range ordered {
-		info, err := i.in.GetQueueInfo(q)
-		if err != nil {
-			if q == i.queue && !errors.Is(err, asynq.ErrQueueNotFound) {
-				return nil, fmt.Errorf("queue %s: %w", q, err)
-			}
-			out = append(out, QueueStats{Queue: q})
+	var errs []error
+	for _, s := range ids {
+		id, err := strconv.ParseInt(strings.TrimPrefix(s, "d"), 10, 64)
+		if err != nil || id <= 0 {
+			errs = append(errs, fmt.Errorf("%q is not a delivery id", s))
 			continue
 		}
-		out = append(out, QueueStats{Queue: q, Pending: info.Pending, Active: info.Active, Scheduled: info.Scheduled,
-			Retry: info.Retry, Archived: info.Archived, OldestPending: info.Latency})
-	}
-	return out, nil
-}
-
-// Dead lists up to limit archived delivery tasks, newest first.
-func (i *Inspector) Dead(limit int) ([]DeadTask, error) {
-	var out []DeadTask
-	for page := 1; len(out) < limit; page++ {
-		tasks, err := i.in.ListArchivedTasks(i.queue, asynq.PageSize(min(limit-len(out), 100)), asynq.Page(page))
-		if errors.Is(err, asynq.ErrQueueNotFound) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("list archived tasks: %w", err)
-		}
-		for _, t := range tasks {
-			if t.Type != TypeDeliver {
-				continue
-			}
-			tenantID, id, err := parseDeliverPayload(t.Payload)
-			if err != nil {
-				continue
-			}
-			if tenantID == "" {
-				if job, err := i.store.LoadDeliveryByID(context.Background(), id); err == nil {
-					tenantID = job.TenantID
-				}
-			}
-			out = append(out, DeadTask{TaskID: t.ID, TenantID: tenantID, DeliveryID: id, LastError: t.LastErr, FailedAt: t.LastFailedAt})
-		}
-		if len(tasks) == 0 {
-			break
-		}
-	}
-	return out, nil
-}
-
-// Requeue gives archived delivery tasks (all of them when ids is empty)
-// one more try: each delivery goes back to pending in PostgreSQL, then its
-// task back to the queue. It returns how many were re-queued.
-func (i *Inspector) Requeue(ctx context.Context, ids []string) (int, error) {
-	dead, err := i.Dead(1 << 20)
-	if err != nil {
-		return 0, err
-	}
-	want := map[string]bool{}
-	for _, id := range ids {
-		want[id] = true
+		targets = append(targets, id)
 	}
 	n := 0
-	var errs []error
-	for _, d := range dead {
-		if len(ids) > 0 && !want[d.TaskID] {
+	for _, id := range targets {
+		job, err := i.store.LoadDeliveryByID(ctx, id)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("delivery %d: %w", id, err))
 			continue
 		}
-		delete(want, d.TaskID)
-		if err := i.store.RetryFailedDelivery(ctx, d.TenantID, d.DeliveryID); err != nil && !errors.Is(err, tenants.ErrConflict) {
+		if err := i.store.RetryFailedDelivery(ctx, job.TenantID, id); err != nil {
+			if errors.Is(err, tenants.ErrConflict) {
+				err = fmt.Errorf("delivery %d has not failed", id)
+			}
 			errs = append(errs, err)
 			continue
 		}
-		if err := i.in.RunTask(i.queue, d.TaskID); err != nil {
-			errs = append(errs, fmt.Errorf("run task %s: %w", d.TaskID, err))
+		if err := i.client.EnqueueDeliveries(ctx, job.TenantID, job.EndpointID, []int64{id}); err != nil {
+			errs = append(errs, fmt.Errorf("delivery %d is pending again, and the sweeper will queue it: %w", id, err))
 			continue
 		}
 		n++
-	}
-	for id := range want {
-		errs = append(errs, fmt.Errorf("task %s is not an archived delivery task", id))
 	}
 	return n, errors.Join(errs...)
 }

@@ -80,24 +80,3 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
-
-func TestParseDeliverPayload(t *testing.T) {
-	for _, tc := range []struct {
-		in     string
-		tenant string
-		id     int64
-		ok     bool
-	}{
-		{"123", "", 123, true},
-		{"org_x:45", "org_x", 45, true}, // written by earlier versions
-		{"", "", 0, false}, {"abc", "", 0, false}, {"org_x:", "", 0, false}, {"-4", "", 0, false},
-	} {
-		tenant, id, err := parseDeliverPayload([]byte(tc.in))
-		if (err == nil) != tc.ok || tenant != tc.tenant || id != tc.id {
-			t.Errorf("parseDeliverPayload(%q) = %q, %d, %v", tc.in, tenant, id, err)
-		}
-	}
-	if got := string(deliverPayload(987)); got != "987" {
-		t.Errorf("deliverPayload(987) = %q", got)
-	}
-}

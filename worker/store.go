@@ -27,9 +27,6 @@ type Store interface {
 	ExpirePayloads(ctx context.Context, limit int) (int64, error)
 	DeleteExpiredIdempotencyKeys(ctx context.Context, limit int) (int64, error)
 
-	// The operator's re-queue of a failed delivery (Inspector).
-	RetryFailedDelivery(ctx context.Context, tenantID string, id int64) error
-
 	// Operational events are messages of the tenant's system
 	// application (OperationalSender).
 	SystemApplication(ctx context.Context, tenantID string) (tenants.Application, error)

@@ -15,12 +15,12 @@ import (
 // sweeper is the outbox's safety net. One process at a time holds its
 // lease (a PostgreSQL advisory lock). Each pass it finds pending
 // deliveries that are due (plus a grace period for the normal path) and
-// enqueues those whose task is missing from Redis: deliveries committed
-// while Redis was down, or whose process died between commit and enqueue.
+// admits those that are in no lane: deliveries committed while Redis was
+// down, or whose process died between commit and admission.
 //
 // Redis may also lose everything (a restart without persistence). The
 // sweeper keeps an epoch key in Redis; when it disappears, a full pass
-// re-enqueues every pending delivery, retries scheduled for later
+// admits every pending delivery again, retries scheduled for later
 // included, at the time PostgreSQL holds for each. A full pass also runs
 // periodically, in case Redis dropped keys some other way.
 type sweeper struct {
@@ -112,7 +112,7 @@ func (s *sweeper) pass(ctx context.Context) {
 // hash tag, so on a Redis Cluster it lives on the node that holds the
 // queue and is lost exactly when the queue is.
 func (s *sweeper) redisWasReset(ctx context.Context) (bool, error) {
-	key := "asynq:{" + s.client.queue + "}:hookline-epoch"
+	key := s.client.lanes.prefix + "epoch"
 	cur, err := s.redis.Get(ctx, key).Result()
 	if err != nil && err != redis.Nil {
 		return false, err
@@ -127,7 +127,7 @@ func (s *sweeper) redisWasReset(ctx context.Context) (bool, error) {
 		}
 		if ok {
 			if s.epoch != "" {
-				s.log.Warn("sweeper: Redis lost its data; re-enqueueing every pending delivery")
+				s.log.Warn("sweeper: Redis lost its data; admitting every pending delivery into its lane again")
 			}
 			s.epoch = fresh
 			return true, nil
@@ -149,7 +149,7 @@ func (s *sweeper) incrementalPass(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.restore(ctx, batch, false); err != nil {
+		if err := s.restore(ctx, batch); err != nil {
 			return err
 		}
 		if len(batch) > 0 {
@@ -169,7 +169,7 @@ func (s *sweeper) fullPass(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.restore(ctx, batch, true); err != nil {
+		if err := s.restore(ctx, batch); err != nil {
 			return err
 		}
 		if len(batch) < sweepBatch {
@@ -179,43 +179,33 @@ func (s *sweeper) fullPass(ctx context.Context) error {
 	}
 }
 
-// restore enqueues the deliveries among batch whose task is missing.
-// scheduled keeps each at its due time (a full pass); otherwise they are
-// due already and go at once.
-func (s *sweeper) restore(ctx context.Context, batch []tenants.DueDelivery, scheduled bool) error {
+// restore admits the deliveries among batch that are in no lane, each due
+// at the time PostgreSQL holds for it.
+func (s *sweeper) restore(ctx context.Context, batch []tenants.DueDelivery) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	eps := make([]string, len(batch))
 	ids := make([]int64, len(batch))
-	byID := make(map[int64]tenants.DueDelivery, len(batch))
 	for i, d := range batch {
-		ids[i] = d.ID
-		byID[d.ID] = d
+		eps[i], ids[i] = d.EndpointID, d.ID
 	}
-	missing, err := s.client.missing(ctx, ids)
+	missing, err := s.client.lanes.missing(ctx, eps, ids)
 	if err != nil {
 		return err
 	}
-	due := map[string][]int64{} // tenant -> ids, enqueued in one round trip each
-	for _, id := range missing {
-		d := byID[id]
-		if scheduled && time.Until(d.NextAttemptAt) > 0 {
-			if err := s.client.enqueue(ctx, d.TenantID, id, d.NextAttemptAt); err != nil {
-				return err
-			}
-			continue
-		}
-		due[d.TenantID] = append(due[d.TenantID], id)
+	if len(missing) == 0 {
+		return nil
 	}
-	for tenantID, ids := range due {
-		if _, err := s.client.enqueueBatch(ctx, tenantID, ids, nil); err != nil {
-			return err
-		}
+	ds := make([]tenants.DueDelivery, len(missing))
+	for i, k := range missing {
+		ds[i] = batch[k]
 	}
-	if len(missing) > 0 {
-		s.obs.Reenqueued(len(missing))
-		s.log.Info("sweeper: re-enqueued deliveries missing from Redis", "count", len(missing))
+	if err := s.client.admitDue(ctx, ds); err != nil {
+		return err
 	}
+	s.obs.Reenqueued(len(ds))
+	s.log.Info("sweeper: admitted deliveries missing from their lanes", "count", len(ds))
 	return nil
 }
 

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -39,23 +38,29 @@ type Options struct {
 	SweepGrace        time.Duration
 	FullSweepInterval time.Duration
 	// TaskCheckInterval and DelayedTaskCheckInterval are asynq's polling
-	// periods: how soon an idle worker sees a new task, and a due retry.
-	// TaskCheckInterval defaults to 20 ms for a worker on its own, and to
-	// 1 s when the API shares the process (Deps.InProcessAPI), whose first
-	// attempts begin without polling.
+	// periods for the periodic and background tasks (billing reports,
+	// storage maintenance): how soon an idle worker sees a new one, and a
+	// due retry. Deliveries do not use them: their lanes wake workers when
+	// work arrives and at each lane's next moment (lanes.go).
 	TaskCheckInterval        time.Duration
 	DelayedTaskCheckInterval time.Duration
 }
+
+// Delivery defaults.
+const (
+	DefaultDeliveryTimeout = 15 * time.Second
+	DefaultConcurrency     = 256
+)
 
 func (o *Options) defaults() {
 	if o.Queue == "" {
 		o.Queue = "hookline"
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = 256
+		o.Concurrency = DefaultConcurrency
 	}
 	if o.DeliveryTimeout <= 0 {
-		o.DeliveryTimeout = 15 * time.Second
+		o.DeliveryTimeout = DefaultDeliveryTimeout
 	}
 	if o.SignatureHeaders == "" {
 		o.SignatureHeaders = "both"
@@ -80,7 +85,7 @@ func (o *Options) defaults() {
 		o.FullSweepInterval = 10 * time.Minute
 	}
 	if o.TaskCheckInterval <= 0 {
-		o.TaskCheckInterval = 20 * time.Millisecond
+		o.TaskCheckInterval = time.Second
 	}
 	if o.DelayedTaskCheckInterval <= 0 {
 		o.DelayedTaskCheckInterval = time.Second
@@ -122,9 +127,21 @@ type Deps struct {
 	// at most once per period across processes.
 	Periodic []Periodic
 	// Events is told about every attempt once it is on record (the
-	// operational webhooks: exhausted, failing, recovered, auto-disabled);
-	// nil tells nobody.
+	// operational webhooks: exhausted, failing, recovered, auto-disabled),
+	// and, if it is also a LaneEvents, about throttled lanes; nil tells
+	// nobody.
 	Events AttemptEvents
+	// Weights, when set, gives each tenant's share of the workers (by
+	// plan; see WithWeights).
+	Weights func(ctx context.Context, tenantID string) int
+}
+
+// LaneEvents is told when an endpoint's lane has sat at one attempt at a
+// time (below its cap) for laneThrottledAfter: the receiver has been
+// showing congestion for that long. operational.Notifier implements it
+// (through Deps.Events).
+type LaneEvents interface {
+	LaneThrottled(ctx context.Context, tenantID, appID, endpointID string, since time.Time)
 }
 
 // AttemptEvents is told about each attempt after it is recorded. It runs
@@ -140,12 +157,15 @@ type Periodic struct {
 	Every time.Duration
 }
 
-// Worker runs the delivery handler and the outbox sweeper.
+// Worker runs the deliveries (the lanes' runner), the outbox sweeper, and
+// the periodic and background tasks (on asynq).
 type Worker struct {
 	opts    Options
 	log     *slog.Logger
 	srv     *asynq.Server
 	handler *handler
+	run     *runner
+	handoff *handoff // nil unless the API shares the process
 	rec     *recorder
 	sweeper *sweeper
 	client  *Client
@@ -159,12 +179,6 @@ type Worker struct {
 
 // New builds a Worker. Start it with Start; stop it with Shutdown.
 func New(d Deps, o Options) *Worker {
-	if o.TaskCheckInterval <= 0 && d.InProcessAPI {
-		// First attempts begin in process (direct.go); polling only picks
-		// up retries, resends and other processes' work, so it can be rare
-		// and an idle process cheap.
-		o.TaskCheckInterval = time.Second
-	}
 	o.defaults()
 	obs := d.Observer
 	if obs == nil {
@@ -173,7 +187,11 @@ func New(d Deps, o Options) *Worker {
 	if d.Tracer == nil {
 		d.Tracer = noop.NewTracerProvider()
 	}
-	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout, WithTracer(d.Tracer))
+	copts := []ClientOption{WithTracer(d.Tracer)}
+	if d.Weights != nil {
+		copts = append(copts, WithWeights(d.Weights))
+	}
+	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout, copts...)
 	transport := &http.Transport{
 		Proxy:                 nil, // a proxy would dial on our behalf, past the SSRF guard
 		DialContext:           newDialer(o.AllowPrivateTargets).DialContext,
@@ -200,28 +218,27 @@ func New(d Deps, o Options) *Worker {
 		opts: o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), now: time.Now, rnd: defaultRand,
 		events: d.Events,
 	}
+	// A turn: the attempt (bounded by the delivery timeout) and the time
+	// to record it.
+	run := newRunner(h, client.lanes, o.Concurrency, o.DeliveryTimeout+time.Minute, maxBlock, d.Log, h.tracer)
+	var ho *handoff
 	if d.InProcessAPI {
-		// The API shares this process: first attempts begin at once.
-		h.direct = newDirectRunner(h, client, d.Log, o.Concurrency, o.DeliveryTimeout+time.Minute)
-		h.handoff = newHandoff(handoffBytes)
+		// The API shares this process: first attempts begin at once, and
+		// the others' jobs wait here for their turn.
+		ho = newHandoff(handoffBytes)
+		run.handoff = ho
 	}
 	alog := d.Log.With("component", "asynq")
 	srv := asynq.NewServerFromRedisClient(d.Redis, asynq.Config{
-		Concurrency:              o.Concurrency,
+		Concurrency:              periodicConcurrency,
 		Queues:                   map[string]int{o.Queue: 1},
 		TaskCheckInterval:        o.TaskCheckInterval,
 		DelayedTaskCheckInterval: o.DelayedTaskCheckInterval,
-		RetryDelayFunc:           func(n int, err error, _ *asynq.Task) time.Duration { return retryDelay(n, err) },
-		IsFailure:                isFailure,
 		ShutdownTimeout:          o.ShutdownTimeout,
 		Logger:                   asynqLogger{alog},
 		LogLevel:                 asynq.WarnLevel,
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-			var de *delayError
-			if errors.As(err, &de) || errors.Is(err, asynq.SkipRetry) {
-				return // outcomes of the handler, logged there
-			}
-			d.Log.WarnContext(ctx, "delivery task error; will retry", "task", t.Type(), "err", err)
+			d.Log.WarnContext(ctx, "task error; asynq will retry it", "task", t.Type(), "err", err)
 		}),
 		HealthCheckFunc: func(err error) {
 			if err != nil {
@@ -233,7 +250,7 @@ func New(d Deps, o Options) *Worker {
 		store: d.Store, client: client, redis: d.Redis, log: d.Log.With("component", "sweeper"), obs: obs,
 		interval: o.SweepInterval, grace: o.SweepGrace, fullEvery: o.FullSweepInterval, now: time.Now,
 	}
-	w := &Worker{opts: o, log: d.Log, srv: srv, handler: h, rec: rec, sweeper: sw, client: client, extra: d.Handlers}
+	w := &Worker{opts: o, log: d.Log, srv: srv, handler: h, run: run, handoff: ho, rec: rec, sweeper: sw, client: client, extra: d.Handlers}
 	if len(d.Periodic) > 0 {
 		sopts := &asynq.SchedulerOpts{Logger: asynqLogger{alog}, LogLevel: asynq.WarnLevel}
 		if d.SchedulerRedis != nil {
@@ -257,8 +274,12 @@ func New(d Deps, o Options) *Worker {
 }
 
 // handoffBytes bounds the payloads of first-attempt jobs kept in memory
-// for their tasks (dispatch.go).
+// for their turns (dispatch.go).
 const handoffBytes = 64 << 20
+
+// periodicConcurrency is how many periodic and background tasks (billing
+// reports, storage maintenance) a process runs at once on asynq.
+const periodicConcurrency = 4
 
 // Client returns the enqueueing client for this worker's queue.
 func (w *Worker) Client() *Client { return w.client }
@@ -267,13 +288,18 @@ func (w *Worker) Client() *Client { return w.client }
 // the same process: with Deps.InProcessAPI, their first attempts begin
 // here at once; otherwise it is NewDispatcher(w.Client()).
 func (w *Worker) Dispatcher() *Dispatcher {
-	return &Dispatcher{client: w.client, direct: w.handler.direct, handoff: w.handler.handoff}
+	if w.handoff == nil {
+		return NewDispatcher(w.client)
+	}
+	return &Dispatcher{client: w.client, run: w.run, handoff: w.handoff}
 }
 
 // Start begins processing tasks and sweeping the outbox.
 func (w *Worker) Start(ctx context.Context) error {
 	mux := asynq.NewServeMux()
-	mux.Handle(TypeDeliver, w.handler)
+	// Delivery tasks of versions before lanes: their deliveries are in
+	// PostgreSQL, and the sweeper admits them into their lanes.
+	mux.HandleFunc(TypeDeliver, func(context.Context, *asynq.Task) error { return nil })
 	for typ, h := range w.extra {
 		mux.Handle(typ, h)
 	}
@@ -287,10 +313,14 @@ func (w *Worker) Start(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w.cancel = cancel
-	w.wg.Add(1)
+	w.wg.Add(2)
 	go func() {
 		defer w.wg.Done()
 		w.sweeper.run(sctx)
+	}()
+	go func() {
+		defer w.wg.Done()
+		w.run.loop(sctx)
 	}()
 	w.log.Info("worker started", "queue", w.opts.Queue, "concurrency", w.opts.Concurrency)
 	return nil
@@ -308,24 +338,38 @@ func (w *Worker) stop() {
 	if w.sched != nil {
 		w.sched.Shutdown()
 	}
-	w.handler.direct.close()
-	w.srv.Shutdown()
-	// Handlers asynq gave up on (it has already put their tasks back) have
-	// had their context canceled; let them finish recording what they can.
-	done := make(chan struct{})
-	go func() { w.handler.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		w.log.Warn("worker: some deliveries did not stop in time; their tasks are back in the queue")
-	}
+	// No new turns: the loop stops taking, the dispatcher stops starting.
+	w.run.close()
 	if w.cancel != nil {
 		w.cancel()
 	}
+	w.srv.Shutdown()
+	// Turns in flight get the shutdown timeout to finish; past it they are
+	// aborted, and each goes back to its lane (or its lease ends).
+	if !waitGroup(&w.run.running, w.opts.ShutdownTimeout) {
+		w.run.abort()
+		if !waitGroup(&w.run.running, 5*time.Second) {
+			w.log.Warn("worker: some deliveries did not stop in time; their lane slots are freed when their leases end")
+		}
+	}
 	w.wg.Wait()
-	w.handler.direct.closeSettle()
+	w.run.closeReleases()
 	w.rec.close()
 	w.handler.postponer.close()
+}
+
+// waitGroup waits for wg at most d and reports whether it is done.
+func waitGroup(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // OpenCircuits returns how many endpoints' circuits this worker holds open

@@ -8,19 +8,17 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/worker"
 )
 
 const queuesUsage = `usage:
-  hookline queues                         counts per queue and the oldest pending task's age
-  hookline queues dead [--limit N]        archived (dead) deliveries
-  hookline queues requeue --all|TASK_ID…  give dead deliveries one more try`
+  hookline queues                         pending and overdue deliveries, and the fullest lanes
+  hookline queues dead [--limit N]        deliveries that failed for good, latest first
+  hookline queues requeue --all|ID…       give failed deliveries one more try`
 
-// runQueues is the operator's view of the delivery queue through asynq's
-// Inspector.
+// runQueues is the operator's view of the delivery queue: PostgreSQL's
+// pending deliveries and the lanes in Redis.
 func runQueues(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, _, db, err := commandDB(ctx, getenv, stderr, false)
 	if err != nil {
@@ -35,22 +33,30 @@ func runQueues(ctx context.Context, args []string, getenv func(string) string, s
 	if err := rc.Ping(ctx).Err(); err != nil {
 		return explainUnreachable(nil, cfg, err)
 	}
-	in := worker.NewInspector(asynq.NewInspectorFromRedisClient(rc), store.New(db, nil, nil), cfg.Queue)
-
+	in := worker.NewInspector(rc, store.New(db, nil, nil), cfg.Queue)
 	sub := ""
 	if len(args) > 0 {
 		sub, args = args[0], args[1:]
 	}
 	switch sub {
 	case "":
-		stats, err := in.Stats()
+		st, err := in.Stats(ctx, cfg.SweepGrace, 10)
 		if err != nil {
 			return err
 		}
+		fmt.Fprintf(stdout, "queue %s: %d pending deliveries, %d overdue; %d lanes full with deliveries waiting\n",
+			cfg.Queue, st.Pending, st.Overdue, st.ThrottledLanes)
+		if len(st.Throttled) == 0 {
+			return nil
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "QUEUE\tPENDING\tACTIVE\tSCHEDULED\tRETRY\tARCHIVED\tOLDEST PENDING")
-		for _, s := range stats {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", s.Queue, s.Pending, s.Active, s.Scheduled, s.Retry, s.Archived, s.OldestPending.Round(time.Millisecond))
+		fmt.Fprintln(tw, "ENDPOINT\tTENANT\tIN FLIGHT\tLIMIT\tCAP\tWAITING\tAT 1 SINCE")
+		for _, l := range st.Throttled {
+			since := "-"
+			if l.AtOneSince != nil {
+				since = l.AtOneSince.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", l.EndpointID, l.TenantID, l.InFlight, l.Limit, l.Cap, l.Waiting, since)
 		}
 		return tw.Flush()
 	case "dead":
@@ -59,7 +65,7 @@ func runQueues(ctx context.Context, args []string, getenv func(string) string, s
 		if err := fs.Parse(args); err != nil {
 			return &usageError{queuesUsage}
 		}
-		dead, err := in.Dead(*limit)
+		dead, err := in.Dead(ctx, *limit)
 		if err != nil {
 			return err
 		}
@@ -68,9 +74,9 @@ func runQueues(ctx context.Context, args []string, getenv func(string) string, s
 			return nil
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TASK\tTENANT\tDELIVERY\tFAILED AT\tLAST ERROR")
+		fmt.Fprintln(tw, "DELIVERY\tTENANT\tMESSAGE\tENDPOINT\tFAILED AT\tLAST ERROR")
 		for _, d := range dead {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", d.TaskID, d.TenantID, d.DeliveryID, d.FailedAt.UTC().Format(time.RFC3339), oneLine(d.LastError))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.TenantID, d.MsgID, d.EndpointID, d.FailedAt.UTC().Format(time.RFC3339), oneLine(d.LastError))
 		}
 		return tw.Flush()
 	case "requeue":
