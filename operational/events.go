@@ -16,6 +16,11 @@ const (
 	MessageAttemptFailing   = "message.attempt.failing"
 	MessageAttemptRecovered = "message.attempt.recovered"
 	BackgroundTaskFinished  = "background_task.finished"
+	// EndpointThrottled is Hookline's own: the endpoint's delivery lane
+	// has allowed one attempt at a time (below its cap) for ten minutes,
+	// because the receiver kept showing congestion (timeouts, refused
+	// connections, 429 or 503).
+	EndpointThrottled = "endpoint.throttled"
 )
 
 // EventTypes lists every operational event type, the values an
@@ -23,6 +28,7 @@ const (
 var EventTypes = []string{
 	EndpointCreated, EndpointUpdated, EndpointDeleted, EndpointDisabled, EndpointEnabled,
 	MessageAttemptExhausted, MessageAttemptFailing, MessageAttemptRecovered, BackgroundTaskFinished,
+	EndpointThrottled,
 }
 
 // IsEventType reports whether t is an operational event type.
@@ -51,6 +57,18 @@ type EndpointData struct {
 	EndpointUID *string    `json:"endpointUid,omitempty"`
 	FailSince   *time.Time `json:"failSince,omitempty"`
 	Trigger     string     `json:"trigger,omitempty"`
+}
+
+// ThrottledData is the data of endpoint.throttled: since when the
+// endpoint's lane has allowed one attempt at a time, and the most it may
+// allow (its cap).
+type ThrottledData struct {
+	AppID       string    `json:"appId"`
+	AppUID      *string   `json:"appUid,omitempty"`
+	EndpointID  string    `json:"endpointId"`
+	EndpointUID *string   `json:"endpointUid,omitempty"`
+	Since       time.Time `json:"since"`
+	Cap         int       `json:"maxConcurrency,omitempty"`
 }
 
 // AttemptData is the data of the message.attempt.* events (Svix's

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/hookline/hookline/tenants"
 )
@@ -139,6 +140,31 @@ func (n *Notifier) AttemptRecorded(ctx context.Context, job *tenants.DeliveryJob
 		}
 		n.emit(ctx, job.TenantID, EndpointDisabled, id, d)
 	}
+}
+
+// LaneThrottled is the worker's hook (worker.LaneEvents): endpointID's
+// lane has allowed one attempt at a time since since. It sends
+// endpoint.throttled, once per stretch (the event id carries since).
+func (n *Notifier) LaneThrottled(ctx context.Context, tenantID, appID, endpointID string, since time.Time) {
+	if n == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if _, err := n.store.SystemApplication(ctx, tenantID); err != nil {
+		return // no operational endpoints (or no answer): nobody to tell
+	}
+	app, err := n.store.FindApplication(ctx, tenantID, appID)
+	if err != nil || app.System {
+		return // deleted meanwhile, or the system application's own endpoint
+	}
+	d := ThrottledData{AppID: app.ID, AppUID: app.UID, EndpointID: endpointID, Since: since.UTC()}
+	if e, err := n.store.FindEndpoint(ctx, tenantID, appID, endpointID); err == nil {
+		d.EndpointUID = e.UID
+		if e.MaxConcurrency != nil {
+			d.Cap = *e.MaxConcurrency
+		}
+	}
+	n.emit(ctx, tenantID, EndpointThrottled, EndpointThrottled+"."+endpointID+"."+strconv.FormatInt(since.UnixMilli(), 10), d)
 }
 
 // TaskFinished sends background_task.finished.

@@ -488,3 +488,57 @@ func TestOperational_BackgroundTaskFinished(t *testing.T) {
 		t.Errorf("background_task.finished = %+v, want task %s (endpoint.recover, finished)", ev, task.Id)
 	}
 }
+
+// TestOperational_EndpointThrottled: an endpoint whose receiver keeps
+// answering 429 sees its lane fall to one attempt at a time; once it has
+// sat there for ThrottledAfter (here 1 s; production 10 minutes),
+// endpoint.throttled arrives, once for the stretch, naming the endpoint
+// and since when.
+func TestOperational_EndpointThrottled(t *testing.T) {
+	t.Parallel()
+	sched := make([]time.Duration, 40)
+	for i := range sched {
+		sched[i] = 100 * time.Millisecond
+	}
+	env := testenv.New(t, testenv.Options{Worker: true, WorkerOptions: testenv.FastPolling(worker.Options{
+		RetrySchedule: sched, ThrottledAfter: time.Second, Breaker: worker.BreakerOptions{Disabled: true},
+	})})
+	ctx := context.Background()
+	c := env.SDK(env.APIKey)
+	ops := newReceiver(t, 200)
+	_, secret := opEndpoint(t, c, ops, operational.EndpointThrottled)
+	app, err := c.Application.Create(ctx, models.ApplicationIn{Name: "customer", Uid: ptr("cust")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := newReceiver(t, http.StatusTooManyRequests)
+	ep, err := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: busy.URL + "/hook"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for range 10 {
+		if _, err := c.Message.Create(ctx, app.Id, models.MessageIn{EventType: "a.b", Payload: map[string]any{}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 20*time.Second, "endpoint.throttled", func() bool { return len(ops.events(t, secret, operational.EndpointThrottled)) > 0 })
+	var ev struct {
+		Type string
+		Data operational.ThrottledData
+	}
+	if err := json.Unmarshal(ops.events(t, secret, operational.EndpointThrottled)[0].Body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	d := ev.Data
+	if ev.Type != operational.EndpointThrottled || d.AppID != app.Id || d.AppUID == nil || *d.AppUID != "cust" || d.EndpointID != ep.Id ||
+		d.Since.Before(start) || time.Since(d.Since) < time.Second {
+		t.Errorf("endpoint.throttled = %+v; want app %s, endpoint %s, since after %s and a second ago or more", ev, app.Id, ep.Id, start)
+	}
+	// More attempts at 1: still one event for the stretch.
+	seen := busy.count()
+	waitFor(t, 10*time.Second, "five more attempts", func() bool { return busy.count() >= seen+5 })
+	if n := len(ops.events(t, secret, operational.EndpointThrottled)); n != 1 {
+		t.Errorf("%d endpoint.throttled events for one stretch, want 1", n)
+	}
+}

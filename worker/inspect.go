@@ -27,9 +27,7 @@ type InspectorStore interface {
 // and the lanes that are full with deliveries waiting.
 type QueueStats struct {
 	Pending, Overdue int64
-	ThrottledLanes   int
-	// Throttled are the fullest lanes, most waiting first.
-	Throttled []LaneState
+	Throttled        ThrottledLanes
 }
 
 // Inspector is the operator's view of the delivery queue. Safe for
@@ -52,10 +50,17 @@ func (i *Inspector) Stats(ctx context.Context, grace time.Duration, top int) (Qu
 	if st.Pending, st.Overdue, err = i.store.CountPendingDeliveries(ctx, grace); err != nil {
 		return st, err
 	}
-	if st.Throttled, st.ThrottledLanes, err = i.client.lanes.throttled(ctx, "", top); err != nil {
+	if st.Throttled, err = i.client.lanes.throttled(ctx, "", top); err != nil {
 		return st, err
 	}
 	return st, nil
+}
+
+// Throttled returns the lanes of tenantID ("" for every tenant's) that are
+// full with deliveries waiting: how many, the deliveries parked in them,
+// and up to k of them, most waiting first.
+func (i *Inspector) Throttled(ctx context.Context, tenantID string, k int) (ThrottledLanes, error) {
+	return i.client.lanes.throttled(ctx, tenantID, k)
 }
 
 // Dead lists up to limit deliveries that failed for good, latest first.

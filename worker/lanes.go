@@ -60,9 +60,6 @@ const (
 	// timeouts shrink it; a healthy one grows past it within a second of
 	// traffic.
 	laneInitialLimit = 4
-	// laneThrottledAfter is how long a lane must sit at a limit of 1 (below
-	// its cap) before an operational webhook says so.
-	laneThrottledAfter = 10 * time.Minute
 	// laneIdleTTL is how long an idle lane keeps its learned limit: longer
 	// than the default schedule's longest retry delay, so that a lane whose
 	// deliveries wait for a far retry keeps its state.
@@ -526,7 +523,7 @@ type releaseOp struct {
 }
 
 // throttledLane is a lane that has sat at a limit of 1 for
-// laneThrottledAfter.
+// lanes.throttledAfter.
 type throttledLane struct {
 	EndpointID, TenantID, AppID string
 	Since                       time.Time
@@ -539,11 +536,15 @@ type lanes struct {
 	prefix string
 	lease  time.Duration
 	cap    int
-	now    func() time.Time
+	// throttledAfter is how long a lane must sit at a limit of 1 (below
+	// its cap) before release reports it.
+	throttledAfter time.Duration
+	now            func() time.Time
 }
 
 func newLanes(rc redis.UniversalClient, queue string, lease time.Duration) *lanes {
-	return &lanes{rc: rc, prefix: "hl:{" + queue + "}:", lease: lease, cap: DefaultLaneCap, now: time.Now}
+	return &lanes{rc: rc, prefix: "hl:{" + queue + "}:", lease: lease, cap: DefaultLaneCap,
+		throttledAfter: DefaultThrottledAfter, now: time.Now}
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -628,7 +629,7 @@ func (l *lanes) release(ctx context.Context, ops []releaseOp) ([]throttledLane, 
 	var out []throttledLane
 	for start := 0; start < len(ops); start += maxLaneBatch {
 		chunk := ops[start:min(start+maxLaneBatch, len(ops))]
-		args := l.args(laneThrottledAfter.Milliseconds())
+		args := l.args(l.throttledAfter.Milliseconds())
 		apps := map[string]string{}
 		for _, o := range chunk {
 			var next, pause int64
@@ -756,7 +757,12 @@ for _, ep in ipairs(eps) do
 	out[#out+1] = redis.call("ZCARD", wk(ep))
 	out[#out+1] = st[4] or ""
 end
-return {out, redis.call("ZCARD", key)}`)
+-- The deliveries parked in every full lane (each lane's count as of its
+-- last change), over at most 10,000 lanes.
+local parked = 0
+local all = redis.call("ZREVRANGE", key, 0, 9999, "WITHSCORES")
+for i = 2, #all, 2 do parked = parked + tonumber(all[i]) end
+return {out, redis.call("ZCARD", key), parked}`)
 
 // LaneState is a lane as an operator sees it.
 type LaneState struct {
@@ -770,19 +776,27 @@ type LaneState struct {
 	AtOneSince *time.Time
 }
 
+// ThrottledLanes are the lanes that are full with deliveries waiting (the
+// receiver is held to its limit): how many, how many deliveries are
+// parked in them, and the top ones by deliveries waiting.
+type ThrottledLanes struct {
+	Total  int
+	Parked int
+	Top    []LaneState
+}
+
 // throttled returns up to k full lanes with deliveries waiting, of
 // tenantID ("" for all), most waiting first, and how many there are.
-func (l *lanes) throttled(ctx context.Context, tenantID string, k int) ([]LaneState, int, error) {
+func (l *lanes) throttled(ctx context.Context, tenantID string, k int) (ThrottledLanes, error) {
+	var out ThrottledLanes
 	res, err := runScript(ctx, l.rc, laneThrottledScript, l.key(), append(l.args(tenantID), k))
 	if err != nil {
-		return nil, 0, fmt.Errorf("list throttled lanes: %w", err)
+		return out, fmt.Errorf("list throttled lanes: %w", err)
 	}
 	parts, ok := res.Val().([]any)
-	if !ok || len(parts) != 2 {
-		return nil, 0, fmt.Errorf("list throttled lanes: unexpected answer %v", res.Val())
+	if !ok || len(parts) != 3 {
+		return out, fmt.Errorf("list throttled lanes: unexpected answer %v", res.Val())
 	}
-	flat, _ := parts[0].([]any)
-	var out []LaneState
 	num := func(v any) int {
 		switch x := v.(type) {
 		case int64:
@@ -793,6 +807,7 @@ func (l *lanes) throttled(ctx context.Context, tenantID string, k int) ([]LaneSt
 		}
 		return 0
 	}
+	flat, _ := parts[0].([]any)
 	for i := 0; i+6 < len(flat); i += 7 {
 		st := LaneState{Limit: num(flat[i+3]), Cap: num(flat[i+4]), InFlight: num(flat[i+2]), Waiting: num(flat[i+5])}
 		st.EndpointID, _ = flat[i].(string)
@@ -803,8 +818,8 @@ func (l *lanes) throttled(ctx context.Context, tenantID string, k int) ([]LaneSt
 				st.AtOneSince = &t
 			}
 		}
-		out = append(out, st)
+		out.Top = append(out.Top, st)
 	}
-	total, _ := parts[1].(int64)
-	return out, int(total), nil
+	out.Total, out.Parked = num(parts[1]), num(parts[2])
+	return out, nil
 }

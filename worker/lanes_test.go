@@ -340,7 +340,7 @@ func TestLanes_Missing(t *testing.T) {
 }
 
 // TestLanes_ThrottledReport: a lane that sits at 1 below its cap for
-// laneThrottledAfter is reported once; full lanes with waiting deliveries
+// throttledAfter is reported once; full lanes with waiting deliveries
 // are listed, most waiting first.
 func TestLanes_ThrottledReport(t *testing.T) {
 	t.Parallel()
@@ -355,7 +355,7 @@ func TestLanes_ThrottledReport(t *testing.T) {
 	if got := f.limit("ep_t"); got != 1 {
 		t.Fatalf("limit %d, want 1", got)
 	}
-	f.advance(laneThrottledAfter)
+	f.advance(f.l.throttledAfter)
 	out := f.release(releaseOp{Item: it, Signal: signalCongestion, AppID: "app_t"})
 	if len(out) != 1 || out[0].EndpointID != "ep_t" || out[0].AppID != "app_t" {
 		t.Fatalf("reported %+v, want ep_t", out)
@@ -365,8 +365,13 @@ func TestLanes_ThrottledReport(t *testing.T) {
 	}
 	f.queueN("org_t", "ep_t", 10, 3)
 	f.take(1)
-	st, total, err := f.l.throttled(context.Background(), "org_t", 5)
-	if err != nil || total != 1 || len(st) != 1 || st[0].Waiting != 2 || st[0].InFlight != 1 || st[0].Limit != 1 || st[0].AtOneSince == nil {
-		t.Fatalf("throttled lanes %+v (%d, %v)", st, total, err)
+	th, err := f.l.throttled(context.Background(), "org_t", 5)
+	st := th.Top
+	if err != nil || th.Total != 1 || th.Parked != 2 || len(st) != 1 || st[0].Waiting != 2 || st[0].InFlight != 1 || st[0].Limit != 1 || st[0].AtOneSince == nil {
+		t.Fatalf("throttled lanes %+v (%v)", th, err)
+	}
+	// Another tenant's lanes are not its to see.
+	if other, err := f.l.throttled(context.Background(), "org_other", 5); err != nil || other.Total != 0 || len(other.Top) != 0 {
+		t.Errorf("another tenant sees %+v (%v)", other, err)
 	}
 }

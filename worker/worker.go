@@ -44,12 +44,17 @@ type Options struct {
 	// work arrives and at each lane's next moment (lanes.go).
 	TaskCheckInterval        time.Duration
 	DelayedTaskCheckInterval time.Duration
+	// ThrottledAfter is how long an endpoint's lane must allow only one
+	// attempt at a time (below its cap) before Deps.Events hears of it
+	// (the endpoint.throttled operational webhook); 0 means ten minutes.
+	ThrottledAfter time.Duration
 }
 
 // Delivery defaults.
 const (
 	DefaultDeliveryTimeout = 15 * time.Second
 	DefaultConcurrency     = 256
+	DefaultThrottledAfter  = 10 * time.Minute
 )
 
 func (o *Options) defaults() {
@@ -89,6 +94,9 @@ func (o *Options) defaults() {
 	}
 	if o.DelayedTaskCheckInterval <= 0 {
 		o.DelayedTaskCheckInterval = time.Second
+	}
+	if o.ThrottledAfter <= 0 {
+		o.ThrottledAfter = DefaultThrottledAfter
 	}
 }
 
@@ -137,7 +145,7 @@ type Deps struct {
 }
 
 // LaneEvents is told when an endpoint's lane has sat at one attempt at a
-// time (below its cap) for laneThrottledAfter: the receiver has been
+// time (below its cap) for Options.ThrottledAfter: the receiver has been
 // showing congestion for that long. operational.Notifier implements it
 // (through Deps.Events).
 type LaneEvents interface {
@@ -192,6 +200,7 @@ func New(d Deps, o Options) *Worker {
 		copts = append(copts, WithWeights(d.Weights))
 	}
 	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout, copts...)
+	client.lanes.throttledAfter = o.ThrottledAfter
 	transport := &http.Transport{
 		Proxy:                 nil, // a proxy would dial on our behalf, past the SSRF guard
 		DialContext:           newDialer(o.AllowPrivateTargets).DialContext,

@@ -62,9 +62,12 @@ type App struct {
 	// messages of each tenant's system application.
 	ops *worker.OperationalSender
 
-	storage         *storage.Maintainer // nil without the worker role
-	metrics         *telemetry.Metrics
-	inspector       *asynq.Inspector
+	storage   *storage.Maintainer // nil without the worker role
+	metrics   *telemetry.Metrics
+	inspector *asynq.Inspector
+	// lanes is the operator's view of the delivery lanes (metrics,
+	// console).
+	lanes           *worker.Inspector
 	shutdownTracing func(context.Context) error
 	bus             *invalidate.Bus // cross-process cache invalidation
 	portal          *portal.Server  // nil without the API role
@@ -126,8 +129,17 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	a.shutdownTracing = shutdownTracing
 	a.metrics = telemetry.NewMetrics()
 	a.inspector = asynq.NewInspectorFromRedisClient(a.redis)
+	a.lanes = worker.NewInspector(a.redis, a.store, cfg.Queue)
 	a.metrics.Register(
 		telemetry.NewQueueCollector(a.inspector, func() []string { return []string{cfg.Queue} }),
+		telemetry.NewLaneCollector(func(ctx context.Context) (telemetry.LaneSnapshot, error) {
+			th, err := a.lanes.Throttled(ctx, "", 10)
+			s := telemetry.LaneSnapshot{Throttled: th.Total, Parked: th.Parked}
+			for _, l := range th.Top {
+				s.Top = append(s.Top, telemetry.LaneTop{TenantID: l.TenantID, EndpointID: l.EndpointID, InFlight: l.InFlight, Waiting: l.Waiting, Limit: l.Limit})
+			}
+			return s, err
+		}),
 		telemetry.NewCachedGauge("hookline_outbox_pending_deliveries",
 			"Deliveries waiting in the outbox (PostgreSQL) for a successful attempt or their next retry.",
 			10*time.Second, func(ctx context.Context) (float64, error) {

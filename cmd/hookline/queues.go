@@ -44,14 +44,14 @@ func runQueues(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "queue %s: %d pending deliveries, %d overdue; %d lanes full with deliveries waiting\n",
-			cfg.Queue, st.Pending, st.Overdue, st.ThrottledLanes)
-		if len(st.Throttled) == 0 {
+		fmt.Fprintf(stdout, "queue %s: %d pending deliveries, %d overdue; %d lanes full with %d deliveries waiting\n",
+			cfg.Queue, st.Pending, st.Overdue, st.Throttled.Total, st.Throttled.Parked)
+		if len(st.Throttled.Top) == 0 {
 			return nil
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ENDPOINT\tTENANT\tIN FLIGHT\tLIMIT\tCAP\tWAITING\tAT 1 SINCE")
-		for _, l := range st.Throttled {
+		for _, l := range st.Throttled.Top {
 			since := "-"
 			if l.AtOneSince != nil {
 				since = l.AtOneSince.Format(time.RFC3339)
