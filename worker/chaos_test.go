@@ -72,14 +72,23 @@ func runChaosWorker() {
 	opt, _ := redis.ParseURL(os.Getenv("CHAOS_REDIS"))
 	rc := redis.NewClient(opt)
 	// Production defaults (the circuit breaker on among them) except:
-	// loopback receivers; 8 slots, so a killed process holds few tasks; a
-	// 400 ms timeout and retry schedule of 0.1 to 1 s with fast polling,
-	// so a run with hundreds of retries is short; and the sweeper every
+	// loopback receivers; 8 slots (or CHAOS_CONCURRENCY), so a killed
+	// process holds few deliveries; a 400 ms timeout (or CHAOS_TIMEOUT)
+	// and a retry schedule of 0.1 to 1 s with fast polling, so a run with
+	// hundreds of retries is short; and the sweeper every
 	// 200 ms with a full pass every 5 s (production: 2 s and 10 min), so
 	// what a Redis restart lost comes back within the test.
+	conc := 8
+	if n, err := strconv.Atoi(os.Getenv("CHAOS_CONCURRENCY")); err == nil {
+		conc = n
+	}
+	timeout := 400 * time.Millisecond
+	if d, err := time.ParseDuration(os.Getenv("CHAOS_TIMEOUT")); err == nil {
+		timeout = d
+	}
 	w := worker.New(worker.Deps{Store: store.New(db, cipher, nil), Redis: rc, Log: log}, worker.Options{
-		Queue: os.Getenv("CHAOS_QUEUE"), AllowPrivateTargets: true, Concurrency: 8,
-		DeliveryTimeout: 400 * time.Millisecond, RetrySchedule: chaosSchedule,
+		Queue: os.Getenv("CHAOS_QUEUE"), AllowPrivateTargets: true, Concurrency: conc,
+		DeliveryTimeout: timeout, RetrySchedule: chaosSchedule,
 		TaskCheckInterval: 5 * time.Millisecond, DelayedTaskCheckInterval: 50 * time.Millisecond,
 		SweepInterval: 200 * time.Millisecond, SweepGrace: time.Second, FullSweepInterval: 5 * time.Second,
 	})
@@ -138,9 +147,10 @@ type workerProc struct {
 	cmd *exec.Cmd
 }
 
-func startWorkerProc(t *testing.T, dsn, redisURL, queue string) *workerProc {
+func startWorkerProc(t *testing.T, dsn, redisURL, queue string, env ...string) *workerProc {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), chaosWorkerEnv+"=1", "CHAOS_DSN="+dsn, "CHAOS_REDIS="+redisURL, "CHAOS_QUEUE="+queue)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -386,11 +396,10 @@ func TestChaos_NoAcceptedMessageIsLost(t *testing.T) {
 }
 
 // TestChaos_WorkerKilledMidDelivery: a worker process dies (SIGKILL) while
-// its requests are in flight and Redis keeps its data. The tasks it held
-// come back when their asynq lease expires (about 30 s) and another worker
-// delivers them: nothing is lost, and the receiver sees at most one extra
-// copy of each. The lease is asynq's constant, so the test takes a minute,
-// mostly waiting: it runs in parallel with the rest.
+// its requests are in flight and Redis keeps its data. The lane slots it
+// held come back when their lease ends (twice the delivery timeout, at
+// least 5 s) and another worker delivers them: nothing is lost, and the
+// receiver sees at most one extra copy of each.
 func TestChaos_WorkerKilledMidDelivery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos test skipped in -short mode")

@@ -87,7 +87,6 @@ type outcome struct {
 	signal     laneSignal
 	pauseUntil time.Time
 	cap        int
-	started    time.Time
 	appID      string
 }
 
@@ -102,7 +101,7 @@ const unexpectedRetry = 5 * time.Second
 func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestID string) outcome {
 	tenantID, id := job.TenantID, job.ID
 	now := h.now()
-	out := outcome{started: now, appID: job.AppID}
+	out := outcome{appID: job.AppID}
 	span := trace.SpanFromContext(ctx)
 	if job.Status != tenants.StatusPending {
 		return out // done already: a duplicate turn, or a recovered one
@@ -127,7 +126,7 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 		out.next = now.Add(unexpectedRetry)
 		return out
 	}
-	out.cap = ep.cfg.MaxConcurrency
+	out.cap = laneCap(ep.cfg.MaxConcurrency)
 	var probeCost time.Duration // what a failure would cost this delivery
 	if job.Trigger == tenants.TriggerScheduled {
 		probeCost, _ = NextDelay(h.schedule(ep), job.Attempts+1, 0.5)

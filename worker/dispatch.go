@@ -69,7 +69,7 @@ func (d *Dispatcher) DispatchMessages(ctx context.Context, msgs []tenants.Create
 		meta := metaOf(origin)
 		for i, job := range m.FirstJobs() {
 			ops = append(ops, admitOp{ID: job.ID, EndpointID: job.EndpointID, TenantID: job.TenantID, Due: *job.NextAttemptAt,
-				Cap: m.Deliveries[i].LaneCap, Weight: w, Meta: meta})
+				Cap: laneCap(m.Deliveries[i].LaneCap), Weight: w, Meta: meta})
 			jobs = append(jobs, job)
 			from = append(from, origin)
 		}

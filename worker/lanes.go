@@ -20,13 +20,20 @@ import (
 // not run never holds a worker: a dead or slow endpoint fills its own lane
 // and nothing else.
 //
-// The limit adapts as TCP's congestion window does (AIMD): it grows by one
-// after a window of successes as long as the limit, and halves (at most
-// once per window: attempts that started before the last decrease do not
-// decrease it again) when the receiver shows congestion — a timeout, a
-// refused or reset connection, a 429 or a 503, whose Retry-After also
-// pauses the lane. Quick failures (a 500, a 404) say nothing about
-// capacity and leave it alone. It stays between 1 and the endpoint's cap.
+// The limit adapts as TCP's congestion window does. A new lane starts in
+// slow start (one more per success) until the receiver first shows
+// congestion — a timeout, a refused or reset connection, a 429 or a 503,
+// whose Retry-After also pauses the lane. From then on the limit moves
+// once per window of as many outcomes as the limit: down to 70 % when the
+// window's share of congestion is above the receiver's background (what
+// it shows even at a limit of 1 or 2, where concurrency cannot be the
+// cause) by more than chance explains, at once when the window can no
+// longer pass; up by one after a window of successes, slowly (every
+// fourth clean window) at the limit where it last had to come down, so
+// that a receiver with a hard capacity is probed seldom. Quick failures
+// (a 500, a 404) count in the window as neither. A receiver that fails at
+// random, whatever the load, keeps its limit; one refusing beyond its
+// capacity sits at it. The limit stays between 1 and the endpoint's cap.
 //
 // Runnable lanes are served in turn, tenant by tenant, by start-time fair
 // queueing: each tenant has a virtual time that advances by 1/weight with
@@ -87,8 +94,9 @@ const (
 // flags that mirror the sets it is in (rn: its tenant's runnable set; th:
 // the throttled set), the timer tm, and the limit's learning state: ss
 // (slow start is over), the current window's length wl and its outcomes
-// wn, congested wc and successful wg, and bg, the congestion seen at the
-// lowest limits (the receiver's background failure rate). The fast paths
+// wn, congested wc and successful wg, bg, the congestion seen at the
+// lowest limits (the receiver's background failure rate), the ceiling ce
+// (the limit of the last cut; 0: none) and the clean windows below it gw. The fast paths
 // read one hash and write what changed, rather than probing every set. The waiting deliveries are a
 // sorted set by due time (e:<ep>:w), those in flight a sorted set by lease
 // end (e:<ep>:h). Timers (due) hold "tenant|endpoint" at the lane's next
@@ -104,21 +112,26 @@ local function hk(ep) return P.."e:"..ep..":h" end
 local function xk(ep) return P.."e:"..ep..":x" end
 local function tk(t) return P.."t:"..t end
 
--- state reads lane ep (of tenant ten) in one call, creating it with the
--- initial limit when missing (new, or expired), and applies cap and
--- weight w when given (0: keep) and different.
+-- state reads lane ep (of tenant ten) in one call, creating it when
+-- missing (new, or expired) with the initial limit (or 1 when its cap is
+-- not known), and applies cap and weight w when given (0: keep) and
+-- different.
 local function state(ep, ten, cap, w)
 	local L = lk(ep)
-	local r = redis.call("HMGET", L, "t", "lim", "cap", "ra", "one", "n1", "v", "w", "q", "rn", "th", "ss", "tm", "wn", "wc", "wg", "wl", "bg")
+	local r = redis.call("HMGET", L, "t", "lim", "cap", "ra", "one", "n1", "v", "w", "q", "rn", "th", "ss", "tm", "wn", "wc", "wg", "wl", "bg", "ce", "gw")
 	local s = {t = r[1] or ten, lim = tonumber(r[2]), cap = tonumber(r[3]) or dcap, ra = tonumber(r[4]) or 0,
 		one = r[5], n1 = r[6], v = tonumber(r[7]) or 0, w = tonumber(r[8]) or 1, q = tonumber(r[9]) or 0,
 		rn = r[10] == "1", th = r[11] == "1", ss = tonumber(r[12]), tm = tonumber(r[13]) or 0,
 		wn = tonumber(r[14]) or 0, wc = tonumber(r[15]) or 0, wg = tonumber(r[16]) or 0,
-		wl = tonumber(r[17]), bg = tonumber(r[18]) or 0}
+		wl = tonumber(r[17]), bg = tonumber(r[18]) or 0, ce = tonumber(r[19]) or 0, gw = tonumber(r[20]) or 0}
 	if not s.lim then
-		if cap > 0 then s.cap = cap end
+		-- A lane made without its cap (a resend, the sweeper after a
+		-- Redis loss) starts at 1: its cap may be lower than the initial
+		-- limit, and the first release brings it (slow start then grows
+		-- the limit by one per success).
+		s.lim = 1
+		if cap > 0 then s.cap, s.lim = cap, math.min(initial, cap) end
 		if w > 0 then s.w = w end
-		s.lim = math.min(initial, s.cap)
 		s.q = redis.call("ZCARD", wk(ep))
 		redis.call("HSET", L, "t", s.t, "lim", s.lim, "cap", s.cap, "w", s.w, "q", s.q)
 		redis.call("EXPIRE", L, ttl)
@@ -365,8 +378,8 @@ return {out, nx[2] or "", redis.call("ZCARD", KT)}`)
 // laneReleaseScript frees the slots of finished attempts, adapts their
 // lanes' limits, and puts deliveries with a next attempt back to waiting.
 // ARGV[7] is how long (ms) a lane may sit at 1 before it is reported, then
-// 8 per attempt from ARGV[8]: id, endpoint, tenant, next (ms; 0: done),
-// signal, pause until (ms; 0: none), started (ms), cap (0: keep). It
+// 7 per attempt from ARGV[8]: id, endpoint, tenant, next (ms; 0: done),
+// signal, pause until (ms; 0: none), cap (0: keep). It
 // returns {endpoint, tenant, at-1-since, …} for lanes to report as
 // throttled (once per stretch at 1).
 //
@@ -375,9 +388,19 @@ return {out, nx[2] or "", redis.call("ZCARD", KT)}`)
 var laneReleaseScript = redis.NewScript(lanePrelude + `
 local after = tonumber(ARGV[7])
 local out = {}
-for i = 8, #ARGV, 8 do
+-- cut is the limit after a decrease from lim.
+local function cut(lim) return math.max(1, math.floor(lim * 0.7 + 0.5)) end
+-- thresh is the share of congestion a window of n outcomes may show
+-- before it cuts: the background plus a margin that widens for short
+-- windows (one standard deviation of the window's share), so that chance
+-- alone seldom cuts, between 25 % and 90 % (so that a receiver that is
+-- simply down, all congestion learnt as its background, still comes down).
+local function thresh(s, n)
+	return math.min(math.max(s.bg + 0.15 + math.sqrt(s.bg * (1 - s.bg) / n), 0.25), 0.9)
+end
+for i = 8, #ARGV, 7 do
 	local id, ep, ten = ARGV[i], ARGV[i+1], ARGV[i+2]
-	local nxt, sig, ra, start, cap = tonumber(ARGV[i+3]), ARGV[i+4], tonumber(ARGV[i+5]), tonumber(ARGV[i+6]), tonumber(ARGV[i+7])
+	local nxt, sig, ra, cap = tonumber(ARGV[i+3]), ARGV[i+4], tonumber(ARGV[i+5]), tonumber(ARGV[i+6])
 	redis.call("ZREM", hk(ep), id)
 	local s = state(ep, ten, cap, 0)
 	local L = lk(ep)
@@ -388,9 +411,9 @@ for i = 8, #ARGV, 8 do
 			-- congestion ends it.
 			if sig == "ok" then lim = lim + 1 end
 			if sig == "cong" then
-				s.ss = 1
-				lim = math.max(1, math.floor(lim * 0.7))
-				s.wn, s.wc, s.wg, s.wl = 0, 0, 0, lim
+				s.ss, s.ce = 1, lim
+				lim = cut(lim)
+				s.wn, s.wc, s.wg, s.wl, s.gw = 0, 0, 0, lim, 0
 				learnt = true
 			end
 		else
@@ -398,25 +421,34 @@ for i = 8, #ARGV, 8 do
 			s.wn = s.wn + 1
 			if sig == "cong" then s.wc = s.wc + 1 end
 			if sig == "ok" then s.wg = s.wg + 1 end
-			if s.wn >= (s.wl or lim) then
-				-- A window is over: the limit's worth of outcomes. Its
-				-- share of congestion is judged against the receiver's
-				-- background (learnt at the lowest limits, where
-				-- concurrency cannot be the cause), so that a receiver
-				-- failing at random is not starved, while one refusing
-				-- beyond its capacity is held below it.
+			local wl = s.wl or lim
+			-- Probing: at or above the limit of the last cut, one
+			-- congestion more than the background explains cuts.
+			local probing = s.ce > 0 and lim >= s.ce
+			-- Early: the window has already shown more congestion than it
+			-- may (above a limit of 2: below, windows are short anyway).
+			local early = sig == "cong" and lim > 2 and
+				(s.wc > thresh(s, wl) * wl or (probing and s.wc > s.bg * wl + 0.5))
+			if early or s.wn >= wl then
 				local f, g = s.wc / s.wn, s.wg / s.wn
-				if lim <= 2 then s.bg = s.bg * 0.7 + f * 0.3 end
-				-- The margin above the background widens for short
-				-- windows (one standard deviation of the window's share),
-				-- so that chance alone seldom cuts; the cap keeps a
-				-- receiver that is simply down (all congestion, learnt as
-				-- its background) shrinking.
-				local thr = math.min(math.max(s.bg + 0.15 + math.sqrt(s.bg * (1 - s.bg) / s.wn), 0.25), 0.9)
-				if f > thr then
-					lim = math.max(1, math.floor(lim * 0.7))
+				local thr = thresh(s, s.wn)
+				local down = early or f > thr
+				-- The background is what windows that did not cut show,
+				-- and every window at 1 or 2.
+				if lim <= 2 or not down then s.bg = s.bg * 0.7 + f * 0.3 end
+				if down then
+					s.ce, s.gw = lim, 0
+					lim = cut(lim)
 				elseif g >= 1 - thr then
-					lim = lim + 1
+					if s.ce > 2 and lim + 1 >= s.ce and s.gw < 3 then
+						-- Below the ceiling: probe it every fourth clean
+						-- window only (a receiver with a hard capacity
+						-- sees one refusal per probe).
+						s.gw = s.gw + 1
+					else
+						lim, s.gw = lim + 1, 0
+						if lim > s.ce then s.ce = 0 end
+					end
 				end
 				s.wn, s.wc, s.wg, s.wl = 0, 0, 0, lim
 			end
@@ -424,7 +456,7 @@ for i = 8, #ARGV, 8 do
 		if sig == "cong" and ra > s.ra then
 			-- A Retry-After pauses the lane and is itself a cut (once).
 			s.ra = ra
-			if lim >= s.lim then lim = math.max(1, math.floor(s.lim * 0.7)) end
+			if lim >= s.lim then lim = cut(s.lim) end
 			changed, learnt = true, true
 		end
 	end
@@ -434,7 +466,8 @@ for i = 8, #ARGV, 8 do
 	s.lim = lim
 	-- One write of what moved: nothing, at the cap in slow start.
 	if learnt then
-		redis.call("HSET", L, "lim", lim, "ss", s.ss or "", "wn", s.wn, "wc", s.wc, "wg", s.wg, "wl", s.wl or lim, "bg", s.bg, "ra", s.ra)
+		redis.call("HSET", L, "lim", lim, "ss", s.ss or "", "wn", s.wn, "wc", s.wc, "wg", s.wg, "wl", s.wl or lim, "bg", s.bg, "ra", s.ra,
+			"ce", s.ce, "gw", s.gw)
 	elseif changed then
 		redis.call("HSET", L, "lim", lim)
 	end
@@ -516,8 +549,6 @@ type releaseOp struct {
 	Signal laneSignal
 	// PauseUntil is a Retry-After: no new attempt to the endpoint before.
 	PauseUntil time.Time
-	// Started is when the attempt began (for one decrease per window).
-	Started time.Time
 	// Cap is the endpoint's lane cap from its configuration (0: keep).
 	Cap int
 }
@@ -548,6 +579,16 @@ func newLanes(rc redis.UniversalClient, queue string, lease time.Duration) *lane
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// laneCap is the cap to tell a lane for an endpoint whose configured cap
+// is c (0: none, the default). Lane scripts read 0 as "not known here",
+// so callers that know the endpoint must say the default out loud.
+func laneCap(c int) int {
+	if c <= 0 {
+		return DefaultLaneCap
+	}
+	return c
+}
 
 // args are the prelude's arguments (see lanePrelude) and the script's own.
 func (l *lanes) args(own any) []any {
@@ -643,7 +684,7 @@ func (l *lanes) release(ctx context.Context, ops []releaseOp) ([]throttledLane, 
 			if sig == "" {
 				sig = signalNone
 			}
-			args = append(args, strconv.FormatInt(o.Item.ID, 10), o.Item.EndpointID, o.Item.TenantID, next, string(sig), pause, ms(o.Started), o.Cap)
+			args = append(args, strconv.FormatInt(o.Item.ID, 10), o.Item.EndpointID, o.Item.TenantID, next, string(sig), pause, o.Cap)
 			apps[o.Item.EndpointID] = o.AppID
 		}
 		res, err := runScript(ctx, l.rc, laneReleaseScript, l.key(), args)

@@ -69,11 +69,6 @@ func (f *laneFixture) take(n int) []laneItem {
 
 func (f *laneFixture) release(ops ...releaseOp) []throttledLane {
 	f.t.Helper()
-	for i := range ops {
-		if ops[i].Started.IsZero() {
-			ops[i].Started = f.l.now()
-		}
-	}
 	out, err := f.l.release(context.Background(), ops)
 	if err != nil {
 		f.t.Fatal(err)
@@ -94,7 +89,7 @@ func (f *laneFixture) limit(ep string) int {
 func (f *laneFixture) queueN(tenant, ep string, first int64, n int) {
 	ops := make([]admitOp, n)
 	for i := range ops {
-		ops[i] = admitOp{ID: first + int64(i), EndpointID: ep, TenantID: tenant}
+		ops[i] = admitOp{ID: first + int64(i), EndpointID: ep, TenantID: tenant, Cap: DefaultLaneCap}
 	}
 	f.admit(ops...)
 }
@@ -108,7 +103,7 @@ func TestLanes_LimitAndSlots(t *testing.T) {
 	f := newLaneFixture(t)
 	var ops []admitOp
 	for i := range 6 {
-		ops = append(ops, admitOp{ID: int64(i + 1), EndpointID: "ep_a", TenantID: "org_a", Local: true})
+		ops = append(ops, admitOp{ID: int64(i + 1), EndpointID: "ep_a", TenantID: "org_a", Local: true, Cap: DefaultLaneCap})
 	}
 	run := f.admit(ops...)
 	got := 0
@@ -134,14 +129,45 @@ func TestLanes_LimitAndSlots(t *testing.T) {
 	}
 }
 
+// TestLanes_UnknownCapStartsAtOne: a lane made without its endpoint's cap
+// (a resend, the sweeper after Redis lost the lanes) runs one attempt at a
+// time until a release brings the cap; then slow start grows it to the cap
+// and no further.
+func TestLanes_UnknownCapStartsAtOne(t *testing.T) {
+	t.Parallel()
+	f := newLaneFixture(t)
+	ops := make([]admitOp, 5)
+	for i := range ops {
+		ops[i] = admitOp{ID: int64(i + 1), EndpointID: "ep_u", TenantID: "org_u"}
+	}
+	f.admit(ops...)
+	items := f.take(5)
+	if len(items) != 1 {
+		t.Fatalf("took %d from a lane of unknown cap, want 1", len(items))
+	}
+	f.release(releaseOp{Item: items[0], Signal: signalOK, Cap: 2})
+	if items = f.take(5); len(items) != 2 {
+		t.Fatalf("took %d after a success with cap 2, want 2", len(items))
+	}
+	for _, it := range items {
+		f.release(releaseOp{Item: it, Signal: signalOK, Cap: 2})
+	}
+	if got := f.limit("ep_u"); got != 2 {
+		t.Errorf("limit %d, want the cap 2", got)
+	}
+}
+
 // TestLanes_AIMD: the limit grows by one per success until the first
 // congestion (slow start), which cuts it to 70%; from then on the limit
-// moves once per window of as many outcomes as the limit: down to 70%
-// when more than a quarter of them were congestion, up by one when (nearly)
-// all succeeded. Quick failures count in the window without being
-// congestion; a receiver whose congestion is background noise, seen even
-// at a limit of 1 or 2, is not held down by it; a receiver that is down
-// still falls to 1. The limit stays between 1 and the cap.
+// moves once per window of as many outcomes as the limit: down to 70% when
+// more than a quarter of them were congestion (at once, when the window
+// can no longer pass), up by one after a clean window — but to the limit
+// where it last came down, only after four clean windows, and at it one
+// congestion cuts. Quick failures
+// count in the window as neither; a receiver whose congestion is
+// background noise, seen even at a limit of 1 or 2, is not held down by
+// it; a receiver that is down still falls to 1. The limit stays between 1
+// and the cap.
 func TestLanes_AIMD(t *testing.T) {
 	t.Parallel()
 	f := newLaneFixture(t)
@@ -165,22 +191,24 @@ func TestLanes_AIMD(t *testing.T) {
 	send(signalFail, 10)
 	want(8, "quick failures in slow start")
 	send(signalCongestion, 1)
-	want(5, "the first congestion (8 × 0.7)")
-	// A window of 5 with 2 congested (40%): down to 70%.
-	send(signalCongestion, 2)
-	send(signalOK, 3)
-	want(3, "a window of 5 with 2 congested")
-	// A window of 3, all successes: up by one.
-	send(signalOK, 3)
-	want(4, "a window of 3 successes")
-	// A window of 4 with one quick failure: no congestion, 75% success: up.
-	send(signalFail, 1)
-	send(signalOK, 3)
-	want(5, "a window of 4 with one quick failure")
-	// A window of 5 with 3 quick failures: held.
-	send(signalFail, 3)
-	send(signalOK, 2)
-	want(5, "a window of 5 with 3 quick failures")
+	want(6, "the first congestion (8 × 0.7, rounded)")
+	// A window of 6 may show one congestion (a quarter: 1.5); the second
+	// cuts at once, below the ceiling of 6.
+	send(signalCongestion, 1)
+	want(6, "one congestion in a window of 6")
+	send(signalCongestion, 1)
+	want(4, "two congestions in a window of 6 (6 × 0.7, rounded)")
+	// A clean window of 4: up by one, still below the ceiling.
+	send(signalOK, 4)
+	want(5, "a clean window of 4")
+	// Below the ceiling (6 is where it last came down): every fourth window.
+	send(signalOK, 15)
+	want(5, "three clean windows of 5 below the ceiling")
+	send(signalOK, 5)
+	want(6, "the fourth clean window of 5")
+	// Quick failures are neither success nor congestion.
+	send(signalFail, 24)
+	want(6, "four windows of quick failures")
 	// Down: every outcome congested, down to 1 and no lower.
 	send(signalCongestion, 40)
 	want(1, "sustained congestion")

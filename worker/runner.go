@@ -110,8 +110,7 @@ func (r *runner) run(ctx context.Context, it laneItem, job *tenants.DeliveryJob,
 		trace.WithAttributes(attribute.Int64("hookline.delivery_id", it.ID)))
 	out := r.turn(ctx, it, job, requestID)
 	span.End()
-	op := releaseOp{Item: it, AppID: out.appID, Next: out.next, Signal: out.signal, PauseUntil: out.pauseUntil,
-		Started: out.started, Cap: out.cap}
+	op := releaseOp{Item: it, AppID: out.appID, Next: out.next, Signal: out.signal, PauseUntil: out.pauseUntil, Cap: out.cap}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer rcancel()
 	if _, err := r.rel.Do(rctx, op); err != nil {
@@ -123,7 +122,6 @@ func (r *runner) run(ctx context.Context, it laneItem, job *tenants.DeliveryJob,
 
 // turn loads the delivery (unless handed over) and makes the attempt.
 func (r *runner) turn(ctx context.Context, it laneItem, job *tenants.DeliveryJob, requestID string) outcome {
-	now := r.h.now()
 	if job == nil {
 		if j, ok := r.handoff.take(it.ID); ok && j.TenantID == it.TenantID {
 			job = &j
@@ -133,15 +131,15 @@ func (r *runner) turn(ctx context.Context, it laneItem, job *tenants.DeliveryJob
 		j, err := r.h.store.LoadDelivery(ctx, it.TenantID, it.ID)
 		switch {
 		case tenants.ErrorCode(err) == tenants.CodeNotFound:
-			return outcome{started: now} // nothing to deliver (the tenant's data is gone)
+			return outcome{} // nothing to deliver (the tenant's data is gone)
 		case err != nil:
 			r.log.WarnContext(ctx, "cannot load delivery; it waits in its lane", "delivery_id", it.ID, "err", err)
-			return outcome{started: now, next: now.Add(unexpectedRetry)}
+			return outcome{next: r.h.now().Add(unexpectedRetry)}
 		}
 		job = &j
 	}
 	if ctx.Err() != nil {
-		return outcome{started: now, next: now} // aborted: back to the lane, due now
+		return outcome{next: r.h.now()} // aborted: back to the lane, due now
 	}
 	return r.h.attempt(ctx, *job, requestID)
 }
