@@ -44,6 +44,12 @@ type benchOptions struct {
 	// Soak (--duration): a steady --rate for this long, with a short
 	// retention and partition width, sampling the database's size.
 	duration, retention, partition, sample time.Duration
+	// Noisy neighbour (--noisy): tenant A queues noisyBacklog messages for
+	// an endpoint that hangs; tenant B's latency is measured beside it.
+	// noisyKey is A's key on a deployed instance (--key is B's).
+	noisy        bool
+	noisyBacklog int
+	noisyKey     string
 }
 
 const benchUsage = `usage: hookline bench [flags]
@@ -78,6 +84,9 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&o.retention, "retention", 0, "soak: cap every retention at this (HOOKLINE_RETENTION_CAP), e.g. 5m")
 	fs.DurationVar(&o.partition, "partition", 0, "soak: slice of time per partition (HOOKLINE_STORAGE_PARTITION), e.g. 1m")
 	fs.DurationVar(&o.sample, "sample", time.Minute, "soak: how often to sample the database's size")
+	fs.BoolVar(&o.noisy, "noisy", false, "noisy neighbour: tenant A queues --noisy-backlog messages for an endpoint that hangs, then tenant B's 100 messages at --rate (default 20/s) are timed, against an idle run first")
+	fs.IntVar(&o.noisyBacklog, "noisy-backlog", 5000, "noisy neighbour: tenant A's messages")
+	fs.StringVar(&o.noisyKey, "noisy-key", "", "noisy neighbour on a deployed instance: tenant A's API key (--key is tenant B's, another tenant)")
 	fs.Usage = func() { fmt.Fprintln(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		return &usageError{err.Error()}
@@ -95,6 +104,19 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		o.messages = int(o.rate * o.duration.Seconds())
 	}
+	if o.noisy {
+		if remote && o.noisyKey == "" {
+			return &usageError{"--noisy with --api needs --noisy-key (tenant A's key; --key is tenant B's)"}
+		}
+		if o.noisyBacklog < 1 {
+			return &usageError{"--noisy-backlog must be positive"}
+		}
+		if o.rate <= 0 {
+			o.rate = 20
+		}
+		// B: one app, one endpoint, two trials of noisyMessages.
+		o.apps, o.endpoints, o.messages = 1, 1, 2*noisyMessages
+	}
 	if o.apps < 1 || o.endpoints < 1 || o.messages < 1 || o.concurrency < 1 {
 		return &usageError{"--apps, --endpoints, --messages and --concurrency must be positive"}
 	}
@@ -111,6 +133,19 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}
+	}
+	if o.noisy {
+		rep, err := b.runNoisy(ctx)
+		if err != nil {
+			return err
+		}
+		if o.jsonOut {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		}
+		rep.print(stdout)
+		return nil
 	}
 	rep, err := b.run(ctx)
 	if o.cpuProfile != "" {
@@ -308,19 +343,21 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 	ropt, _ := redis.ParseURL(cfg.RedisURL)
 	b.redis = redis.NewClient(ropt)
 	b.cleanups = append(b.cleanups, func() {
-		// Drop the run's queue from Redis.
+		// Drop the run's queue and lanes from Redis.
 		c := context.Background()
-		iter := b.redis.Scan(c, 0, "asynq:{"+cfg.Queue+"}:*", 1000).Iterator()
-		var keys []string
-		for iter.Next(c) {
-			keys = append(keys, iter.Val())
-			if len(keys) == 1000 {
-				b.redis.Unlink(c, keys...)
-				keys = keys[:0]
+		for _, pattern := range []string{"asynq:{" + cfg.Queue + "}:*", "hl:{" + cfg.Queue + "}:*"} {
+			iter := b.redis.Scan(c, 0, pattern, 1000).Iterator()
+			var keys []string
+			for iter.Next(c) {
+				keys = append(keys, iter.Val())
+				if len(keys) == 1000 {
+					b.redis.Unlink(c, keys...)
+					keys = keys[:0]
+				}
 			}
-		}
-		if len(keys) > 0 {
-			b.redis.Unlink(c, keys...)
+			if len(keys) > 0 {
+				b.redis.Unlink(c, keys...)
+			}
 		}
 		b.redis.SRem(c, "asynq:queues", cfg.Queue)
 		b.redis.Close()
@@ -331,7 +368,7 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	b.tenantID = t.ID
-	b.cleanups = append(b.cleanups, func() { b.dropTenant(context.Background()) })
+	b.cleanups = append(b.cleanups, func() { b.dropTenant(context.Background(), t.ID) })
 	_, b.key, err = b.store.CreateAPIKey(ctx, t.ID, "bench")
 	if err != nil {
 		return err
@@ -359,26 +396,30 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 	return nil
 }
 
+// call makes one API request as the tenant whose key is key, decoding a
+// 2xx answer into out (when not nil).
+func (b *bench) call(ctx context.Context, key, method, path, body string, out any) error {
+	req, _ := http.NewRequestWithContext(ctx, method, b.apiURL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("%s %s: %s %s", method, path, resp.Status, msg)
+	}
+	if out != nil {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	return nil
+}
+
 // provisionViaAPI creates the apps and endpoints on a deployed instance.
 func (b *bench) provisionViaAPI(ctx context.Context, recvBase string) error {
-	call := func(method, path, body string, out any) error {
-		req, _ := http.NewRequestWithContext(ctx, method, b.apiURL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+b.key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			msg, _ := io.ReadAll(resp.Body)
-			return fmt.Errorf("%s %s: %s %s", method, path, resp.Status, msg)
-		}
-		if out != nil {
-			return json.NewDecoder(resp.Body).Decode(out)
-		}
-		return nil
-	}
+	call := func(method, path, body string, out any) error { return b.call(ctx, b.key, method, path, body, out) }
 	for i := range b.o.apps {
 		var a struct{ ID string }
 		if err := call("POST", "/api/v1/app", fmt.Sprintf(`{"name":"bench app %d"}`, i), &a); err != nil {
@@ -405,17 +446,17 @@ func (b *bench) provisionViaAPI(ctx context.Context, recvBase string) error {
 	return nil
 }
 
-// dropTenant removes everything the run created.
-func (b *bench) dropTenant(ctx context.Context) {
-	if b.tenantID == "" || b.sql == nil {
+// dropTenant removes everything the run created for tenantID.
+func (b *bench) dropTenant(ctx context.Context, tenantID string) {
+	if tenantID == "" || b.sql == nil {
 		return
 	}
 	for _, table := range []string{"attempts", "deliveries", "messages", "event_types", "endpoints", "applications", "api_keys"} {
-		if _, err := b.sql.Exec(ctx, "DELETE FROM "+table+" WHERE tenant_id = $1", b.tenantID); err != nil {
+		if _, err := b.sql.Exec(ctx, "DELETE FROM "+table+" WHERE tenant_id = $1", tenantID); err != nil {
 			b.logf("cleanup %s: %v", table, err)
 		}
 	}
-	if _, err := b.sql.Exec(ctx, "DELETE FROM tenants WHERE id = $1", b.tenantID); err != nil {
+	if _, err := b.sql.Exec(ctx, "DELETE FROM tenants WHERE id = $1", tenantID); err != nil {
 		b.logf("cleanup tenant: %v", err)
 	}
 }
@@ -897,6 +938,19 @@ func (r *benchReceiver) latencies() []time.Duration {
 	for idx := range r.arrival {
 		arr := r.arrival[idx].Load()
 		acc := r.accept[idx/r.endpoints].Load()
+		if arr != 0 && acc != 0 {
+			out = append(out, time.Duration(max(arr-acc, 0)))
+		}
+	}
+	return out
+}
+
+// latenciesOf returns the accept-to-arrival times of messages [from, to)
+// at their first endpoint.
+func (r *benchReceiver) latenciesOf(from, to int) []time.Duration {
+	var out []time.Duration
+	for seq := from; seq < to && seq < len(r.accept); seq++ {
+		arr, acc := r.arrival[seq*r.endpoints].Load(), r.accept[seq].Load()
 		if arr != 0 && acc != 0 {
 			out = append(out, time.Duration(max(arr-acc, 0)))
 		}

@@ -21,11 +21,14 @@ type sendFunc func(ctx context.Context, appID string, i int) error
 // carrying an idempotency-key, as every Svix SDK POST does (so the bench
 // measures the path users take); with --sdk through the official Svix Go
 // SDK itself; with --no-idempotency without the key, for comparison.
-func (b *bench) sender(client *http.Client) sendFunc {
+func (b *bench) sender(client *http.Client) sendFunc { return b.senderAs(client, b.key) }
+
+// senderAs is sender for the tenant whose API key is key.
+func (b *bench) senderAs(client *http.Client, key string) sendFunc {
 	run := randHex(6)
 	if b.o.sdk {
 		u, _ := url.Parse(b.apiURL)
-		c, err := svix.New(b.key, &svix.SvixOptions{ServerUrl: u, HTTPClient: client})
+		c, err := svix.New(key, &svix.SvixOptions{ServerUrl: u, HTTPClient: client})
 		if err != nil {
 			return func(context.Context, string, int) error { return err }
 		}
@@ -41,7 +44,7 @@ func (b *bench) sender(client *http.Client) sendFunc {
 			base = b.apiURLs[i%len(b.apiURLs)] // as behind a round-robin balancer
 		}
 		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/app/"+appID+"/msg", bytes.NewReader(b.body(i)))
-		req.Header.Set("Authorization", "Bearer "+b.key)
+		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
 		if !b.o.noIdempotency {
 			req.Header.Set("Idempotency-Key", "auto_bench_"+run+"_"+strconv.Itoa(i))

@@ -75,3 +75,43 @@ func TestBench_Remote(t *testing.T) {
 		t.Fatalf("remote bench = %+v", rep)
 	}
 }
+
+// TestBench_NoisyRemote runs the noisy-neighbour trial against a running
+// instance, processes apart as its figures are meant to be taken: tenant
+// A's backlog for a hanging endpoint holds a handful of requests open (its
+// lane's limit), and both of tenant B's trials are measured in full.
+func TestBench_NoisyRemote(t *testing.T) {
+	app := startAll(t, map[string]string{"HOOKLINE_LOG_LEVEL": "warn"})
+	key := func(name string) string {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"tenant", "create", "--name", name, "--json"}, envMap(app.env), &out, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		var tenant map[string]string
+		if err := json.Unmarshal(out.Bytes(), &tenant); err != nil {
+			t.Fatal(err)
+		}
+		return tenant["apiKey"]
+	}
+	var out, errOut bytes.Buffer
+	args := []string{"bench", "--json", "--noisy", "--api", app.base, "--key", key("tenant B"), "--noisy-key", key("tenant A"),
+		"--receiver-listen", "127.0.0.1:0", "--noisy-backlog", "300", "--rate", "50", "--concurrency", "8", "--timeout", "60s"}
+	if err := run(context.Background(), args, envMap(map[string]string{}), &out, &errOut); err != nil {
+		t.Fatalf("bench --noisy: %v\n%s", err, errOut.String())
+	}
+	var rep noisyReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("bench --noisy --json printed %q: %v", out.String(), err)
+	}
+	if rep.TimedOut || rep.IdleP99ms <= 0 || rep.NoisyP99ms <= 0 || rep.ABacklog != 300 || rep.LoadStart == "" {
+		t.Errorf("report %+v: want both trials measured in full", rep)
+	}
+	if rep.AMostAtOnce < 1 || rep.AMostAtOnce > 8 {
+		t.Errorf("A's hanging endpoint had at most %d requests open; want its lane's few", rep.AMostAtOnce)
+	}
+	// Without --noisy-key, a remote run cannot make tenant A.
+	err := run(context.Background(), []string{"bench", "--noisy", "--api", app.base, "--key", "k", "--receiver-listen", "127.0.0.1:0"}, envMap(map[string]string{}), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--noisy-key") {
+		t.Errorf("remote --noisy without --noisy-key: %v", err)
+	}
+}
