@@ -304,7 +304,11 @@ func TestOperational_ExhaustedAndFailing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "message.attempt.exhausted", func() bool { return len(ops.events(t, secret, operational.MessageAttemptExhausted)) == 1 })
+	// Two events, two messages of the system application: they may arrive
+	// in either order.
+	waitFor(t, 20*time.Second, "message.attempt.exhausted and .failing", func() bool {
+		return len(ops.events(t, secret, operational.MessageAttemptExhausted)) == 1 && len(ops.events(t, secret, operational.MessageAttemptFailing)) == 1
+	})
 	if n := failing.count(); n != 4 {
 		t.Errorf("failing endpoint got %d attempts, want 4 (the test schedule)", n)
 	}

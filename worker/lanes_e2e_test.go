@@ -3,7 +3,10 @@ package worker_test
 import (
 	"bufio"
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	svix "github.com/svix/svix-webhooks/go"
 	models "github.com/svix/svix-webhooks/go/models"
 
 	"github.com/hookline/hookline/tenants"
@@ -91,10 +95,12 @@ func laneCounts(t *testing.T, rc *redis.Client, queue string) (waiting, held int
 // when every message is delivered no lane holds anything, and the whole
 // path cost Redis a few commands per delivery, the lane scripts' own
 // included (asynq's dequeue, lease and acknowledgement are not paid). The
-// figure is logged (7.8 at these 8 clients, whose small batches pay a
-// script call each; the flat-out figure is in BENCHMARKS.md); the bound
-// leaves room for background polling, but the ~37 of a lane script that
-// recomputed every set on every call would fail it.
+// figure is logged (7.8 at these 8 clients on a quiet machine, whose
+// small batches pay a script call each; the flat-out figure is in
+// BENCHMARKS.md). On a loaded machine more deliveries find this process's
+// workers busy and wait in their lane, which costs a few commands more
+// (10 at a load average of 30): the bound leaves room for that, but the
+// ~37 of a lane script that recomputed every set on every call fails it.
 func TestLanes_RedisCommandsPerDelivery(t *testing.T) {
 	t.Parallel()
 	rds := startRedis(t, freePort(t))
@@ -122,7 +128,7 @@ func TestLanes_RedisCommandsPerDelivery(t *testing.T) {
 	total, by := callsSince(t, env.Redis, before)
 	perDelivery := float64(total) / n
 	t.Logf("Redis commands per delivery, ingest to settled: %.1f (%d in all: %v)", perDelivery, total, by)
-	if perDelivery > 8.5 {
+	if perDelivery > 12 {
 		t.Errorf("%.1f Redis commands per delivery; the direct path should need under 8 at 8 clients", perDelivery)
 	}
 	if got := len(rc.requests()); got != n {
@@ -235,4 +241,61 @@ func deliveryOf(t *testing.T, env *testenv.Env, msgID string) int64 {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// TestLanes_FairnessEndToEnd: through the API and one worker slot (so
+// that turns are visible as the receivers' order), tenant A queues 60
+// messages, then tenant B 10. From B's first arrival on, the two are
+// served in turn: B's 10 arrive within 20 arrivals, not behind A's
+// backlog (10:1 backlogs get alternating service, not 10:1).
+func TestLanes_FairnessEndToEnd(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{Worker: true, WorkerOptions: worker.Options{Concurrency: 1}})
+	ctx := context.Background()
+	var mu sync.Mutex
+	var order []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		mu.Lock()
+		order = append(order, r.URL.Path)
+		mu.Unlock()
+		time.Sleep(10 * time.Millisecond) // the receiver's work: turns must be visible
+	}))
+	t.Cleanup(srv.Close)
+	tenant := func(name string) (*svix.Svix, string) {
+		tn, err := env.Store.CreateTenant(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, key, err := env.Store.CreateAPIKey(ctx, tn.ID, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := env.SDK(key)
+		app, err := c.Application.Create(ctx, models.ApplicationIn{Name: name}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: srv.URL + "/" + name}, nil); err != nil {
+			t.Fatal(err)
+		}
+		return c, app.Id
+	}
+	ca, appA := tenant("a")
+	cb, appB := tenant("b")
+	sendMessages(t, ca, appA, 60, 4, nil)
+	sendMessages(t, cb, appB, 10, 4, nil)
+	waitFor(t, 30*time.Second, "every message to arrive", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 70 })
+	mu.Lock()
+	defer mu.Unlock()
+	first := slices.Index(order, "/b")
+	last := first
+	for i, p := range order {
+		if p == "/b" {
+			last = i
+		}
+	}
+	if span := last - first + 1; span > 20 {
+		t.Errorf("B's 10 messages arrived over %d arrivals after its first (want about 19, alternating): %v", span, order)
+	}
 }

@@ -59,8 +59,22 @@ PostgreSQL and Redis, creates a throwaway tenant whose endpoints point at a buil
 that verifies every signature, sends the messages, waits for every delivery, reports, cleans up.
 With --api, --key and --receiver-listen it loads a deployed instance instead.`
 
+// lockedWriter serialises writes: the bench's progress line and the
+// in-process instance's logger share stderr.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 // runBench is the load tool.
 func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	stderr = &lockedWriter{w: stderr}
 	fs := newFlagSet("bench", stderr)
 	var o benchOptions
 	fs.IntVar(&o.apps, "apps", 10, "applications")
