@@ -29,7 +29,7 @@ func endpointDest(e *tenants.Endpoint) []any {
 // (current first), or one row without a secret.
 func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID string) (tenants.EndpointConfig, error) {
 	now := s.Now()
-	rows, err := s.pg.Query(ctx, `SELECT e.id, e.tenant_id, e.revision, e.url, e.headers, e.throttle_rate, COALESCE(e.max_concurrency, 0), e.retry_schedule,
+	rows, err := s.pg.Query(ctx, `SELECT e.id, e.tenant_id, e.revision, e.url, e.headers, e.sealed_headers, e.throttle_rate, COALESCE(e.max_concurrency, 0), e.retry_schedule,
 			k.sealed, k.expires_at
 		FROM endpoints e
 		LEFT JOIN LATERAL (
@@ -45,6 +45,7 @@ func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID str
 	var (
 		c       tenants.EndpointConfig
 		headers []byte
+		sealedH []byte
 		sched   []byte
 		found   bool
 	)
@@ -54,7 +55,7 @@ func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID str
 			sealed []byte
 			exp    *time.Time
 		)
-		if err := rows.Scan(&c.ID, &c.TenantID, &c.Revision, &c.URL, &headers, &c.ThrottleRate, &c.MaxConcurrency, &sched, &sealed, &exp); err != nil {
+		if err := rows.Scan(&c.ID, &c.TenantID, &c.Revision, &c.URL, &headers, &sealedH, &c.ThrottleRate, &c.MaxConcurrency, &sched, &sealed, &exp); err != nil {
 			return tenants.EndpointConfig{}, fmt.Errorf("scan endpoint %s: %w", endpointID, err)
 		}
 		found = true
@@ -80,6 +81,9 @@ func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID str
 		if err := json.Unmarshal(headers, &c.Headers); err != nil {
 			return tenants.EndpointConfig{}, fmt.Errorf("endpoint %s headers: %w", endpointID, err)
 		}
+	}
+	if c.Headers, err = s.openHeaders(endpointID, sealedH, c.Headers); err != nil {
+		return tenants.EndpointConfig{}, err
 	}
 	if len(sched) > 0 && string(sched) != "null" {
 		var ms []int64

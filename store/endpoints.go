@@ -111,14 +111,26 @@ func (s *Store) CreateEndpoint(ctx context.Context, tenantID, appID string, in t
 			}
 		}
 		now := tx.Now()
+		id := tenants.NewID(tenants.PrefixEndpoint, now)
+		// The sensitive values never reach the row in the clear, not even
+		// in a tuple the transaction replaces.
+		plain, sealed, err := tx.splitHeaders(id, in.Headers)
+		if err != nil {
+			return err
+		}
 		r := endpointRow{
-			ID: tenants.NewID(tenants.PrefixEndpoint, now), TenantID: tenantID, AppID: appID, UID: in.UID, URL: in.URL,
+			ID: id, TenantID: tenantID, AppID: appID, UID: in.UID, URL: in.URL,
 			Description: in.Description, Disabled: in.Disabled, EventTypes: tenants.NormList(in.EventTypes),
 			Channels: tenants.NormList(in.Channels), ThrottleRate: in.ThrottleRate, MaxConcurrency: in.MaxConcurrency, Metadata: tenants.OrEmpty(in.Metadata),
-			Headers: tenants.OrEmpty(in.Headers), RetrySchedule: in.RetrySchedule, Revision: 1, CreatedAt: now, UpdatedAt: now,
+			Headers: plain, RetrySchedule: in.RetrySchedule, Revision: 1, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := tx.q(ctx).Create(&r).Error; err != nil {
 			return fmt.Errorf("create endpoint: %w", translate(err))
+		}
+		if sealed != nil {
+			if err := tx.writeSealedHeaders(ctx, id, sealed); err != nil {
+				return err
+			}
 		}
 		e = toEndpoint(r)
 		return tx.insertSecret(ctx, e.ID, secret)
@@ -216,13 +228,14 @@ func (s *Store) DeleteEndpoint(ctx context.Context, tenantID, appID, ref string)
 	return nil
 }
 
-// EndpointHeaders returns an endpoint's custom headers.
+// EndpointHeaders returns an endpoint's custom headers, the sensitive ones
+// opened (the API shows only their names).
 func (s *Store) EndpointHeaders(ctx context.Context, tenantID, appID, ref string) (map[string]string, error) {
 	e, err := s.FindEndpoint(ctx, tenantID, appID, ref)
 	if err != nil {
 		return nil, err
 	}
-	return tenants.OrEmpty(e.Headers), nil
+	return s.readHeaders(ctx, tenantID, e.ID)
 }
 
 // SetEndpointHeaders replaces all custom headers (replace) or merges them
@@ -238,8 +251,8 @@ func (s *Store) SetEndpointHeaders(ctx context.Context, tenantID, appID, ref str
 		}
 		next := map[string]string{}
 		if !replace {
-			for k, v := range cur.Headers {
-				next[k] = v
+			if next, err = tx.readHeaders(ctx, tenantID, cur.ID); err != nil {
+				return err
 			}
 		}
 		for k, v := range h {
@@ -256,9 +269,15 @@ func (s *Store) SetEndpointHeaders(ctx context.Context, tenantID, appID, ref str
 		if err := tenants.ValidateHeaders(next); err != nil {
 			return err
 		}
-		cur.Headers = next
-		_, err = tx.saveEndpoint(ctx, cur)
-		return err
+		plain, sealed, err := tx.splitHeaders(cur.ID, next)
+		if err != nil {
+			return err
+		}
+		cur.Headers = plain
+		if _, err = tx.saveEndpoint(ctx, cur); err != nil {
+			return err
+		}
+		return tx.writeSealedHeaders(ctx, cur.ID, sealed)
 	})
 }
 

@@ -26,8 +26,19 @@ var forbiddenHeaders = map[string]bool{
 
 var forbiddenHeaderPrefixes = []string{"svix-", "x-svix-", "webhook-", "x-amz-", "x-hookline-", "content-", "proxy-"}
 
-// IsSensitiveHeader reports whether a header's value is hidden on read.
+// IsSensitiveHeader reports whether a header's value is hidden on read
+// (and sealed at rest).
 func IsSensitiveHeader(name string) bool { return sensitiveHeaders[strings.ToLower(name)] }
+
+// SensitiveHeaderNames lists the sensitive headers' names, in lower case.
+func SensitiveHeaderNames() []string {
+	out := make([]string, 0, len(sensitiveHeaders))
+	for k := range sensitiveHeaders {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Limits on an endpoint's custom headers: every attempt sends them and
 // stores them with its request headers, so they are bounded like a body.

@@ -113,6 +113,16 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	}
 	a.store = store.New(db, cipher, nil)
 	a.store.SetRetentionPolicy(cfg.retentionPolicy())
+	// Versions before sealed headers stored sensitive header values in the
+	// clear; the first process to start with the key seals them (the
+	// migration cannot: it has no key). A no-op once done.
+	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+	if n, err := a.store.SealPlaintextHeaders(sctx); err != nil {
+		log.Warn("sealing plaintext sensitive headers failed; the next start tries again", "err", err)
+	} else if n > 0 {
+		log.Info("sealed the sensitive headers an earlier version stored in the clear", "endpoints", n)
+	}
+	scancel()
 	wopts := worker.Options{
 		Queue: cfg.Queue, Concurrency: cfg.Concurrency, DeliveryTimeout: cfg.DeliveryTimeout,
 		RetrySchedule: cfg.RetrySchedule, SignatureHeaders: cfg.SignatureHeaders,
