@@ -99,8 +99,10 @@ func laneCounts(t *testing.T, rc *redis.Client, queue string) (waiting, held int
 // small batches pay a script call each; the flat-out figure is in
 // BENCHMARKS.md). On a loaded machine more deliveries find this process's
 // workers busy and wait in their lane, which costs a few commands more
-// (10 at a load average of 30): the bound leaves room for that, but the
-// ~37 of a lane script that recomputed every set on every call fails it.
+// (9.3 on a quiet machine, 13 in a CI run beside three other packages'
+// tests): the bound leaves room for that, but the ~37 of a lane script
+// that recomputed every set on every call fails it. The flat-out figure
+// that the target is about is the bench's, processes apart.
 func TestLanes_RedisCommandsPerDelivery(t *testing.T) {
 	t.Parallel()
 	rds := startRedis(t, freePort(t))
@@ -128,8 +130,8 @@ func TestLanes_RedisCommandsPerDelivery(t *testing.T) {
 	total, by := callsSince(t, env.Redis, before)
 	perDelivery := float64(total) / n
 	t.Logf("Redis commands per delivery, ingest to settled: %.1f (%d in all: %v)", perDelivery, total, by)
-	if perDelivery > 12 {
-		t.Errorf("%.1f Redis commands per delivery; the direct path should need under 8 at 8 clients", perDelivery)
+	if perDelivery > 20 {
+		t.Errorf("%.1f Redis commands per delivery; the direct path needs about 8 at 8 clients, 13 on a loaded machine", perDelivery)
 	}
 	if got := len(rc.requests()); got != n {
 		t.Errorf("the receiver got %d requests for %d messages", got, n)

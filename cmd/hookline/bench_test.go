@@ -103,7 +103,7 @@ func TestBench_NoisyRemote(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("bench --noisy --json printed %q: %v", out.String(), err)
 	}
-	if rep.TimedOut || rep.IdleP99ms <= 0 || rep.NoisyP99ms <= 0 || rep.ABacklog != 300 || rep.LoadStart == "" {
+	if rep.TimedOut || rep.IdleArrived != 100 || rep.NoisyArrived != 100 || rep.IdleP99ms <= 0 || rep.NoisyP99ms <= 0 || rep.ABacklog != 300 || rep.LoadStart == "" {
 		t.Errorf("report %+v: want both trials measured in full", rep)
 	}
 	if rep.AMostAtOnce < 1 || rep.AMostAtOnce > 8 {
