@@ -18,7 +18,7 @@ import (
 )
 
 // setup returns a stack with a worker, an SDK client and one application.
-func setup(t *testing.T, wo worker.Options) (*testenv.Env, *svix.Svix, string) {
+func setup(t testing.TB, wo worker.Options) (*testenv.Env, *svix.Svix, string) {
 	t.Helper()
 	env := testenv.New(t, testenv.Options{Worker: true, WorkerOptions: wo})
 	c := env.SDK(env.APIKey)

@@ -47,7 +47,7 @@ func scheduleSpan(s []time.Duration) time.Duration {
 
 // sendMessages creates n messages through the SDK from conc goroutines, each
 // after wait(i) returns, and returns their ids.
-func sendMessages(t *testing.T, c *svix.Svix, appID string, n, conc int, wait func(i int)) []string {
+func sendMessages(t testing.TB, c *svix.Svix, appID string, n, conc int, wait func(i int)) []string {
 	t.Helper()
 	ids := make([]string, n)
 	var (
