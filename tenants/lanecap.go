@@ -14,7 +14,7 @@ const (
 // endpoint's lane cap; nil: the default) is out of bounds.
 func CheckMaxConcurrency(loc []string, n *int) error {
 	if n != nil && (*n < MinMaxConcurrency || *n > MaxMaxConcurrency) {
-		return InvalidAt(loc, fmt.Sprintf("must be between %d and %d (or null for the default)", MinMaxConcurrency, MaxMaxConcurrency))
+		return InvalidAt(loc, fmt.Sprintf("must be between %d and %d", MinMaxConcurrency, MaxMaxConcurrency))
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ const tabs = [
   ['keys', 'API keys', 'lock'],
   ['usage', 'Usage', 'flask'],
   ['branding', 'Portal branding', 'edit'],
-  ['throttled', 'Throttled endpoints', 'power'],
+  ['throttled', 'Throttled', 'power'],
 ];
 
 let baseCtx = null;
