@@ -231,7 +231,8 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatal(err)
 	}
 	if o.Console {
-		if _, err := console.Mount(e.API, auth, st, log, publicURL, o.Billing); err != nil {
+		lanes := consoleLanes{worker.NewInspector(rc, st, ns)}
+		if _, err := console.Mount(e.API, auth, st, log, publicURL, o.Billing, lanes); err != nil {
 			t.Fatal(err)
 		}
 	}
