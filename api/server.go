@@ -245,7 +245,7 @@ func (s *Server) wrap(r route) gin.HandlerFunc {
 			c.Set(principalKey, p)
 			c.Set(logTenantKey, p.TenantID)
 			if s.limiter != nil {
-				if err := s.limiter.allow(c, p.TenantID); err != nil {
+				if err := s.limiter.allow(c, p); err != nil {
 					s.writeError(c, err)
 					return
 				}

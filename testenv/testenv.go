@@ -82,6 +82,9 @@ type Options struct {
 	Mount func(s *api.Server, store *store.Store)
 	// Outbox shapes the ingest path; the zero value is production's.
 	Outbox outbox.Options
+	// RateLimit, when set, gives the API a rate limiter with these
+	// options (its Prefix is the stack's queue); nil means no limiter.
+	RateLimit *api.RateLimitOptions
 	// RedisURL, when set, is a Redis of the test's own (to count its
 	// commands, say) instead of a fresh namespace of the shared one.
 	RedisURL string
@@ -221,11 +224,20 @@ func New(t testing.TB, o Options) *Env {
 		dispatcher = e.Worker.Dispatcher()
 	}
 	e.Outbox = outbox.New(outbox.Deps{Store: st, Workers: dispatcher, Log: log, Tracer: o.Tracer}, o.Outbox)
+	var limiter *api.RateLimiter
+	if o.RateLimit != nil {
+		ro := *o.RateLimit
+		ro.Prefix = ns
+		if ro.Log == nil {
+			ro.Log = log
+		}
+		limiter = api.NewRateLimiter(rc, ro)
+	}
 	e.API = api.NewServer(api.Deps{
 		Store: st, Tokens: tokens, Auth: auth, Log: log, Outbox: e.Outbox, Operational: notifier, Quota: o.Quota,
 		Metrics: e.Metrics, MetricsHandler: e.Metrics.Handler(), Tracer: o.Tracer,
-		Billing: o.Billing,
-		Queue:   func(ctx context.Context) error { return rc.Ping(ctx).Err() },
+		Billing: o.Billing, RateLimit: limiter,
+		Queue: func(ctx context.Context) error { return rc.Ping(ctx).Err() },
 	}, api.Options{PublicURL: publicURL, AdminToken: AdminToken, Version: "test", AllowPrivateTargets: wo.AllowPrivateTargets})
 	if _, err := portal.Mount(e.API, auth, st, JWTSecret, publicURL, nil); err != nil {
 		t.Fatal(err)
