@@ -75,6 +75,8 @@ type endpointIn struct {
 	Metadata      map[string]string `json:"metadata"`
 	Headers       map[string]string `json:"headers"`
 	RetrySchedule retryDelays       `json:"retrySchedule"`
+	// Version is Svix's deprecated endpoint version: checked, not stored.
+	Version json.RawMessage `json:"version"`
 }
 
 // toInput checks the body; allowPrivate is Options.AllowPrivateTargets.
@@ -87,6 +89,12 @@ func (in endpointIn) toInput(allowPrivate bool) (tenants.EndpointInput, error) {
 		return out, err
 	}
 	if err := checkUID("uid", in.UID, tenants.PrefixEndpoint); err != nil {
+		return out, err
+	}
+	if err := checkVersion(in.Version); err != nil {
+		return out, err
+	}
+	if err := checkLength("description", in.Description, maxEndpointDescriptionChars); err != nil {
 		return out, err
 	}
 	types := in.EventTypes
@@ -139,6 +147,8 @@ type endpointPatchIn struct {
 	RateLimit     nullable.Value[int]         `json:"rateLimit"`
 	Metadata      map[string]string           `json:"metadata"`
 	RetrySchedule nullable.Value[retryDelays] `json:"retrySchedule"`
+	// Version is Svix's deprecated endpoint version: checked, not stored.
+	Version json.RawMessage `json:"version"`
 }
 
 // toPatch checks the body; allowPrivate is Options.AllowPrivateTargets.
@@ -153,6 +163,12 @@ func (in endpointPatchIn) toPatch(allowPrivate bool) (tenants.EndpointPatch, err
 		if err := checkUID("uid", &in.UID.Value, tenants.PrefixEndpoint); err != nil {
 			return p, err
 		}
+	}
+	if err := checkVersion(in.Version); err != nil {
+		return p, err
+	}
+	if err := checkLength("description", in.Description, maxEndpointDescriptionChars); err != nil {
+		return p, err
 	}
 	types := in.EventTypes
 	if !types.Set {

@@ -200,6 +200,9 @@ func (s *Server) Handler() http.Handler {
 			r.URL.Path = strings.TrimRight(p, "/")
 			r.URL.RawPath = ""
 		}
+		// Every answer is what its Content-Type says: no browser may sniff
+		// a JSON error (which can echo input) into a page.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		s.engine.ServeHTTP(w, r)
 	})
 }
