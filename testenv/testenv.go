@@ -303,3 +303,26 @@ func (e *Env) SDK(token string) *svix.Svix {
 	}
 	return c
 }
+
+// WaitSettled waits, up to d, until no delivery in the stack's database is
+// pending or being sent: every message accepted so far has come to its end
+// (delivered, failed for good or canceled), so no receiver will hear of it
+// again and the attempt log is final. A test that checks that something
+// did not happen waits on this rather than sleeping. Deliveries are stored
+// with their message before the API answers, so one accepted just before
+// the call is counted. It fails the test at the deadline.
+func (e *Env) WaitSettled(t testing.TB, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var open int
+		err := e.SQL.QueryRow(context.Background(), `SELECT count(*) FROM deliveries WHERE status IN (1, 3)`).Scan(&open) // pending, sending
+		if err == nil && open == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries still open after %s: %d (err %v)", d, open, err)
+		}
+		time.Sleep(10 * time.Millisecond) // the poll's interval
+	}
+}
