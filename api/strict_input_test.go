@@ -103,6 +103,22 @@ func TestStrictInput_MessageShapes(t *testing.T) {
 			t.Errorf("%s: %d %s, want 202", extra, code, resp)
 		}
 	}
+	// Other body times name their field too.
+	ep, err := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: "https://127.0.0.1:9/h", Disabled: ptr(true)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, body, field string }{
+		{"/api/v1/app/acme/endpoint/" + ep.Id + "/recover", `{"since":"yesterday"}`, "since"},
+		{"/api/v1/app/acme/endpoint/" + ep.Id + "/replay-missing", `{"since":"2030-01-01T00:00:00Z","until":7}`, "until"},
+		{"/api/v1/app/acme/endpoint/" + ep.Id + "/bulk-replay", `{"since":"not a time"}`, "since"},
+		{"/api/v1/stats/usage/app", `{"since":"2030-01-01T00:00:00Z","until":"soon"}`, "until"},
+	} {
+		code, resp := call(t, env.URL, "POST", tc.path, env.APIKey, tc.body)
+		want422At(t, tc.path, code, resp, "body", tc.field)
+	}
+	code, resp := call(t, env.URL, "POST", "/admin/v1/tenants/"+env.TenantID+"/revoke-tokens", testenv.AdminToken, `{"validAfter":"last week"}`)
+	want422At(t, "revoke-tokens", code, resp, "body", "validAfter")
 	// The SDK's own fields pass.
 	if _, err := c.Message.Create(ctx, app.Id, models.MessageIn{EventType: "user.created", Payload: map[string]any{"a": 1},
 		TransformationsParams: &map[string]any{"x": 1}, Application: &models.ApplicationIn{Name: "Acme"}}, nil); err != nil {
