@@ -78,6 +78,8 @@ type endpointIn struct {
 	// MaxConcurrency is the Hookline extension field: the endpoint's lane
 	// cap (null or absent: the default; absent on a PUT: keep).
 	MaxConcurrency nullable.Value[int] `json:"maxConcurrency"`
+	// Version is Svix's deprecated endpoint version: checked, not stored.
+	Version json.RawMessage `json:"version"`
 }
 
 // maxConcurrencyLoc is where a bad lane cap is reported.
@@ -93,6 +95,12 @@ func (in endpointIn) toInput(allowPrivate bool) (tenants.EndpointInput, error) {
 		return out, err
 	}
 	if err := checkUID("uid", in.UID, tenants.PrefixEndpoint); err != nil {
+		return out, err
+	}
+	if err := checkVersion(in.Version); err != nil {
+		return out, err
+	}
+	if err := checkLength("description", in.Description, maxEndpointDescriptionChars); err != nil {
 		return out, err
 	}
 	types := in.EventTypes
@@ -152,6 +160,8 @@ type endpointPatchIn struct {
 	RetrySchedule nullable.Value[retryDelays] `json:"retrySchedule"`
 	// MaxConcurrency: null resets the lane cap to the default.
 	MaxConcurrency nullable.Value[int] `json:"maxConcurrency"`
+	// Version is Svix's deprecated endpoint version: checked, not stored.
+	Version json.RawMessage `json:"version"`
 }
 
 // toPatch checks the body; allowPrivate is Options.AllowPrivateTargets.
@@ -166,6 +176,12 @@ func (in endpointPatchIn) toPatch(allowPrivate bool) (tenants.EndpointPatch, err
 		if err := checkUID("uid", &in.UID.Value, tenants.PrefixEndpoint); err != nil {
 			return p, err
 		}
+	}
+	if err := checkVersion(in.Version); err != nil {
+		return p, err
+	}
+	if err := checkLength("description", in.Description, maxEndpointDescriptionChars); err != nil {
+		return p, err
 	}
 	types := in.EventTypes
 	if !types.Set {
