@@ -194,13 +194,14 @@ func TestAuth_UnknownKeysCachedNegatively(t *testing.T) {
 // Portal traffic has its own budgets (per session and per application), so
 // every one of the tenant's requests succeeds while the flood gets 429s
 // with Retry-After; a portal token of another application is not held back
-// either. The test lowers the limits (tenant 20/s, portal 10/s an
+// either. The test lowers the limits (tenant 100/s — room for its own 35
+// requests, not for the flood — portal 10/s an
 // application, 4/s a session) so that the flood crosses them at once;
 // before portal budgets existed it spent the tenant's and the tenant's
 // messages got 429s.
 func TestRateLimit_PortalTokensDoNotStarveTheirTenant(t *testing.T) {
 	t.Parallel()
-	env := testenv.New(t, testenv.Options{RateLimit: &api.RateLimitOptions{PerSecond: 20, PortalPerApp: 10, PortalPerSession: 4}})
+	env := testenv.New(t, testenv.Options{RateLimit: &api.RateLimitOptions{PerSecond: 100, PortalPerApp: 10, PortalPerSession: 4}})
 	ctx := context.Background()
 	c := env.SDK(env.APIKey)
 	app, err := c.Application.Create(ctx, models.ApplicationIn{Name: "Acme"}, nil)
