@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"gopkg.in/yaml.v3"
@@ -159,6 +160,9 @@ func eventTypesFromSpec(doc map[string]any) ([]tenants.EventTypeInput, error) {
 		et.Description, _ = op["description"].(string)
 		if et.Description == "" {
 			et.Description, _ = op["summary"].(string)
+		}
+		if utf8.RuneCountInString(et.Description) > maxEventTypeDescChars {
+			return nil, tenants.Invalid("spec", fmt.Sprintf("webhook %q: its description must be at most %d characters, as an event type's", name, maxEventTypeDescChars))
 		}
 		et.Deprecated, _ = op["deprecated"].(bool)
 		if g, ok := op["x-svix-group-name"].(string); ok && g != "" {

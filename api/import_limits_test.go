@@ -135,3 +135,34 @@ func TestImport_BoundedAndChunked(t *testing.T) {
 		t.Errorf("%d event types after importing the same %d again (%v)", stored, tenants.MaxImportEventTypes, err)
 	}
 }
+
+// TestImport_DescriptionBound: an imported event type's description is
+// bounded as a created one's (4,096 characters): past it, both imports
+// answer 422 naming the place and store nothing; at it, they succeed.
+func TestImport_DescriptionBound(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{})
+	for _, n := range []int{4096, 4097} {
+		desc := strings.Repeat("é", n)
+		envIn, _ := json.Marshal(map[string]any{"eventTypes": []map[string]any{{"name": fmt.Sprintf("env.d%d", n), "description": desc}}})
+		specIn, _ := json.Marshal(map[string]any{"spec": map[string]any{"openapi": "3.1.0", "webhooks": map[string]any{
+			fmt.Sprintf("spec.d%d", n): map[string]any{"post": map[string]any{"description": desc}}}}})
+		envCode, envBody := postJSON(t, env.URL+"/api/v1/environment/import", env.APIKey, envIn)
+		specCode, specBody := postJSON(t, env.URL+"/api/v1/event-type/import/openapi", env.APIKey, specIn)
+		if n == 4096 && (envCode != http.StatusNoContent || specCode != http.StatusOK) {
+			t.Errorf("descriptions of %d characters: environment %d %.200s, OpenAPI %d %.200s", n, envCode, envBody, specCode, specBody)
+		}
+		if n == 4097 {
+			if envCode != http.StatusUnprocessableEntity || !strings.Contains(envBody, `"description"`) {
+				t.Errorf("environment import with a %d-character description: %d %.300s, want 422 naming description", n, envCode, envBody)
+			}
+			if specCode != http.StatusUnprocessableEntity || !strings.Contains(specBody, "spec.d4097") {
+				t.Errorf("OpenAPI import with a %d-character description: %d %.300s, want 422 naming the webhook", n, specCode, specBody)
+			}
+		}
+	}
+	var stored int
+	if err := env.SQL.QueryRow(context.Background(), `SELECT count(*) FROM event_types WHERE tenant_id = $1 AND name LIKE '%d4097'`, env.TenantID).Scan(&stored); err != nil || stored != 0 {
+		t.Errorf("%d event types with over-long descriptions stored (%v)", stored, err)
+	}
+}
