@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -32,10 +31,6 @@ import (
 //
 // The reads go through messages_app_position (app_id, tx_id, id): a poll
 // is one index range scan from the position, whatever the table's size.
-
-// ErrLeaseLost is returned by the sender's writes when another process has
-// taken the destination over (its lease ended): the caller stops at once.
-var ErrLeaseLost = errors.New("destination lease lost")
 
 // horizon returns the current snapshot horizon as the position before
 // every message of the oldest transaction still running.
@@ -320,7 +315,7 @@ const leaseCond = ` AND lease_owner = $%d AND lease_until > $%d`
 func leaseWhere(n int) string { return fmt.Sprintf(leaseCond, n, n+1) }
 
 // StartSenderBatch records b as d's batch in flight, renewing owner's
-// lease, before it is sent. ErrLeaseLost when owner no longer holds it.
+// lease, before it is sent. tenants.ErrDestinationLeaseLost when owner no longer holds it.
 func (s *Store) StartSenderBatch(ctx context.Context, owner string, lease time.Duration, d tenants.Destination, b tenants.DestinationBatch) error {
 	now := s.Now()
 	tag, err := s.pg.Exec(ctx, `UPDATE destinations SET batch_id = $1, batch_first_id = $2, batch_last_tx = $3::text::xid8, batch_last_id = $4,
@@ -330,30 +325,16 @@ func (s *Store) StartSenderBatch(ctx context.Context, owner string, lease time.D
 		return fmt.Errorf("start batch of %s: %w", d.ID, translate(err))
 	}
 	if tag.RowsAffected() == 0 {
-		return ErrLeaseLost
+		return tenants.ErrDestinationLeaseLost
 	}
 	return nil
 }
 
-// SenderOutcome is what became of a batch.
-type SenderOutcome struct {
-	Attempt tenants.DestinationAttempt
-	// NextAttempt, for a failure, is when to retry; zero with Disable set
-	// means the retries are exhausted.
-	NextAttempt time.Time
-	// Disable disables the destination with Reason (retries exhausted).
-	Disable bool
-	Reason  string
-	// Lease renews the owner's lease by this much (a success goes on with
-	// the next batch); zero releases it.
-	Lease time.Duration
-}
-
 // FinishSenderBatch records the attempt of d's batch in flight and moves
 // d on, in one transaction: past the batch after a success, to its retry
-// (or disabled) after a failure. ErrLeaseLost when owner no longer holds
+// (or disabled) after a failure. tenants.ErrDestinationLeaseLost when owner no longer holds
 // the destination; then nothing is written.
-func (s *Store) FinishSenderBatch(ctx context.Context, owner string, d tenants.Destination, o SenderOutcome) error {
+func (s *Store) FinishSenderBatch(ctx context.Context, owner string, d tenants.Destination, o tenants.DestinationOutcome) error {
 	return s.InTx(ctx, func(tx *Store) error {
 		now := tx.Now()
 		leaseUntil, leaseOwner := (*time.Time)(nil), (*string)(nil)
@@ -388,7 +369,7 @@ func (s *Store) FinishSenderBatch(ctx context.Context, owner string, d tenants.D
 			return fmt.Errorf("finish batch of %s: %w", d.ID, translate(err))
 		}
 		if tag.RowsAffected() == 0 {
-			return ErrLeaseLost
+			return tenants.ErrDestinationLeaseLost
 		}
 		a := o.Attempt
 		if _, err := tx.pg.Exec(ctx, `INSERT INTO destination_attempts (id, tenant_id, destination_id, batch_id, first_msg_id, last_msg_id,

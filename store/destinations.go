@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -543,6 +541,3 @@ func (s *Store) FindDestinationAttempt(ctx context.Context, tenantID, appID, ref
 	}
 	return a, nil
 }
-
-// errNoRows reports pgx's no-rows error (translate makes it ErrNotFound).
-func errNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

@@ -3,6 +3,7 @@ package tenants
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/url"
@@ -183,6 +184,24 @@ type DestinationAttempt struct {
 	DurationMs    int
 	CreatedAt     time.Time
 }
+
+// DestinationOutcome is what became of a batch, for the store to record.
+type DestinationOutcome struct {
+	Attempt DestinationAttempt
+	// NextAttempt, for a failure, is when to retry.
+	NextAttempt time.Time
+	// Disable disables the destination with Reason (retries exhausted).
+	Disable bool
+	Reason  string
+	// Lease renews the sender's lease by this much (after a success it
+	// goes on with the next batch); zero releases it.
+	Lease time.Duration
+}
+
+// ErrDestinationLeaseLost is returned by a sender's writes when another
+// process has taken the destination over (the sender's lease ended): the
+// sender stops at once and writes nothing.
+var ErrDestinationLeaseLost = errors.New("destination lease lost")
 
 // DestinationAttemptFilter narrows a list of a destination's attempts.
 type DestinationAttemptFilter struct {
