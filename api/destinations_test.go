@@ -406,3 +406,24 @@ func TestPoller_LateCommitIsNotSkipped(t *testing.T) {
 		t.Fatalf("a message came twice: %v", ids)
 	}
 }
+
+// TestDestinations_SSRFRefused: where private targets are not allowed (the
+// production default), a FIFO endpoint's URL and a RabbitMQ broker's URI
+// that name a private or loopback address are refused at creation, as
+// endpoint URLs are.
+func TestDestinations_SSRFRefused(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{})
+	appID := newApp(t, env, "dest-ssrf")
+	for _, body := range []string{
+		`{"type":"fifoEndpoint","config":{"url":"http://127.0.0.1:8080/x"}}`,
+		`{"type":"fifoEndpoint","config":{"url":"http://10.0.0.1/x"}}`,
+		`{"type":"rabbitMq","config":{"uri":"amqp://guest:guest@127.0.0.1:5672/","routingKey":"k"}}`,
+		`{"type":"rabbitMq","config":{"uri":"amqps://u:p@192.168.1.1/","routingKey":"k"}}`,
+		`{"type":"rabbitMq","config":{"uri":"amqp://localhost/","routingKey":"k"}}`,
+	} {
+		if st, resp := destCall(t, env, "POST", "/api/v1/app/"+appID+"/destination", body, nil); st != 422 {
+			t.Errorf("%s: %d %s; want 422", body, st, resp)
+		}
+	}
+}
