@@ -56,6 +56,15 @@ func (s *Store) readPositions(ctx context.Context, d tenants.Destination, from t
 	w.and("m.app_id = %s AND m.tenant_id = %s AND m.tx_id IS NOT NULL", d.AppID, d.TenantID)
 	w.and("(m.tx_id, m.id) > (%s::text::xid8, %s)", txText(from.Tx), from.ID)
 	w.and("m.tx_id < %s::text::xid8", txText(h))
+	// A lower bound on the id prunes the scan to the partitions that can
+	// hold the destination's messages: those of its lifetime (a message
+	// whose id was taken ten minutes before the destination existed is not
+	// its), and within the tenant's retention.
+	floor := d.CreatedAt.Add(-10 * time.Minute)
+	if r := s.retentionFloor(ctx, d.TenantID); r.After(floor) {
+		floor = r
+	}
+	w.and("m.id > %s", tenants.IDBound(tenants.PrefixMessage, floor, true))
 	if d.EventTypes != nil {
 		w.and("m.event_type = ANY(%s)", d.EventTypes)
 	}
@@ -241,6 +250,7 @@ func (s *Store) ClaimSenders(ctx context.Context, owner string, lease time.Durat
 		WHERE d.id IN (
 			SELECT c.id FROM destinations c
 			WHERE c.deleted_at IS NULL AND NOT c.disabled AND c.type <> 'pollingEndpoint'
+				AND EXISTS (SELECT 1 FROM applications a WHERE a.id = c.app_id AND a.deleted_at IS NULL)
 				AND (c.lease_until IS NULL OR c.lease_until < $3)
 				AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= $3)
 				AND (c.batch_id IS NOT NULL OR EXISTS (
