@@ -48,6 +48,14 @@ type SinkStore interface {
 	ReleaseSender(ctx context.Context, owner, id string) error
 }
 
+// DestinationEvents is told when a destination is disabled because a
+// batch exhausted its retries (the endpoint.disabled operational webhook).
+// operational.Notifier implements it, through Deps.Events. It must be safe
+// for concurrent use.
+type DestinationEvents interface {
+	DestinationDisabled(ctx context.Context, d tenants.Destination, batchID string)
+}
+
 // senderInterval is how often a worker process looks for destinations
 // with something to send: one statement per interval, whatever the number
 // of destinations (it returns only those with messages past their cursor
@@ -85,6 +93,7 @@ type senders struct {
 	agent    string
 	log      *slog.Logger
 	now      func() time.Time
+	events   DestinationEvents // nil tells nobody
 
 	mu     sync.Mutex
 	active map[string]bool // destinations this process is serving
@@ -214,7 +223,10 @@ func (s *senders) serve(ctx context.Context, d tenants.Destination) {
 			return // shutting down: the lease ends, the batch goes again
 		}
 		o := s.outcome(d, msgs, out, start)
-		if err := s.store.FinishSenderBatch(ctx, s.owner, d, o); err != nil {
+		// The outcome is written even if shutdown begins meanwhile (a
+		// transaction cancelled mid-statement would only mean the batch
+		// again).
+		if err := s.store.FinishSenderBatch(context.WithoutCancel(ctx), s.owner, d, o); err != nil {
 			if !errors.Is(err, tenants.ErrDestinationLeaseLost) {
 				log.Warn("cannot record destination attempt", "err", err)
 				release()
@@ -224,6 +236,9 @@ func (s *senders) serve(ctx context.Context, d tenants.Destination) {
 		if !out.ok {
 			if o.Disable {
 				log.Warn("destination disabled: its retries are exhausted", "batch", d.Batch.ID)
+				if s.events != nil {
+					s.events.DestinationDisabled(ctx, d, d.Batch.ID)
+				}
 			}
 			return // the lease is released; the retry is due at o.NextAttempt
 		}

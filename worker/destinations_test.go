@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func newFIFOReceiver(t *testing.T, failRate float64) *fifoReceiver {
 		f.requests++
 		f.now++
 		f.most = max(f.most, f.now)
-		verify := f.verify
+		verify, failRate := f.verify, f.failRate
 		f.mu.Unlock()
 		defer func() { f.mu.Lock(); f.now--; f.mu.Unlock() }()
 		if verify != nil {
@@ -65,7 +66,7 @@ func newFIFOReceiver(t *testing.T, failRate float64) *fifoReceiver {
 				return
 			}
 		}
-		if rand.Float64() < f.failRate {
+		if rand.Float64() < failRate {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
@@ -229,6 +230,21 @@ func TestFIFO_SkipAndExhaustion(t *testing.T) {
 		RetrySchedule: []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}})})
 	ctx := context.Background()
 	recv := newFIFOReceiver(t, 1)
+	// The tenant's operational webhook endpoint hears of the disabling.
+	var (
+		opsMu  sync.Mutex
+		opsGot []string
+	)
+	ops := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		opsMu.Lock()
+		opsGot = append(opsGot, string(b))
+		opsMu.Unlock()
+	}))
+	t.Cleanup(ops.Close)
+	if st, body := testenv.Call(t, env.URL, "POST", "/api/v1/operational-webhook/endpoint", env.APIKey, `{"url":"`+ops.URL+`"}`); st != 201 {
+		t.Fatalf("create operational endpoint: %d %s", st, body)
+	}
 	app, _ := env.Store.CreateApplication(ctx, env.TenantID, tenants.ApplicationInput{Name: "fifo"})
 	d, err := env.Store.CreateDestination(ctx, env.TenantID, app.ID, tenants.DestinationInput{Type: tenants.DestinationFIFO, URL: recv.URL, BatchSize: 2})
 	if err != nil {
@@ -255,6 +271,16 @@ func TestFIFO_SkipAndExhaustion(t *testing.T) {
 	if err != nil || len(pg.Items) != 3 || pg.Items[0].FirstMsgID != ids[0] || pg.Items[0].LastMsgID != ids[1] || pg.Items[0].StatusCode != 500 {
 		t.Fatalf("attempts = %+v, %v; want 3 failures of the first batch", pg.Items, err)
 	}
+	waitFor(t, 20*time.Second, "endpoint.disabled about the destination", func() bool {
+		opsMu.Lock()
+		defer opsMu.Unlock()
+		for _, b := range opsGot {
+			if strings.Contains(b, `"endpoint.disabled"`) && strings.Contains(b, d.ID) && strings.Contains(b, `"automatic"`) {
+				return true
+			}
+		}
+		return false
+	})
 	// Skip the first batch; the receiver now accepts; force-retry.
 	recv.mu.Lock()
 	recv.failRate = 0

@@ -263,6 +263,7 @@ func New(d Deps, o Options) *Worker {
 	w := &Worker{opts: o, log: d.Log, srv: srv, handler: h, run: run, handoff: ho, rec: rec, sweeper: sw, client: client, extra: d.Handlers}
 	if ss, ok := d.Store.(SinkStore); ok {
 		w.senders = newSenders(ss, h.client, newDialer(o.AllowPrivateTargets).DialContext, o, d.Log)
+		w.senders.events, _ = d.Events.(DestinationEvents)
 	}
 	if len(d.Periodic) > 0 {
 		sopts := &asynq.SchedulerOpts{Logger: asynqLogger{alog}, LogLevel: asynq.WarnLevel}
