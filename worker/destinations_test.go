@@ -267,29 +267,36 @@ func TestFIFO_SkipAndExhaustion(t *testing.T) {
 	if cur.Batch == nil || cur.Batch.FirstID != ids[0] || cur.Batch.Count != 2 || cur.FailureReason == nil {
 		t.Fatalf("disabled destination's batch = %+v, reason %v", cur.Batch, cur.FailureReason)
 	}
-	pg, err := env.Store.FindDestinationAttempts(ctx, env.TenantID, app.ID, d.ID, tenants.DestinationAttemptFilter{ListParams: tenants.ListParams{Limit: 50}})
-	if err != nil || len(pg.Items) != 3 || pg.Items[0].FirstMsgID != ids[0] || pg.Items[0].LastMsgID != ids[1] || pg.Items[0].StatusCode != 500 {
-		t.Fatalf("attempts = %+v, %v; want 3 failures of the first batch", pg.Items, err)
+	// The attempts, through the API: three failures of the first batch.
+	st, body := testenv.Call(t, env.URL, "GET", "/api/v1/app/"+app.ID+"/destination/"+d.ID+"/attempt", env.APIKey, "")
+	var attempts struct {
+		Data []struct {
+			ID         string `json:"id"`
+			Status     int    `json:"status"`
+			FirstMsgID string `json:"firstMsgId"`
+			LastMsgID  string `json:"lastMsgId"`
+			NumEvents  int    `json:"numEvents"`
+		} `json:"data"`
 	}
-	waitFor(t, 20*time.Second, "endpoint.disabled about the destination", func() bool {
-		opsMu.Lock()
-		defer opsMu.Unlock()
-		for _, b := range opsGot {
-			if strings.Contains(b, `"endpoint.disabled"`) && strings.Contains(b, d.ID) && strings.Contains(b, `"automatic"`) {
-				return true
-			}
+	if err := json.Unmarshal([]byte(body), &attempts); st != 200 || err != nil || len(attempts.Data) != 3 {
+		t.Fatalf("attempts: %d %s", st, body)
+	}
+	for _, a := range attempts.Data {
+		if a.Status != 2 || a.FirstMsgID != ids[0] || a.LastMsgID != ids[1] || a.NumEvents != 2 {
+			t.Fatalf("attempt %+v; want a failure of the first batch (%s..%s)", a, ids[0], ids[1])
 		}
-		return false
-	})
+	}
+	if st, body := testenv.Call(t, env.URL, "GET", "/api/v1/app/"+app.ID+"/destination/"+d.ID+"/attempt/"+attempts.Data[0].ID, env.APIKey, ""); st != 200 || !strings.Contains(body, attempts.Data[0].ID) {
+		t.Fatalf("get attempt: %d %s", st, body)
+	}
 	// Skip the first batch; the receiver now accepts; force-retry.
 	recv.mu.Lock()
 	recv.failRate = 0
 	recv.mu.Unlock()
-	if err := env.Store.SkipDestinationBatch(ctx, env.TenantID, app.ID, d.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Store.ForceRetryDestination(ctx, env.TenantID, app.ID, d.ID); err != nil {
-		t.Fatal(err)
+	for _, call := range []string{"/skip", "/force-retry"} {
+		if st, body := testenv.Call(t, env.URL, "POST", "/api/v1/app/"+app.ID+"/destination/"+d.ID+call, env.APIKey, "{}"); st != 204 {
+			t.Fatalf("%s: %d %s", call, st, body)
+		}
 	}
 	waitFor(t, 20*time.Second, "the messages after the skipped batch", func() bool { got, _ := recv.received(); return len(got) >= 2 })
 	if got, _ := recv.received(); !slices.Equal(got, ids[2:]) {
