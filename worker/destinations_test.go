@@ -533,3 +533,30 @@ func TestRabbitMQ_EveryMessageThroughAnOutage(t *testing.T) {
 		t.Fatalf("%d messages with a bad signature, %d not persistent", badSig, transient)
 	}
 }
+
+// TestFIFO_MaxWaitFillsBatch: with maxWaitSecs, a short batch waits for
+// more messages instead of going out one by one: three messages sent
+// together arrive as one batch.
+func TestFIFO_MaxWaitFillsBatch(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{Worker: true, WorkerOptions: testenv.FastRetries(worker.Options{})})
+	ctx := context.Background()
+	recv := newFIFOReceiver(t, 0)
+	app, _ := env.Store.CreateApplication(ctx, env.TenantID, tenants.ApplicationInput{Name: "fifo"})
+	if _, err := env.Store.CreateDestination(ctx, env.TenantID, app.ID, tenants.DestinationInput{Type: tenants.DestinationFIFO,
+		URL: recv.URL, BatchSize: 10, MaxWait: 3}); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 3 {
+		m, _, err := env.Store.CreateMessage(ctx, env.TenantID, app.ID, tenants.MessageInput{EventType: "a.b", Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, m.ID)
+	}
+	waitFor(t, 20*time.Second, "the batch", func() bool { got, _ := recv.received(); return len(got) >= 3 })
+	if _, batches := recv.received(); len(batches) != 1 || !slices.Equal(batches[0], want) {
+		t.Fatalf("batches %v; want one batch of %v", batches, want)
+	}
+}
