@@ -370,7 +370,9 @@ func TestPoller_LateCommitIsNotSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	lateID := tenants.NewID(tenants.PrefixMessage, time.Now())
+	// (An id a moment old, so it sorts before the next one whatever the
+	// random part: ids carry milliseconds/4.)
+	lateID := tenants.NewID(tenants.PrefixMessage, time.Now().Add(-50*time.Millisecond))
 	if _, err := tx.Exec(ctx, `INSERT INTO messages (id, tenant_id, app_id, event_type, payload, created_at, expires_at)
 		VALUES ($1, $2, $3, 'late.event', '{"late":true}', now(), now() + interval '1 day')`, lateID, env.TenantID, appID); err != nil {
 		t.Fatal(err)
