@@ -26,6 +26,16 @@ var routeCapabilities = map[string]tenants.Capability{
 	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/replay-missing":     tenants.CapCreateAttempts,
 	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/send-example":       tenants.CapCreateAttempts,
 	"POST /api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend": tenants.CapCreateAttempts,
+	// Destinations are edited as endpoints are.
+	"POST /api/v1/app/:app_id/destination":                               tenants.CapManageEndpoint,
+	"PUT /api/v1/app/:app_id/destination/:destination_id":                tenants.CapManageEndpoint,
+	"PATCH /api/v1/app/:app_id/destination/:destination_id":              tenants.CapManageEndpoint,
+	"DELETE /api/v1/app/:app_id/destination/:destination_id":             tenants.CapManageEndpoint,
+	"PATCH /api/v1/app/:app_id/destination/:destination_id/headers":      tenants.CapManageEndpoint,
+	"POST /api/v1/app/:app_id/destination/:destination_id/skip":          tenants.CapManageEndpoint,
+	"POST /api/v1/app/:app_id/destination/:destination_id/force-retry":   tenants.CapManageEndpoint | tenants.CapCreateAttempts,
+	"GET /api/v1/app/:app_id/destination/:destination_id/secret":         tenants.CapViewEndpointSecret | tenants.CapManageEndpointSecret | tenants.CapManageEndpoint,
+	"POST /api/v1/app/:app_id/destination/:destination_id/secret/rotate": tenants.CapManageEndpointSecret | tenants.CapManageEndpoint,
 }
 
 // checkCapability refuses (403) an app-portal token that lacks the

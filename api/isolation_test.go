@@ -149,6 +149,25 @@ var isolationTable = map[string]isolationCase{
 	"GET /api/v1/operational-webhook/endpoint/:endpoint_id/headers":        {codes: notFound},
 	"PUT /api/v1/operational-webhook/endpoint/:endpoint_id/headers":        {body: `{"headers":{"X-A":"b"}}`, codes: notFound},
 	"PATCH /api/v1/operational-webhook/endpoint/:endpoint_id/headers":      {body: `{"headers":{"X-A":"b"}}`, codes: notFound},
+
+	// Destinations and polling endpoints (issue 21).
+	"GET /api/v1/app/:app_id/destination":                                     {codes: notFound},
+	"POST /api/v1/app/:app_id/destination":                                    {body: `{"type":"pollingEndpoint"}`, codes: notFound},
+	"GET /api/v1/app/:app_id/destination/:destination_id":                     {codes: notFound},
+	"PUT /api/v1/app/:app_id/destination/:destination_id":                     {body: `{"type":"pollingEndpoint"}`, codes: notFound},
+	"PATCH /api/v1/app/:app_id/destination/:destination_id":                   {body: `{"batchSize":5}`, codes: notFound},
+	"DELETE /api/v1/app/:app_id/destination/:destination_id":                  {codes: notFound},
+	"GET /api/v1/app/:app_id/destination/:destination_id/secret":              {codes: notFound},
+	"POST /api/v1/app/:app_id/destination/:destination_id/secret/rotate":      {body: `{}`, codes: notFound},
+	"GET /api/v1/app/:app_id/destination/:destination_id/headers":             {codes: notFound},
+	"PATCH /api/v1/app/:app_id/destination/:destination_id/headers":           {body: `{"headers":{"X-A":"b"}}`, codes: notFound},
+	"POST /api/v1/app/:app_id/destination/:destination_id/skip":               {body: `{}`, codes: notFound},
+	"POST /api/v1/app/:app_id/destination/:destination_id/force-retry":        {codes: notFound},
+	"GET /api/v1/app/:app_id/destination/:destination_id/attempt":             {codes: notFound},
+	"GET /api/v1/app/:app_id/destination/:destination_id/attempt/:attempt_id": {codes: notFound},
+	"GET /api/v1/app/:app_id/poller/:sink_id":                                 {codes: notFound},
+	"GET /api/v1/app/:app_id/poller/:sink_id/consumer/:consumer_id":           {codes: notFound},
+	"POST /api/v1/app/:app_id/poller/:sink_id/consumer/:consumer_id/seek":     {body: `{"after":"2020-01-01T00:00:00Z"}`, codes: notFound},
 }
 
 // tenantA is what tenant A owns; B must never see any of it.
@@ -193,6 +212,11 @@ func seedTenantA(t *testing.T, env *testenv.Env) tenantA {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sink, err := s.CreateDestination(ctx, tid, app.ID, tenants.DestinationInput{Type: tenants.DestinationPolling, UID: ptr("a-sink"),
+		BatchSize: tenants.DefaultBatchSize})
+	if err != nil {
+		t.Fatal(err)
+	}
 	task, err := s.RecordTask(ctx, tid, tenants.TaskEndpointRecover, tenants.TaskFinished, map[string]string{"note": "A-secret-task"})
 	if err != nil {
 		t.Fatal(err)
@@ -201,10 +225,11 @@ func seedTenantA(t *testing.T, env *testenv.Env) tenantA {
 		params: map[string]string{
 			"app_id": app.ID, "endpoint_id": ep.ID, "msg_id": m.ID, "attempt_id": at.ID,
 			"event_type_name": "a.only", "tenant_id": tid, "key_id": keys[0].ID, "task_id": task.ID,
+			"destination_id": sink.ID, "sink_id": sink.ID, "consumer_id": "a-consumer",
 		},
-		uids: map[string]string{"app_id": "a-app", "endpoint_id": "a-ep", "msg_id": "a-evt"},
+		uids: map[string]string{"app_id": "a-app", "endpoint_id": "a-ep", "msg_id": "a-evt", "destination_id": "a-sink", "sink_id": "a-sink"},
 		secrets: []string{app.ID, ep.ID, m.ID, at.ID, secret, "A-secret-app", "A-secret-description",
-			"A-secret-payload", "A-secret-response", "secret-hook", env.APIKey, task.ID, "A-secret-task"},
+			"A-secret-payload", "A-secret-response", "secret-hook", env.APIKey, task.ID, "A-secret-task", sink.ID},
 	}
 }
 

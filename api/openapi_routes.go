@@ -52,7 +52,7 @@ var sdkEnums = map[string][]any{
 func operations() []op {
 	var all []op
 	for _, area := range [][]op{
-		healthOps(), svixBeyondOps(), operationalOps(), portalOps(), settingsOps(), adminOps(), billingOps(),
+		healthOps(), svixBeyondOps(), operationalOps(), portalOps(), settingsOps(), adminOps(), billingOps(), destinationOps(),
 	} {
 		all = append(all, area...)
 	}

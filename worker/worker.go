@@ -179,6 +179,7 @@ type Worker struct {
 	client  *Client
 	extra   map[string]asynq.Handler
 	sched   *asynq.Scheduler
+	senders *senders // nil when the store has no destinations
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -260,6 +261,10 @@ func New(d Deps, o Options) *Worker {
 		interval: o.SweepInterval, grace: o.SweepGrace, fullEvery: o.FullSweepInterval, now: time.Now,
 	}
 	w := &Worker{opts: o, log: d.Log, srv: srv, handler: h, run: run, handoff: ho, rec: rec, sweeper: sw, client: client, extra: d.Handlers}
+	if ss, ok := d.Store.(SinkStore); ok {
+		w.senders = newSenders(ss, h.client, newDialer(o.AllowPrivateTargets).DialContext, o, d.Log)
+		w.senders.events, _ = d.Events.(DestinationEvents)
+	}
 	if len(d.Periodic) > 0 {
 		sopts := &asynq.SchedulerOpts{Logger: asynqLogger{alog}, LogLevel: asynq.WarnLevel}
 		if d.SchedulerRedis != nil {
@@ -331,6 +336,13 @@ func (w *Worker) Start(ctx context.Context) error {
 		defer w.wg.Done()
 		w.run.loop(sctx)
 	}()
+	if w.senders != nil {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.senders.run(sctx)
+		}()
+	}
 	w.log.Info("worker started", "queue", w.opts.Queue, "concurrency", w.opts.Concurrency)
 	return nil
 }
