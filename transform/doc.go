@@ -1,0 +1,26 @@
+// Package transform runs endpoint transformations: a tenant's customer's
+// JavaScript function handler(webhook), Svix's contract, which reshapes a
+// webhook before it is sent (method, URL, payload, extra headers) or
+// cancels it.
+//
+// The code runs in github.com/dop251/goja, a pure-Go ECMAScript 5.1+
+// engine: no cgo, no process per call, and nothing of the host reachable
+// from a script. The sandbox (sandbox.go) has no require, no timers, no
+// network and no filesystem (goja has none unless the host adds them);
+// Math.random and Date are the only sources of nondeterminism left, and
+// the eval-like constructors are gone. Every call is bounded:
+//
+//   - time: a wall-clock limit per call (Options.Timeout, default 100 ms)
+//     interrupts the script from a timer, whatever it loops on;
+//   - memory: the natives that can allocate large strings or arrays in one
+//     step (repeat, padStart/padEnd, join, Array(n), fill) refuse results
+//     over a size cap, and a watchdog interrupts a call whose process heap
+//     grows past Options.MemoryLimit while it runs;
+//   - concurrency: at most Options.MaxConcurrent calls run at once in a
+//     process, so scripts cannot take every CPU from the rest of the worker;
+//   - stack: recursion is capped.
+//
+// A Program is compiled once per code revision; each keeps a few idle
+// runtimes (a goja.Runtime is not safe for concurrent use, and building
+// one costs far more than a call), bounded per Engine.
+package transform
