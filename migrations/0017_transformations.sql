@@ -14,5 +14,10 @@ CREATE TABLE endpoint_transformations (
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
 
+-- Svix API 1.947's event types carry featureFlags, a list, beside the
+-- older single featureFlag; both are kept as sent.
+ALTER TABLE event_types ADD COLUMN feature_flags jsonb;
+
 -- +goose Down
+ALTER TABLE event_types DROP COLUMN feature_flags;
 DROP TABLE endpoint_transformations;
