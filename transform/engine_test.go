@@ -211,3 +211,24 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestRun_ReadmeExample: the handler README shows runs as it says.
+func TestRun_ReadmeExample(t *testing.T) {
+	e := NewEngine(Options{})
+	p := compile(t, e, "function handler(webhook) {\n"+
+		"  webhook.payload = {text: `Invoice ${webhook.payload.id} paid`};\n"+
+		"  webhook.url = webhook.url + '/' + webhook.eventType;\n"+
+		"  webhook.method = 'PUT';\n"+
+		"  webhook.headers = {'X-Source': 'hookline'};\n"+
+		"  webhook.cancel = webhook.payload.test === true;\n"+
+		"  return webhook;\n}")
+	got, err := p.Run(context.Background(), sample(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Webhook{Method: "PUT", URL: "https://hooks.example/in/invoice.paid", EventType: "invoice.paid",
+		Payload: json.RawMessage(`{"text":"Invoice in_1 paid"}`), Headers: map[string]string{"X-Source": "hookline"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("(-want +got)\n%s", diff)
+	}
+}
