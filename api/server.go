@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -97,7 +98,8 @@ type Deps struct {
 	// it), so that other processes can drop theirs; nil tells no one.
 	AppInvalidated func(ctx context.Context, tenantID, appID string)
 	// Transform compiles transformations to check them and runs the
-	// simulate route; nil means an engine with the default limits.
+	// simulate route; nil means an engine with the default limits on at
+	// most half the cores.
 	Transform *transform.Engine
 }
 
@@ -184,7 +186,10 @@ func NewServer(d Deps, opts Options) *Server {
 	s.appInvalidated = d.AppInvalidated
 	s.transform = d.Transform
 	if s.transform == nil {
-		s.transform = transform.NewEngine(transform.Options{})
+		// Saving and simulating run customers' code in the API process:
+		// at most half its cores, so a burst of simulations cannot take
+		// the API's CPU from every other request.
+		s.transform = transform.NewEngine(transform.Options{MaxConcurrent: max(1, runtime.GOMAXPROCS(0)/2)})
 	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
