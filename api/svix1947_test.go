@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -86,7 +87,9 @@ type case1947 struct {
 // field the answer's schema has comes back as sent.
 func TestSvix1947_FieldsRoundTrip(t *testing.T) {
 	doc, router := svix1947(t)
-	env := testenv.New(t, testenv.Options{})
+	env := testenv.New(t, testenv.Options{Worker: true})
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"ok":true}`)) }))
+	t.Cleanup(rcv.Close)
 	deliverAt := time.Now().Add(10 * time.Minute).UTC().Truncate(time.Second).Format(time.RFC3339)
 	cases := []case1947{
 		{"CreateApp", "POST", "/api/v1/app", "ApplicationIn",
@@ -169,6 +172,35 @@ func TestSvix1947_FieldsRoundTrip(t *testing.T) {
 	}
 	if status, resp := call1947(t, env, router, "GET", "/api/v1/app/acme-1947/endpoint/ep-1947-b/secret", nil); status != 200 || !strings.Contains(string(resp), "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD") {
 		t.Errorf("secret = %d %s", status, resp)
+	}
+	// Attempts (MessageAttemptOut, with msg on with_msg): a message to a
+	// live endpoint, its attempt listed both ways.
+	var live struct{ ID string }
+	status, resp := call1947(t, env, router, "POST", "/api/v1/app/acme-1947/endpoint", map[string]any{"url": rcv.URL + "/live"})
+	if status != 201 || json.Unmarshal(resp, &live) != nil {
+		t.Fatalf("live endpoint: %d %s", status, resp)
+	}
+	var sent struct{ ID string }
+	status, resp = call1947(t, env, router, "POST", "/api/v1/app/acme-1947/msg", map[string]any{"eventType": "invoice.paid", "payload": map[string]any{"id": "in_3"}})
+	if status != 202 || json.Unmarshal(resp, &sent) != nil {
+		t.Fatalf("message: %d %s", status, resp)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, resp = call1947(t, env, router, "GET", "/api/v1/app/acme-1947/attempt/endpoint/"+live.ID+"?with_msg=true&with_content=true", nil)
+		if status == 200 && bytes.Contains(resp, []byte(sent.ID)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no attempt listed: %d %s", status, resp)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the listing until the worker's attempt is on record
+	}
+	if !bytes.Contains(resp, []byte(`"msg":{`)) {
+		t.Errorf("with_msg=true lists attempts without their message: %s", resp)
+	}
+	if status, resp := call1947(t, env, router, "GET", "/api/v1/app/acme-1947/attempt/msg/"+sent.ID+"?with_content=false", nil); status != 200 || !bytes.Contains(resp, []byte(live.ID)) {
+		t.Errorf("attempts by message = %d %s", status, resp)
 	}
 	// Reads validate too, with_content honoured where 1.947 has it.
 	for _, path := range []string{
