@@ -272,6 +272,9 @@ func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpoi
 	}
 	for k, v := range o.headers { // the transformation's win over the endpoint's
 		req.Header.Set(k, v)
+		if o.masked[k] {
+			v = "********"
+		}
 		recorded[http.CanonicalHeaderKey(k)] = v
 	}
 	set := func(k, v string) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,10 @@ type outgoing struct {
 	// headers are the transformation's extra headers (they win over the
 	// endpoint's own; the signature's cannot be set).
 	headers map[string]string
+	// masked are the headers of headers the attempt log shows as
+	// ******** : sensitive names, and values carrying a variable (the
+	// transformation's secrets are never written back in the clear).
+	masked map[string]bool
 }
 
 // transformSlot is the compiled transformation of a cached endpoint
@@ -107,7 +112,27 @@ func (h *handler) prepare(ctx context.Context, job *tenants.DeliveryJob, ep *end
 			return o, false, err
 		}
 	}
-	return outgoing{method: res.Method, url: res.URL, body: res.Payload, headers: res.Headers}, false, nil
+	o = outgoing{method: res.Method, url: res.URL, body: res.Payload, headers: res.Headers}
+	for k, v := range res.Headers {
+		if tenants.IsSensitiveHeader(k) || carriesSecret(v, t.Variables) {
+			if o.masked == nil {
+				o.masked = map[string]bool{}
+			}
+			o.masked[k] = true
+		}
+	}
+	return o, false, nil
+}
+
+// carriesSecret reports whether v contains the value of one of vars
+// (values shorter than 4 characters are too common to tell).
+func carriesSecret(v string, vars map[string]string) bool {
+	for _, s := range vars {
+		if len(s) >= 4 && strings.Contains(v, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // transformed ends a turn that a transformation decided without a send:

@@ -246,6 +246,19 @@ func TestTransform_Variables(t *testing.T) {
 	if err := json.Unmarshal(r.Body, &body); err != nil || body["region"] != "eu" {
 		t.Errorf("body = %s, %v", r.Body, err)
 	}
+	// The attempt log does not show the variable the handler sent.
+	waitFor(t, 5*time.Second, "the attempt on record", func() bool {
+		var n int
+		_ = env.SQL.QueryRow(ctx, `SELECT count(*) FROM attempts WHERE endpoint_id = $1`, ep.Id).Scan(&n)
+		return n == 1
+	})
+	var recorded []byte
+	if err := env.SQL.QueryRow(ctx, `SELECT request_headers::text FROM attempts WHERE endpoint_id = $1`, ep.Id).Scan(&recorded); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(recorded, []byte(secret)) || !bytes.Contains(recorded, []byte(`"X-Token": "********"`)) {
+		t.Errorf("recorded request headers = %s; want X-Token masked", recorded)
+	}
 }
 
 // TestTransform_API: the transformation routes through the SDK and raw
