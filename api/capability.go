@@ -26,7 +26,11 @@ var routeCapabilities = map[string]tenants.Capability{
 	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/replay-missing":     tenants.CapCreateAttempts,
 	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/send-example":       tenants.CapCreateAttempts,
 	"POST /api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend": tenants.CapCreateAttempts,
-	"PATCH /api/v1/app/:app_id/endpoint/:endpoint_id/transformation":    tenants.CapManageEndpoint,
+
+	// Transformations: saving, and simulating (which runs code with the
+	// endpoint's variables).
+	"PATCH /api/v1/app/:app_id/endpoint/:endpoint_id/transformation":         tenants.CapManageEndpoint,
+	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/transformation/simulate": tenants.CapManageEndpoint,
 }
 
 // checkCapability refuses (403) an app-portal token that lacks the

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -29,8 +31,9 @@ func (s *Server) transformationRoutes() []route {
 	return []route{
 		{"GET", ep + "/transformation", scopeApp, r, s.getTransformation},
 		{"PATCH", ep + "/transformation", scopeApp, w, s.patchTransformation},
-		// Simulation stores nothing: read-only tokens may try code too.
-		{"POST", ep + "/transformation/simulate", scopeApp, r, s.simulateTransformation},
+		// Simulation stores nothing, but it runs code with the endpoint's
+		// variables: it needs the right to change the endpoint.
+		{"POST", ep + "/transformation/simulate", scopeApp, w, s.simulateTransformation},
 	}
 }
 
@@ -169,6 +172,14 @@ func (s *Server) simulateTransformation(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	// The stored values the caller did not send in the clear are secrets
+	// it may use but not see: they are masked wherever they come out.
+	var hidden []string
+	for k, v := range stored.Variables {
+		if sent, ok := in.Variables[k]; in.Variables == nil || (ok && sent == tenants.MaskedValue) {
+			hidden = append(hidden, v)
+		}
+	}
 	if in.Variables != nil {
 		stored.Apply(tenants.TransformationPatch{Variables: tenants.Some(in.Variables)})
 	}
@@ -177,6 +188,10 @@ func (s *Server) simulateTransformation(c *gin.Context) error {
 		return transformationInvalid(err)
 	}
 	out, err := prog.Run(ctx, transform.Webhook{Method: http.MethodPost, URL: ep.URL, EventType: in.EventType, Payload: in.Payload}, stored.Variables)
+	var te *transform.Error
+	if errors.As(err, &te) {
+		te.Message = maskSecrets(te.Message, hidden)
+	}
 	if err != nil {
 		return transformationInvalid(err)
 	}
@@ -187,7 +202,29 @@ func (s *Server) simulateTransformation(c *gin.Context) error {
 		}
 		return transformationInvalid(err)
 	}
-	res := transformationSimulateOut{URL: out.URL, Payload: string(out.Payload), Method: out.Method, Cancel: out.Cancel, Headers: out.Headers}
+	res := transformationSimulateOut{URL: maskSecrets(out.URL, hidden), Payload: maskSecrets(string(out.Payload), hidden), Method: out.Method, Cancel: out.Cancel}
+	for k, v := range out.Headers {
+		if res.Headers == nil {
+			res.Headers = map[string]string{}
+		}
+		res.Headers[k] = maskSecrets(v, hidden)
+	}
 	c.JSON(http.StatusOK, res)
 	return nil
+}
+
+// maskSecrets replaces every occurrence of a secret in s (as is, and as
+// JSON and URL encoding write it) with tenants.MaskedValue. Values shorter
+// than 4 characters are too common to mask.
+func maskSecrets(s string, secrets []string) string {
+	for _, v := range secrets {
+		if len(v) < 4 {
+			continue
+		}
+		js, _ := json.Marshal(v)
+		for _, form := range []string{v, string(js[1 : len(js)-1]), url.QueryEscape(v), url.PathEscape(v)} {
+			s = strings.ReplaceAll(s, form, tenants.MaskedValue)
+		}
+	}
+	return s
 }

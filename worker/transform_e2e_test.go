@@ -230,6 +230,20 @@ func TestTransform_Variables(t *testing.T) {
 	if bytes.Contains(sealed, []byte(secret)) || len(sealed) == 0 {
 		t.Errorf("variables stored in the clear or not at all: %q", sealed)
 	}
+	// Simulate uses the stored variables but never shows them: not in
+	// the output, not in an error.
+	simulate := func(code string) (int, string) {
+		body, _ := json.Marshal(map[string]any{"code": code, "eventType": "a.b", "payload": map[string]any{"a": 1}})
+		return testenv.Call(t, env.URL, "POST", "/api/v1/app/"+appID+"/endpoint/"+ep.Id+"/transformation/simulate", env.APIKey, string(body))
+	}
+	status, out := simulate(`function handler(w, v) { w.headers = {'X-T': 'Bearer ' + v.token}; w.payload = {t: v.token}; w.url = w.url + '?t=' + v.token; return w; }`)
+	if status != 200 || strings.Contains(out, secret) || strings.Count(out, tenants.MaskedValue) < 3 {
+		t.Errorf("simulate with the stored variables = %d %s; want every use masked", status, out)
+	}
+	status, out = simulate(`function handler(w, v) { throw new Error('token is ' + v.token); }`)
+	if status != 422 || strings.Contains(out, secret) || !strings.Contains(out, tenants.MaskedValue) {
+		t.Errorf("simulate's error = %d %s; want the variable masked", status, out)
+	}
 	// The GET's masked values sent back keep the secrets (a portal that
 	// edits only the code round-trips them).
 	masked := *got.Variables
