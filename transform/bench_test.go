@@ -8,12 +8,13 @@ import (
 	"time"
 )
 
-// TestRun_MemoryWatchdog_LongTimeout: with the time limit raised to 5 s
-// (from 100 ms) so that only memory can stop it, a handler that keeps
-// allocating is interrupted by the heap watchdog.
+// TestRun_MemoryWatchdog_LongTimeout: with the time limit raised to 20 s
+// (from 100 ms) so that only memory can stop it, and the memory limit
+// lowered to 32 MiB (from 64) so that a slow, loaded -race run gets there
+// soon, a handler that keeps allocating is interrupted by the watchdog.
 func TestRun_MemoryWatchdog_LongTimeout(t *testing.T) {
-	e := NewEngine(Options{Timeout: 5 * time.Second})
-	p := compile(t, e, `function handler(w) { var a = []; while (true) { a.push({n: a.length, s: 'x' + a.length}); } }`)
+	e := NewEngine(Options{Timeout: 20 * time.Second, MemoryLimit: 32 << 20})
+	p := compile(t, e, `function handler(w) { var a = []; while (true) { a.push('x'.repeat(1 << 20) + a.length); } }`)
 	_, err := p.Run(context.Background(), sample(), nil)
 	var te *Error
 	if !errors.As(err, &te) || te.Kind != KindMemory {
