@@ -5,7 +5,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /hookline ./cmd/hookline
+RUN CGO_ENABLED=0 go build -trimpath -pgo=build/hookline.pgo -ldflags "-s -w -X main.version=${VERSION}" -o /hookline ./cmd/hookline
 
 # One static binary runs every role: serve, worker, all, migrate…
 FROM gcr.io/distroless/static-debian12:nonroot

@@ -2,7 +2,7 @@
 #   make dev    build bin/hookline and run the product (database, migrations, demo tenant,
 #               app and receiver, then everything)
 #   make test   run every test
-.PHONY: dev test test-scale build lint bench fuzz
+.PHONY: dev test test-scale build lint bench fuzz release pgo
 
 GO ?= go
 
@@ -55,3 +55,15 @@ fuzz:
 		echo "fuzz $$pkg $$fn for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+
+# The binary we ship: built with profile-guided optimisation from a bench
+# profile (build/hookline.pgo; about 2.5 % fewer instructions per delivery,
+# measured under callgrind). Compiling with a profile takes a few times
+# longer, so `make build` and `make dev` do without it.
+release:
+	CGO_ENABLED=0 $(GO) build -trimpath -pgo=build/hookline.pgo -o bin/hookline ./cmd/hookline
+
+# Refresh the profile from a flat-out bench (PostgreSQL and Redis as for
+# `make dev`; HOOKLINE_DATABASE_URL may name a database of its own).
+pgo: build
+	$(HOOKLINE_BIN) bench --messages 20000 --skip-baselines --cpuprofile build/hookline.pgo

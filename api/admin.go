@@ -239,7 +239,7 @@ const maxTenantTTL = 10 * 365 * 24 * time.Hour
 type revokeTokensIn struct {
 	// ValidAfter is the revocation time; absent means now. A time in the
 	// past revokes only tokens issued before it.
-	ValidAfter *time.Time `json:"validAfter"`
+	ValidAfter *bodyTime `json:"validAfter"`
 }
 
 // adminRevokeTenantTokens sets the tenant's tokens-valid-after time: every
@@ -258,7 +258,7 @@ func (s *Server) adminRevokeTenantTokens(c *gin.Context) error {
 	}
 	var at time.Time
 	if in.ValidAfter != nil {
-		at = *in.ValidAfter
+		at = in.ValidAfter.Time
 		if at.After(s.tokens.now().Add(time.Minute)) {
 			return tenants.Invalid("validAfter", "must not be in the future: it would refuse tokens minted now")
 		}

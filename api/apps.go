@@ -24,6 +24,9 @@ func (in applicationIn) toInput() (tenants.ApplicationInput, error) {
 	if in.Name == nil || *in.Name == "" {
 		return tenants.ApplicationInput{}, tenants.Invalid("name", "field required")
 	}
+	if err := checkLength("name", in.Name, maxAppNameChars); err != nil {
+		return tenants.ApplicationInput{}, err
+	}
 	if err := checkUID("uid", in.UID, tenants.PrefixApplication); err != nil {
 		return tenants.ApplicationInput{}, err
 	}
@@ -180,6 +183,9 @@ func (s *Server) patchApplication(c *gin.Context) error {
 	}
 	if in.Name != nil && *in.Name == "" {
 		return tenants.Invalid("name", "must not be empty")
+	}
+	if err := checkLength("name", in.Name, maxAppNameChars); err != nil {
+		return err
 	}
 	if in.UID.Set && !in.UID.Null {
 		if err := checkUID("uid", &in.UID.Value, tenants.PrefixApplication); err != nil {

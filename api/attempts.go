@@ -314,8 +314,8 @@ func (s *Server) listEndpointMessages(c *gin.Context) error {
 }
 
 type recoverIn struct {
-	Since *time.Time `json:"since"`
-	Until *time.Time `json:"until"`
+	Since *bodyTime `json:"since"`
+	Until *bodyTime `json:"until"`
 }
 
 // recoverLike handles recover and replay-missing: both create manual
@@ -335,14 +335,14 @@ func (s *Server) recoverLike(c *gin.Context, task string, run func(ctx context.C
 	}
 	until := s.store.Now()
 	if in.Until != nil {
-		until = *in.Until
+		until = in.Until.Time
 	}
 	return s.answerTask(c, a.TenantID, task, func(ctx context.Context) (any, error) {
 		e, err := s.store.FindEndpoint(ctx, a.TenantID, a.ID, c.Param("endpoint_id"))
 		if err != nil {
 			return nil, err
 		}
-		ids, err := run(ctx, a.TenantID, a.ID, e.ID, *in.Since, until)
+		ids, err := run(ctx, a.TenantID, a.ID, e.ID, in.Since.Time, until)
 		if err != nil {
 			return nil, err
 		}

@@ -150,13 +150,13 @@ func (s *Server) getBackgroundTask(c *gin.Context) error {
 }
 
 type bulkReplayIn struct {
-	Since           *time.Time `json:"since"`
-	Until           *time.Time `json:"until"`
-	Status          *int       `json:"status"`
-	StatusCodeClass *int       `json:"statusCodeClass"`
-	EventTypes      []string   `json:"eventTypes"`
-	Channel         *string    `json:"channel"`
-	Tag             *string    `json:"tag"`
+	Since           *bodyTime `json:"since"`
+	Until           *bodyTime `json:"until"`
+	Status          *int      `json:"status"`
+	StatusCodeClass *int      `json:"statusCodeClass"`
+	EventTypes      []string  `json:"eventTypes"`
+	Channel         *string   `json:"channel"`
+	Tag             *string   `json:"tag"`
 }
 
 func (in bulkReplayIn) toFilter() (tenants.BulkReplayFilter, error) {
@@ -164,9 +164,9 @@ func (in bulkReplayIn) toFilter() (tenants.BulkReplayFilter, error) {
 	if in.Since == nil {
 		return f, tenants.Invalid("since", "field required")
 	}
-	f.Since = *in.Since
+	f.Since = in.Since.Time
 	if in.Until != nil {
-		f.Until = *in.Until
+		f.Until = in.Until.Time
 	}
 	if in.Status != nil {
 		if *in.Status < 0 || *in.Status > 4 {

@@ -58,6 +58,8 @@ func TestSDK_BackgroundTasks(t *testing.T) {
 	}
 	start := time.Now().Add(-time.Second)
 	m0 := send("user.created") // before the replay window
+	// Pacing, not a wait: m0, the window's start and m1 lie apart in time
+	// (timestamps are stored to the microsecond).
 	time.Sleep(50 * time.Millisecond)
 	since := time.Now()
 	time.Sleep(50 * time.Millisecond)
@@ -101,7 +103,7 @@ func TestSDK_BackgroundTasks(t *testing.T) {
 	for _, m := range []string{m1, m2} {
 		waitUntil(t, 20*time.Second, m+" replayed", func() bool { return statusOf(t, c, app.Id, ep.Id, m) == models.MESSAGESTATUS_SUCCESS })
 	}
-	time.Sleep(300 * time.Millisecond) // let any wrong extra send arrive
+	env.WaitSettled(t, 20*time.Second) // any wrong extra send has arrived by then
 	after := rcv.received()
 	for _, m := range []string{m0, m1, m2, m3, m5} {
 		want := before[m]

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +46,7 @@ func TestBackpressure_FullIngestQueue(t *testing.T) {
 		retryAfter string
 	}
 	answers := make([]answer, n)
+	var answered atomic.Int32
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -52,15 +54,21 @@ func TestBackpressure_FullIngestQueue(t *testing.T) {
 			defer wg.Done()
 			code, body, hdr := postWith(t, env, "/api/v1/app/shop/msg", `{"eventType":"a.b","eventId":"e`+strconv.Itoa(i)+`","payload":{}}`, nil)
 			answers[i] = answer{code, body, hdr.Get("Retry-After")}
+			answered.Add(1)
 		}()
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // pacing: the requests arrive one after another
 	}
-	// The busy answers come while the database is still stalled.
+	// The busy answers come while the database is still stalled: one
+	// message is in the stalled writer and two are queued, so the other
+	// n-3 must be answered before the stall ends.
 	deadline := time.Now().Add(10 * time.Second)
-	for env.Outbox.QueueLen() < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	for answered.Load() < n-3 {
+		if time.Now().After(deadline) {
+			t.Errorf("only %d of %d requests answered while the database was stalled; want at least %d refused at once", answered.Load(), n, n-3)
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // the poll's interval
 	}
-	time.Sleep(200 * time.Millisecond)
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}

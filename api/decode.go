@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -18,7 +21,9 @@ import (
 )
 
 // readBody reads the request body, at most limit bytes; a larger body is a
-// 413.
+// 413. A non-empty body whose Content-Type is given and is not JSON is a
+// 415 (no Content-Type at all is read as JSON: the Svix SDKs send none
+// on a request without a body, and curl users often forget it).
 func readBody(c *gin.Context, limit int64) ([]byte, error) {
 	if c.Request.Body == nil {
 		return nil, nil
@@ -31,7 +36,98 @@ func readBody(c *gin.Context, limit int64) ([]byte, error) {
 		}
 		return nil, &tenants.Error{Code: tenants.CodeBadRequest, Reason: "generic_error", Message: "could not read the request body"}
 	}
+	if len(b) > 0 {
+		if err := checkJSONContentType(c.GetHeader("Content-Type")); err != nil {
+			return nil, err
+		}
+	}
 	return b, nil
+}
+
+// checkJSONContentType accepts an absent Content-Type, application/json
+// and any application/…+json (parameters such as charset allowed); any
+// other is an unsupported_media_type error.
+func checkJSONContentType(ct string) error {
+	if strings.TrimSpace(ct) == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))) {
+		return nil
+	}
+	return &tenants.Error{Code: tenants.CodeUnsupportedMedia, Message: "the body must be JSON: send Content-Type: application/json (or none)"}
+}
+
+// Bounds on free-text fields. Svix's OpenAPI document sets none; these are
+// long enough for any real name or note and keep a list page's rows small.
+const (
+	maxAppNameChars             = 256
+	maxEndpointDescriptionChars = 1024
+	maxEventTypeDescChars       = 4096
+)
+
+// checkLength refuses a string longer than max characters (runes).
+func checkLength(field string, v *string, max int) error {
+	if v != nil && utf8.RuneCountInString(*v) > max {
+		return tenants.Invalid(field, fmt.Sprintf("must be at most %d characters", max))
+	}
+	return nil
+}
+
+// checkVersion accepts an absent or null version and an integer from 1 to
+// 65535 (the SDKs' uint16), written as a plain JSON integer: no string,
+// fraction or exponent.
+func checkVersion(raw json.RawMessage) error {
+	v := bytes.TrimSpace(raw)
+	if len(v) == 0 || string(v) == "null" {
+		return nil
+	}
+	if n, err := strconv.ParseUint(string(v), 10, 16); err != nil || n < 1 || v[0] == '+' {
+		return tenants.Invalid("version", "must be an integer from 1 to 65535")
+	}
+	return nil
+}
+
+// checkObject accepts an absent or null field and a JSON object.
+func checkObject(field string, raw json.RawMessage) error {
+	v := bytes.TrimSpace(raw)
+	if len(v) == 0 || string(v) == "null" || v[0] == '{' {
+		return nil // json.Unmarshal has checked it is valid JSON
+	}
+	return &tenants.Error{Code: tenants.CodeInvalid, Loc: []string{"body", field}, Message: "must be a JSON object", Type: "type_error.dict"}
+}
+
+// within returns err with its loc moved under the body field outer (for
+// an object nested in a body, such as MessageIn.application).
+func within(outer string, err error) error {
+	var ve *tenants.Error
+	if !errors.As(err, &ve) || len(ve.Loc) == 0 || ve.Loc[0] != "body" {
+		return err
+	}
+	loc := append([]string{"body", outer}, ve.Loc[1:]...)
+	return &tenants.Error{Code: ve.Code, Reason: ve.Reason, Loc: loc, Message: ve.Message, Type: ve.Type}
+}
+
+// bodyTime is a time in a request body (RFC 3339). A value that does not
+// parse is a 422 whose loc names the field, as a wrongly typed field is,
+// instead of one on the whole body.
+type bodyTime struct{ time.Time }
+
+// UnmarshalJSON reads an RFC 3339 string; anything else is a
+// *json.UnmarshalTypeError, which encoding/json completes with the field.
+func (t *bodyTime) UnmarshalJSON(b []byte) error {
+	if err := t.Time.UnmarshalJSON(b); err != nil {
+		return &json.UnmarshalTypeError{Value: "value that is not an RFC 3339 date-time", Type: reflect.TypeFor[time.Time]()}
+	}
+	return nil
+}
+
+// timePtr returns the time t holds, nil for nil.
+func (t *bodyTime) timePtr() *time.Time {
+	if t == nil {
+		return nil
+	}
+	return &t.Time
 }
 
 // decodeJSON reads the body into v. Malformed JSON, a body that is not an
@@ -66,6 +162,9 @@ func decodeBytes(b []byte, v any, raw ...string) error {
 			loc := []string{"body"}
 			if ute.Field != "" {
 				loc = append(loc, strings.Split(ute.Field, ".")...)
+			}
+			if ute.Type == reflect.TypeFor[time.Time]() {
+				return &tenants.Error{Code: tenants.CodeInvalid, Loc: loc, Message: "must be an RFC 3339 date-time, such as 2030-01-02T15:04:05Z", Type: "value_error.datetime"}
 			}
 			return &tenants.Error{Code: tenants.CodeInvalid, Loc: loc, Message: fmt.Sprintf("expected %s, got JSON %s", ute.Type, ute.Value), Type: "type_error"}
 		case errors.As(err, &se):

@@ -75,7 +75,15 @@ type endpointIn struct {
 	Metadata      map[string]string `json:"metadata"`
 	Headers       map[string]string `json:"headers"`
 	RetrySchedule retryDelays       `json:"retrySchedule"`
+	// MaxConcurrency is the Hookline extension field: the endpoint's lane
+	// cap (null or absent: the default; absent on a PUT: keep).
+	MaxConcurrency nullable.Value[int] `json:"maxConcurrency"`
+	// Version is Svix's deprecated endpoint version: checked, not stored.
+	Version json.RawMessage `json:"version"`
 }
+
+// maxConcurrencyLoc is where a bad lane cap is reported.
+var maxConcurrencyLoc = []string{"body", "maxConcurrency"}
 
 // toInput checks the body; allowPrivate is Options.AllowPrivateTargets.
 func (in endpointIn) toInput(allowPrivate bool) (tenants.EndpointInput, error) {
@@ -87,6 +95,12 @@ func (in endpointIn) toInput(allowPrivate bool) (tenants.EndpointInput, error) {
 		return out, err
 	}
 	if err := checkUID("uid", in.UID, tenants.PrefixEndpoint); err != nil {
+		return out, err
+	}
+	if err := checkVersion(in.Version); err != nil {
+		return out, err
+	}
+	if err := checkLength("description", in.Description, maxEndpointDescriptionChars); err != nil {
 		return out, err
 	}
 	types := in.EventTypes
@@ -113,9 +127,14 @@ func (in endpointIn) toInput(allowPrivate bool) (tenants.EndpointInput, error) {
 			return out, err
 		}
 	}
+	maxConc := in.MaxConcurrency.Apply(nil)
+	if err := tenants.CheckMaxConcurrency(maxConcurrencyLoc, maxConc); err != nil {
+		return out, err
+	}
 	out = tenants.EndpointInput{
 		URL: *in.URL, UID: in.UID, EventTypes: types, Channels: in.Channels, ThrottleRate: rate,
 		Metadata: in.Metadata, Headers: in.Headers, Secret: in.Secret, RetrySchedule: sched,
+		MaxConcurrency: maxConc, KeepMaxConcurrency: !in.MaxConcurrency.Set,
 	}
 	if in.Description != nil {
 		out.Description = *in.Description
@@ -139,6 +158,10 @@ type endpointPatchIn struct {
 	RateLimit     nullable.Value[int]         `json:"rateLimit"`
 	Metadata      map[string]string           `json:"metadata"`
 	RetrySchedule nullable.Value[retryDelays] `json:"retrySchedule"`
+	// MaxConcurrency: null resets the lane cap to the default.
+	MaxConcurrency nullable.Value[int] `json:"maxConcurrency"`
+	// Version is Svix's deprecated endpoint version: checked, not stored.
+	Version json.RawMessage `json:"version"`
 }
 
 // toPatch checks the body; allowPrivate is Options.AllowPrivateTargets.
@@ -153,6 +176,12 @@ func (in endpointPatchIn) toPatch(allowPrivate bool) (tenants.EndpointPatch, err
 		if err := checkUID("uid", &in.UID.Value, tenants.PrefixEndpoint); err != nil {
 			return p, err
 		}
+	}
+	if err := checkVersion(in.Version); err != nil {
+		return p, err
+	}
+	if err := checkLength("description", in.Description, maxEndpointDescriptionChars); err != nil {
+		return p, err
 	}
 	types := in.EventTypes
 	if !types.Set {
@@ -175,10 +204,13 @@ func (in endpointPatchIn) toPatch(allowPrivate bool) (tenants.EndpointPatch, err
 	if err := checkMetadata(in.Metadata); err != nil {
 		return p, err
 	}
+	if err := tenants.CheckMaxConcurrency(maxConcurrencyLoc, in.MaxConcurrency.Apply(nil)); err != nil {
+		return p, err
+	}
 	p = tenants.EndpointPatch{
 		URL: in.URL, Description: in.Description, UID: in.UID, Disabled: in.Disabled,
 		EventTypes: types, Channels: in.Channels, ThrottleRate: rate,
-		Secret: in.Secret,
+		Secret: in.Secret, MaxConcurrency: in.MaxConcurrency,
 	}
 	if in.Metadata != nil {
 		p.Metadata = &in.Metadata
@@ -212,6 +244,9 @@ type endpointOut struct {
 	RetrySchedule []string          `json:"retrySchedule,omitempty"`
 	CreatedAt     time.Time         `json:"createdAt"`
 	UpdatedAt     time.Time         `json:"updatedAt"`
+	// MaxConcurrency is the endpoint's own lane cap; omitted when it has
+	// none (the server's default applies).
+	MaxConcurrency *int `json:"maxConcurrency,omitempty"`
 }
 
 func toEndpointOut(e tenants.Endpoint) endpointOut {
@@ -223,7 +258,7 @@ func toEndpointOut(e tenants.Endpoint) endpointOut {
 		ID: e.ID, UID: e.UID, URL: e.URL, Description: e.Description, Version: 1, Disabled: e.Disabled,
 		EventTypes: e.EventTypes, FilterTypes: e.EventTypes, Channels: e.Channels,
 		ThrottleRate: e.ThrottleRate, RateLimit: e.ThrottleRate, Metadata: md,
-		CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC(),
+		CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC(), MaxConcurrency: e.MaxConcurrency,
 	}
 	for _, ms := range e.RetrySchedule {
 		out.RetrySchedule = append(out.RetrySchedule, (time.Duration(ms) * time.Millisecond).String())

@@ -34,6 +34,9 @@ func (in eventTypeIn) toInput(name string) (tenants.EventTypeInput, error) {
 	if in.Description == nil {
 		return tenants.EventTypeInput{}, tenants.Invalid("description", "field required")
 	}
+	if err := checkLength("description", in.Description, maxEventTypeDescChars); err != nil {
+		return tenants.EventTypeInput{}, err
+	}
 	schemas, err := checkSchemas(in.Schemas)
 	if err != nil {
 		return tenants.EventTypeInput{}, err
@@ -202,6 +205,9 @@ func (s *Server) patchEventType(c *gin.Context) error {
 		if _, err := checkSchemas(in.Schemas.Value); err != nil {
 			return err
 		}
+	}
+	if err := checkLength("description", in.Description, maxEventTypeDescChars); err != nil {
+		return err
 	}
 	et, err := s.store.PatchEventType(c.Request.Context(), principal(c).TenantID, c.Param("event_type_name"), tenants.EventTypePatch{
 		Description: in.Description, Archived: in.Archived, Deprecated: in.Deprecated,

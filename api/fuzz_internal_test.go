@@ -20,6 +20,7 @@ func FuzzDecodeBodies(f *testing.F) {
 		`{"name":"a\u0000"}`, "{\"name\":\"\xff\"}", `{"url":"https://hooks.test/x","channels":["a"],"headers":{"X-A":"1"},"retrySchedule":["1s",2]}`,
 		`{"eventType":"a.b","payload":{"k\u0000":[1,{"x":null}]},"channels":["c"],"tags":["t"]}`,
 		`{"name":"a.b","description":"d","schemas":{"1":{"type":"object"}}}`, `[1]`, `{`, `{"uid":5}`,
+		`{"url":"https://hooks.test/x","maxConcurrency":1000}`, `{"url":"https://hooks.test/x","maxConcurrency":0}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -52,6 +53,9 @@ func FuzzDecodeBodies(f *testing.F) {
 			if in, err := ep.toInput(false); check(err) {
 				if !cleanText(in.URL) || !cleanText(in.Description) {
 					t.Fatalf("accepted a URL or description PostgreSQL cannot store: %q", in.URL)
+				}
+				if m := in.MaxConcurrency; m != nil && (*m < tenants.MinMaxConcurrency || *m > tenants.MaxMaxConcurrency) {
+					t.Fatalf("accepted a lane cap the schema's CHECK refuses: %d", *m)
 				}
 			}
 		}

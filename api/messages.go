@@ -23,8 +23,11 @@ type messageIn struct {
 	Tags                   []string        `json:"tags"`
 	PayloadRetentionPeriod *int64          `json:"payloadRetentionPeriod"`
 	PayloadRetentionHours  *int64          `json:"payloadRetentionHours"`
-	DeliverAt              *time.Time      `json:"deliverAt"`
+	DeliverAt              *bodyTime       `json:"deliverAt"`
 	Application            *applicationIn  `json:"application"`
+	// TransformationsParams is accepted for Svix compatibility ("for
+	// future use") and must be an object.
+	TransformationsParams json.RawMessage `json:"transformationsParams"`
 }
 
 func (s *Server) toMessageInput(in messageIn) (tenants.MessageInput, error) {
@@ -61,7 +64,17 @@ func (s *Server) toMessageInput(in messageIn) (tenants.MessageInput, error) {
 	if len(in.Tags) > 5 {
 		return out, tenants.Invalid("tags", "at most 5 tags")
 	}
-	deliverAt, err := checkDeliverAt(in.DeliverAt, time.Now())
+	if err := checkObject("transformationsParams", in.TransformationsParams); err != nil {
+		return out, err
+	}
+	// The application is checked whole even when it exists already (and
+	// is then not used), so a client learns of a malformed one at once.
+	if in.Application != nil {
+		if _, err := in.Application.toInput(); err != nil {
+			return out, within("application", err)
+		}
+	}
+	deliverAt, err := checkDeliverAt(in.DeliverAt.timePtr(), time.Now())
 	if err != nil {
 		return out, err
 	}

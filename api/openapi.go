@@ -70,6 +70,9 @@ func OpenAPIDocument() ([]byte, error) {
 		}
 	}
 	b.extendSvixErrors()
+	if err := b.addExtensionFields(); err != nil {
+		return nil, err
+	}
 	for name, values := range sdkEnums {
 		sch, ok := b.schemas[name].(map[string]any)
 		if !ok {

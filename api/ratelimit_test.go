@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/svix/svix-webhooks/go/models"
 
 	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/billing"
@@ -108,10 +111,14 @@ func TestRateLimit_AcrossProcessesAndPlans(t *testing.T) {
 	if a := get(bases[0], otherKey); a.code != 200 || (a.remaining != "9" && a.remaining != "8") {
 		t.Errorf("a fresh tenant: %+v, want 200 with 9 remaining", a)
 	}
-	// The budget comes back.
-	time.Sleep(1100 * time.Millisecond)
-	if a := get(bases[1], env.APIKey); a.code != 200 {
-		t.Errorf("after a second: %+v, want 200", a)
+	// The budget comes back (GCRA refills one request every 100 ms at
+	// 10/s): poll until a request passes, within a deadline.
+	deadline := time.Now().Add(10 * time.Second)
+	for a := get(bases[1], env.APIKey); a.code != 200; a = get(bases[1], env.APIKey) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the budget did not come back within 10 s: %+v", a)
+		}
+		time.Sleep(50 * time.Millisecond) // the poll's interval
 	}
 }
 
@@ -178,5 +185,126 @@ func TestAuth_UnknownKeysCachedNegatively(t *testing.T) {
 	}
 	if n := len(pgc.take()); n != 1 {
 		t.Errorf("a second unknown key made %d queries, want 1", n)
+	}
+}
+
+// TestRateLimit_PortalTokensDoNotStarveTheirTenant: two portal sessions of
+// one application flood GET /api/v1/app/{app} from eight connections while
+// the tenant, through the official SDK with its API key, sends messages.
+// Portal traffic has its own budgets (per session and per application), so
+// every one of the tenant's requests succeeds while the flood gets 429s
+// with Retry-After; a portal token of another application is not held back
+// either. The test lowers the limits (tenant 20/s, portal 10/s an
+// application, 4/s a session) so that the flood crosses them at once;
+// before portal budgets existed it spent the tenant's and the tenant's
+// messages got 429s.
+func TestRateLimit_PortalTokensDoNotStarveTheirTenant(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{RateLimit: &api.RateLimitOptions{PerSecond: 20, PortalPerApp: 10, PortalPerSession: 4}})
+	ctx := context.Background()
+	c := env.SDK(env.APIKey)
+	app, err := c.Application.Create(ctx, models.ApplicationIn{Name: "Acme"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := c.Application.Create(ctx, models.ApplicationIn{Name: "Globex"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	portalToken := func(appID, session string) string {
+		out, err := c.Authentication.AppPortalAccess(ctx, appID, models.AppPortalAccessIn{SessionId: ptr(session)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Token
+	}
+	floodTokens := []string{portalToken(app.Id, "s1"), portalToken(app.Id, "s2")}
+	otherToken := portalToken(other.Id, "s1")
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	t.Cleanup(client.CloseIdleConnections)
+	getApp := func(token, appID string) (int, string, string) {
+		req, _ := http.NewRequest("GET", env.URL+"/api/v1/app/"+appID, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, "", err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Retry-After"), string(b)
+	}
+
+	var (
+		mu                      sync.Mutex
+		ok, limited, unexpected int
+		badLimited              []string
+		firstLimited            = make(chan struct{})
+		once                    sync.Once
+	)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			deadline := time.Now().Add(20 * time.Second) // bounded even if the tenant's side hangs
+			for n := 0; n < 2000 && time.Now().Before(deadline); n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				code, retry, body := getApp(floodTokens[i%2], app.Id)
+				mu.Lock()
+				switch code {
+				case 200:
+					ok++
+				case 429:
+					limited++
+					if r, err := strconv.Atoi(retry); err != nil || r < 1 || !strings.Contains(body, `"code":"rate_limited"`) {
+						badLimited = append(badLimited, retry+" "+body)
+					}
+					once.Do(func() { close(firstLimited) })
+				default:
+					unexpected++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	select {
+	case <-firstLimited:
+	case <-time.After(15 * time.Second):
+		close(stop)
+		wg.Wait()
+		t.Fatal("the flood was never limited")
+	}
+	// The flood is being refused now; the tenant sends meanwhile.
+	var tenantErrs []string
+	for i := range 15 {
+		if _, err := c.Message.Create(ctx, app.Id, models.MessageIn{EventType: "user.created", Payload: map[string]any{"n": i}}, nil); err != nil {
+			tenantErrs = append(tenantErrs, fmt.Sprintf("message %d: status %d %v", i, sdkStatus(err), err))
+		}
+		if _, err := c.Application.Get(ctx, app.Id); err != nil {
+			tenantErrs = append(tenantErrs, fmt.Sprintf("get %d: status %d %v", i, sdkStatus(err), err))
+		}
+	}
+	// Another application's portal budget is its own.
+	otherCode, _, otherBody := getApp(otherToken, other.Id)
+	close(stop)
+	wg.Wait()
+
+	if len(tenantErrs) > 0 {
+		t.Errorf("the tenant's own requests failed during the portal flood:\n%s", strings.Join(tenantErrs, "\n"))
+	}
+	if limited == 0 || ok == 0 || unexpected != 0 {
+		t.Errorf("flood: %d allowed, %d limited, %d other answers; want both of the first, none of the last", ok, limited, unexpected)
+	}
+	if len(badLimited) > 0 {
+		t.Errorf("%d 429s without Retry-After or a rate_limited body, first: %s", len(badLimited), badLimited[0])
+	}
+	if otherCode != 200 {
+		t.Errorf("another application's portal token during the flood: %d %s, want 200", otherCode, otherBody)
 	}
 }

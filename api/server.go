@@ -215,6 +215,9 @@ func (s *Server) Handler() http.Handler {
 			r.URL.Path = strings.TrimRight(p, "/")
 			r.URL.RawPath = ""
 		}
+		// Every answer is what its Content-Type says: no browser may sniff
+		// a JSON error (which can echo input) into a page.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		s.engine.ServeHTTP(w, r)
 	})
 }
@@ -260,7 +263,7 @@ func (s *Server) wrap(r route) gin.HandlerFunc {
 			c.Set(principalKey, p)
 			c.Set(logTenantKey, p.TenantID)
 			if s.limiter != nil {
-				if err := s.limiter.allow(c, p.TenantID); err != nil {
+				if err := s.limiter.allow(c, p); err != nil {
 					s.writeError(c, err)
 					return
 				}

@@ -11,9 +11,9 @@ import (
 )
 
 type appUsageStatsIn struct {
-	AppIDs []string   `json:"appIds"`
-	Since  *time.Time `json:"since"`
-	Until  *time.Time `json:"until"`
+	AppIDs []string  `json:"appIds"`
+	Since  *bodyTime `json:"since"`
+	Until  *bodyTime `json:"until"`
 }
 
 // appUsageStatsOut is the Svix AppUsageStatsOut: the task, plus the app
@@ -45,7 +45,7 @@ func (s *Server) appUsageStats(c *gin.Context) error {
 	}
 	if in.Until == nil { // Svix requires it; now is the obvious default
 		now := s.store.Now()
-		in.Until = &now
+		in.Until = &bodyTime{now}
 	}
 	if len(in.AppIDs) > maxStatsApps {
 		return tenants.Invalid("appIds", "at most 1000 applications")
@@ -53,7 +53,7 @@ func (s *Server) appUsageStats(c *gin.Context) error {
 	tenantID := principal(c).TenantID
 	var unresolved []string
 	t, err := s.runTask(c, tenantID, tenants.TaskApplicationStats, func(ctx context.Context) (any, error) {
-		usage, unres, err := s.store.AppUsageStats(ctx, tenantID, in.AppIDs, *in.Since, *in.Until)
+		usage, unres, err := s.store.AppUsageStats(ctx, tenantID, in.AppIDs, in.Since.Time, in.Until.Time)
 		if err != nil {
 			return nil, err
 		}

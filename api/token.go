@@ -61,7 +61,9 @@ func (t *Tokens) TenantToken(tenantID string, ttl time.Duration) (string, error)
 var errBadToken = errors.New("invalid token")
 
 // ParseTenantToken verifies a tenant JWT and returns its tenant id. The
-// algorithm is pinned to HS256; exp and nbf are enforced.
+// algorithm is pinned to HS256; exp and nbf are enforced, and so is iat:
+// a token issued more than the clock leeway in the future is refused (it
+// would otherwise outlive every revoke-tokens until its iat passed).
 func (t *Tokens) ParseTenantToken(s string) (string, error) {
 	id, _, err := t.ParseTenantTokenClaims(s)
 	return id, err
@@ -75,7 +77,7 @@ func (t *Tokens) ParseTenantTokenClaims(s string) (tenantID string, issuedAt tim
 	var claims jwt.RegisteredClaims
 	_, err = jwt.ParseWithClaims(s, &claims, func(*jwt.Token) (any, error) { return t.tenantKey, nil },
 		jwt.WithValidMethods([]string{"HS256"}), jwt.WithLeeway(clockLeeway), jwt.WithTimeFunc(t.now),
-		jwt.WithExpirationRequired())
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt())
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("%w: %w", errBadToken, err)
 	}

@@ -257,7 +257,9 @@ func TestConsole_Browser(t *testing.T) {
 		t.Errorf("delivered to the console's endpoint: %s", got[0])
 	}
 	p.Do("see the message delivered", chromedp.WaitVisible(sel(`.cmsg-row[data-msg-id=`+bt.CSS(msgB.Id)+`] [data-state="succeeded"]`)))
-	p.Do("rename", bt.Click(sel("#app-rename")), chromedp.WaitVisible(sel("#rename-input")),
+	// Back at the top: the page grew past the window, and a button under
+	// the sticky header takes no click.
+	p.Do("rename", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`), bt.Click(sel("#app-rename")), chromedp.WaitVisible(sel("#rename-input")),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('rename-input').value = ''`),
 		chromedp.SendKeys(sel("#rename-input"), "Globex Inc"+kb.Enter),
 		chromedp.WaitNotPresent(sel("#rename-dialog")))
@@ -411,7 +413,7 @@ func TestConsole_Browser(t *testing.T) {
 	// Back in the console (the tab keeps its session), at phone width.
 	p.Do("phone width", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile),
 		chromedp.Navigate(env.URL+"/console/#/overview"), chromedp.WaitVisible(sel(`main[data-page="overview"] #chart-day`)))
-	for _, pg := range []string{"overview", "apps", "messages", "keys", "event-types", "usage", "branding"} {
+	for _, pg := range []string{"overview", "apps", "messages", "keys", "event-types", "usage", "branding", "throttled"} {
 		p.Do("phone "+pg, chromedp.Evaluate[chromedp.Void](`location.hash = '#/`+pg+`'`),
 			chromedp.WaitVisible(sel(`main[data-page=`+bt.CSS(pg)+`] .card`)))
 		if w := bt.Eval[int](p, "measure", `document.documentElement.scrollWidth`); w > 375 {
@@ -443,7 +445,7 @@ func TestConsole_Browser(t *testing.T) {
 		t.Errorf("B's console header = %q", got)
 	}
 	forbidden := []string{env.TenantID, st.appA, appB, st.epA, st.epOff, st.msgA, msgB.Id, "Acme", "Globex", keys[0].Prefix}
-	for _, pg := range []string{"overview", "apps", "messages", "keys", "event-types", "branding"} {
+	for _, pg := range []string{"overview", "apps", "messages", "keys", "event-types", "branding", "throttled"} {
 		p.Do("B's "+pg, chromedp.Evaluate[chromedp.Void](`location.hash = '#/`+pg+`'`),
 			chromedp.WaitVisible(sel(`main[data-page=`+bt.CSS(pg)+`] .card`)),
 			chromedp.WaitNotPresent(sel(`main .loading`)))

@@ -59,7 +59,10 @@ type Deps struct {
 	// Invoices lists a tenant's Stripe invoices (billing.Service); nil
 	// means billing is off and the usage page shows none.
 	Invoices Invoicer
-	Log      *slog.Logger
+	// Lanes reads the delivery lanes for the throttled-endpoints view;
+	// nil means the view says it cannot see them.
+	Lanes Lanes
+	Log   *slog.Logger
 }
 
 // Invoicer lists a tenant's invoices; *billing.Service implements it.
@@ -171,6 +174,7 @@ func (s *Server) Register(e *gin.Engine) {
 	e.GET("/console/api/keys", s.authed(s.listKeys))
 	e.POST("/console/api/keys", s.authed(s.createKey))
 	e.DELETE("/console/api/keys/:key_id", s.authed(s.revokeKey))
+	e.GET("/console/api/throttled", s.authed(s.throttled))
 	e.POST("/admin/v1/tenants/:tenant_id/console-link", s.handle(s.adminConsoleLink))
 }
 

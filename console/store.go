@@ -17,6 +17,7 @@ type Store interface {
 	FindApplicationNames(ctx context.Context, tenantID string, ids []string) (map[string]string, error)
 	FindAttemptBuckets(ctx context.Context, tenantID string, since time.Time, step time.Duration) ([]tenants.AttemptBucket, error)
 	FindConsoleSession(ctx context.Context, raw string) (tenants.ConsoleToken, error)
+	FindEndpointsByID(ctx context.Context, tenantID string, ids []string) ([]tenants.Endpoint, error)
 	FindDeliveryStates(ctx context.Context, tenantID, appID string, msgIDs []string) ([]tenants.DeliveryState, error)
 	FindPendingSummary(ctx context.Context, tenantID string) (tenants.PendingSummary, error)
 	FindTenantByID(ctx context.Context, id string) (tenants.Tenant, error)

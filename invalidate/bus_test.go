@@ -82,7 +82,14 @@ func TestBus_PublishReachesOtherProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, time.Second, "the revocation", func() bool { return got.has(revoked) })
-	time.Sleep(50 * time.Millisecond)
+	// Redis delivers what it publishes in order: once a marker published
+	// on the other queue after the revocation has reached its subscriber,
+	// the revocation would have too, had it crossed.
+	marker := invalidate.Event{Kind: invalidate.KindApplication, TenantID: "org_1", ID: "app_marker"}
+	if err := other.Publish(ctx, marker); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Second, "the other queue's marker", func() bool { return gotOther.has(marker) })
 	if gotOther.has(revoked) {
 		t.Error("an event crossed to another queue's subscribers")
 	}

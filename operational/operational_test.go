@@ -391,7 +391,7 @@ func TestOperational_EndpointEventsManual(t *testing.T) {
 		t.Errorf("endpoint.deleted = %+v, %v", del, err)
 	}
 	waitFor(t, 5*time.Second, "the filtered endpoint's event", func() bool { return filtered.count() >= 1 })
-	time.Sleep(300 * time.Millisecond) // let anything wrongly routed arrive
+	env.WaitSettled(t, 20*time.Second) // anything wrongly routed has arrived by then
 	if n := len(filtered.events(t, fsecret, "endpoint.disabled")); n != 1 || filtered.count() != 1 {
 		t.Errorf("filtered endpoint got %d requests (%d endpoint.disabled), want only the one endpoint.disabled", filtered.count(), n)
 	}

@@ -112,6 +112,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hdr := w.Header()
 	hdr.Add("Content-Security-Policy", contentSecurityPolicy)
+	if name == "boot.html" {
+		// The bootstrap page shows nothing and must load inside any
+		// tenant's dashboard before it knows which tenant it serves (the
+		// token is in the fragment); it then moves to the tenant's page,
+		// which carries that tenant's frame-ancestors. Say so explicitly.
+		hdr.Add("Content-Security-Policy", "frame-ancestors *")
+	}
 	// The token travels in the URL fragment, which browsers never send;
 	// no-referrer also keeps the page's path off other sites' logs.
 	hdr.Set("Referrer-Policy", "no-referrer")

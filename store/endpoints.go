@@ -90,6 +90,25 @@ func (s *Store) FindTroubledEndpoints(ctx context.Context, tenantID string, limi
 	return out, nil
 }
 
+// FindEndpointsByID returns the tenant's live endpoints among ids, across
+// applications, in no particular order; ids of other tenants' endpoints
+// or of deleted ones are left out.
+func (s *Store) FindEndpointsByID(ctx context.Context, tenantID string, ids []string) ([]tenants.Endpoint, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var rows []endpointRow
+	err := s.q(ctx).Model(&endpointRow{}).Where("tenant_id = ? AND deleted_at IS NULL AND id IN ?", tenantID, ids).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("find endpoints by id: %w", translate(err))
+	}
+	out := make([]tenants.Endpoint, len(rows))
+	for i, r := range rows {
+		out[i] = toEndpoint(r)
+	}
+	return out, nil
+}
+
 // CreateEndpoint stores a new endpoint of application appID with its first
 // secret (supplied or generated).
 func (s *Store) CreateEndpoint(ctx context.Context, tenantID, appID string, in tenants.EndpointInput) (tenants.Endpoint, error) {

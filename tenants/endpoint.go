@@ -51,6 +51,11 @@ type EndpointInput struct {
 	// they need not be the tenant's event types (operational endpoints
 	// filter on operational event types).
 	EventTypesChecked bool
+
+	// KeepMaxConcurrency, on a full update, keeps the current cap instead
+	// of MaxConcurrency: a PUT that does not name the field (the Svix
+	// SDKs cannot) must not drop a cap set earlier.
+	KeepMaxConcurrency bool
 }
 
 // EndpointPatch holds the fields of a partial update.
@@ -69,12 +74,14 @@ type EndpointPatch struct {
 }
 
 // Replace applies a full update (PUT) to e: every field of in, except the
-// headers and secret, which a PUT keeps, and a nil retry schedule, which
-// keeps the current one.
+// headers and secret, which a PUT keeps, a nil retry schedule, which
+// keeps the current one, and the lane cap when in says to keep it.
 func (e *Endpoint) Replace(in EndpointInput) {
 	e.URL, e.Description, e.UID, e.Disabled = in.URL, in.Description, in.UID, in.Disabled
 	e.EventTypes, e.Channels, e.ThrottleRate = NormList(in.EventTypes), NormList(in.Channels), in.ThrottleRate
-	e.MaxConcurrency = in.MaxConcurrency
+	if !in.KeepMaxConcurrency {
+		e.MaxConcurrency = in.MaxConcurrency
+	}
 	e.Metadata = OrEmpty(in.Metadata)
 	if in.RetrySchedule != nil {
 		e.RetrySchedule = in.RetrySchedule

@@ -82,6 +82,9 @@ type Options struct {
 	Mount func(s *api.Server, store *store.Store)
 	// Outbox shapes the ingest path; the zero value is production's.
 	Outbox outbox.Options
+	// RateLimit, when set, gives the API a rate limiter with these
+	// options (its Prefix is the stack's queue); nil means no limiter.
+	RateLimit *api.RateLimitOptions
 	// RedisURL, when set, is a Redis of the test's own (to count its
 	// commands, say) instead of a fresh namespace of the shared one.
 	RedisURL string
@@ -221,17 +224,27 @@ func New(t testing.TB, o Options) *Env {
 		dispatcher = e.Worker.Dispatcher()
 	}
 	e.Outbox = outbox.New(outbox.Deps{Store: st, Workers: dispatcher, Log: log, Tracer: o.Tracer}, o.Outbox)
+	var limiter *api.RateLimiter
+	if o.RateLimit != nil {
+		ro := *o.RateLimit
+		ro.Prefix = ns
+		if ro.Log == nil {
+			ro.Log = log
+		}
+		limiter = api.NewRateLimiter(rc, ro)
+	}
 	e.API = api.NewServer(api.Deps{
 		Store: st, Tokens: tokens, Auth: auth, Log: log, Outbox: e.Outbox, Operational: notifier, Quota: o.Quota,
 		Metrics: e.Metrics, MetricsHandler: e.Metrics.Handler(), Tracer: o.Tracer,
-		Billing: o.Billing,
-		Queue:   func(ctx context.Context) error { return rc.Ping(ctx).Err() },
+		Billing: o.Billing, RateLimit: limiter,
+		Queue: func(ctx context.Context) error { return rc.Ping(ctx).Err() },
 	}, api.Options{PublicURL: publicURL, AdminToken: AdminToken, Version: "test", AllowPrivateTargets: wo.AllowPrivateTargets})
 	if _, err := portal.Mount(e.API, auth, st, JWTSecret, publicURL, nil); err != nil {
 		t.Fatal(err)
 	}
 	if o.Console {
-		if _, err := console.Mount(e.API, auth, st, log, publicURL, o.Billing); err != nil {
+		lanes := consoleLanes{worker.NewInspector(rc, st, ns)}
+		if _, err := console.Mount(e.API, auth, st, log, publicURL, o.Billing, lanes); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -290,4 +303,27 @@ func (e *Env) SDK(token string) *svix.Svix {
 		e.T.Fatal(err)
 	}
 	return c
+}
+
+// WaitSettled waits, up to d, until no delivery in the stack's database is
+// pending or being sent: every message accepted so far has come to its end
+// (delivered, failed for good or canceled), so no receiver will hear of it
+// again and the attempt log is final. A test that checks that something
+// did not happen waits on this rather than sleeping. Deliveries are stored
+// with their message before the API answers, so one accepted just before
+// the call is counted. It fails the test at the deadline.
+func (e *Env) WaitSettled(t testing.TB, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var open int
+		err := e.SQL.QueryRow(context.Background(), `SELECT count(*) FROM deliveries WHERE status IN (1, 3)`).Scan(&open) // pending, sending
+		if err == nil && open == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries still open after %s: %d (err %v)", d, open, err)
+		}
+		time.Sleep(10 * time.Millisecond) // the poll's interval
+	}
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // setup returns a stack with a worker, an SDK client and one application.
-func setup(t *testing.T, wo worker.Options) (*testenv.Env, *svix.Svix, string) {
+func setup(t testing.TB, wo worker.Options) (*testenv.Env, *svix.Svix, string) {
 	t.Helper()
 	env := testenv.New(t, testenv.Options{Worker: true, WorkerOptions: wo})
 	c := env.SDK(env.APIKey)
@@ -103,7 +103,7 @@ func TestDelivery_RetriesThenSucceeds(t *testing.T) {
 // first try plus one per scheduled retry, then the delivery is "fail".
 func TestDelivery_FailsAfterSchedule(t *testing.T) {
 	t.Parallel()
-	_, c, appID := setup(t, testenv.FastPolling(worker.Options{RetrySchedule: []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}})) // retries in ms: fast polling
+	env, c, appID := setup(t, testenv.FastPolling(worker.Options{RetrySchedule: []time.Duration{100 * time.Millisecond, 100 * time.Millisecond}})) // retries in ms: fast polling
 	rc := newReceiver(t, func(string, int, *http.Request) int { return 503 })
 	ctx := context.Background()
 	ep, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: rc.URL}, nil)
@@ -115,25 +115,62 @@ func TestDelivery_FailsAfterSchedule(t *testing.T) {
 		msgs, err := c.MessageAttempt.ListAttemptedMessages(ctx, appID, ep.Id, nil)
 		return err == nil && len(msgs.Data) == 1 && msgs.Data[0].Status == models.MESSAGESTATUS_FAIL
 	})
-	time.Sleep(500 * time.Millisecond) // nothing more may come
+	env.WaitSettled(t, 10*time.Second) // nothing is scheduled any more: nothing more may come
 	if n := len(attemptsOf(t, c, appID, m.Id)); n != 3 {
 		t.Errorf("%d attempts, want 3 (first try + 2 retries)", n)
 	}
 }
 
-// TestDelivery_GoneStopsRetries: 410 Gone ends the delivery at once.
+// TestDelivery_GoneStopsRetries: 410 Gone ends the delivery at once: the
+// attempt log holds its one attempt and the delivery is "fail" with no
+// next attempt, while an endpoint answering 503 to the same message under
+// the same schedule is retried to the end. The test waits on the attempt
+// log and on every delivery having ended, not on the clock; the retry
+// schedule is shortened (200, 400, 800 ms) so the 503 endpoint's retries
+// end within the test.
 func TestDelivery_GoneStopsRetries(t *testing.T) {
 	t.Parallel()
-	_, c, appID := setup(t, worker.Options{})
-	rc := newReceiver(t, func(string, int, *http.Request) int { return 410 })
-	if _, err := c.Endpoint.Create(context.Background(), appID, models.EndpointIn{Url: rc.URL}, nil); err != nil {
+	env, c, appID := setup(t, testenv.FastRetries(worker.Options{}))
+	ctx := context.Background()
+	gone := newReceiver(t, func(string, int, *http.Request) int { return 410 })
+	busy := newReceiver(t, func(string, int, *http.Request) int { return 503 })
+	goneEP, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: gone.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: busy.URL}, nil); err != nil {
 		t.Fatal(err)
 	}
 	m := send(t, c, appID, "a.b", nil)
-	waitFor(t, 5*time.Second, "an attempt", func() bool { return len(attemptsOf(t, c, appID, m.Id)) == 1 })
-	time.Sleep(time.Second) // the schedule's first retry would be due by now
-	if n := len(rc.requests()); n != 1 {
+	destination := func() *models.MessageEndpointOut {
+		dests, err := c.MessageAttempt.ListAttemptedDestinations(ctx, appID, m.Id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range dests.Data {
+			if dests.Data[i].Id == goneEP.Id {
+				return &dests.Data[i]
+			}
+		}
+		return nil
+	}
+	waitFor(t, 10*time.Second, "the 410 endpoint's attempt on record", func() bool {
+		at, err := c.MessageAttempt.ListByEndpoint(ctx, appID, goneEP.Id, nil)
+		return err == nil && len(at.Data) == 1
+	})
+	if d := destination(); d == nil || d.Status != models.MESSAGESTATUS_FAIL || d.NextAttempt != nil {
+		t.Errorf("the delivery after 410: %+v; want fail with no next attempt", d)
+	}
+	// Every delivery has ended: the 503 endpoint's after its retries.
+	env.WaitSettled(t, 20*time.Second)
+	if n := len(busy.requests()); n != 4 {
+		t.Errorf("the 503 endpoint got %d requests, want 4 (first try + 3 retries): the schedule did not run", n)
+	}
+	if n := len(gone.requests()); n != 1 {
 		t.Errorf("receiver got %d requests after 410, want 1", n)
+	}
+	if at, err := c.MessageAttempt.ListByEndpoint(ctx, appID, goneEP.Id, nil); err != nil || len(at.Data) != 1 {
+		t.Errorf("attempts on record for the 410 endpoint: %d, %v; want 1", len(at.Data), err)
 	}
 }
 
@@ -204,7 +241,7 @@ func splitSigs(h string) []string {
 // endpoints decide who gets what.
 func TestDelivery_Filtering(t *testing.T) {
 	t.Parallel()
-	_, c, appID := setup(t, worker.Options{})
+	env, c, appID := setup(t, worker.Options{})
 	ctx := context.Background()
 	for _, name := range []string{"user.created", "user.deleted"} {
 		if _, err := c.EventType.Create(ctx, models.EventTypeIn{Name: name, Description: name}, nil); err != nil {
@@ -231,7 +268,7 @@ func TestDelivery_Filtering(t *testing.T) {
 	waitFor(t, 5*time.Second, "deliveries", func() bool {
 		return len(all.requests()) == 3 && len(created.requests()) == 1 && len(eu.requests()) == 1
 	})
-	time.Sleep(300 * time.Millisecond)
+	env.WaitSettled(t, 10*time.Second) // anything wrongly routed has arrived by then
 	for name, tc := range map[string]struct {
 		rc   *receiver
 		want int
@@ -249,7 +286,7 @@ func TestDelivery_Filtering(t *testing.T) {
 // (never retried); recover resends what failed since a time.
 func TestDelivery_ResendAndRecover(t *testing.T) {
 	t.Parallel()
-	_, c, appID := setup(t, testenv.FastPolling(worker.Options{RetrySchedule: []time.Duration{50 * time.Millisecond}})) // retries in ms: fast polling
+	env, c, appID := setup(t, testenv.FastPolling(worker.Options{RetrySchedule: []time.Duration{50 * time.Millisecond}})) // retries in ms: fast polling
 	var healthy atomic.Bool
 	rc := newReceiver(t, func(string, int, *http.Request) int {
 		if healthy.Load() {
@@ -274,7 +311,7 @@ func TestDelivery_ResendAndRecover(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the manual attempt", func() bool { return len(attemptsOf(t, c, appID, m1.Id)) == 3 })
-	time.Sleep(300 * time.Millisecond)
+	env.WaitSettled(t, 10*time.Second) // a retry of the manual attempt would have come by then
 	at := attemptsOf(t, c, appID, m1.Id)
 	if len(at) != 3 || at[2].TriggerType != models.MESSAGEATTEMPTTRIGGERTYPE_MANUAL || at[2].Status != models.MESSAGESTATUS_FAIL {
 		t.Fatalf("after a failing resend: %d attempts, last %+v", len(at), at[len(at)-1])
@@ -297,7 +334,7 @@ func TestDelivery_ResendAndRecover(t *testing.T) {
 	if _, err := c.Endpoint.Recover(ctx, appID, ep.Id, models.RecoverIn{Since: start}, nil); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	env.WaitSettled(t, 10*time.Second) // what it would resend is stored before it answers
 	if after := len(rc.requests()); after != before {
 		t.Errorf("a second recover sent %d more webhooks", after-before)
 	}

@@ -47,7 +47,7 @@ func scheduleSpan(s []time.Duration) time.Duration {
 
 // sendMessages creates n messages through the SDK from conc goroutines, each
 // after wait(i) returns, and returns their ids.
-func sendMessages(t *testing.T, c *svix.Svix, appID string, n, conc int, wait func(i int)) []string {
+func sendMessages(t testing.TB, c *svix.Svix, appID string, n, conc int, wait func(i int)) []string {
 	t.Helper()
 	ids := make([]string, n)
 	var (
@@ -465,10 +465,12 @@ func runOutage(t *testing.T, wo worker.Options, outage time.Duration, waitAll bo
 	}
 	start := time.Now()
 	n := int(outage / (100 * time.Millisecond))
+	// Pacing, not waiting: the scenario is a steady 10 messages a second
+	// into an outage of a fixed length.
 	ids := sendMessages(t, c, appID, n, 1, func(i int) {
 		time.Sleep(time.Until(start.Add(time.Duration(i) * 100 * time.Millisecond)))
 	})
-	time.Sleep(time.Until(start.Add(outage)))
+	time.Sleep(time.Until(start.Add(outage))) // the outage lasts its length
 	var failed int
 	if err := env.SQL.QueryRow(ctx, `SELECT count(*) FROM attempts WHERE status = 2`).Scan(&failed); err != nil {
 		t.Fatal(err)

@@ -111,11 +111,22 @@ func TestDelivery_CircuitBreaker(t *testing.T) {
 	for range 10 {
 		held = append(held, send(t, c, appID, "a.b", nil))
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Wait until the worker has dealt with every held delivery: each is
+	// postponed past the moment it was sent (its first next attempt is
+	// its creation time).
+	checked := time.Now()
+	waitFor(t, 10*time.Second, "the worker to postpone every held delivery", func() bool {
+		for _, m := range held {
+			dests, err := c.MessageAttempt.ListAttemptedDestinations(ctx, appID, m.Id, nil)
+			if err != nil || len(dests.Data) != 1 || dests.Data[0].NextAttempt == nil || !dests.Data[0].NextAttempt.After(checked) {
+				return false
+			}
+		}
+		return true
+	})
 	if n := len(rc.requests()); n > opened {
 		t.Errorf("%d requests reached the endpoint while its circuit was open", n-opened)
 	}
-	checked := time.Now()
 	for _, m := range held {
 		dests, err := c.MessageAttempt.ListAttemptedDestinations(ctx, appID, m.Id, nil)
 		if err != nil {
@@ -164,7 +175,7 @@ func TestDelivery_DisablesFailingEndpoint(t *testing.T) {
 	}
 	// Retries every 100 ms (fast polling) and disabling after 500 ms, so the
 	// test is short.
-	_, c, appID := setup(t, testenv.FastPolling(worker.Options{RetrySchedule: sched, DisableAfter: 500 * time.Millisecond}))
+	env, c, appID := setup(t, testenv.FastPolling(worker.Options{RetrySchedule: sched, DisableAfter: 500 * time.Millisecond}))
 	rc := newReceiver(t, func(string, int, *http.Request) int { return 500 })
 	ctx := context.Background()
 	ep, err := c.Endpoint.Create(ctx, appID, models.EndpointIn{Url: rc.URL}, nil)
@@ -181,8 +192,13 @@ func TestDelivery_DisablesFailingEndpoint(t *testing.T) {
 		t.Errorf("the delivery that tripped the disable: %+v", msgs.Data)
 	}
 	before := len(rc.requests())
-	send(t, c, appID, "a.b", nil)
-	time.Sleep(400 * time.Millisecond)
+	later := send(t, c, appID, "a.b", nil)
+	// Deliveries are stored with their message: a disabled endpoint has
+	// none, and nothing is left to send anywhere.
+	if dests, err := c.MessageAttempt.ListAttemptedDestinations(ctx, appID, later.Id, nil); err != nil || len(dests.Data) != 0 {
+		t.Errorf("a message sent after the endpoint was disabled has destinations %+v (%v); want none", dests, err)
+	}
+	env.WaitSettled(t, 10*time.Second)
 	if after := len(rc.requests()); after != before {
 		t.Errorf("a disabled endpoint got %d more requests", after-before)
 	}

@@ -56,9 +56,20 @@ func TestSSRF_EveryAddressForm(t *testing.T) {
 		"http://[::1]:" + p6 + "/h", "http://[::1%25lo]:" + p6 + "/h", "http://[::1%251]:" + p6 + "/h",
 		"http://[0:0:0:0:0:0:0:1]:" + p6 + "/h", "http://[::]:" + p6 + "/h", "http://[fe80::1%25lo]:" + p6 + "/h",
 		"http://[fd00::1%25eth0]:" + p6 + "/h",
+		// Unicode spellings that IDNA (as net/http applies it before
+		// dialling) maps to loopback, link-local or localhost.
+		"http://127。0。0。1:" + p4 + "/h", "http://１２７.０.０.１:" + p4 + "/h", "http://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ:" + p4 + "/h",
+		"http://①②⑦.⓪.⓪.①:" + p4 + "/h", "http://169。254。169。254/latest/meta-data/",
+		"http://127%E3%80%820%E3%80%820%E3%80%821:" + p4 + "/h",
+		// Ports out of range or empty: every attempt would fail.
+		"http://hooks.test:0/h", "http://hooks.test:65536/h", "http://hooks.test:99999999999999999999/h", "http://hooks.test:/h",
 	}
 	// An endpoint stored while private targets were allowed, to update.
 	old, err := env.Store.CreateEndpoint(ctx, env.TenantID, appID, tenants.EndpointInput{URL: "http://127.0.0.1:9/old", Disabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opEp, err := c.OperationalWebhookEndpoint.Create(ctx, models.OperationalWebhookEndpointIn{Url: "https://hooks.test/op", Disabled: ptr(true)} /* disabled: no event may go to an outside name */, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +80,8 @@ func TestSSRF_EveryAddressForm(t *testing.T) {
 			{"PUT", "/api/v1/app/" + appID + "/endpoint/" + old.ID},
 			{"PATCH", "/api/v1/app/" + appID + "/endpoint/" + old.ID},
 			{"PUT", "/api/v1/app/" + appID + "/endpoint/new-uid"},
+			{"POST", "/api/v1/operational-webhook/endpoint"},
+			{"PUT", "/api/v1/operational-webhook/endpoint/" + opEp.Id},
 		} {
 			code, loc := apiCall(t, env.URL, env.APIKey, req.method, req.path, string(body))
 			if code != http.StatusUnprocessableEntity || !slices.Equal(loc, []string{"body", "url"}) {
@@ -79,12 +92,15 @@ func TestSSRF_EveryAddressForm(t *testing.T) {
 	if eps, err := env.Store.FindEndpoints(ctx, env.TenantID, appID, tenants.ListParams{}); err != nil || len(eps.Items) != 1 || eps.Items[0].URL != old.URL {
 		t.Fatalf("endpoints after refused requests: %+v %v; want only the old one, unchanged", eps.Items, err)
 	}
+	if got, err := c.OperationalWebhookEndpoint.Get(ctx, opEp.Id); err != nil || got.Url != opEp.Url {
+		t.Fatalf("operational endpoint after refused requests: %+v %v; want it unchanged", got, err)
+	}
 
 	// Stored behind the API's back: the dialer is the last line.
 	dialTime := []string{
 		"http://localhost:" + p4 + "/h", "http://127.0.0.1:" + p4 + "/h", "http://0.0.0.0:" + p4 + "/h",
 		"http://[::ffff:127.0.0.1]:" + p4 + "/h", "http://[::1]:" + p6 + "/h", "http://[::1%25lo]:" + p6 + "/h",
-		"http://[::]:" + p6 + "/h",
+		"http://[::]:" + p6 + "/h", "http://127。0。0。1:" + p4 + "/h",
 	}
 	for _, u := range dialTime {
 		if _, err := env.Store.CreateEndpoint(ctx, env.TenantID, appID, tenants.EndpointInput{URL: u}); err != nil {

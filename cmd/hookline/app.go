@@ -190,9 +190,19 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		a.close()
 		return nil, err
 	}
-	if cfg.APIRateLimit > 0 {
+	if cfg.APIRateLimit > 0 || cfg.PortalRateLimit > 0 || cfg.PortalSessionRateLimit > 0 {
 		plans, _ := adeps.Quota.(api.PlanRateLimits) // billing.Service: per-plan limits
-		adeps.RateLimit = api.NewRateLimiter(a.redis, api.RateLimitOptions{PerSecond: cfg.APIRateLimit, Prefix: cfg.Queue, Plans: plans, Log: log})
+		// The config's 0 (off) is the options' negative.
+		off := func(n int) int {
+			if n == 0 {
+				return -1
+			}
+			return n
+		}
+		adeps.RateLimit = api.NewRateLimiter(a.redis, api.RateLimitOptions{
+			PerSecond: off(cfg.APIRateLimit), PortalPerApp: off(cfg.PortalRateLimit), PortalPerSession: off(cfg.PortalSessionRateLimit),
+			Prefix: cfg.Queue, Plans: plans, Log: log,
+		})
 	}
 	if roles&roleWorker != 0 {
 		a.worker = worker.New(wdeps, wopts)

@@ -503,7 +503,12 @@ func (b *bench) dropTenant(ctx context.Context, tenantID string) {
 
 // benchReport is what a run measured.
 type benchReport struct {
-	Date      string `json:"date"`
+	Date string `json:"date"`
+	// LoadStart and LoadEnd are the machine's load averages (1, 5 and 15
+	// minutes) when the run began and ended: a figure means little
+	// without them on a shared machine.
+	LoadStart string `json:"loadStart,omitempty"`
+	LoadEnd   string `json:"loadEnd,omitempty"`
 	Mode      string `json:"mode"`
 	Apps      int    `json:"apps"`
 	Endpoints int    `json:"endpointsPerApp"`
@@ -536,7 +541,10 @@ type benchReport struct {
 	// CPU milliseconds per delivery over the run (sending and draining):
 	// this process (in self-contained mode: API, workers, bench clients and
 	// receiver), every PostgreSQL process, every Redis process.
-	CPUSelfMsPerDelivery     float64 `json:"cpuSelfMsPerDelivery,omitempty"`
+	CPUSelfMsPerDelivery float64 `json:"cpuSelfMsPerDelivery,omitempty"`
+	// CPUHooklineMsPerDelivery is the other Hookline processes on this
+	// machine (with --api: the deployment measured, processes apart).
+	CPUHooklineMsPerDelivery float64 `json:"cpuHooklineMsPerDelivery,omitempty"`
 	CPUPostgresMsPerDelivery float64 `json:"cpuPostgresMsPerDelivery,omitempty"`
 	CPURedisMsPerDelivery    float64 `json:"cpuRedisMsPerDelivery,omitempty"`
 	CPUTotalMsPerDelivery    float64 `json:"cpuTotalMsPerDelivery,omitempty"`
@@ -564,9 +572,11 @@ type benchReport struct {
 
 func (b *bench) run(ctx context.Context) (benchReport, error) {
 	o := b.o
+	remote := o.apiURL != ""
 	rep := benchReport{
-		Date: time.Now().UTC().Format(time.RFC3339), Mode: "self-contained", Apps: o.apps, Endpoints: o.endpoints, Transform: o.transform,
-		Messages: o.messages, Concurrency: o.concurrency, OfferedRate: o.rate,
+		Date: time.Now().UTC().Format(time.RFC3339), LoadStart: loadAverage(), Mode: "self-contained", Apps: o.apps, Endpoints: o.endpoints,
+		Transform: o.transform,
+		Messages:  o.messages, Concurrency: o.concurrency, OfferedRate: o.rate,
 		Idempotency: !o.noIdempotency, SDK: o.sdk,
 	}
 	if o.apiURL != "" {
@@ -714,7 +724,13 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 	if cpu := sampleCPU().sub(cpu0); rep.Delivered > 0 {
 		per := func(sec float64) float64 { return sec * 1000 / float64(rep.Delivered) }
 		rep.CPUSelfMsPerDelivery, rep.CPUPostgresMsPerDelivery, rep.CPURedisMsPerDelivery = per(cpu.self), per(cpu.postgres), per(cpu.redis)
-		rep.CPUTotalMsPerDelivery = per(cpu.self + cpu.postgres + cpu.redis)
+		rep.CPUHooklineMsPerDelivery = per(cpu.hookline)
+		if remote {
+			// The bench's clients and receiver are not the system measured.
+			rep.CPUTotalMsPerDelivery = per(cpu.hookline + cpu.postgres + cpu.redis)
+		} else {
+			rep.CPUTotalMsPerDelivery = per(cpu.self + cpu.hookline + cpu.postgres + cpu.redis)
+		}
 	}
 	if sk != nil {
 		stopSoak()
@@ -739,6 +755,7 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 			}
 		}
 	}
+	rep.LoadEnd = loadAverage()
 	return rep, nil
 }
 
@@ -813,7 +830,11 @@ func (r benchReport) print(w io.Writer) {
 	f0 := func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
 	f1 := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 	f2 := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+	f3 := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 	row("run", fmt.Sprintf("%s, %s, %d apps x %d endpoints, %d messages, %d clients", r.Date, r.Mode, r.Apps, r.Endpoints, r.Messages, r.Concurrency))
+	if r.LoadStart != "" {
+		row("load average", r.LoadStart+" at the start, "+r.LoadEnd+" at the end")
+	}
 	if r.Transform {
 		row("transformation", "a field-renaming JavaScript transformation on every endpoint")
 	}
@@ -831,7 +852,10 @@ func (r benchReport) print(w io.Writer) {
 		row("work per delivery", fmt.Sprintf("PostgreSQL %s commits, %s rows inserted, %s rows updated; Redis %s commands",
 			f2(r.PGCommitsPerDelivery), f2(r.PGRowsInsertedPerDelivery), f2(r.PGRowsUpdatedPerDelivery), f2(r.RedisCommandsPerDelivery)))
 	}
-	if r.CPUTotalMsPerDelivery > 0 {
+	if r.CPUTotalMsPerDelivery > 0 && strings.HasPrefix(r.Mode, "remote") {
+		row("CPU per delivery", fmt.Sprintf("%s ms: Hookline processes on this machine %s ms, PostgreSQL %s ms, Redis %s ms (the bench's clients and receiver, apart: %s ms)",
+			f3(r.CPUTotalMsPerDelivery), f3(r.CPUHooklineMsPerDelivery), f3(r.CPUPostgresMsPerDelivery), f3(r.CPURedisMsPerDelivery), f3(r.CPUSelfMsPerDelivery)))
+	} else if r.CPUTotalMsPerDelivery > 0 {
 		row("CPU per delivery", fmt.Sprintf("%s ms total: this process %s ms, PostgreSQL %s ms, Redis %s ms", f2(r.CPUTotalMsPerDelivery),
 			f2(r.CPUSelfMsPerDelivery), f2(r.CPUPostgresMsPerDelivery), f2(r.CPURedisMsPerDelivery)))
 	}

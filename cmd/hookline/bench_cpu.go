@@ -13,17 +13,34 @@ import (
 // on every Linux this runs on.
 const clockTicks = 100
 
-// cpuSample is the CPU seconds (user + system) used so far by this process
-// and by every PostgreSQL and Redis server process on the machine, read
-// from /proc. Differences between two samples give each one's share of a
-// run; a machine without /proc reads zeros.
+// cpuSample is the CPU seconds (user + system) used so far by this process,
+// by every other Hookline process on the machine (with --api: the measured
+// deployment, when it runs here), and by every PostgreSQL and Redis server
+// process, read from /proc. Differences between two samples give each
+// one's share of a run; a machine without /proc reads zeros.
 type cpuSample struct {
-	self, postgres, redis float64
+	self, hookline, postgres, redis float64
+}
+
+// isHookline reports whether the process in /proc dir runs this program
+// (the same executable as this bench, or one named hookline), other than
+// this process.
+func isHookline(dir, self string) bool {
+	if filepath.Base(dir) == strconv.Itoa(os.Getpid()) {
+		return false
+	}
+	exe, err := os.Readlink(filepath.Join(dir, "exe"))
+	if err != nil {
+		return false
+	}
+	exe = strings.TrimSuffix(exe, " (deleted)")
+	return exe == self || filepath.Base(exe) == "hookline"
 }
 
 func sampleCPU() cpuSample {
 	var s cpuSample
 	s.self = procCPUSeconds("self")
+	self, _ := os.Executable()
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
 		comm, err := os.ReadFile(filepath.Join(d, "comm"))
@@ -35,6 +52,8 @@ func sampleCPU() cpuSample {
 			s.postgres += procCPUSeconds(filepath.Base(d))
 		case c == "redis-server":
 			s.redis += procCPUSeconds(filepath.Base(d))
+		case isHookline(d, self):
+			s.hookline += procCPUSeconds(filepath.Base(d))
 		}
 	}
 	return s
@@ -61,7 +80,7 @@ func procCPUSeconds(pid string) float64 {
 }
 
 func (a cpuSample) sub(b cpuSample) cpuSample {
-	return cpuSample{self: a.self - b.self, postgres: a.postgres - b.postgres, redis: a.redis - b.redis}
+	return cpuSample{self: a.self - b.self, hookline: a.hookline - b.hookline, postgres: a.postgres - b.postgres, redis: a.redis - b.redis}
 }
 
 // writeSample is what PostgreSQL (for the bench's database) and Redis

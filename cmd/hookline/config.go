@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookline/hookline/api"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -54,6 +55,13 @@ type Config struct {
 	// API processes, unless its plan says otherwise
 	// (HOOKLINE_API_RATE_LIMIT; 0 turns the limit off).
 	APIRateLimit int
+	// PortalRateLimit is the requests per second all app-portal tokens of
+	// one application share, counted apart from their tenant's API budget
+	// (HOOKLINE_PORTAL_RATE_LIMIT; 0 turns the limit off).
+	PortalRateLimit int
+	// PortalSessionRateLimit is the requests per second of one portal
+	// session (HOOKLINE_PORTAL_SESSION_RATE_LIMIT; 0 turns the limit off).
+	PortalSessionRateLimit int
 
 	LogFormat string // json or text
 	LogLevel  slog.Level
@@ -228,6 +236,8 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 		BillingReportInterval:    duration("HOOKLINE_BILLING_REPORT_INTERVAL", 5*time.Minute),
 		JWTTTL:                   days("HOOKLINE_JWT_TTL", 30*24*time.Hour),
 		APIRateLimit:             integer("HOOKLINE_API_RATE_LIMIT", 1000),
+		PortalRateLimit:          integer("HOOKLINE_PORTAL_RATE_LIMIT", api.DefaultPortalAppRateLimit),
+		PortalSessionRateLimit:   integer("HOOKLINE_PORTAL_SESSION_RATE_LIMIT", api.DefaultPortalSessionRateLimit),
 		StoragePartition:         days("HOOKLINE_STORAGE_PARTITION", 24*time.Hour),
 		StorageAhead:             days("HOOKLINE_STORAGE_AHEAD", 0),
 		StorageInterval:          duration("HOOKLINE_STORAGE_INTERVAL", 0),
@@ -507,6 +517,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("allow_private_targets", c.AllowPrivateTargets),
 		slog.Duration("jwt_ttl", c.JWTTTL),
 		slog.Int("api_rate_limit", c.APIRateLimit),
+		slog.Int("portal_rate_limit", c.PortalRateLimit),
+		slog.Int("portal_session_rate_limit", c.PortalSessionRateLimit),
 		slog.Int64("max_payload_bytes", c.MaxPayloadBytes),
 		slog.Duration("delivery_timeout", c.DeliveryTimeout),
 		slog.String("signature_headers", c.SignatureHeaders),

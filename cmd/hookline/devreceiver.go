@@ -80,6 +80,8 @@ func (d *demoReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"data": d.list()})
 	case r.Method == http.MethodGet && r.URL.Path == demoReceiverPath:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		_ = d.page.Execute(w, d.list())
 	default:
 		w.Header().Set("Allow", "GET, POST")

@@ -376,7 +376,7 @@ func startSender(t *testing.T, clients []*svix.Svix, appID string, workers int, 
 					if err == nil {
 						break
 					}
-					time.Sleep(100 * time.Millisecond)
+					time.Sleep(100 * time.Millisecond) // the client's back-off before its retry (behaviour, not a wait)
 				}
 			}
 		}()

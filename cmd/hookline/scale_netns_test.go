@@ -236,7 +236,7 @@ func TestScale_Netns(t *testing.T) {
 	}
 	cutAt := len(s.ids())
 	waitUntil(t, 30*time.Second, func() bool { return len(s.ids()) >= cutAt+150 })
-	time.Sleep(3 * time.Second)
+	time.Sleep(3 * time.Second) // the partition lasts a while longer (the scenario, not a wait)
 	if err := ipCmd("-n", lab.ns("wrk1"), "link", "set", "eth0", "up"); err != nil {
 		t.Fatal(err)
 	}

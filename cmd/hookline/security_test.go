@@ -18,7 +18,8 @@ import (
 
 // TestLoadConfig_AdminTokenLengthAndJWTTTL: the admin token must be at
 // least 32 characters; HOOKLINE_JWT_TTL defaults to 30 days and accepts
-// days; HOOKLINE_API_RATE_LIMIT defaults to 1000.
+// days; HOOKLINE_API_RATE_LIMIT defaults to 1000, the portal's budgets to
+// 100/s an application and 20/s a session.
 func TestLoadConfig_AdminTokenLengthAndJWTTTL(t *testing.T) {
 	env := testSecrets("postgres://x@127.0.0.1/db")
 	cfg, err := loadConfig(envMap(env), false, &bytes.Buffer{})
@@ -27,6 +28,9 @@ func TestLoadConfig_AdminTokenLengthAndJWTTTL(t *testing.T) {
 	}
 	if cfg.JWTTTL != 30*24*time.Hour || cfg.APIRateLimit != 1000 {
 		t.Errorf("defaults: JWT TTL %s, API rate limit %d", cfg.JWTTTL, cfg.APIRateLimit)
+	}
+	if cfg.PortalRateLimit != 100 || cfg.PortalSessionRateLimit != 20 {
+		t.Errorf("defaults: portal rate limits %d/s an application, %d/s a session; want 100 and 20", cfg.PortalRateLimit, cfg.PortalSessionRateLimit)
 	}
 	env["HOOKLINE_ADMIN_TOKEN"] = "short-admin-token"
 	env["HOOKLINE_JWT_TTL"] = "0s"

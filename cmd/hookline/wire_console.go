@@ -10,6 +10,7 @@ import (
 	"github.com/hookline/hookline/console"
 	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/worker"
 )
 
 // wireConsole serves the tenant console (issue 15) on the API's engine
@@ -18,8 +19,25 @@ func (a *App) wireConsole(bill api.Billing) error {
 	if a.server == nil {
 		return nil
 	}
-	_, err := console.Mount(a.server, a.auth, a.store, a.log, a.cfg.PublicURL, bill)
+	_, err := console.Mount(a.server, a.auth, a.store, a.log, a.cfg.PublicURL, bill, consoleLanes{a.lanes})
 	return err
+}
+
+// consoleLanes shows the worker's lane inspector to the console, which
+// declares what it reads in types of its own.
+type consoleLanes struct{ in *worker.Inspector }
+
+func (l consoleLanes) Throttled(ctx context.Context, tenantID string, k int) (console.ThrottledLanes, error) {
+	th, err := l.in.Throttled(ctx, tenantID, k)
+	if err != nil {
+		return console.ThrottledLanes{}, err
+	}
+	out := console.ThrottledLanes{Total: th.Total, Parked: th.Parked}
+	for _, s := range th.Top {
+		out.Top = append(out.Top, console.LaneState{EndpointID: s.EndpointID, TenantID: s.TenantID,
+			InFlight: s.InFlight, Limit: s.Limit, Cap: s.Cap, Waiting: s.Waiting, AtOneSince: s.AtOneSince})
+	}
+	return out, nil
 }
 
 // runConsoleLink prints a one-time link into a tenant's console.

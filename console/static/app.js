@@ -14,6 +14,7 @@ import { messagesPage, messagePage } from './pages/messages.js';
 import { keysPage } from './pages/keys.js';
 import { usagePage } from './pages/usage.js';
 import { brandingPage } from './pages/branding.js';
+import { throttledPage } from './pages/throttled.js';
 
 const root = document.getElementById('app');
 // The page is /…/console/: the API lives one level up.
@@ -96,6 +97,7 @@ const routes = [
   [/^\/keys\/?$/, 'keys', keysPage],
   [/^\/usage\/?$/, 'usage', usagePage],
   [/^\/branding\/?$/, 'branding', brandingPage],
+  [/^\/throttled\/?$/, 'throttled', throttledPage],
 ];
 
 const tabs = [
@@ -106,6 +108,7 @@ const tabs = [
   ['keys', 'API keys', 'lock'],
   ['usage', 'Usage', 'flask'],
   ['branding', 'Portal branding', 'edit'],
+  ['throttled', 'Throttled', 'power'],
 ];
 
 let baseCtx = null;

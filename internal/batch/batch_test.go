@@ -13,9 +13,10 @@ import (
 // caller gets its own result, and nothing is lost.
 func TestBatcher_GroupsAndAnswersEach(t *testing.T) {
 	var writes atomic.Int32
-	release := make(chan struct{})
+	release, holding := make(chan struct{}), make(chan struct{})
 	b := New(Options{Writers: 1, MaxBatch: 64}, func(_ context.Context, in []int, out []int, errs []error) {
 		if writes.Add(1) == 1 {
+			close(holding)
 			<-release // hold the first write so the rest gather
 		}
 		for i, v := range in {
@@ -34,7 +35,7 @@ func TestBatcher_GroupsAndAnswersEach(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); got[i], gotErr[i] = b.Do(context.Background(), i) }()
 		if i == 0 {
-			time.Sleep(20 * time.Millisecond)
+			<-holding // the writer has taken item 0 alone
 		}
 	}
 	for b.Len() < 49 {
@@ -65,18 +66,16 @@ func TestBatcher_BoundsAndDeadlines(t *testing.T) {
 	var written sync.Map
 	release := make(chan struct{})
 	var once sync.Once
+	holding := make(chan struct{})
 	write := func(_ context.Context, in []string, _ []struct{}, _ []error) {
-		once.Do(func() { <-release })
+		once.Do(func() { close(holding); <-release })
 		for _, v := range in {
 			written.Store(v, true)
 		}
 	}
 	b := New(Options{Writers: 1, MaxBatch: 1, Queue: 1}, write)
 	go func() { _, _ = b.Do(context.Background(), "writing") }()
-	time.Sleep(20 * time.Millisecond) // the writer takes "writing" and holds it
-	for b.Len() > 0 {
-		time.Sleep(time.Millisecond)
-	}
+	<-holding // the writer has taken "writing" and holds it
 	ctx, cancel := context.WithCancel(context.Background())
 	queued := make(chan error, 1)
 	go func() { _, err := b.Do(ctx, "expired"); queued <- err }()
@@ -104,7 +103,7 @@ func TestBatcher_BoundsAndDeadlines(t *testing.T) {
 
 	// Block waits for room instead.
 	blocking := New(Options{Writers: 1, MaxBatch: 1, Queue: 1, Block: true}, func(_ context.Context, in []int, out []int, _ []error) {
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // a slow writer (its work, not a wait), so that callers must block
 		copy(out, in)
 	})
 	defer blocking.Close()

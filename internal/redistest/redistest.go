@@ -48,7 +48,7 @@ func Namespace(t testing.TB) (redisURL, ns string) {
 	t.Cleanup(func() {
 		defer c.Close()
 		ctx := context.Background()
-		for _, pattern := range []string{"asynq:{" + ns + "}:*", ns + ":*"} {
+		for _, pattern := range []string{"asynq:{" + ns + "}:*", "hl:{" + ns + "}:*", ns + ":*"} {
 			iter := c.Scan(ctx, 0, pattern, 500).Iterator()
 			var keys []string
 			for iter.Next(ctx) {

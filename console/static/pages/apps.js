@@ -76,23 +76,77 @@ export async function appsPage(ctx, main) {
   draw();
 }
 
+// The lane cap (maxConcurrency): blank means the server's default.
+const CAP_HINT = 'At most this many webhooks in flight to this endpoint at once (1–1000). Blank: the default, 64. Hookline lowers it on its own while the receiver struggles.';
+
+function capInput(id, value) {
+  return h('input', { type: 'number', id, name: 'maxConcurrency', min: 1, max: 1000, step: 1, inputmode: 'numeric', placeholder: 'Default (64)', value: value ?? '' });
+}
+
+/** capValue reads a cap field: null for blank, a number, or undefined (after showing why) when it is not one. */
+function capValue(form, input) {
+  const raw = input.value.trim();
+  if (input.validity.badInput || (raw !== '' && !/^-?\d+$/.test(raw))) {
+    showFieldErrors(form, { fields: [{ loc: ['body', 'maxConcurrency'], msg: 'Enter a whole number from 1 to 1000, or leave it blank for the default.' }] });
+    return undefined;
+  }
+  return raw === '' ? null : Number(raw);
+}
+
+function editEndpointDialog(ctx, app, ep, onSaved) {
+  const url = h('input', { type: 'url', id: 'eep-url', name: 'url', required: true, value: ep.url, inputmode: 'url', autocomplete: 'off' });
+  const desc = h('input', { type: 'text', id: 'eep-description', name: 'description', value: ep.description || '' });
+  const cap = capInput('eep-max', ep.maxConcurrency);
+  const form = h('form.stack', { id: 'endpoint-edit-form', novalidate: true },
+    field('URL', url, { name: 'url' }),
+    field('Description', desc, { name: 'description' }),
+    field('Max concurrent deliveries', cap, { name: 'maxConcurrency', hint: CAP_HINT }));
+  const save = button('Save', { kind: 'primary', type: 'submit', id: 'eep-submit' });
+  const cancel = button('Cancel');
+  const { dlg } = openDialog({ id: 'endpoint-edit-dialog', title: 'Edit endpoint', body: form, foot: [cancel, save], onOpen: () => url.focus() });
+  cancel.addEventListener('click', () => dlg.close('cancel'));
+  save.addEventListener('click', () => form.requestSubmit());
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    showFieldErrors(form, null);
+    const maxConcurrency = capValue(form, cap);
+    if (maxConcurrency === undefined) return;
+    save.disabled = true;
+    try {
+      await ctx.api.patch(`app/${enc(app.id)}/endpoint/${enc(ep.id)}`, { url: url.value.trim(), description: desc.value.trim(), maxConcurrency });
+      dlg.close('ok');
+      toast('Endpoint saved');
+      onSaved();
+    } catch (err) {
+      if (!showFieldErrors(form, err)) toast(describeError(err), 'error');
+    } finally {
+      save.disabled = false;
+    }
+  });
+}
+
 function endpointForm(ctx, app, catalog, onCreated) {
   const url = h('input', { type: 'url', id: 'cep-url', name: 'url', required: true, placeholder: 'https://example.com/webhooks', inputmode: 'url', autocomplete: 'off' });
   const desc = h('input', { type: 'text', id: 'cep-description', name: 'description', placeholder: 'What receives these webhooks?' });
   const types = h('select', { id: 'cep-types', name: 'filterTypes', multiple: true, size: Math.min(Math.max(catalog.length, 2), 6) },
     catalog.filter((t) => !t.archived).map((t) => h('option', { value: t.name }, t.name)));
+  const cap = capInput('cep-max');
   const submit = button('Add endpoint', { kind: 'primary', type: 'submit', id: 'cep-submit', iconName: 'plus' });
-  const form = h('form.card-body.form-grid', { id: 'endpoint-form', 'aria-label': 'Add an endpoint' },
+  const form = h('form.card-body.form-grid', { id: 'endpoint-form', 'aria-label': 'Add an endpoint', novalidate: true },
     field('URL', url, { name: 'url' }),
     field('Description', desc, { name: 'description' }),
+    field('Max concurrent deliveries', cap, { name: 'maxConcurrency', hint: CAP_HINT }),
     catalog.length ? field('Event types', types, { name: 'filterTypes', wide: true, hint: 'None selected: every event type. Ctrl/⌘-click to pick several.' }) : null,
     h('div.wide', submit));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
+    showFieldErrors(form, null);
+    const maxConcurrency = capValue(form, cap);
+    if (maxConcurrency === undefined) return;
     submit.disabled = true;
     const filterTypes = [...types.selectedOptions].map((o) => o.value);
     try {
-      const ep = await ctx.api.post(`app/${enc(app.id)}/endpoint`, { url: url.value.trim(), description: desc.value.trim(), filterTypes: filterTypes.length ? filterTypes : undefined });
+      const ep = await ctx.api.post(`app/${enc(app.id)}/endpoint`, { url: url.value.trim(), description: desc.value.trim(), filterTypes: filterTypes.length ? filterTypes : undefined, maxConcurrency: maxConcurrency ?? undefined });
       toast('Endpoint added');
       form.reset();
       onCreated(ep);
@@ -176,10 +230,12 @@ export async function appPage(ctx, main, [id]) {
     const eps = (await ctx.api.get(`app/${enc(app.id)}/endpoint`, { limit: 250 })).data;
     for (const e of eps) names.set(e.id, e.description || e.url);
     fill(epList, eps.length
-      ? h('ul.list', { id: 'app-endpoints', 'aria-label': 'Endpoints' }, eps.map((e) => h('li', h('div.row.dest-row', { dataset: { endpointId: e.id } },
-        h('span.cell-stack', h('span.primary-text.mono', e.url), h('span.secondary-text', [e.description || 'No description', e.filterTypes?.length ? ` · ${e.filterTypes.join(', ')}` : ' · all event types'].join(''))),
+      ? h('ul.list', { id: 'app-endpoints', 'aria-label': 'Endpoints' }, eps.map((e) => h('li', h('div.row.dest-row.cep-row', { dataset: { endpointId: e.id } },
+        h('span.cell-stack', h('span.primary-text.mono', e.url), h('span.secondary-text', [e.description || 'No description', e.filterTypes?.length ? ` · ${e.filterTypes.join(', ')}` : ' · all event types'].join('')),
+          h('span.secondary-text', { dataset: { cap: e.maxConcurrency ?? '' } }, e.maxConcurrency ? `At most ${e.maxConcurrency} in flight` : 'Default concurrency (64)')),
         e.disabled ? h('span.pill.off', 'Disabled') : h('span.pill.ok', 'Enabled'),
-        h('span.secondary-text.mono', e.id)))))
+        h('span.secondary-text.mono', e.id),
+        button('Edit', { iconName: 'edit', small: true, dataset: { editEndpoint: e.id }, onclick: () => editEndpointDialog(ctx, app, e, () => drawEndpoints()) })))))
       : empty({ iconName: 'endpoints', title: 'No endpoints yet', text: 'Add the URL where this customer receives webhooks, or let them do it in their portal.' }));
   }
 

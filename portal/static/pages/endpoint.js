@@ -110,6 +110,7 @@ function detailsCard(ep, headers) {
       h('dt', 'Event types'), h('dd', ep.eventTypes?.length ? h('div.tags', ep.eventTypes.map((t) => h('span.tag', t))) : eventsSummary(ep)),
       h('dt', 'Channels'), h('dd', ep.channels?.length ? h('div.tags', ep.channels.map((c) => h('span.tag', c))) : 'Any'),
       h('dt', 'Rate limit'), h('dd', ep.throttleRate ? `${ep.throttleRate} per second` : 'No limit'),
+      h('dt', 'Concurrency'), h('dd', { id: 'endpoint-max-concurrency' }, ep.maxConcurrency ? `At most ${ep.maxConcurrency} in flight at once` : 'Default (at most 64 in flight at once)'),
       h('dt', 'Custom headers'), h('dd', names.length
         ? h('div.tags', names.map((n) => h('span.tag', { title: headers.sensitive?.includes(n) ? 'Value hidden' : headers.headers[n] }, n)))
         : 'None'),

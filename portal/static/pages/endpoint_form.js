@@ -1,5 +1,6 @@
 // Add or edit an endpoint: URL, description, the event types it listens
-// to (picked from the catalog), channels, rate limit and custom headers.
+// to (picked from the catalog), channels, rate limit, the most deliveries
+// in flight at once (the lane's cap) and custom headers.
 
 import { h, icon, button, field, fill, loading, errorState, showFieldErrors, toast, callout } from '../ui.js';
 
@@ -49,6 +50,7 @@ export async function endpointFormPage(ctx, main, id) {
   const description = h('input', { type: 'text', id: 'ep-description', name: 'description', value: ep?.description || '', placeholder: 'What receives these webhooks?' });
   const channels = h('input', { type: 'text', id: 'ep-channels', name: 'channels', value: (ep?.channels || []).join(', '), placeholder: 'e.g. project-123, eu' });
   const rate = h('input', { type: 'number', id: 'ep-rate', name: 'throttleRate', min: 1, max: 65535, step: 1, value: ep?.throttleRate ?? '', placeholder: 'No limit' });
+  const maxConc = h('input', { type: 'number', id: 'ep-max-concurrency', name: 'maxConcurrency', min: 1, max: 1000, step: 1, inputmode: 'numeric', value: ep?.maxConcurrency ?? '', placeholder: 'Default (64)' });
 
   // Event types, from the catalog.
   const chosen = new Set(ep?.eventTypes || []);
@@ -101,6 +103,7 @@ export async function endpointFormPage(ctx, main, id) {
       typesField,
       field('Channels', channels, { name: 'channels', hint: 'Optional. Comma-separated; the endpoint then only gets messages sent to one of them.' }),
       field('Rate limit (per second)', rate, { name: 'throttleRate', hint: 'Optional. The most webhooks sent to this endpoint each second.' }),
+      field('Max concurrent deliveries', maxConc, { name: 'maxConcurrency', hint: 'Optional, 1–1000. The most webhooks in flight to this endpoint at once; blank: 64. Fewer are sent while your server answers slowly or with 429/503.' }),
       headersField,
       h('div.wide', formError)),
     h('div.dialog-foot', cancel, save));
@@ -115,6 +118,12 @@ export async function endpointFormPage(ctx, main, id) {
     const types = [...typeList.querySelectorAll('input:checked')].map((c) => c.value);
     const chans = channels.value.split(',').map((s) => s.trim()).filter(Boolean);
     const rateVal = rate.value.trim() === '' ? null : Number(rate.value);
+    const maxRaw = maxConc.value.trim();
+    if (maxConc.validity.badInput || (maxRaw !== '' && !/^-?\d+$/.test(maxRaw))) {
+      showFieldErrors(form, { fields: [{ loc: ['body', 'maxConcurrency'], msg: 'Enter a whole number from 1 to 1000, or leave it blank for the default.' }] });
+      return;
+    }
+    const maxVal = maxRaw === '' ? null : Number(maxRaw);
     // Headers: the rows as typed; for an edit, what changed.
     const rows = [...headerRows.querySelectorAll('.header-row')].map((r) => ({
       name: r.querySelector('[name=header-name]').value.trim(),
@@ -129,12 +138,13 @@ export async function endpointFormPage(ctx, main, id) {
         saved = await ctx.api.post(ctx.appPath('endpoint'), {
           url: url.value.trim(), description: description.value.trim(),
           eventTypes: types.length ? types : undefined, channels: chans.length ? chans : undefined,
-          throttleRate: rateVal ?? undefined, headers: rows.length ? headersIn : undefined,
+          throttleRate: rateVal ?? undefined, maxConcurrency: maxVal ?? undefined, headers: rows.length ? headersIn : undefined,
         });
       } else {
         saved = await ctx.api.patch(ctx.appPath(`endpoint/${encodeURIComponent(id)}`), {
           url: url.value.trim(), description: description.value.trim(),
           eventTypes: types.length ? types : null, channels: chans.length ? chans : null, throttleRate: rateVal,
+          maxConcurrency: maxVal,
         });
         const patch = {};
         const kept = new Set();
