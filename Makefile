@@ -46,7 +46,8 @@ FUZZTIME ?= 20s
 FUZZ_TARGETS = \
 	./api/:FuzzDecodeBodies ./api/:FuzzCheckUID ./api/:FuzzParseIterator ./api/:FuzzCheckBodyBytes \
 	./tenants/:FuzzCheckEndpointTarget ./tenants/:FuzzParseLegacyIPv4 \
-	./worker/:FuzzIsBlocked ./cmd/hookline/:FuzzVerifySignature
+	./worker/:FuzzIsBlocked ./cmd/hookline/:FuzzVerifySignature \
+	./transform/:FuzzRun
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -36,6 +36,11 @@ var routeCapabilities = map[string]tenants.Capability{
 	"POST /api/v1/app/:app_id/destination/:destination_id/force-retry":   tenants.CapManageEndpoint | tenants.CapCreateAttempts,
 	"GET /api/v1/app/:app_id/destination/:destination_id/secret":         tenants.CapViewEndpointSecret | tenants.CapManageEndpointSecret | tenants.CapManageEndpoint,
 	"POST /api/v1/app/:app_id/destination/:destination_id/secret/rotate": tenants.CapManageEndpointSecret | tenants.CapManageEndpoint,
+
+	// Transformations: saving, and simulating (which runs code with the
+	// endpoint's variables).
+	"PATCH /api/v1/app/:app_id/endpoint/:endpoint_id/transformation":         tenants.CapManageEndpoint,
+	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/transformation/simulate": tenants.CapManageEndpoint,
 }
 
 // checkCapability refuses (403) an app-portal token that lacks the

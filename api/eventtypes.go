@@ -23,6 +23,8 @@ type eventTypeIn struct {
 	Schemas     json.RawMessage `json:"schemas"`
 	FeatureFlag *string         `json:"featureFlag"`
 	GroupName   *string         `json:"groupName"`
+	// FeatureFlags is Svix 1.947's list (kept beside featureFlag).
+	FeatureFlags []string `json:"featureFlags"`
 }
 
 func (in eventTypeIn) toInput(name string) (tenants.EventTypeInput, error) {
@@ -41,6 +43,10 @@ func (in eventTypeIn) toInput(name string) (tenants.EventTypeInput, error) {
 	}
 	out := tenants.EventTypeInput{
 		Name: name, Description: *in.Description, Schemas: schemas, FeatureFlag: in.FeatureFlag, GroupName: in.GroupName,
+		FeatureFlags: in.FeatureFlags,
+	}
+	if err := checkFeatureFlags(in.FeatureFlags); err != nil {
+		return tenants.EventTypeInput{}, err
 	}
 	if in.Archived != nil {
 		out.Archived = *in.Archived
@@ -49,6 +55,25 @@ func (in eventTypeIn) toInput(name string) (tenants.EventTypeInput, error) {
 		out.Deprecated = *in.Deprecated
 	}
 	return out, nil
+}
+
+// checkFeatureFlags checks Svix 1.947's featureFlags: names like event
+// type names, no duplicates, at most 64.
+func checkFeatureFlags(flags []string) error {
+	if len(flags) > 64 {
+		return tenants.Invalid("featureFlags", "at most 64 feature flags")
+	}
+	seen := make(map[string]bool, len(flags))
+	for _, f := range flags {
+		if !eventTypeNameRE.MatchString(f) {
+			return tenants.Invalid("featureFlags", "each flag is 1-256 characters of a-z, A-Z, 0-9, '-', '_' and '.'")
+		}
+		if seen[f] {
+			return tenants.Invalid("featureFlags", "flags must be unique")
+		}
+		seen[f] = true
+	}
+	return nil
 }
 
 // checkSchemas accepts null or an object of version -> JSON schema.
@@ -64,24 +89,26 @@ func checkSchemas(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 type eventTypePatchIn struct {
-	Description *string                         `json:"description"`
-	Archived    *bool                           `json:"archived"`
-	Deprecated  *bool                           `json:"deprecated"`
-	Schemas     nullable.Value[json.RawMessage] `json:"schemas"`
-	FeatureFlag nullable.Value[string]          `json:"featureFlag"`
-	GroupName   nullable.Value[string]          `json:"groupName"`
+	Description  *string                         `json:"description"`
+	Archived     *bool                           `json:"archived"`
+	Deprecated   *bool                           `json:"deprecated"`
+	Schemas      nullable.Value[json.RawMessage] `json:"schemas"`
+	FeatureFlag  nullable.Value[string]          `json:"featureFlag"`
+	GroupName    nullable.Value[string]          `json:"groupName"`
+	FeatureFlags nullable.Value[[]string]        `json:"featureFlags"`
 }
 
 type eventTypeOut struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description"`
-	Archived    bool            `json:"archived"`
-	Deprecated  bool            `json:"deprecated"`
-	Schemas     json.RawMessage `json:"schemas"`
-	FeatureFlag *string         `json:"featureFlag,omitempty"`
-	GroupName   *string         `json:"groupName,omitempty"`
-	CreatedAt   time.Time       `json:"createdAt"`
-	UpdatedAt   time.Time       `json:"updatedAt"`
+	Name         string          `json:"name"`
+	Description  string          `json:"description"`
+	Archived     bool            `json:"archived"`
+	Deprecated   bool            `json:"deprecated"`
+	Schemas      json.RawMessage `json:"schemas"`
+	FeatureFlag  *string         `json:"featureFlag,omitempty"`
+	GroupName    *string         `json:"groupName,omitempty"`
+	FeatureFlags []string        `json:"featureFlags,omitempty"`
+	CreatedAt    time.Time       `json:"createdAt"`
+	UpdatedAt    time.Time       `json:"updatedAt"`
 }
 
 func toEventTypeOut(withContent bool) func(tenants.EventType) eventTypeOut {
@@ -89,7 +116,7 @@ func toEventTypeOut(withContent bool) func(tenants.EventType) eventTypeOut {
 		out := eventTypeOut{
 			Name: et.Name, Description: et.Description, Archived: et.Archived, Deprecated: et.Deprecated,
 			FeatureFlag: et.FeatureFlag, GroupName: et.GroupName, CreatedAt: et.CreatedAt.UTC(), UpdatedAt: et.UpdatedAt.UTC(),
-			Schemas: json.RawMessage("null"),
+			Schemas: json.RawMessage("null"), FeatureFlags: et.FeatureFlags,
 		}
 		if withContent && len(et.Schemas) > 0 {
 			out.Schemas = et.Schemas
@@ -184,7 +211,7 @@ func (s *Server) patchEventType(c *gin.Context) error {
 	}
 	et, err := s.store.PatchEventType(c.Request.Context(), principal(c).TenantID, c.Param("event_type_name"), tenants.EventTypePatch{
 		Description: in.Description, Archived: in.Archived, Deprecated: in.Deprecated,
-		Schemas: in.Schemas, FeatureFlag: in.FeatureFlag, GroupName: in.GroupName,
+		Schemas: in.Schemas, FeatureFlag: in.FeatureFlag, GroupName: in.GroupName, FeatureFlags: in.FeatureFlags,
 	})
 	if err != nil {
 		return err

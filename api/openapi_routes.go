@@ -153,6 +153,12 @@ func svixBeyondOps() []op {
 			body: models.EventTypeImportOpenApiIn{}, ok: 200, resp: models.EventTypeImportOpenApiOut{}},
 		{method: "POST", path: "/api/v1/environment/export", tag: "Environment", summary: "Download a JSON file containing all org-settings and event types.", ok: 200, resp: models.EnvironmentOut{}},
 		{method: "POST", path: "/api/v1/environment/import", tag: "Environment", summary: "Import a configuration into the active organization.", body: models.EnvironmentIn{}, ok: 204},
+		{method: "GET", path: "/api/v1/app/:app_id/endpoint/:endpoint_id/transformation", tag: "Endpoint",
+			summary: "Get the transformation code associated with this endpoint (variables' values masked).", ok: 200, resp: transformationOut{}},
+		{method: "PATCH", path: "/api/v1/app/:app_id/endpoint/:endpoint_id/transformation", tag: "Endpoint",
+			summary: "Set or unset the transformation code associated with this endpoint.", body: models.EndpointTransformationPatch{}, ok: 204},
+		{method: "POST", path: "/api/v1/app/:app_id/endpoint/:endpoint_id/transformation/simulate", tag: "Endpoint",
+			summary: "Simulate running the transformation on the payload and code.", body: transformationSimulateIn{}, ok: 200, resp: transformationSimulateOut{}},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/hookline/hookline/operational"
 	"github.com/hookline/hookline/outbox"
 	"github.com/hookline/hookline/telemetry"
+	"github.com/hookline/hookline/transform"
 )
 
 // Options are the API's settings, from the process config.
@@ -95,6 +97,10 @@ type Deps struct {
 	// through this process (its own application cache already dropped
 	// it), so that other processes can drop theirs; nil tells no one.
 	AppInvalidated func(ctx context.Context, tenantID, appID string)
+	// Transform compiles transformations to check them and runs the
+	// simulate route; nil means an engine with the default limits on at
+	// most half the cores.
+	Transform *transform.Engine
 }
 
 // Server is the HTTP API. Create it with NewServer; it is safe for
@@ -126,6 +132,8 @@ type Server struct {
 	invalidated func(ctx context.Context, tenantID string)
 	// appInvalidated is Deps.AppInvalidated (may be nil).
 	appInvalidated func(ctx context.Context, tenantID, appID string)
+	// transform is Deps.Transform (never nil).
+	transform *transform.Engine
 }
 
 // scope says who may call a route.
@@ -176,6 +184,13 @@ func NewServer(d Deps, opts Options) *Server {
 	s.ops = d.Operational
 	s.invalidated = d.Invalidated
 	s.appInvalidated = d.AppInvalidated
+	s.transform = d.Transform
+	if s.transform == nil {
+		// Saving and simulating run customers' code in the API process:
+		// at most half its cores, so a burst of simulations cannot take
+		// the API's CPU from every other request.
+		s.transform = transform.NewEngine(transform.Options{MaxConcurrent: max(1, runtime.GOMAXPROCS(0)/2)})
+	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.RedirectTrailingSlash = false
@@ -352,6 +367,7 @@ func (s *Server) routeTable() []route {
 	routes = append(routes, s.parityRoutes()...)
 	routes = append(routes, s.operationalRoutes()...)
 	routes = append(routes, s.destinationRoutes()...)
+	routes = append(routes, s.transformationRoutes()...)
 	routes = append(routes, route{"GET", "/api/v1/openapi.json", scopePublic, r, s.serveOpenAPI})
 	return routes
 }

@@ -49,6 +49,8 @@ type Store interface {
 	SetEndpointHeaders(ctx context.Context, tenantID, appID, ref string, h map[string]*string, replace bool) error
 	FindEndpointStats(ctx context.Context, tenantID, endpointID string, since, until time.Time) (tenants.EndpointStats, error)
 	EndpointSuccessRates(ctx context.Context, tenantID, appID string, since time.Time) (map[string]float64, error)
+	FindTransformation(ctx context.Context, tenantID, appID, ref string) (tenants.Transformation, error)
+	PatchTransformation(ctx context.Context, tenantID, appID, ref string, p tenants.TransformationPatch) (tenants.Transformation, error)
 
 	// The event catalog.
 	CreateEventType(ctx context.Context, tenantID string, in tenants.EventTypeInput) (tenants.EventType, error)

@@ -95,5 +95,8 @@ func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID str
 			c.RetrySchedule[i] = time.Duration(v) * time.Millisecond
 		}
 	}
+	if c.Transformation, err = s.loadActiveTransformation(ctx, tenantID, endpointID); err != nil {
+		return tenants.EndpointConfig{}, err
+	}
 	return c, nil
 }

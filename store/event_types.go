@@ -24,6 +24,8 @@ type eventTypeRow struct {
 	GroupName   *string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// FeatureFlags is the jsonb list of migration 0017 (NULL: none).
+	FeatureFlags []string `gorm:"serializer:json"`
 }
 
 func (eventTypeRow) TableName() string { return "event_types" }
@@ -144,7 +146,7 @@ func (s *Store) saveEventType(ctx context.Context, et tenants.EventType) (tenant
 	et.UpdatedAt = s.Now()
 	r := eventTypeRow(et)
 	err := s.eventTypes(ctx, et.TenantID).Where("name = ?", et.Name).
-		Select("description", "archived", "deprecated", "schemas", "feature_flag", "group_name", "updated_at").
+		Select("description", "archived", "deprecated", "schemas", "feature_flag", "group_name", "updated_at", "feature_flags").
 		Updates(&r).Error
 	if err != nil {
 		return tenants.EventType{}, fmt.Errorf("update event type %s: %w", et.Name, translate(err))
@@ -235,6 +237,9 @@ type importRow struct {
 	GroupName   *string         `json:"group_name"`
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
+	// FeatureFlags is not imported (environment and OpenAPI imports
+	// carry no list): an import keeps what an event type had.
+	FeatureFlags []string `json:"-"`
 }
 
 func importRows(rows []eventTypeRow) []importRow {

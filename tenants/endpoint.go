@@ -137,6 +137,9 @@ type EndpointConfig struct {
 	// SecretsValidUntil is when the earliest previous secret expires, so a
 	// cache entry is not trusted past it.
 	SecretsValidUntil time.Time
+	// Transformation is the endpoint's active transformation (nil: none,
+	// or disabled); changing it bumps Revision.
+	Transformation *Transformation
 }
 
 // ErrTooManyOldSecrets is a rotation with a grace period while

@@ -19,6 +19,9 @@ type EventType struct {
 	GroupName   *string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// FeatureFlags is Svix 1.947's list of flags (beside the older single
+	// FeatureFlag, kept as sent); nil: none.
+	FeatureFlags []string
 }
 
 // EventTypeInput holds the fields of a create or full update.
@@ -30,22 +33,26 @@ type EventTypeInput struct {
 	Schemas     json.RawMessage
 	FeatureFlag *string
 	GroupName   *string
+	// FeatureFlags is Svix 1.947's list of flags (nil: none).
+	FeatureFlags []string
 }
 
 // EventTypePatch holds the fields of a partial update.
 type EventTypePatch struct {
-	Description *string
-	Archived    *bool
-	Deprecated  *bool
-	Schemas     Optional[json.RawMessage]
-	FeatureFlag Optional[string]
-	GroupName   Optional[string]
+	Description  *string
+	Archived     *bool
+	Deprecated   *bool
+	Schemas      Optional[json.RawMessage]
+	FeatureFlag  Optional[string]
+	GroupName    Optional[string]
+	FeatureFlags Optional[[]string]
 }
 
 // Set replaces et's fields with in's (not its name).
 func (et *EventType) Set(in EventTypeInput) {
 	et.Description, et.Archived, et.Deprecated = in.Description, in.Archived, in.Deprecated
 	et.Schemas, et.FeatureFlag, et.GroupName = in.Schemas, in.FeatureFlag, in.GroupName
+	et.FeatureFlags = in.FeatureFlags
 }
 
 // Patch applies p to et.
@@ -67,6 +74,12 @@ func (et *EventType) Patch(p EventTypePatch) {
 	}
 	et.FeatureFlag = p.FeatureFlag.Apply(et.FeatureFlag)
 	et.GroupName = p.GroupName.Apply(et.GroupName)
+	if p.FeatureFlags.Set {
+		et.FeatureFlags = nil
+		if !p.FeatureFlags.Null {
+			et.FeatureFlags = p.FeatureFlags.Value
+		}
+	}
 }
 
 // ErrEventTypeExists is the creation of an event type that exists and is

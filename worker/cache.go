@@ -15,6 +15,7 @@ import (
 type endpointEntry struct {
 	cfg    tenants.EndpointConfig
 	signer *Signer
+	tf     transformSlot // cfg.Transformation compiled (transform.go)
 }
 
 // Endpoint cache bounds: 50,000 endpoints (a few KB each with headers and

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/hookline/hookline/telemetry"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/transform"
 )
 
 // Outcomes of an attempt, as the metrics and logs name them.
@@ -75,6 +77,7 @@ type handler struct {
 	obs       Observer
 	tracer    trace.Tracer
 	events    AttemptEvents // nil: none
+	transform *transform.Engine
 	now       func() time.Time
 	rnd       func() float64
 }
@@ -127,6 +130,18 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 		return out
 	}
 	out.cap = laneCap(ep.cfg.MaxConcurrency)
+	// The transformation runs first: a cancel or a broken handler is the
+	// customer's decision, not the receiver's health (transform.go).
+	o, canceled, terr := h.prepare(ctx, &job, ep)
+	var te *transform.Error
+	switch {
+	case canceled || errors.As(terr, &te):
+		return h.transformed(ctx, &job, ep, canceled, terr, h.now().Sub(now), out, requestID)
+	case terr != nil:
+		h.log.WarnContext(ctx, "transformation did not run; the delivery waits", "tenant_id", tenantID, "endpoint_id", job.EndpointID, "err", terr)
+		out.next = h.now().Add(unexpectedRetry)
+		return out
+	}
 	var probeCost time.Duration // what a failure would cost this delivery
 	if job.Trigger == tenants.TriggerScheduled {
 		probeCost, _ = NextDelay(h.schedule(ep), job.Attempts+1, 0.5)
@@ -148,7 +163,7 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 	}
 
 	span.SetAttributes(attribute.String("hookline.msg_id", job.MsgID), attribute.Int("hookline.attempt", job.Attempts+1))
-	res := h.send(ctx, &job, ep)
+	res := h.send(ctx, &job, ep, o)
 	result, next := h.decide(&job, ep, res)
 	out.signal = res.signal()
 	if res.retryAfter > 0 && out.signal == signalCongestion {
@@ -207,6 +222,9 @@ type sendResult struct {
 	// congested marks a connection error that means the receiver is full
 	// or gone (refused, reset), as opposed to one of ours (a bad URL).
 	congested bool
+	// url is where the request went (a transformation may change it);
+	// empty: the endpoint's.
+	url string
 }
 
 // signal is what the attempt says about the receiver's capacity: a
@@ -232,21 +250,29 @@ func (r sendResult) summary() string {
 	return r.errText
 }
 
-// send POSTs the payload, byte for byte as stored, signed.
-func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpointEntry) sendResult {
+// send POSTs the payload, byte for byte as stored, signed (or what the
+// transformation made of it: o).
+func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpointEntry, o outgoing) sendResult {
 	at := h.now()
 	ts := at.Unix()
-	sig := ep.signer.Sign(job.MsgID, ts, job.Payload)
+	sig := ep.signer.Sign(job.MsgID, ts, o.body)
 	ctx, cancel := context.WithTimeout(ctx, h.opts.DeliveryTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.cfg.URL, bytes.NewReader(job.Payload))
+	req, err := http.NewRequestWithContext(ctx, o.method, o.url, bytes.NewReader(o.body))
 	if err != nil {
-		return sendResult{outcome: OutcomeConnError, errText: "invalid URL: " + err.Error(), at: at}
+		return sendResult{outcome: OutcomeConnError, errText: "invalid URL: " + err.Error(), at: at, url: o.url}
 	}
 	recorded := make(map[string]string, len(ep.cfg.Headers)+8)
 	for k, v := range ep.cfg.Headers {
 		req.Header.Set(k, v)
 		if tenants.IsSensitiveHeader(k) {
+			v = "********"
+		}
+		recorded[http.CanonicalHeaderKey(k)] = v
+	}
+	for k, v := range o.headers { // the transformation's win over the endpoint's
+		req.Header.Set(k, v)
+		if o.masked[k] {
 			v = "********"
 		}
 		recorded[http.CanonicalHeaderKey(k)] = v
@@ -269,7 +295,7 @@ func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpoi
 		set("Svix-Signature", sig)
 	}
 	ctx, span := h.tracer.Start(ctx, "POST webhook", trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("http.request.method", "POST"), attribute.String("server.address", req.URL.Hostname())))
+		trace.WithAttributes(attribute.String("http.request.method", o.method), attribute.String("server.address", req.URL.Hostname())))
 	defer span.End()
 	if span.SpanContext().IsValid() {
 		// The receiver may continue the trace.
@@ -279,7 +305,7 @@ func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpoi
 	resp, err := h.client.Do(req)
 	if err != nil {
 		span.SetStatus(codes.Error, "no response")
-		r := sendResult{duration: time.Since(start), headers: recorded, at: at}
+		r := sendResult{duration: time.Since(start), headers: recorded, at: at, url: o.url}
 		var blocked *BlockedAddressError
 		var netErr net.Error
 		switch {
@@ -299,7 +325,7 @@ func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpoi
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	resp.Body.Close()
 	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
-	r := sendResult{statusCode: resp.StatusCode, response: cleanText(body), duration: time.Since(start), headers: recorded, at: at}
+	r := sendResult{statusCode: resp.StatusCode, response: cleanText(body), duration: time.Since(start), headers: recorded, at: at, url: o.url}
 	switch {
 	case readErr != nil && errors.Is(readErr, context.DeadlineExceeded):
 		r.outcome, r.errText = OutcomeTimeout, fmt.Sprintf("response body not read within %s", h.opts.DeliveryTimeout)
@@ -321,7 +347,7 @@ func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpoi
 func (h *handler) decide(job *tenants.DeliveryJob, ep *endpointEntry, res sendResult) (tenants.AttemptResult, time.Duration) {
 	a := tenants.Attempt{
 		ID: tenants.NewID(tenants.PrefixAttempt, res.at), TenantID: job.TenantID, AppID: job.AppID, MsgID: job.MsgID,
-		EndpointID: job.EndpointID, DeliveryID: job.ID, URL: ep.cfg.URL, StatusCode: res.statusCode,
+		EndpointID: job.EndpointID, DeliveryID: job.ID, URL: cmp.Or(res.url, ep.cfg.URL), StatusCode: res.statusCode,
 		Error: res.errText, DurationMS: int(res.duration.Milliseconds()), Trigger: job.Trigger,
 		RequestHeaders: res.headers, CreatedAt: res.at.UTC().Truncate(time.Microsecond),
 	}

@@ -15,6 +15,8 @@ type received struct {
 	Header  http.Header
 	Body    []byte
 	Attempt int // 1-based, per webhook-id
+	Method  string
+	Path    string
 }
 
 // receiver is a real HTTP server that records what it gets and answers
@@ -43,7 +45,7 @@ func newReceiver(t *testing.T, answer func(id string, n int, r *http.Request) in
 		rc.mu.Lock()
 		rc.counts[id]++
 		n := rc.counts[id]
-		rc.got = append(rc.got, received{At: time.Now(), Header: r.Header.Clone(), Body: body, Attempt: n})
+		rc.got = append(rc.got, received{At: time.Now(), Header: r.Header.Clone(), Body: body, Attempt: n, Method: r.Method, Path: r.URL.Path})
 		rc.mu.Unlock()
 		status := rc.answer(id, n, r)
 		w.WriteHeader(status)

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/transform"
 )
 
 // Options are the delivery settings, from the process config. The zero
@@ -226,7 +227,7 @@ func New(d Deps, o Options) *Worker {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		opts: o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), now: time.Now, rnd: defaultRand,
-		events: d.Events,
+		events: d.Events, transform: transform.NewEngine(transform.Options{}),
 	}
 	// A turn: the attempt (bounded by the delivery timeout) and the time
 	// to record it.

@@ -50,6 +50,8 @@ type benchOptions struct {
 	noisy        bool
 	noisyBacklog int
 	noisyKey     string
+	// transform puts benchTransformation on every endpoint.
+	transform bool
 }
 
 const benchUsage = `usage: hookline bench [flags]
@@ -94,6 +96,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (not the baselines) to this file")
 	fs.BoolVar(&o.noIdempotency, "no-idempotency", false, "send no idempotency-key (the Svix SDKs send one on every POST; this is for comparison)")
 	fs.BoolVar(&o.sdk, "sdk", false, "send through the official Svix Go SDK, exactly as SDK users do")
+	fs.BoolVar(&o.transform, "transform", false, "put a field-renaming transformation (JavaScript) on every endpoint")
 	fs.DurationVar(&o.duration, "duration", 0, "soak: send at --rate for this long (instead of --messages) and sample the database's size")
 	fs.DurationVar(&o.retention, "retention", 0, "soak: cap every retention at this (HOOKLINE_RETENTION_CAP), e.g. 5m")
 	fs.DurationVar(&o.partition, "partition", 0, "soak: slice of time per partition (HOOKLINE_STORAGE_PARTITION), e.g. 1m")
@@ -398,6 +401,12 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 			if err != nil {
 				return err
 			}
+			if b.o.transform {
+				code := benchTransformation
+				if _, err := b.store.PatchTransformation(ctx, t.ID, a.ID, e.ID, tenants.TransformationPatch{Code: tenants.Some(code), Enabled: new(true)}); err != nil {
+					return err
+				}
+			}
 			secret, err := b.store.EndpointSecret(ctx, t.ID, a.ID, e.ID)
 			if err != nil {
 				return err
@@ -448,6 +457,12 @@ func (b *bench) provisionViaAPI(ctx context.Context, recvBase string) error {
 			if err := call("POST", "/api/v1/app/"+a.ID+"/endpoint", `{"url":"`+recvBase+path+`"}`, &e); err != nil {
 				return err
 			}
+			if b.o.transform {
+				body, _ := json.Marshal(map[string]any{"code": benchTransformation, "enabled": true})
+				if err := call("PATCH", "/api/v1/app/"+a.ID+"/endpoint/"+e.ID+"/transformation", string(body), nil); err != nil {
+					return err
+				}
+			}
 			var sec struct{ Key string }
 			if err := call("GET", "/api/v1/app/"+a.ID+"/endpoint/"+e.ID+"/secret", "", &sec); err != nil {
 				return err
@@ -459,6 +474,17 @@ func (b *bench) provisionViaAPI(ctx context.Context, recvBase string) error {
 	}
 	return nil
 }
+
+// benchTransformation is what --transform puts on every endpoint: it
+// renames every field but seq (which the receiver reads) and adds a
+// header, so each delivery pays a JSON round trip through the sandbox.
+const benchTransformation = `function handler(webhook) {
+  var p = webhook.payload, out = {seq: p.seq};
+  for (var k in p) { if (k !== 'seq') { out['renamed_' + k] = p[k]; } }
+  webhook.payload = out;
+  webhook.headers = {'X-Bench-Transformed': '1'};
+  return webhook;
+}`
 
 // dropTenant removes everything the run created for tenantID.
 func (b *bench) dropTenant(ctx context.Context, tenantID string) {
@@ -481,11 +507,14 @@ type benchReport struct {
 	// LoadStart and LoadEnd are the machine's load averages (1, 5 and 15
 	// minutes) when the run began and ended: a figure means little
 	// without them on a shared machine.
-	LoadStart   string  `json:"loadStart,omitempty"`
-	LoadEnd     string  `json:"loadEnd,omitempty"`
-	Mode        string  `json:"mode"`
-	Apps        int     `json:"apps"`
-	Endpoints   int     `json:"endpointsPerApp"`
+	LoadStart string `json:"loadStart,omitempty"`
+	LoadEnd   string `json:"loadEnd,omitempty"`
+	Mode      string `json:"mode"`
+	Apps      int    `json:"apps"`
+	Endpoints int    `json:"endpointsPerApp"`
+	Transform bool   `json:"transform,omitempty"`
+	// Transformed is how many verified requests the transformation made.
+	Transformed int64   `json:"transformed,omitempty"`
 	Messages    int     `json:"messages"`
 	Concurrency int     `json:"concurrency"`
 	OfferedRate float64 `json:"offeredRate,omitempty"`
@@ -546,7 +575,8 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 	remote := o.apiURL != ""
 	rep := benchReport{
 		Date: time.Now().UTC().Format(time.RFC3339), LoadStart: loadAverage(), Mode: "self-contained", Apps: o.apps, Endpoints: o.endpoints,
-		Messages: o.messages, Concurrency: o.concurrency, OfferedRate: o.rate,
+		Transform: o.transform,
+		Messages:  o.messages, Concurrency: o.concurrency, OfferedRate: o.rate,
 		Idempotency: !o.noIdempotency, SDK: o.sdk,
 	}
 	if o.apiURL != "" {
@@ -682,6 +712,7 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 	rep.E2EP50ms, rep.E2EP95ms, rep.E2EP99ms = pct(e2e, 50), pct(e2e, 95), pct(e2e, 99)
 	rep.E2EMaxms = pct(e2e, 100)
 	rep.BadSignatures, rep.Duplicates = b.recv.badSig.Load(), b.recv.dups.Load()
+	rep.Transformed = b.recv.transformed.Load()
 	if w := b.sampleWrites(ctx).sub(writes0); rep.Delivered > 0 && b.sql != nil {
 		// pg_stat_database lags its backends by up to half a second.
 		time.Sleep(600 * time.Millisecond)
@@ -804,6 +835,9 @@ func (r benchReport) print(w io.Writer) {
 	if r.LoadStart != "" {
 		row("load average", r.LoadStart+" at the start, "+r.LoadEnd+" at the end")
 	}
+	if r.Transform {
+		row("transformation", "a field-renaming JavaScript transformation on every endpoint")
+	}
 	if r.OfferedRate > 0 {
 		row("offered rate", f0(r.OfferedRate)+" msgs/s")
 	}
@@ -898,6 +932,8 @@ type benchReceiver struct {
 	badSig    atomic.Int64
 	dups      atomic.Int64
 	last      atomic.Int64
+	// transformed counts verified requests --transform's handler made.
+	transformed atomic.Int64
 }
 
 func newBenchReceiver(messages, endpoints int) *benchReceiver {
@@ -929,6 +965,9 @@ func (r *benchReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.badSig.Add(1)
 		w.WriteHeader(http.StatusBadRequest)
 		return
+	}
+	if req.Header.Get("X-Bench-Transformed") != "" {
+		r.transformed.Add(1)
 	}
 	seq := seqOf(body)
 	idx := seq*r.endpoints + r.paths[req.URL.Path]

@@ -56,6 +56,22 @@ func TestBench_SelfContained(t *testing.T) {
 	}
 }
 
+// TestBench_Transform: with --transform every endpoint runs a JavaScript
+// transformation; every message still arrives once, signed over the
+// transformed body (the receiver verifies each), and the report says so.
+func TestBench_Transform(t *testing.T) {
+	dsn := storetest.NewDatabase(t)
+	redisURL, _ := redistest.Namespace(t)
+	env := map[string]string{"HOOKLINE_DATABASE_URL": dsn, "HOOKLINE_REDIS_URL": redisURL}
+	rep := benchJSON(t, env, "--transform", "--skip-baselines", "--messages", "200", "--apps", "2", "--endpoints", "2", "--concurrency", "8", "--timeout", "60s")
+	if rep.Accepted != 200 || rep.Delivered != 400 || rep.TimedOut || !rep.Transform || rep.Transformed < 400 {
+		t.Fatalf("report = %+v; want 200 accepted, 400 delivered, every one transformed", rep)
+	}
+	if rep.BadSignatures != 0 || rep.Duplicates != 0 {
+		t.Errorf("receiver saw %d bad signatures, %d duplicates", rep.BadSignatures, rep.Duplicates)
+	}
+}
+
 // TestBench_Remote loads a running instance through its API, as an
 // operator would against a deployment.
 func TestBench_Remote(t *testing.T) {

@@ -1,0 +1,234 @@
+package transform
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func compile(t testing.TB, e *Engine, code string) *Program {
+	t.Helper()
+	p, err := e.Compile(context.Background(), code)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	return p
+}
+
+func sample() Webhook {
+	return Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid",
+		Payload: json.RawMessage(`{"id":"in_1","amount":4200,"nested":{"a":[1,2,3]}}`)}
+}
+
+func TestRun_Shapes(t *testing.T) {
+	e := NewEngine(Options{})
+	for _, tc := range []struct {
+		name string
+		code string
+		vars map[string]string
+		want Webhook
+	}{
+		{"Identity", `function handler(webhook) { return webhook; }`, nil,
+			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid",
+				Payload: json.RawMessage(`{"id":"in_1","amount":4200,"nested":{"a":[1,2,3]}}`)}},
+		{"RenameField", `function handler(w) { w.payload.total = w.payload.amount; delete w.payload.amount; return w; }`, nil,
+			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid",
+				Payload: json.RawMessage(`{"id":"in_1","nested":{"a":[1,2,3]},"total":4200}`)}},
+		{"MethodURLHeaders", `function handler(w) { w.method = 'put'; w.url = w.url + '/' + w.eventType; w.headers = {'X-Event': w.eventType}; return w; }`, nil,
+			Webhook{Method: "PUT", URL: "https://hooks.example/in/invoice.paid", EventType: "invoice.paid",
+				Payload: json.RawMessage(`{"id":"in_1","amount":4200,"nested":{"a":[1,2,3]}}`), Headers: map[string]string{"X-Event": "invoice.paid"}}},
+		{"NewObject", `function handler(w) { return {url: w.url, payload: {text: 'paid ' + w.payload.amount}}; }`, nil,
+			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid", Payload: json.RawMessage(`{"text":"paid 4200"}`)}},
+		{"Cancel", `function handler(w) { w.cancel = w.payload.amount > 100; return w; }`, nil,
+			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid", Cancel: true}},
+		{"Variables", `function handler(w, vars) { w.payload = {a: vars.token, b: w.variables.token}; return w; }`, map[string]string{"token": "s3cret"},
+			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid", Payload: json.RawMessage(`{"a":"s3cret","b":"s3cret"}`)}},
+		{"PayloadString", `function handler(w) { w.payload = 'plain'; return w; }`, nil,
+			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid", Payload: json.RawMessage(`"plain"`)}},
+		{"ConsoleLog", `function handler(w) { console.log('seen', w); return w; }`, nil,
+			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid",
+				Payload: json.RawMessage(`{"id":"in_1","amount":4200,"nested":{"a":[1,2,3]}}`)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := compile(t, e, tc.code)
+			for range 3 { // the same runtime again must give the same result
+				got, err := p.Run(context.Background(), sample(), tc.vars)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Fatalf("(-want +got)\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestCompile_Errors(t *testing.T) {
+	e := NewEngine(Options{})
+	for _, tc := range []struct {
+		name, code, kind, contains string
+	}{
+		{"Syntax", "function handler(w) { return w;\n", KindSyntax, "syntax error"},
+		{"SyntaxLine", "function handler(w) {\n  return w +* 2;\n}", KindSyntax, "2:"},
+		{"NoHandler", "function transform(w) { return w; }", KindSyntax, "named handler"},
+		{"HandlerNotFunction", "var handler = 42;", KindSyntax, "named handler"},
+		{"TopLevelThrows", "throw new Error('boom'); function handler(w) { return w; }", KindException, "boom"},
+		{"TopLevelLoops", "while (true) {} function handler(w) { return w; }", KindTimeout, "did not finish"},
+		{"TooLarge", "function handler(w) { return w; }//" + strings.Repeat("x", MaxCodeBytes), KindSyntax, "at most 51200"},
+		{"NoRequire", "var fs = require('fs'); function handler(w) { return w; }", KindException, "require"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.Compile(context.Background(), tc.code)
+			var te *Error
+			if !errors.As(err, &te) {
+				t.Fatalf("err = %v, want an *Error", err)
+			}
+			if te.Kind != tc.kind || !strings.Contains(te.Message, tc.contains) {
+				t.Fatalf("got %s %q, want %s containing %q", te.Kind, te.Message, tc.kind, tc.contains)
+			}
+		})
+	}
+}
+
+// TestRun_Limits: scripts that throw, loop, allocate without end or
+// return garbage fail with a clear *Error, and the program keeps working
+// for the next call.
+func TestRun_Limits(t *testing.T) {
+	e := NewEngine(Options{})
+	for _, tc := range []struct {
+		name, body string
+		kinds      []string
+		contains   string
+	}{
+		{"Throws", `throw new Error('nope');`, []string{KindException}, "nope"},
+		{"TypeError", `return w.payload.missing.field;`, []string{KindException}, "TypeError"},
+		{"Loop", `while (true) {}`, []string{KindTimeout}, "did not finish within 100ms"},
+		{"Recursion", `function f(n) { return f(n + 1) + 1; } return f(0);`, []string{KindException}, "RangeError"},
+		{"RepeatHuge", `w.payload = 'x'.repeat(1e9); return w;`, []string{KindException}, "too large"},
+		{"PadHuge", `w.payload = 'x'.padStart(2e9); return w;`, []string{KindException}, "too large"},
+		{"JoinSparse", `var a = []; a.length = 4e9; w.payload = a.join('x'); return w;`, []string{KindException}, "too large"},
+		{"FillSparse", `var a = new Array(4e9); a.fill(0); return w;`, []string{KindException}, "too large"},
+		{"IndexOfSparse", `var a = []; a.length = 4e9; a.indexOf(1); return w;`, []string{KindException}, "too large"},
+		{"ArrayFrom", `Array.from({length: 1e9}); return w;`, []string{KindException}, "too large"},
+		{"ApplyHuge", `Math.max.apply(null, {length: 1e9}); return w;`, []string{KindException}, "too large"},
+		{"TypedArray", `new Uint8Array(1e9); return w;`, []string{KindException}, "Uint8Array"},
+		{"GrowForever", `var a = []; while (true) { a.push('x'.repeat(1 << 20) + a.length); }`, []string{KindMemory, KindTimeout}, ""},
+		{"DoubleString", `var s = 'x'; while (true) { s = s + s; }`, []string{KindMemory, KindTimeout, KindException}, ""},
+		{"ReturnsUndefined", `w.payload = 1;`, []string{KindInvalidOutput}, "must return the webhook object"},
+		{"BadMethod", `w.method = 'GET'; return w;`, []string{KindInvalidOutput}, "webhook.method"},
+		{"NoURL", `delete w.url; return w;`, []string{KindInvalidOutput}, "webhook.url"},
+		{"NoPayload", `w.payload = undefined; return w;`, []string{KindInvalidOutput}, "payload is missing"},
+		{"BadHeader", `w.headers = {'X-A': 'a\r\nX-B: b'}; return w;`, []string{KindInvalidOutput}, "X-A"},
+		{"SignatureHeader", `w.headers = {'webhook-signature': 'v1,forged'}; return w;`, []string{KindInvalidOutput}, "cannot be changed"},
+		{"CancelNotBool", `w.cancel = 'yes'; return w;`, []string{KindInvalidOutput}, "boolean"},
+		{"Async", `return Promise.resolve(w);`, []string{KindInvalidOutput}, "Promise"},
+		{"NewObjectNoPayload", `return {url: w.url};`, []string{KindInvalidOutput}, "payload is missing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := compile(t, e, "function handler(w) {\n"+tc.body+"\n}")
+			_, err := p.Run(context.Background(), sample(), nil)
+			var te *Error
+			if !errors.As(err, &te) {
+				t.Fatalf("err = %v, want an *Error", err)
+			}
+			if !contains(tc.kinds, te.Kind) || !strings.Contains(te.Message, tc.contains) {
+				t.Fatalf("got %s %q, want one of %v containing %q", te.Kind, te.Message, tc.kinds, tc.contains)
+			}
+			t.Logf("%s: %s", te.Kind, te.Message)
+			// The engine is healthy: a sound program runs next.
+			ok := compile(t, e, `function handler(w) { w.payload = {ok: true}; return w; }`)
+			got, err := ok.Run(context.Background(), sample(), nil)
+			if err != nil || string(got.Payload) != `{"ok":true}` {
+				t.Fatalf("after %s: %s, %v", tc.name, got.Payload, err)
+			}
+		})
+	}
+}
+
+// TestRun_Isolation: two programs never see each other's globals, and a
+// runtime that threw is not reused with what the script left behind.
+func TestRun_Isolation(t *testing.T) {
+	e := NewEngine(Options{})
+	a := compile(t, e, `var seen = 0; function handler(w) { seen++; globalThis.leak = 'from a'; w.payload = seen; return w; }`)
+	b := compile(t, e, `function handler(w) { w.payload = typeof leak; return w; }`)
+	if _, err := a.Run(context.Background(), sample(), nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Run(context.Background(), sample(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Payload) != `"undefined"` {
+		t.Fatalf("b saw a's global: %s", got.Payload)
+	}
+}
+
+func TestRunBatch(t *testing.T) {
+	e := NewEngine(Options{})
+	p := compile(t, e, `function handler(input) {
+		return {payloads: input.events.map(function (e) { return {type: e.eventType, id: e.payload.id, key: input.variables.k}; })};
+	}`)
+	got, err := p.RunBatch(context.Background(), []BatchEvent{
+		{MsgID: "msg_1", EventType: "a.b", Payload: json.RawMessage(`{"id":1}`)},
+		{MsgID: "msg_2", EventType: "c.d", Payload: json.RawMessage(`{"id":2}`)},
+	}, map[string]string{"k": "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"payloads":[{"type":"a.b","id":1,"key":"v"},{"type":"c.d","id":2,"key":"v"}]}`
+	if string(got.Body) != want || got.Cancel {
+		t.Fatalf("got %s (cancel %v), want %s", got.Body, got.Cancel, want)
+	}
+	c := compile(t, e, `function handler(input) { return {cancel: input.events.length === 0}; }`)
+	if got, err := c.RunBatch(context.Background(), nil, nil); err != nil || !got.Cancel {
+		t.Fatalf("empty batch: %+v, %v", got, err)
+	}
+}
+
+// TestRun_ContextCanceled: a call whose context ends stops with the
+// context's error, not an *Error of the tenant's.
+func TestRun_ContextCanceled(t *testing.T) {
+	e := NewEngine(Options{Timeout: 10_000_000_000}) // 10 s: the context ends first
+	p := compile(t, e, `function handler(w) { while (true) {} }`)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := p.Run(ctx, sample(), nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRun_ReadmeExample: the handler README shows runs as it says.
+func TestRun_ReadmeExample(t *testing.T) {
+	e := NewEngine(Options{})
+	p := compile(t, e, "function handler(webhook) {\n"+
+		"  webhook.payload = {text: `Invoice ${webhook.payload.id} paid`};\n"+
+		"  webhook.url = webhook.url + '/' + webhook.eventType;\n"+
+		"  webhook.method = 'PUT';\n"+
+		"  webhook.headers = {'X-Source': 'hookline'};\n"+
+		"  webhook.cancel = webhook.payload.test === true;\n"+
+		"  return webhook;\n}")
+	got, err := p.Run(context.Background(), sample(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Webhook{Method: "PUT", URL: "https://hooks.example/in/invoice.paid", EventType: "invoice.paid",
+		Payload: json.RawMessage(`{"text":"Invoice in_1 paid"}`), Headers: map[string]string{"X-Source": "hookline"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("(-want +got)\n%s", diff)
+	}
+}
