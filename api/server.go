@@ -26,7 +26,8 @@ import (
 type Options struct {
 	// PublicURL is where users reach this server (portal links start here).
 	PublicURL string
-	// MaxPayloadBytes bounds a message payload (413 beyond it).
+	// MaxPayloadBytes bounds a message payload (413 beyond it); 0 means
+	// DefaultMaxPayloadBytes.
 	MaxPayloadBytes int64
 	// MaxBodyBytes bounds any request body.
 	MaxBodyBytes int64
@@ -45,6 +46,9 @@ type Options struct {
 	// (HOOKLINE_JWT_TTL); zero means DefaultTenantTTL.
 	TenantTokenTTL time.Duration
 }
+
+// DefaultMaxPayloadBytes is the payload bound of a zero Options (1 MiB).
+const DefaultMaxPayloadBytes = 1 << 20
 
 // RequestObserver is told about every request (telemetry.Metrics).
 type RequestObserver interface {
@@ -152,7 +156,7 @@ type route struct {
 // NewServer builds the API's gin engine and its routes.
 func NewServer(d Deps, opts Options) *Server {
 	if opts.MaxPayloadBytes <= 0 {
-		opts.MaxPayloadBytes = 1 << 20
+		opts.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = opts.MaxPayloadBytes + 256<<10

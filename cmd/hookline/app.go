@@ -123,11 +123,15 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		log.Info("sealed the sensitive headers an earlier version stored in the clear", "endpoints", n)
 	}
 	scancel()
+	disableAfter := cfg.DisableAfter
+	if disableAfter == 0 { // HOOKLINE_DISABLE_AFTER=0: never; worker.Options' zero is the default
+		disableAfter = -1
+	}
 	wopts := worker.Options{
 		Queue: cfg.Queue, Concurrency: cfg.Concurrency, DeliveryTimeout: cfg.DeliveryTimeout,
 		RetrySchedule: cfg.RetrySchedule, SignatureHeaders: cfg.SignatureHeaders,
 		AllowPrivateTargets: cfg.AllowPrivateTargets, UserAgent: "Hookline/" + version,
-		DisableAfter: cfg.DisableAfter, Breaker: worker.BreakerOptions{Disabled: cfg.BreakerDisabled},
+		DisableAfter: disableAfter, Breaker: worker.BreakerOptions{Disabled: cfg.BreakerDisabled},
 		ShutdownTimeout: cfg.ShutdownTimeout, SweepInterval: cfg.SweepInterval, SweepGrace: cfg.SweepGrace,
 		TaskCheckInterval: cfg.TaskCheckInterval, DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
 	}
