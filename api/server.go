@@ -45,6 +45,11 @@ type Options struct {
 	// TenantTokenTTL is the lifetime of tenant JWTs the operator API mints
 	// (HOOKLINE_JWT_TTL); zero means DefaultTenantTTL.
 	TenantTokenTTL time.Duration
+	// RequestLogLevel is the level of the one log line per request (zero:
+	// info); `hookline dev` lowers it to debug, so that the demo
+	// receiver's and the portal's polling do not bury its instructions.
+	// Requests answered 5xx are logged at warn whatever it says.
+	RequestLogLevel slog.Level
 }
 
 // DefaultMaxPayloadBytes is the payload bound of a zero Options (1 MiB).
@@ -419,7 +424,7 @@ func (s *Server) requestContext(c *gin.Context) {
 	if s.metrics != nil {
 		s.metrics.ObserveRequest(route, c.Request.Method, status, elapsed)
 	}
-	level := slog.LevelInfo
+	level := s.opts.RequestLogLevel
 	if status >= 500 {
 		level = slog.LevelWarn
 	}
