@@ -57,7 +57,7 @@ fi
 # The login the tests use. Without psql (PostgreSQL in Docker, say) the
 # tests themselves will say if it is refused.
 pg_url="${HOOKLINE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
-if command -v psql >/dev/null 2>&1 && ! out=$(PGCONNECT_TIMEOUT=5 psql "$pg_url" -Atqc 'select 1' 2>&1); then
+if command -v psql >/dev/null 2>&1 && ! out=$(PGCONNECT_TIMEOUT=5 psql -w "$pg_url" -Atqc 'select 1' 2>&1); then
   if [[ "$out" == *password* && -z "${HOOKLINE_TEST_DATABASE_URL:-}" && "${HOOKLINE_TEST_PG_TRUST:-}" == 1 ]]; then
     if [ -z "$sudo" ]; then as_postgres=(runuser -u postgres --); else as_postgres=(sudo -u postgres); fi
     hba=$("${as_postgres[@]}" psql -Atqc 'show hba_file')
@@ -65,7 +65,10 @@ if command -v psql >/dev/null 2>&1 && ! out=$(PGCONNECT_TIMEOUT=5 psql "$pg_url"
     $sudo sed -i '1i host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
     $sudo pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main reload
     sleep 0.5
-    out=$(PGCONNECT_TIMEOUT=5 psql "$pg_url" -Atqc 'select 1' 2>&1) || { echo "test-env: PostgreSQL still refuses: $out" >&2; exit 1; }
+    out=$(PGCONNECT_TIMEOUT=5 psql -w "$pg_url" -Atqc 'select 1' 2>&1) || { echo "test-env: PostgreSQL still refuses: $out" >&2; exit 1; }
+  elif [[ "$out" == *password* && -n "${HOOKLINE_TEST_DATABASE_URL:-}" ]]; then
+    echo "test-env: PostgreSQL refuses HOOKLINE_TEST_DATABASE_URL (${pg_url%%\?*}): $(echo "$out" | head -1); check its user and password" >&2
+    exit 1
   elif [[ "$out" == *password* ]]; then
     cat >&2 <<MSG
 test-env: PostgreSQL refuses ${pg_url%%\?*} ($(echo "$out" | head -1)).

@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/hookline/hookline/internal/redistest"
 	"github.com/hookline/hookline/store/storetest"
+	"github.com/hookline/hookline/tenants"
 )
 
 // TestHelp_EveryCommand: every command and subcommand answers --help, -h
@@ -155,5 +160,36 @@ func TestOneShot_FollowsDevFile(t *testing.T) {
 	}
 	if _, err := os.Stat(".hookline-dev.env"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExplainUnreachable_SaysWhatFailed: each way PostgreSQL can turn a
+// command away gets its own explanation, and only the one about nothing
+// listening advises installing or starting PostgreSQL.
+func TestExplainUnreachable_SaysWhatFailed(t *testing.T) {
+	cfg := Config{DatabaseURL: "postgres://postgres@127.0.0.1:5432/hookline", RedisURL: "redis://127.0.0.1:6379/0"}
+	unavailable := func(err error) error { return fmt.Errorf("%w: %w", tenants.ErrUnavailable, err) }
+	for _, tc := range []struct {
+		name          string
+		db, redis     error
+		want, notWant string
+	}{
+		{"MissingDatabase", unavailable(&pgconn.PgError{Code: "3D000", Message: `database "hookline" does not exist`}), nil,
+			`answers, but database "hookline" does not exist`, "apt-get"},
+		{"Password", unavailable(&pgconn.PgError{Code: "28P01", Message: `password authentication failed for user "postgres"`}), nil,
+			"scram-sha-256", "apt-get"},
+		{"NoSuchRole", unavailable(&pgconn.PgError{Code: "28000", Message: `role "nobody" does not exist`}), nil,
+			"check the user in HOOKLINE_DATABASE_URL", "apt-get"},
+		{"NothingListening", unavailable(errors.New("dial tcp 127.0.0.1:5432: connect: connection refused")), nil,
+			"cannot reach PostgreSQL", "scram"},
+		{"RedisPassword", nil, errors.New("NOAUTH Authentication required."), "HOOKLINE_REDIS_PASSWORD", "apt-get"},
+		{"RedisDown", nil, errors.New("dial tcp 127.0.0.1:6379: connect: connection refused"), "cannot reach Redis", "NOAUTH"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := explainUnreachable(tc.db, cfg, tc.redis).Error()
+			if !strings.Contains(msg, tc.want) || strings.Contains(msg, tc.notWant) {
+				t.Errorf("message wants %q, not %q:\n%s", tc.want, tc.notWant, msg)
+			}
+		})
 	}
 }
