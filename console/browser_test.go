@@ -421,6 +421,28 @@ func TestConsole_Browser(t *testing.T) {
 			p.Shot("mobile-" + pg)
 		}
 	}
+	// Every page at a desktop's and a phone's size: nothing overlaps,
+	// no short text (dates, badges, labels) is cut, nothing scrolls
+	// sideways.
+	for _, vp := range []struct {
+		name string
+		size chromedp.Action[chromedp.Void]
+	}{
+		{"1400x900", chromedp.EmulateViewport(1400, 900)},
+		{"390x844", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)},
+	} {
+		p.Do("size "+vp.name, vp.size)
+		for _, pg := range []struct{ hash, page string }{
+			{"overview", "overview"}, {"apps", "apps"}, {"apps/" + st.appA, "app"}, {"messages", "messages"},
+			{"messages/" + st.appA + "/" + st.msgA, "message"}, {"keys", "keys"}, {"event-types", "event-types"},
+			{"usage", "usage"}, {"branding", "branding"},
+		} {
+			p.Do(vp.name+" "+pg.hash, chromedp.Evaluate[chromedp.Void](`location.hash = '#/`+pg.hash+`'`),
+				chromedp.WaitVisible(sel(`main[data-page=`+bt.CSS(pg.page)+`] .card`)),
+				chromedp.WaitNotPresent(sel(`main .loading`)))
+			p.CheckLayout(pg.page + " at " + vp.name)
+		}
+	}
 	p.Do("desktop width", chromedp.EmulateViewport(1280, 900))
 
 	// Sign out: the session token stops working.
