@@ -231,6 +231,13 @@ func TestConsole_Browser(t *testing.T) {
 	// Applications: the list, search, create one with an endpoint.
 	p.Do("open applications", bt.Click(sel(`a[data-tab="apps"]`)),
 		chromedp.WaitVisible(sel(`#app-list .app-row[data-app-id=`+bt.CSS(st.appA)+`]`)))
+	// The columns have headings, each over its column.
+	if got := bt.Eval[string](p, "read the column headings", `(() => {
+		const head = [...document.querySelectorAll('#app-list-head > span')], row = [...document.querySelector('#app-list .app-row').children];
+		return head.map((c, i) => c.textContent + '@' + (Math.abs(c.getBoundingClientRect().left - row[i].getBoundingClientRect().left) < 1)).join('|');
+	})()`); got != "Name and id@true|UID@true|Created@true|@true" {
+		t.Errorf("application list headings (text@aligned) = %q", got)
+	}
 	p.Do("search", chromedp.SendKeys(sel("#app-search"), "zzz"), chromedp.WaitVisible(sel(`main[data-page="apps"] .empty`)))
 	p.Do("search again", chromedp.Evaluate[chromedp.Void](`(e => { e.value = ''; e.dispatchEvent(new Event('input')); })(document.getElementById('app-search'))`),
 		chromedp.SendKeys(sel("#app-search"), "acm"), chromedp.WaitVisible(sel(`.app-row[data-app-id=`+bt.CSS(st.appA)+`]`)))
