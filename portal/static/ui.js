@@ -149,6 +149,21 @@ const STATES = {
   canceled: ['Canceled', 'off'],
 };
 
+/**
+ * destinationPill shows a message's status with one endpoint (a
+ * MessageEndpointOut): a delivery waiting for a try is "Scheduled" when
+ * that try is more than 2 s away and "Pending" when due, as the lists'
+ * delivery states say (tenants.DeliveryState.State), so that one message
+ * reads the same on every page.
+ */
+export function destinationPill(d) {
+  if (d.status !== 1) return statusPill(d.status);
+  const later = d.nextAttempt && new Date(d.nextAttempt).getTime() - Date.now() > 2000;
+  const pill = statePill(later ? 'scheduled' : 'pending');
+  pill.dataset.status = '1';
+  return pill;
+}
+
 /** statePill shows a delivery state; label (an endpoint) goes in front. */
 export function statePill(state, { label, title } = {}) {
   const [text, cls] = STATES[state] || ['Unknown', 'off'];
