@@ -222,6 +222,25 @@ func TestConsole_Browser(t *testing.T) {
 	if rate := bt.Eval[string](p, "read the rate", `document.querySelector('#chart-hour [data-figure="success-rate"]').textContent`); rate != "100 %" {
 		t.Errorf("success rate = %q", rate)
 	}
+	// The chart has a time axis, and its rate line breaks over buckets
+	// without attempts: drawn here from buckets with a gap between two
+	// busy ones, the line is two pieces, none crossing the gap.
+	if got := bt.Eval[int](p, "count the axis labels", `document.querySelectorAll('#chart-hour .chart-axis time').length`); got != 5 {
+		t.Errorf("the hour chart's time axis has %d labels, want 5", got)
+	}
+	rateShape := bt.Eval[string](p, "draw a chart with a gap", `import('/console/assets/pages/chart.js').then(({ barChart }) => {
+		const at = (m) => new Date(Date.UTC(2026, 0, 1, 10, m)).toISOString();
+		const box = barChart([
+			{ start: at(0), succeeded: 5, failed: 0 }, { start: at(1), succeeded: 1, failed: 1 },
+			{ start: at(2), succeeded: 0, failed: 0 }, { start: at(3), succeeded: 0, failed: 0 },
+			{ start: at(4), succeeded: 0, failed: 2 }, { start: at(5), succeeded: 3, failed: 1 }, { start: at(6), succeeded: 4, failed: 0 },
+		], { label: 'test' });
+		const lines = [...box.querySelectorAll('polyline.rate')].map((l) => l.getAttribute('points').split(' ').length);
+		return lines.join('+') + '|' + box.querySelectorAll('.chart-axis time').length;
+	})`)
+	if rateShape != "2+3|5" {
+		t.Errorf("rate line pieces (points each) | axis labels = %q, want 2+3|5", rateShape)
+	}
 	p.Do("see the disabled endpoint", chromedp.WaitVisible(sel(`#troubled [data-endpoint-id=`+bt.CSS(st.epOff)+`]`)))
 	if q := bt.Eval[string](p, "queue", `document.getElementById('queue-depth').textContent`); q != "0" {
 		t.Errorf("queue depth = %q, want 0 (everything delivered)", q)
