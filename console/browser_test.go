@@ -447,6 +447,42 @@ func TestConsole_Browser(t *testing.T) {
 			p.Shot("mobile-" + pg)
 		}
 	}
+	// A message whose first try found nothing listening: its attempt has
+	// no response, and its delivery waits for the retry 5 s later. The
+	// list and the message's page name that state alike.
+	failApp, err := st.sdk.Application.Create(ctx, models.ApplicationIn{Name: "Refusing Co"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.sdk.Endpoint.Create(ctx, failApp.Id, models.EndpointIn{Url: "http://127.0.0.1:9/refused", Description: ptr("Nothing listens here")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	failMsg, err := st.sdk.Message.Create(ctx, failApp.Id, models.MessageIn{EventType: "invoice.paid", Payload: map[string]any{"invoice": "in_refused"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := st.sdk.MessageAttempt.ListByMsg(ctx, failApp.Id, failMsg.Id, nil)
+		if err == nil && len(out.Data) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no attempt of the refused message within 20 s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.Do("open the refused message", chromedp.Evaluate[chromedp.Void](`location.hash = '#/messages/`+failApp.Id+`/`+failMsg.Id+`'`),
+		chromedp.WaitVisible(sel(`#destinations .dest-row [data-status="1"]`)),
+		chromedp.WaitVisible(sel(`.attempt-row`)))
+	pageState := bt.Eval[string](p, "read its state", `document.querySelector('#destinations .dest-row [data-status="1"]').textContent`)
+	p.Do("list it", chromedp.Evaluate[chromedp.Void](`location.hash = '#/messages'`),
+		chromedp.WaitVisible(sel(`.cmsg-row[data-msg-id=`+bt.CSS(failMsg.Id)+`] [data-state]`)))
+	listState := bt.Eval[string](p, "read its state in the list", `document.querySelector('.cmsg-row[data-msg-id=`+bt.CSS(failMsg.Id)+`] [data-state]').textContent`)
+	if pageState != listState || (pageState != "Scheduled" && pageState != "Pending") {
+		t.Errorf("the refused message reads %q on its page and %q in the list, want one state", pageState, listState)
+	}
+
 	// Every page at a desktop's and a phone's size: nothing overlaps,
 	// no short text (dates, badges, labels) is cut, nothing scrolls
 	// sideways.
@@ -460,7 +496,8 @@ func TestConsole_Browser(t *testing.T) {
 		p.Do("size "+vp.name, vp.size)
 		for _, pg := range []struct{ hash, page string }{
 			{"overview", "overview"}, {"apps", "apps"}, {"apps/" + st.appA, "app"}, {"messages", "messages"},
-			{"messages/" + st.appA + "/" + st.msgA, "message"}, {"keys", "keys"}, {"event-types", "event-types"},
+			{"messages/" + st.appA + "/" + st.msgA, "message"}, {"messages/" + failApp.Id + "/" + failMsg.Id, "message"},
+			{"keys", "keys"}, {"event-types", "event-types"},
 			{"usage", "usage"}, {"branding", "branding"},
 		} {
 			p.Do(vp.name+" "+pg.hash, chromedp.Evaluate[chromedp.Void](`location.hash = '#/`+pg.hash+`'`),
