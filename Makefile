@@ -17,11 +17,10 @@ dev: build
 # than compute, so four packages and four tests in each run at once (go's
 # default is GOMAXPROCS, two here): about 2.5 minutes instead of 6 on two
 # cores, with at most about 60 PostgreSQL connections in use.
+# scripts/test.sh holds the steps, so that a machine without make (stock
+# Debian) runs the same thing: scripts/test.sh (which installs make too).
 test:
-	scripts/test-env.sh
-	$(GO) vet ./...
-	@test -z "$$(gofmt -l .)" || (echo "gofmt needed on:"; gofmt -l .; exit 1)
-	$(GO) test -race -count=1 -p 4 -parallel 4 -timeout 20m ./...
+	GO=$(GO) scripts/test.sh
 
 # Tests too slow for make test: the scale tests (build tag "scale": Redis
 # Sentinel failover, Redis Cluster, PgBouncer, processes in network
@@ -34,8 +33,10 @@ test-scale:
 	$(GO) test -race -count=1 -tags scale -run '^TestScale' -timeout 9m ./cmd/hookline/
 	HOOKLINE_TEST_SCALE=1 $(GO) test -race -count=1 -timeout 20m -run 'TestChaos_RefusesThenRecovers' ./worker/
 
+# scripts/build.sh: a first build says it takes minutes and shows its
+# progress (package n of N); without make, run it and then bin/hookline dev.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/hookline ./cmd/hookline
+	GO=$(GO) scripts/build.sh bin/hookline
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./worker/

@@ -28,7 +28,8 @@ import (
 type Options struct {
 	// PublicURL is where users reach this server (portal links start here).
 	PublicURL string
-	// MaxPayloadBytes bounds a message payload (413 beyond it).
+	// MaxPayloadBytes bounds a message payload (413 beyond it); 0 means
+	// DefaultMaxPayloadBytes.
 	MaxPayloadBytes int64
 	// MaxBodyBytes bounds any request body.
 	MaxBodyBytes int64
@@ -46,7 +47,15 @@ type Options struct {
 	// TenantTokenTTL is the lifetime of tenant JWTs the operator API mints
 	// (HOOKLINE_JWT_TTL); zero means DefaultTenantTTL.
 	TenantTokenTTL time.Duration
+	// RequestLogLevel is the level of the one log line per request (zero:
+	// info); `hookline dev` lowers it to debug, so that the demo
+	// receiver's and the portal's polling do not bury its instructions.
+	// Requests answered 5xx are logged at warn whatever it says.
+	RequestLogLevel slog.Level
 }
+
+// DefaultMaxPayloadBytes is the payload bound of a zero Options (1 MiB).
+const DefaultMaxPayloadBytes = 1 << 20
 
 // RequestObserver is told about every request (telemetry.Metrics).
 type RequestObserver interface {
@@ -160,7 +169,7 @@ type route struct {
 // NewServer builds the API's gin engine and its routes.
 func NewServer(d Deps, opts Options) *Server {
 	if opts.MaxPayloadBytes <= 0 {
-		opts.MaxPayloadBytes = 1 << 20
+		opts.MaxPayloadBytes = DefaultMaxPayloadBytes
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = opts.MaxPayloadBytes + 256<<10
@@ -435,7 +444,7 @@ func (s *Server) requestContext(c *gin.Context) {
 	if s.metrics != nil {
 		s.metrics.ObserveRequest(route, c.Request.Method, status, elapsed)
 	}
-	level := slog.LevelInfo
+	level := s.opts.RequestLogLevel
 	if status >= 500 {
 		level = slog.LevelWarn
 	}

@@ -6,8 +6,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/hookline/hookline/internal/ttlcache"
 )
 
 // CheckSend decides whether the tenant may create a message now. It
@@ -112,23 +113,30 @@ type quotaCache struct {
 	count func(ctx context.Context, tenantID string, month, next time.Time) (int64, error)
 
 	// mu orders read-modify-writes of an entry (growth, recount); the
-	// LRU bounds the tenants held (10,000, a few hundred bytes each) and
-	// itself has no expiry: freshness is the snapshot's loadedAt against
-	// ttl on the service's clock, and a stale snapshot is still read for
-	// its usage when the next load computes growth.
+	// cache bounds the tenants held (10,000, a few hundred bytes each).
+	// Freshness is the snapshot's loadedAt against ttl on the service's
+	// clock, and a stale snapshot is still read for its usage when the
+	// next load computes growth; the cache's own expiry (quotaCacheTTL,
+	// longer than any month) only lets go of tenants not seen for that
+	// long, so a stale entry costs nothing but a reload.
 	mu      sync.Mutex
-	entries *expirable.LRU[string, *quotaSnapshot] // snapshots are immutable once stored
+	entries *ttlcache.Cache[string, *quotaSnapshot] // snapshots are immutable once stored
 	sf      singleflight.Group
 }
 
-// quotaCacheSize bounds the tenants whose quota state is cached.
-const quotaCacheSize = 10_000
+// quotaCacheSize bounds the tenants whose quota state is cached, and
+// quotaCacheTTL how long one is held at most: a snapshot serves only its
+// month, so one older than the longest month is of no use.
+const (
+	quotaCacheSize = 10_000
+	quotaCacheTTL  = 32 * 24 * time.Hour
+)
 
 func newQuotaCache(ttl time.Duration, floor int64,
 	load func(context.Context, string, time.Time) (Account, int64, error),
 	count func(context.Context, string, time.Time, time.Time) (int64, error)) *quotaCache {
 	return &quotaCache{ttl: ttl, floor: floor, load: load, count: count,
-		entries: expirable.NewLRU[string, *quotaSnapshot](quotaCacheSize, nil, 0)}
+		entries: ttlcache.New[string, *quotaSnapshot](quotaCacheSize, quotaCacheTTL)}
 }
 
 // get returns a snapshot no older than the TTL, of the current month.

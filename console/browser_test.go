@@ -222,6 +222,25 @@ func TestConsole_Browser(t *testing.T) {
 	if rate := bt.Eval[string](p, "read the rate", `document.querySelector('#chart-hour [data-figure="success-rate"]').textContent`); rate != "100 %" {
 		t.Errorf("success rate = %q", rate)
 	}
+	// The chart has a time axis, and its rate line breaks over buckets
+	// without attempts: drawn here from buckets with a gap between two
+	// busy ones, the line is two pieces, none crossing the gap.
+	if got := bt.Eval[int](p, "count the axis labels", `document.querySelectorAll('#chart-hour .chart-axis time').length`); got != 5 {
+		t.Errorf("the hour chart's time axis has %d labels, want 5", got)
+	}
+	rateShape := bt.Eval[string](p, "draw a chart with a gap", `import('/console/assets/pages/chart.js').then(({ barChart }) => {
+		const at = (m) => new Date(Date.UTC(2026, 0, 1, 10, m)).toISOString();
+		const box = barChart([
+			{ start: at(0), succeeded: 5, failed: 0 }, { start: at(1), succeeded: 1, failed: 1 },
+			{ start: at(2), succeeded: 0, failed: 0 }, { start: at(3), succeeded: 0, failed: 0 },
+			{ start: at(4), succeeded: 0, failed: 2 }, { start: at(5), succeeded: 3, failed: 1 }, { start: at(6), succeeded: 4, failed: 0 },
+		], { label: 'test' });
+		const lines = [...box.querySelectorAll('polyline.rate')].map((l) => l.getAttribute('points').split(' ').length);
+		return lines.join('+') + '|' + box.querySelectorAll('.chart-axis time').length;
+	})`)
+	if rateShape != "2+3|5" {
+		t.Errorf("rate line pieces (points each) | axis labels = %q, want 2+3|5", rateShape)
+	}
 	p.Do("see the disabled endpoint", chromedp.WaitVisible(sel(`#troubled [data-endpoint-id=`+bt.CSS(st.epOff)+`]`)))
 	if q := bt.Eval[string](p, "queue", `document.getElementById('queue-depth').textContent`); q != "0" {
 		t.Errorf("queue depth = %q, want 0 (everything delivered)", q)
@@ -231,6 +250,13 @@ func TestConsole_Browser(t *testing.T) {
 	// Applications: the list, search, create one with an endpoint.
 	p.Do("open applications", bt.Click(sel(`a[data-tab="apps"]`)),
 		chromedp.WaitVisible(sel(`#app-list .app-row[data-app-id=`+bt.CSS(st.appA)+`]`)))
+	// The columns have headings, each over its column.
+	if got := bt.Eval[string](p, "read the column headings", `(() => {
+		const head = [...document.querySelectorAll('#app-list-head > span')], row = [...document.querySelector('#app-list .app-row').children];
+		return head.map((c, i) => c.textContent + '@' + (Math.abs(c.getBoundingClientRect().left - row[i].getBoundingClientRect().left) < 1)).join('|');
+	})()`); got != "Name and id@true|UID@true|Created@true|@true" {
+		t.Errorf("application list headings (text@aligned) = %q", got)
+	}
 	p.Do("search", chromedp.SendKeys(sel("#app-search"), "zzz"), chromedp.WaitVisible(sel(`main[data-page="apps"] .empty`)))
 	p.Do("search again", chromedp.Evaluate[chromedp.Void](`(e => { e.value = ''; e.dispatchEvent(new Event('input')); })(document.getElementById('app-search'))`),
 		chromedp.SendKeys(sel("#app-search"), "acm"), chromedp.WaitVisible(sel(`.app-row[data-app-id=`+bt.CSS(st.appA)+`]`)))
@@ -421,6 +447,65 @@ func TestConsole_Browser(t *testing.T) {
 		}
 		if pg == "overview" || pg == "messages" {
 			p.Shot("mobile-" + pg)
+		}
+	}
+	// A message whose first try found nothing listening: its attempt has
+	// no response, and its delivery waits for the retry 5 s later. The
+	// list and the message's page name that state alike.
+	failApp, err := st.sdk.Application.Create(ctx, models.ApplicationIn{Name: "Refusing Co"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.sdk.Endpoint.Create(ctx, failApp.Id, models.EndpointIn{Url: "http://127.0.0.1:9/refused", Description: ptr("Nothing listens here")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	failMsg, err := st.sdk.Message.Create(ctx, failApp.Id, models.MessageIn{EventType: "invoice.paid", Payload: map[string]any{"invoice": "in_refused"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := st.sdk.MessageAttempt.ListByMsg(ctx, failApp.Id, failMsg.Id, nil)
+		if err == nil && len(out.Data) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no attempt of the refused message within 20 s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.Do("open the refused message", chromedp.Evaluate[chromedp.Void](`location.hash = '#/messages/`+failApp.Id+`/`+failMsg.Id+`'`),
+		chromedp.WaitVisible(sel(`#destinations .dest-row [data-status="1"]`)),
+		chromedp.WaitVisible(sel(`.attempt-row`)))
+	pageState := bt.Eval[string](p, "read its state", `document.querySelector('#destinations .dest-row [data-status="1"]').textContent`)
+	p.Do("list it", chromedp.Evaluate[chromedp.Void](`location.hash = '#/messages'`),
+		chromedp.WaitVisible(sel(`.cmsg-row[data-msg-id=`+bt.CSS(failMsg.Id)+`] [data-state]`)))
+	listState := bt.Eval[string](p, "read its state in the list", `document.querySelector('.cmsg-row[data-msg-id=`+bt.CSS(failMsg.Id)+`] [data-state]').textContent`)
+	if pageState != listState || (pageState != "Scheduled" && pageState != "Pending") {
+		t.Errorf("the refused message reads %q on its page and %q in the list, want one state", pageState, listState)
+	}
+
+	// Every page at a desktop's and a phone's size: nothing overlaps,
+	// no short text (dates, badges, labels) is cut, nothing scrolls
+	// sideways.
+	for _, vp := range []struct {
+		name string
+		size chromedp.Action[chromedp.Void]
+	}{
+		{"1400x900", chromedp.EmulateViewport(1400, 900)},
+		{"390x844", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)},
+	} {
+		p.Do("size "+vp.name, vp.size)
+		for _, pg := range []struct{ hash, page string }{
+			{"overview", "overview"}, {"apps", "apps"}, {"apps/" + st.appA, "app"}, {"messages", "messages"},
+			{"messages/" + st.appA + "/" + st.msgA, "message"}, {"messages/" + failApp.Id + "/" + failMsg.Id, "message"},
+			{"keys", "keys"}, {"event-types", "event-types"},
+			{"usage", "usage"}, {"branding", "branding"},
+		} {
+			p.Do(vp.name+" "+pg.hash, chromedp.Evaluate[chromedp.Void](`location.hash = '#/`+pg.hash+`'`),
+				chromedp.WaitVisible(sel(`main[data-page=`+bt.CSS(pg.page)+`] .card`)),
+				chromedp.WaitNotPresent(sel(`main .loading`)))
+			p.CheckLayout(pg.page + " at " + vp.name)
 		}
 	}
 	p.Do("desktop width", chromedp.EmulateViewport(1280, 900))

@@ -385,6 +385,27 @@ func TestPortal_Browser(t *testing.T) {
 		t.Errorf("at 375 px the logs are %d px wide", w)
 	}
 	p.Shot("mobile-logs")
+
+	// Every page at a desktop's and a phone's size: nothing overlaps, no
+	// short text (dates, badges, labels) is cut, nothing scrolls sideways.
+	for _, vp := range []struct {
+		name string
+		size chromedp.Action[chromedp.Void]
+	}{
+		{"1400x900", chromedp.EmulateViewport(1400, 900)},
+		{"390x844", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)},
+	} {
+		p.Do("size "+vp.name, vp.size)
+		for _, pg := range []struct{ hash, page string }{
+			{"/endpoints", "endpoints"}, {"/endpoints/" + epID, "endpoint"}, {"/logs", "logs"},
+			{"/catalog", "catalog"}, {"/testing", "testing"},
+		} {
+			p.Do(vp.name+" "+pg.hash, chromedp.Evaluate[chromedp.Void](`location.hash = '#`+pg.hash+`'`),
+				chromedp.WaitVisible(chromedp.CSS(`main[data-page=`+bt.CSS(pg.page)+`] .card`)),
+				chromedp.WaitNotPresent(chromedp.CSS(`main .loading`)))
+			p.CheckLayout(pg.page + " at " + vp.name)
+		}
+	}
 	b.CheckNoErrors()
 }
 

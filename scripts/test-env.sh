@@ -1,38 +1,88 @@
 #!/usr/bin/env bash
 # Brings a machine to what the test suite needs, doing only what is
-# missing: PostgreSQL and Redis running on 127.0.0.1 (started with the
-# machine's own commands), Debian's Chromium for the portal's browser tests,
-# and Stripe's official mock server for the billing tests. Idempotent and
-# quick when everything is there; `make test` and CI run it first.
+# missing: the tools (make, a C compiler for -race, curl), PostgreSQL and
+# Redis running on 127.0.0.1 (installed from Debian's packages when absent,
+# started with the machine's own commands), a PostgreSQL login the tests
+# can use, Debian's Chromium for the browser tests, pgbouncer for the
+# scale tests, and Stripe's official mock server and helm (Go programs).
+# Idempotent and quick when everything is there; `make test`,
+# scripts/test.sh and CI run it first.
+#
+# PostgreSQL login: the tests connect as postgres@127.0.0.1 without a
+# password, or with HOOKLINE_TEST_DATABASE_URL. Debian's packages ask TCP
+# connections for a password (scram-sha-256); this script then stops and
+# says how to go on, unless HOOKLINE_TEST_PG_TRUST=1 lets it allow local
+# trust for the postgres user on 127.0.0.1 and ::1 itself.
 set -euo pipefail
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 
-if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
-  echo "test-env: starting PostgreSQL"
-  $sudo pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
-  for _ in $(seq 1 50); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.2; done
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# What is missing, installed in one apt-get run.
+need=()
+command -v make >/dev/null 2>&1 || need+=(make)
+# go test -race needs cgo, so a C compiler.
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v curl >/dev/null 2>&1 || need+=(curl) # the dev test runs the printed curl
+if ! listening 5432 && [ ! -d /etc/postgresql ]; then need+=(postgresql); fi
+if ! listening 6379 && ! command -v redis-server >/dev/null 2>&1; then need+=(redis-server); fi
+# The browser tests drive Debian's Chromium at /usr/bin/chromium.
+[ -x /usr/bin/chromium ] || need+=(chromium)
+# The scale tests (make test-scale) run pgbouncer; its own service is not
+# started (the tests start theirs).
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
+if [ ${#need[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1 || { [ -n "$sudo" ] && ! command -v sudo >/dev/null 2>&1; }; then
+    echo "test-env: missing ${need[*]}; install them (on Debian: apt-get install -y ${need[*]}) and run again" >&2
+    exit 1
+  fi
+  echo "test-env: installing ${need[*]}"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
-if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+
+if ! listening 5432; then
+  echo "test-env: starting PostgreSQL"
+  $sudo pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
+  for _ in $(seq 1 50); do listening 5432 && break; sleep 0.2; done
+fi
+if ! listening 6379; then
   echo "test-env: starting Redis"
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
-  for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
+  for _ in $(seq 1 50); do listening 6379 && break; sleep 0.2; done
 fi
 
-# The portal's browser tests drive Debian's Chromium at /usr/bin/chromium.
-if [ ! -x /usr/bin/chromium ]; then
-  echo "test-env: installing chromium"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
-fi
-
-# The scale tests (make test-scale) run Debian's pgbouncer; the package's
-# own service is not started (the tests start theirs).
-if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
-  echo "test-env: installing pgbouncer"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends pgbouncer
+# The login the tests use. Without psql (PostgreSQL in Docker, say) the
+# tests themselves will say if it is refused.
+pg_url="${HOOKLINE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}"
+if command -v psql >/dev/null 2>&1 && ! out=$(PGCONNECT_TIMEOUT=5 psql -w "$pg_url" -Atqc 'select 1' 2>&1); then
+  if [[ "$out" == *password* && -z "${HOOKLINE_TEST_DATABASE_URL:-}" && "${HOOKLINE_TEST_PG_TRUST:-}" == 1 ]]; then
+    if [ -z "$sudo" ]; then as_postgres=(runuser -u postgres --); else as_postgres=(sudo -u postgres); fi
+    hba=$("${as_postgres[@]}" psql -Atqc 'show hba_file')
+    echo "test-env: allowing local trust for postgres on 127.0.0.1 and ::1 in $hba (HOOKLINE_TEST_PG_TRUST=1)"
+    $sudo sed -i '1i host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
+    $sudo pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main reload
+    sleep 0.5
+    out=$(PGCONNECT_TIMEOUT=5 psql -w "$pg_url" -Atqc 'select 1' 2>&1) || { echo "test-env: PostgreSQL still refuses: $out" >&2; exit 1; }
+  elif [[ "$out" == *password* && -n "${HOOKLINE_TEST_DATABASE_URL:-}" ]]; then
+    echo "test-env: PostgreSQL refuses HOOKLINE_TEST_DATABASE_URL (${pg_url%%\?*}): $(echo "$out" | head -1); check its user and password" >&2
+    exit 1
+  elif [[ "$out" == *password* ]]; then
+    cat >&2 <<MSG
+test-env: PostgreSQL refuses ${pg_url%%\?*} ($(echo "$out" | head -1)).
+Debian's packages ask TCP connections for a password (scram-sha-256). Either run again with
+HOOKLINE_TEST_PG_TRUST=1 (this script then allows local trust for the postgres user on 127.0.0.1),
+or give postgres a password and name it:
+  sudo -u postgres psql -c "ALTER USER postgres PASSWORD 'postgres'"
+  export HOOKLINE_TEST_DATABASE_URL='postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable'
+MSG
+    exit 1
+  else
+    echo "test-env: cannot log in to PostgreSQL at ${pg_url%%\?*}: $out" >&2
+    exit 1
+  fi
 fi
 
 # The billing tests run Stripe's official mock server (a Go program); the

@@ -59,7 +59,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.Partition <= 0 {
-		o.Partition = 24 * time.Hour
+		o.Partition = DefaultPartition
 	}
 	if o.Interval <= 0 {
 		o.Interval = min(10*time.Minute, o.Partition/4)
@@ -77,6 +77,9 @@ func (o *Options) defaults() {
 		o.Now = time.Now
 	}
 }
+
+// DefaultPartition is the slice of time a zero Options' partitions hold.
+const DefaultPartition = 24 * time.Hour
 
 // DefaultInterval returns how often maintenance runs for slices of width
 // partition (0: the default width).

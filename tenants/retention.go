@@ -9,6 +9,12 @@ const DefaultRetentionDays = 90
 // MaxRetentionDays is the most days a tenant's retention may be set to.
 const MaxRetentionDays = 3650
 
+// DefaultResponseRetention is how long attempts keep response bodies when
+// the operator does not say (HOOKLINE_RESPONSE_RETENTION). A zero
+// RetentionPolicy keeps them instead as long as the attempt: it is what
+// "unset" means to a test, not to a deployment.
+const DefaultResponseRetention = 30 * 24 * time.Hour
+
 // RetentionPolicy is how long what a tenant sends is kept, from the
 // process config. Its zero value keeps rows for the tenant's (or its
 // plan's) retention and attempt response bodies as long as their attempt.

@@ -29,7 +29,9 @@ type Options struct {
 	SignatureHeaders    string // both, webhook or svix
 	AllowPrivateTargets bool
 	UserAgent           string
-	DisableAfter        time.Duration
+	// DisableAfter disables an endpoint that has been failing this long;
+	// 0 means DefaultDisableAfter and a negative value never disables.
+	DisableAfter time.Duration
 	// Breaker is the per-endpoint circuit breaker; its zero value is on,
 	// with the production numbers (see BreakerOptions).
 	Breaker         BreakerOptions
@@ -51,16 +53,25 @@ type Options struct {
 	ThrottledAfter time.Duration
 }
 
-// Delivery defaults.
+// Defaults of Options: what its zero value means. The process's config
+// reads them too, so a setting left unset means the same everywhere.
 const (
-	DefaultDeliveryTimeout = 15 * time.Second
-	DefaultConcurrency     = 256
-	DefaultThrottledAfter  = 10 * time.Minute
+	DefaultQueue            = "hookline"
+	DefaultDeliveryTimeout  = 15 * time.Second
+	DefaultConcurrency      = 256
+	DefaultSignatureHeaders = "both"
+	DefaultDisableAfter     = 5 * 24 * time.Hour
+	DefaultShutdownTimeout  = 20 * time.Second
+	DefaultSweepInterval    = 2 * time.Second
+	DefaultSweepGrace       = 10 * time.Second
+	// DefaultTaskCheckInterval is both asynq polling periods' default.
+	DefaultTaskCheckInterval = time.Second
+	DefaultThrottledAfter    = 10 * time.Minute
 )
 
 func (o *Options) defaults() {
 	if o.Queue == "" {
-		o.Queue = "hookline"
+		o.Queue = DefaultQueue
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
@@ -69,7 +80,7 @@ func (o *Options) defaults() {
 		o.DeliveryTimeout = DefaultDeliveryTimeout
 	}
 	if o.SignatureHeaders == "" {
-		o.SignatureHeaders = "both"
+		o.SignatureHeaders = DefaultSignatureHeaders
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = "Hookline/dev"
@@ -79,22 +90,25 @@ func (o *Options) defaults() {
 	}
 	o.Breaker.defaults()
 	if o.ShutdownTimeout <= 0 {
-		o.ShutdownTimeout = 20 * time.Second
+		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if o.SweepInterval <= 0 {
-		o.SweepInterval = 2 * time.Second
+		o.SweepInterval = DefaultSweepInterval
 	}
 	if o.SweepGrace <= 0 {
-		o.SweepGrace = 10 * time.Second
+		o.SweepGrace = DefaultSweepGrace
 	}
 	if o.FullSweepInterval <= 0 {
 		o.FullSweepInterval = 10 * time.Minute
 	}
 	if o.TaskCheckInterval <= 0 {
-		o.TaskCheckInterval = time.Second
+		o.TaskCheckInterval = DefaultTaskCheckInterval
 	}
 	if o.DelayedTaskCheckInterval <= 0 {
-		o.DelayedTaskCheckInterval = time.Second
+		o.DelayedTaskCheckInterval = DefaultTaskCheckInterval
+	}
+	if o.DisableAfter == 0 {
+		o.DisableAfter = DefaultDisableAfter
 	}
 	if o.ThrottledAfter <= 0 {
 		o.ThrottledAfter = DefaultThrottledAfter

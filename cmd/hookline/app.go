@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -75,6 +76,10 @@ type App struct {
 	listener net.Listener // set before Run to serve on a listener bound earlier
 	draining atomic.Bool
 	ready    chan struct{}
+	up       atomic.Bool // set before ready closes when Run got everything started
+	// dev holds what `hookline dev` adds to the landing page; nil
+	// otherwise. Set before Run.
+	dev *devLanding
 }
 
 // newApp connects to PostgreSQL and Redis, checks the schema and builds the
@@ -123,11 +128,15 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		log.Info("sealed the sensitive headers an earlier version stored in the clear", "endpoints", n)
 	}
 	scancel()
+	disableAfter := cfg.DisableAfter
+	if disableAfter == 0 { // HOOKLINE_DISABLE_AFTER=0: never; worker.Options' zero is the default
+		disableAfter = -1
+	}
 	wopts := worker.Options{
 		Queue: cfg.Queue, Concurrency: cfg.Concurrency, DeliveryTimeout: cfg.DeliveryTimeout,
 		RetrySchedule: cfg.RetrySchedule, SignatureHeaders: cfg.SignatureHeaders,
 		AllowPrivateTargets: cfg.AllowPrivateTargets, UserAgent: "Hookline/" + version,
-		DisableAfter: cfg.DisableAfter, Breaker: worker.BreakerOptions{Disabled: cfg.BreakerDisabled},
+		DisableAfter: disableAfter, Breaker: worker.BreakerOptions{Disabled: cfg.BreakerDisabled},
 		ShutdownTimeout: cfg.ShutdownTimeout, SweepInterval: cfg.SweepInterval, SweepGrace: cfg.SweepGrace,
 		TaskCheckInterval: cfg.TaskCheckInterval, DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
 	}
@@ -223,7 +232,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version,
 			AdminToken: cfg.AdminToken, MetricsToken: cfg.MetricsToken,
 			AllowPrivateTargets: cfg.AllowPrivateTargets, TenantTokenTTL: cfg.JWTTTL,
+			RequestLogLevel: cfg.requestLogLevel(),
 		})
+		a.mountLanding()
 		if err := a.wirePortal(); err != nil {
 			a.close()
 			return nil, err
@@ -346,8 +357,17 @@ func (a *App) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if a.cfg.Dev {
+		// Under `hookline dev` people read the log: the whole config
+		// (some 900 characters) at debug, the essentials here.
+		a.log.Debug("config", "config", a.cfg)
+		a.log.Info("hookline started", "version", version, "roles", a.roleNames(),
+			"database", redactURL(a.cfg.DatabaseURL), "redis", a.cfg.redisWhere())
+	} else {
+		a.log.Info("hookline started", "version", version, "roles", a.roleNames(), "config", a.cfg)
+	}
+	a.up.Store(true)
 	close(a.ready)
-	a.log.Info("hookline started", "version", version, "roles", a.roleNames(), "config", a.cfg)
 
 	var runErr error
 	select {
@@ -410,10 +430,41 @@ func runRoles(ctx context.Context, getenv func(string) string, stderr io.Writer,
 }
 
 // explainUnreachable turns a connection failure into one paragraph a
-// newcomer can act on, naming both ways to get the missing service.
+// newcomer can act on: what failed (nothing listening, a missing
+// database, a refused login) and only the advice that fits it.
 func explainUnreachable(dbErr error, cfg Config, redisErr error) error {
 	if dbErr != nil && !errors.Is(dbErr, tenants.ErrUnavailable) {
 		return dbErr
+	}
+	if dbErr != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(dbErr, &pgErr) {
+			switch {
+			case pgErr.Code == "3D000": // invalid_catalog_name
+				return fmt.Errorf(`PostgreSQL at %s answers, but %s.
+Check HOOKLINE_DATABASE_URL: "hookline dev" creates its database and records the URL it used in
+%s, which the other commands read when run from the same directory; or create it
+("createdb -h HOST -U USER NAME") and run "hookline migrate up"`,
+					redactURL(cfg.DatabaseURL), pgErr.Message, ".hookline-dev.env")
+			case pgErr.Code == "28000" && !strings.Contains(pgErr.Message, "password"): // invalid_authorization_specification
+				return fmt.Errorf("PostgreSQL at %s refused the login (%s): check the user in HOOKLINE_DATABASE_URL, and pg_hba.conf if the user exists",
+					redactURL(cfg.DatabaseURL), pgErr.Message)
+			}
+		}
+		if strings.Contains(dbErr.Error(), "password") || strings.Contains(dbErr.Error(), "SASL") {
+			return fmt.Errorf(`PostgreSQL at %s refused the login (%s).
+Put the user's password in HOOKLINE_DATABASE_URL (postgres://USER:PASSWORD@HOST:5432/hookline).
+Debian's packages ask for a password on TCP connections (scram-sha-256): either give postgres one,
+"sudo -u postgres psql -c \"ALTER USER postgres PASSWORD 'postgres'\"" and use postgres://postgres:postgres@127.0.0.1:5432/hookline,
+or allow local trust for 127.0.0.1 in pg_hba.conf. scripts/test-env.sh explains both`,
+				redactURL(cfg.DatabaseURL), shortReason(dbErr))
+		}
+	}
+	if redisErr != nil {
+		if msg := redisErr.Error(); strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "WRONGPASS") || strings.Contains(msg, "invalid password") {
+			return fmt.Errorf("Redis at %s refused the connection (%s): put its password in HOOKLINE_REDIS_URL (redis://:PASSWORD@HOST:6379/0) or HOOKLINE_REDIS_PASSWORD",
+				cfg.redisWhere(), shortReason(redisErr))
+		}
 	}
 	what, where, reason := "PostgreSQL", redactURL(cfg.DatabaseURL), dbErr
 	if dbErr == nil {

@@ -105,6 +105,12 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.IntVar(&o.noisyBacklog, "noisy-backlog", 5000, "noisy neighbour: tenant A's messages")
 	fs.StringVar(&o.noisyKey, "noisy-key", "", "noisy neighbour on a deployed instance: tenant A's API key (--key is tenant B's, another tenant)")
 	fs.Usage = func() { fmt.Fprintln(stderr, benchUsage); fs.PrintDefaults() }
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+		fmt.Fprintln(stdout, benchUsage+"\n\nFlags:")
+		fs.PrintDefaults()
+		return nil
+	}
 	if err := fs.Parse(args); err != nil {
 		return &usageError{err.Error()}
 	}

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/hookline/hookline/api"
+	"github.com/hookline/hookline/billing"
+	"github.com/hookline/hookline/storage"
+	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -142,123 +145,152 @@ func (e *configError) Error() string {
 
 // loadConfig reads the environment through getenv. With dev set, missing
 // secrets are generated and kept in devSecretsFile (with a warning to w);
-// otherwise a missing secret is an error naming its variable.
+// otherwise a missing secret is an error naming its variable. Each concern
+// reads its own variables (below); every problem found is reported at
+// once. A setting left unset takes the default of the package it
+// configures (worker.DefaultConcurrency, api.DefaultTenantTTL, …), so an
+// unset variable and a zero options struct mean the same thing.
 func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, error) {
-	var errs []string
-	str := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
+	e := &envReader{getenv: getenv}
+	c := Config{Dev: dev}
+	e.database(&c)
+	e.redis(&c)
+	e.http(&c)
+	e.logging(&c)
+	e.delivery(&c)
+	e.telemetry(&c)
+	e.billing(&c)
+	e.storage(&c)
+	if err := e.secrets(&c, dev, w); err != nil {
+		return c, err
+	}
+	if len(e.problems) > 0 {
+		return c, &configError{problems: e.problems}
+	}
+	return c, nil
+}
+
+// envReader reads HOOKLINE_* variables and collects the problems found,
+// each naming its variable.
+type envReader struct {
+	getenv   func(string) string
+	problems []string
+}
+
+func (e *envReader) problem(format string, args ...any) {
+	e.problems = append(e.problems, fmt.Sprintf(format, args...))
+}
+
+func (e *envReader) str(name, def string) string {
+	if v := strings.TrimSpace(e.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e *envReader) integer(name string, def int) int {
+	v := e.getenv(name)
+	if v == "" {
 		return def
 	}
-	integer := func(name string, def int) int {
-		v := getenv(name)
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Sprintf("%s must be a non-negative integer, got %q", name, v))
-			return def
-		}
-		return n
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		e.problem("%s must be a non-negative integer, got %q", name, v)
+		return def
 	}
-	duration := func(name string, def time.Duration) time.Duration {
-		v := getenv(name)
-		if v == "" {
-			return def
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			errs = append(errs, fmt.Sprintf("%s must be a duration such as 15s, got %q", name, v))
-			return def
-		}
-		return d
-	}
-	// days reads a duration that may also be given in whole days ("7d").
-	days := func(name string, def time.Duration) time.Duration {
-		if v := strings.TrimSpace(getenv(name)); strings.HasSuffix(v, "d") {
-			n, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
-			if err != nil || n < 0 {
-				errs = append(errs, fmt.Sprintf("%s must be a duration such as 7d or 36h, got %q", name, v))
-				return def
-			}
-			return time.Duration(n) * 24 * time.Hour
-		}
-		return duration(name, def)
-	}
-	boolean := func(name string) bool {
-		v := getenv(name)
-		if v == "" {
-			return false
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Sprintf("%s must be true or false, got %q", name, v))
-		}
-		return b
-	}
+	return n
+}
 
-	c := Config{
-		DatabaseURL:              str("HOOKLINE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hookline?sslmode=disable"),
-		DBMaxConns:               integer("HOOKLINE_DB_MAX_CONNS", 40),
-		RedisURL:                 str("HOOKLINE_REDIS_URL", "redis://127.0.0.1:6379/0"),
-		Queue:                    str("HOOKLINE_QUEUE", "hookline"),
-		Listen:                   str("HOOKLINE_LISTEN", ":8080"),
-		PublicURL:                strings.TrimRight(str("HOOKLINE_PUBLIC_URL", ""), "/"),
-		JWTSecret:                getenv("HOOKLINE_JWT_SECRET"),
-		AdminToken:               getenv("HOOKLINE_ADMIN_TOKEN"),
-		AllowPrivateTargets:      boolean("HOOKLINE_ALLOW_PRIVATE_TARGETS"),
-		LogFormat:                str("HOOKLINE_LOG_FORMAT", "json"),
-		MaxPayloadBytes:          int64(integer("HOOKLINE_MAX_PAYLOAD_BYTES", 1<<20)),
-		DeliveryTimeout:          duration("HOOKLINE_DELIVERY_TIMEOUT", 15*time.Second),
-		SignatureHeaders:         str("HOOKLINE_SIGNATURE_HEADERS", "both"),
-		Concurrency:              integer("HOOKLINE_WORKER_CONCURRENCY", 256),
-		ShutdownTimeout:          duration("HOOKLINE_SHUTDOWN_TIMEOUT", 20*time.Second),
-		SweepInterval:            duration("HOOKLINE_SWEEP_INTERVAL", 2*time.Second),
-		SweepGrace:               duration("HOOKLINE_SWEEP_GRACE", 10*time.Second),
-		TaskCheckInterval:        duration("HOOKLINE_TASK_CHECK_INTERVAL", 0),
-		DelayedTaskCheckInterval: duration("HOOKLINE_RETRY_CHECK_INTERVAL", time.Second),
-		DisableAfter:             duration("HOOKLINE_DISABLE_AFTER", 5*24*time.Hour),
-		BreakerDisabled:          boolean("HOOKLINE_BREAKER_DISABLED"),
-		MetricsToken:             getenv("HOOKLINE_METRICS_TOKEN"),
-		MetricsListen:            getenv("HOOKLINE_METRICS_LISTEN"),
-		OTLPEndpoint:             getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
-		DrainDelay:               duration("HOOKLINE_DRAIN_DELAY", 0),
-		StripeSecretKey:          getenv("HOOKLINE_STRIPE_SECRET_KEY"),
-		StripeWebhookSecret:      getenv("HOOKLINE_STRIPE_WEBHOOK_SECRET"),
-		StripeAPIURL:             getenv("HOOKLINE_STRIPE_API_URL"),
-		StripePriceID:            getenv("HOOKLINE_STRIPE_PRICE_ID"),
-		StripeMeterEvent:         str("HOOKLINE_STRIPE_METER_EVENT", "hookline_deliveries"),
-		BillingDefaultPlan:       str("HOOKLINE_BILLING_DEFAULT_PLAN", "pro"),
-		BillingGrace:             days("HOOKLINE_BILLING_GRACE", 7*24*time.Hour),
-		BillingRollupInterval:    duration("HOOKLINE_BILLING_ROLLUP_INTERVAL", time.Minute),
-		BillingReportInterval:    duration("HOOKLINE_BILLING_REPORT_INTERVAL", 5*time.Minute),
-		JWTTTL:                   days("HOOKLINE_JWT_TTL", 30*24*time.Hour),
-		APIRateLimit:             integer("HOOKLINE_API_RATE_LIMIT", 1000),
-		PortalRateLimit:          integer("HOOKLINE_PORTAL_RATE_LIMIT", api.DefaultPortalAppRateLimit),
-		PortalSessionRateLimit:   integer("HOOKLINE_PORTAL_SESSION_RATE_LIMIT", api.DefaultPortalSessionRateLimit),
-		StoragePartition:         days("HOOKLINE_STORAGE_PARTITION", 24*time.Hour),
-		StorageAhead:             days("HOOKLINE_STORAGE_AHEAD", 0),
-		StorageInterval:          duration("HOOKLINE_STORAGE_INTERVAL", 0),
-		RetentionCap:             days("HOOKLINE_RETENTION_CAP", 0),
-		ResponseRetention:        days("HOOKLINE_RESPONSE_RETENTION", 30*24*time.Hour),
+func (e *envReader) duration(name string, def time.Duration) time.Duration {
+	v := e.getenv(name)
+	if v == "" {
+		return def
 	}
-	c.Dev = dev
-	c.RedisSentinels = list(getenv("HOOKLINE_REDIS_SENTINELS"))
-	c.RedisMaster = str("HOOKLINE_REDIS_MASTER", "")
-	c.RedisCluster = list(getenv("HOOKLINE_REDIS_CLUSTER"))
-	c.RedisPassword = getenv("HOOKLINE_REDIS_PASSWORD")
-	c.RedisSentinelPassword = getenv("HOOKLINE_REDIS_SENTINEL_PASSWORD")
-	c.redisURLSet = strings.TrimSpace(getenv("HOOKLINE_REDIS_URL")) != ""
-	c.DBPgBouncer = boolean("HOOKLINE_DB_PGBOUNCER")
-	errs = append(errs, c.checkRedis()...)
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		e.problem("%s must be a duration such as 15s, got %q", name, v)
+		return def
+	}
+	return d
+}
+
+// days reads a duration that may also be given in whole days ("7d").
+func (e *envReader) days(name string, def time.Duration) time.Duration {
+	if v := strings.TrimSpace(e.getenv(name)); strings.HasSuffix(v, "d") {
+		n, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
+		if err != nil || n < 0 {
+			e.problem("%s must be a duration such as 7d or 36h, got %q", name, v)
+			return def
+		}
+		return time.Duration(n) * 24 * time.Hour
+	}
+	return e.duration(name, def)
+}
+
+func (e *envReader) boolean(name string) bool {
+	v := e.getenv(name)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.problem("%s must be true or false, got %q", name, v)
+	}
+	return b
+}
+
+// defaultDatabaseURL and defaultRedisURL are where `make dev` and the
+// tests find PostgreSQL and Redis.
+const (
+	defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/hookline?sslmode=disable"
+	defaultRedisURL    = "redis://127.0.0.1:6379/0"
+)
+
+// database reads PostgreSQL's settings.
+func (e *envReader) database(c *Config) {
+	c.DatabaseURL = e.str("HOOKLINE_DATABASE_URL", defaultDatabaseURL)
+	c.DBMaxConns = e.integer("HOOKLINE_DB_MAX_CONNS", 40)
+	c.DBPgBouncer = e.boolean("HOOKLINE_DB_PGBOUNCER")
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		e.problem("HOOKLINE_DATABASE_URL must be a postgres:// URL, got %q", c.DatabaseURL)
+	}
+}
+
+// redis reads which Redis deployment to use (see redis.go).
+func (e *envReader) redis(c *Config) {
+	c.RedisURL = e.str("HOOKLINE_REDIS_URL", defaultRedisURL)
+	c.Queue = e.str("HOOKLINE_QUEUE", worker.DefaultQueue)
+	c.RedisSentinels = list(e.getenv("HOOKLINE_REDIS_SENTINELS"))
+	c.RedisMaster = e.str("HOOKLINE_REDIS_MASTER", "")
+	c.RedisCluster = list(e.getenv("HOOKLINE_REDIS_CLUSTER"))
+	c.RedisPassword = e.getenv("HOOKLINE_REDIS_PASSWORD")
+	c.RedisSentinelPassword = e.getenv("HOOKLINE_REDIS_SENTINEL_PASSWORD")
+	c.redisURLSet = strings.TrimSpace(e.getenv("HOOKLINE_REDIS_URL")) != ""
+	e.problems = append(e.problems, c.checkRedis()...)
+}
+
+// http reads the listener and what the API accepts.
+func (e *envReader) http(c *Config) {
+	c.Listen = e.str("HOOKLINE_LISTEN", ":8080")
+	c.PublicURL = strings.TrimRight(e.str("HOOKLINE_PUBLIC_URL", ""), "/")
+	c.MaxPayloadBytes = int64(e.integer("HOOKLINE_MAX_PAYLOAD_BYTES", api.DefaultMaxPayloadBytes))
+	c.APIRateLimit = e.integer("HOOKLINE_API_RATE_LIMIT", api.DefaultAPIRateLimit)
+	c.PortalRateLimit = e.integer("HOOKLINE_PORTAL_RATE_LIMIT", api.DefaultPortalAppRateLimit)
+	c.PortalSessionRateLimit = e.integer("HOOKLINE_PORTAL_SESSION_RATE_LIMIT", api.DefaultPortalSessionRateLimit)
+	c.AllowPrivateTargets = e.boolean("HOOKLINE_ALLOW_PRIVATE_TARGETS")
+	c.ShutdownTimeout = e.duration("HOOKLINE_SHUTDOWN_TIMEOUT", worker.DefaultShutdownTimeout)
+	c.DrainDelay = e.duration("HOOKLINE_DRAIN_DELAY", 0)
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + hostPort(c.Listen)
 	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Sprintf("HOOKLINE_PUBLIC_URL must be an http(s) URL such as https://hooks.example.com, got %q", c.PublicURL))
+		e.problem("HOOKLINE_PUBLIC_URL must be an http(s) URL such as https://hooks.example.com, got %q", c.PublicURL)
 	}
-	switch strings.ToLower(str("HOOKLINE_LOG_LEVEL", "info")) {
+}
+
+// logging reads the log format and level.
+func (e *envReader) logging(c *Config) {
+	c.LogFormat = e.str("HOOKLINE_LOG_FORMAT", "json")
+	switch strings.ToLower(e.str("HOOKLINE_LOG_LEVEL", "info")) {
 	case "debug":
 		c.LogLevel = slog.LevelDebug
 	case "info":
@@ -268,82 +300,125 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 	case "error":
 		c.LogLevel = slog.LevelError
 	default:
-		errs = append(errs, fmt.Sprintf("HOOKLINE_LOG_LEVEL must be debug, info, warn or error, got %q", getenv("HOOKLINE_LOG_LEVEL")))
+		e.problem("HOOKLINE_LOG_LEVEL must be debug, info, warn or error, got %q", e.getenv("HOOKLINE_LOG_LEVEL"))
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
-		errs = append(errs, fmt.Sprintf("HOOKLINE_LOG_FORMAT must be json or text, got %q", c.LogFormat))
+		e.problem("HOOKLINE_LOG_FORMAT must be json or text, got %q", c.LogFormat)
 	}
+}
+
+// delivery reads the workers' settings; unset ones are worker.Options'
+// defaults.
+func (e *envReader) delivery(c *Config) {
+	c.DeliveryTimeout = e.duration("HOOKLINE_DELIVERY_TIMEOUT", worker.DefaultDeliveryTimeout)
+	c.SignatureHeaders = e.str("HOOKLINE_SIGNATURE_HEADERS", worker.DefaultSignatureHeaders)
+	c.Concurrency = e.integer("HOOKLINE_WORKER_CONCURRENCY", worker.DefaultConcurrency)
+	c.SweepInterval = e.duration("HOOKLINE_SWEEP_INTERVAL", worker.DefaultSweepInterval)
+	c.SweepGrace = e.duration("HOOKLINE_SWEEP_GRACE", worker.DefaultSweepGrace)
+	c.TaskCheckInterval = e.duration("HOOKLINE_TASK_CHECK_INTERVAL", 0)
+	c.DelayedTaskCheckInterval = e.duration("HOOKLINE_RETRY_CHECK_INTERVAL", worker.DefaultTaskCheckInterval)
+	c.DisableAfter = e.duration("HOOKLINE_DISABLE_AFTER", worker.DefaultDisableAfter)
+	c.BreakerDisabled = e.boolean("HOOKLINE_BREAKER_DISABLED")
 	if c.SignatureHeaders != "both" && c.SignatureHeaders != "webhook" && c.SignatureHeaders != "svix" {
-		errs = append(errs, fmt.Sprintf("HOOKLINE_SIGNATURE_HEADERS must be both, webhook or svix, got %q", c.SignatureHeaders))
+		e.problem("HOOKLINE_SIGNATURE_HEADERS must be both, webhook or svix, got %q", c.SignatureHeaders)
 	}
-	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		errs = append(errs, fmt.Sprintf("HOOKLINE_DATABASE_URL must be a postgres:// URL, got %q", c.DatabaseURL))
-	}
-	if c.StripeSecretKey != "" && c.StripePriceID == "" {
-		errs = append(errs, "HOOKLINE_STRIPE_PRICE_ID is required with HOOKLINE_STRIPE_SECRET_KEY: the metered price tenants are subscribed to")
-	}
-	if c.BillingRollupInterval <= 0 || c.BillingReportInterval <= 0 {
-		errs = append(errs, "HOOKLINE_BILLING_ROLLUP_INTERVAL and HOOKLINE_BILLING_REPORT_INTERVAL must be positive durations")
-	}
-	if c.StoragePartition < time.Minute || c.StoragePartition > 31*24*time.Hour || c.StoragePartition%time.Second != 0 {
-		errs = append(errs, fmt.Sprintf("HOOKLINE_STORAGE_PARTITION must be whole seconds between 1m and 31d, such as 1d or 6h, got %q", getenv("HOOKLINE_STORAGE_PARTITION")))
-	}
-	if c.Concurrency < 1 {
-		c.Concurrency = 1
+	if c.Concurrency == 0 { // as worker.Options reads it
+		c.Concurrency = worker.DefaultConcurrency
 	}
 	c.RetrySchedule = worker.DefaultRetrySchedule()
-	if v := getenv("HOOKLINE_RETRY_SCHEDULE"); v != "" {
+	if v := e.getenv("HOOKLINE_RETRY_SCHEDULE"); v != "" {
 		sched, err := parseSchedule(v)
 		if err != nil {
-			errs = append(errs, "HOOKLINE_RETRY_SCHEDULE: "+err.Error())
+			e.problems = append(e.problems, "HOOKLINE_RETRY_SCHEDULE: "+err.Error())
 		} else {
 			c.RetrySchedule = sched
 		}
 	}
+}
 
-	// Secrets.
+// telemetry reads metrics and tracing.
+func (e *envReader) telemetry(c *Config) {
+	c.MetricsToken = e.getenv("HOOKLINE_METRICS_TOKEN")
+	c.MetricsListen = e.getenv("HOOKLINE_METRICS_LISTEN")
+	c.OTLPEndpoint = e.getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+}
+
+// billing reads Stripe and the plans' settings.
+func (e *envReader) billing(c *Config) {
+	c.StripeSecretKey = e.getenv("HOOKLINE_STRIPE_SECRET_KEY")
+	c.StripeWebhookSecret = e.getenv("HOOKLINE_STRIPE_WEBHOOK_SECRET")
+	c.StripeAPIURL = e.getenv("HOOKLINE_STRIPE_API_URL")
+	c.StripePriceID = e.getenv("HOOKLINE_STRIPE_PRICE_ID")
+	c.StripeMeterEvent = e.str("HOOKLINE_STRIPE_METER_EVENT", billing.DefaultMeterEventName)
+	c.BillingDefaultPlan = e.str("HOOKLINE_BILLING_DEFAULT_PLAN", billing.DefaultPlan)
+	c.BillingGrace = e.days("HOOKLINE_BILLING_GRACE", billing.DefaultGrace)
+	c.BillingRollupInterval = e.duration("HOOKLINE_BILLING_ROLLUP_INTERVAL", time.Minute)
+	c.BillingReportInterval = e.duration("HOOKLINE_BILLING_REPORT_INTERVAL", 5*time.Minute)
+	if c.StripeSecretKey != "" && c.StripePriceID == "" {
+		e.problem("HOOKLINE_STRIPE_PRICE_ID is required with HOOKLINE_STRIPE_SECRET_KEY: the metered price tenants are subscribed to")
+	}
+	if c.BillingRollupInterval <= 0 || c.BillingReportInterval <= 0 {
+		e.problem("HOOKLINE_BILLING_ROLLUP_INTERVAL and HOOKLINE_BILLING_REPORT_INTERVAL must be positive durations")
+	}
+}
+
+// storage reads partitioning and retention.
+func (e *envReader) storage(c *Config) {
+	c.StoragePartition = e.days("HOOKLINE_STORAGE_PARTITION", storage.DefaultPartition)
+	c.StorageAhead = e.days("HOOKLINE_STORAGE_AHEAD", 0)
+	c.StorageInterval = e.duration("HOOKLINE_STORAGE_INTERVAL", 0)
+	c.RetentionCap = e.days("HOOKLINE_RETENTION_CAP", 0)
+	c.ResponseRetention = e.days("HOOKLINE_RESPONSE_RETENTION", tenants.DefaultResponseRetention)
+	if c.StoragePartition < time.Minute || c.StoragePartition > 31*24*time.Hour || c.StoragePartition%time.Second != 0 {
+		e.problem("HOOKLINE_STORAGE_PARTITION must be whole seconds between 1m and 31d, such as 1d or 6h, got %q", e.getenv("HOOKLINE_STORAGE_PARTITION"))
+	}
+}
+
+// secrets reads the signing and sealing keys and the operator token; with
+// dev set, the missing ones come from (or are generated into) the dev
+// secrets file. Only a failure to read or write that file is returned;
+// bad values are problems like any other.
+func (e *envReader) secrets(c *Config, dev bool, w io.Writer) error {
+	c.JWTTTL = e.days("HOOKLINE_JWT_TTL", api.DefaultTenantTTL)
 	var stored map[string]string
 	if dev {
 		var err error
-		stored, err = devSecrets(getenv, w)
-		if err != nil {
-			return c, err
+		if stored, err = devSecrets(e.getenv, w); err != nil {
+			return err
 		}
 	}
 	secret := func(name string) string {
-		if v := getenv(name); v != "" {
+		if v := e.getenv(name); v != "" {
 			return v
 		}
 		if v := stored[name]; v != "" {
 			return v
 		}
-		errs = append(errs, fmt.Sprintf("%s is required (in development, `hookline dev` generates one)", name))
+		e.problem("%s is required (in development, `hookline dev` generates one)", name)
 		return ""
 	}
 	c.JWTSecret = secret("HOOKLINE_JWT_SECRET")
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
-		errs = append(errs, "HOOKLINE_JWT_SECRET must be at least 32 characters (try: openssl rand -base64 32)")
+		e.problem("HOOKLINE_JWT_SECRET must be at least 32 characters (try: openssl rand -base64 32)")
 	}
 	if enc := secret("HOOKLINE_ENCRYPTION_KEY"); enc != "" {
 		key, err := base64.StdEncoding.DecodeString(enc)
 		if err != nil || len(key) != 32 {
-			errs = append(errs, "HOOKLINE_ENCRYPTION_KEY must be the base64 of 32 bytes (try: openssl rand -base64 32)")
+			e.problem("HOOKLINE_ENCRYPTION_KEY must be the base64 of 32 bytes (try: openssl rand -base64 32)")
 		}
 		c.EncryptionKey = key
 	}
+	c.AdminToken = e.getenv("HOOKLINE_ADMIN_TOKEN")
 	if c.AdminToken == "" && dev {
 		c.AdminToken = stored["HOOKLINE_ADMIN_TOKEN"]
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < minAdminToken {
-		errs = append(errs, fmt.Sprintf("HOOKLINE_ADMIN_TOKEN must be at least %d characters (try: openssl rand -base64 32); leave it unset to turn the operator API off", minAdminToken))
+		e.problem("HOOKLINE_ADMIN_TOKEN must be at least %d characters (try: openssl rand -base64 32); leave it unset to turn the operator API off", minAdminToken)
 	}
 	if c.JWTTTL <= 0 || c.JWTTTL > 10*365*24*time.Hour {
-		errs = append(errs, fmt.Sprintf("HOOKLINE_JWT_TTL must be a positive duration of at most 10 years, such as 30d or 12h, got %q", getenv("HOOKLINE_JWT_TTL")))
+		e.problem("HOOKLINE_JWT_TTL must be a positive duration of at most 10 years, such as 30d or 12h, got %q", e.getenv("HOOKLINE_JWT_TTL"))
 	}
-	if len(errs) > 0 {
-		return c, &configError{problems: errs}
-	}
-	return c, nil
+	return nil
 }
 
 func parseSchedule(v string) ([]time.Duration, error) {
@@ -408,7 +483,7 @@ func readDevFile(path string) (map[string]string, error) {
 // secrets first, then any other value kept there (the demo API key).
 func writeDevFile(path string, stored map[string]string) error {
 	var sb strings.Builder
-	sb.WriteString("# Secrets generated by `hookline dev` for local development only.\n# Never use these in production; set HOOKLINE_* variables instead.\n")
+	sb.WriteString("# Secrets generated by `hookline dev` for local development only, and the database and\n# Redis it used (one-shot commands run from here use them too).\n# Never use these in production; set HOOKLINE_* variables instead.\n")
 	for _, name := range devSecretNames {
 		if v := stored[name]; v != "" {
 			fmt.Fprintf(&sb, "%s=%s\n", name, v)
@@ -435,10 +510,22 @@ func writeDevFile(path string, stored map[string]string) error {
 	return nil
 }
 
-// withDevSecrets lets the one-shot commands (tenant, jwt, migrate, usage,
-// queues) run from the checkout after `hookline dev` without sourcing its
-// secrets file: a secret unset in the environment is taken from that file,
-// if it holds it, and one line on w says so. Set variables always win.
+// devURLNames are the settings `hookline dev` records in its file, so
+// that one-shot commands run later from the same directory reach the
+// database, Redis and queue it used, and print links to where it listens,
+// not the defaults.
+var devURLNames = []string{"HOOKLINE_DATABASE_URL", "HOOKLINE_REDIS_URL", "HOOKLINE_QUEUE", "HOOKLINE_LISTEN", "HOOKLINE_PUBLIC_URL"}
+
+// devNoticeShown marks the dev file once a one-shot command has said that
+// it reads it: the line is said once, not on every command.
+const devNoticeShown = "HOOKLINE_DEV_NOTICE_SHOWN"
+
+// withDevSecrets lets the one-shot commands (tenant, jwt, console-link,
+// migrate, usage, queues, storage) run from the checkout after `hookline
+// dev` without sourcing its file: when a secret is unset in the
+// environment, the secrets and the database and Redis URLs unset there
+// are taken from that file, and the first time one line on w says so. Set
+// variables always win; with the secrets set, the file is not read.
 func withDevSecrets(getenv func(string) string, w io.Writer) func(string) string {
 	missing := false
 	for _, name := range devSecretNames[:2] {
@@ -453,20 +540,58 @@ func withDevSecrets(getenv func(string) string, w io.Writer) func(string) string
 		fmt.Fprintf(w, "hookline: not using the development secrets: %v\n", err)
 		return getenv
 	}
-	used := false
-	for _, name := range devSecretNames {
-		used = used || (getenv(name) == "" && stored[name] != "")
+	names := slices.Concat(devSecretNames, devURLNames)
+	used, urls := false, false
+	for _, name := range names {
+		if getenv(name) == "" && stored[name] != "" {
+			used = true
+			urls = urls || slices.Contains(devURLNames, name)
+		}
 	}
 	if !used {
 		return getenv
 	}
-	fmt.Fprintf(w, "hookline: using the development secrets in %s (written by `hookline dev`); set HOOKLINE_JWT_SECRET and HOOKLINE_ENCRYPTION_KEY to use others\n", path)
+	if stored[devNoticeShown] == "" {
+		also := ""
+		if urls {
+			also = ", and the database and Redis it used"
+		}
+		fmt.Fprintf(w, "hookline: using the development secrets in %s (written by `hookline dev`)%s; set HOOKLINE_JWT_SECRET and HOOKLINE_ENCRYPTION_KEY to use others (said once)\n", path, also)
+		stored[devNoticeShown] = "1"
+		_ = writeDevFile(path, stored) // only the note that it was said
+	}
 	return func(k string) string {
-		if v := getenv(k); v != "" || !slices.Contains(devSecretNames, k) {
+		if v := getenv(k); v != "" || !slices.Contains(names, k) {
 			return v
 		}
 		return stored[k]
 	}
+}
+
+// recordDevURLs keeps the database and Redis URLs, queue, listen address
+// and public URL of a `hookline dev` run in its file, for the one-shot commands run later (see withDevSecrets).
+// A Sentinel or Cluster deployment is not recorded: one-shot commands
+// need the variables set for those.
+func recordDevURLs(path string, c Config) error {
+	stored, err := readDevFile(path)
+	if err != nil {
+		return err
+	}
+	want := map[string]string{"HOOKLINE_DATABASE_URL": c.DatabaseURL, "HOOKLINE_QUEUE": c.Queue,
+		"HOOKLINE_LISTEN": c.Listen, "HOOKLINE_PUBLIC_URL": c.PublicURL}
+	if len(c.RedisSentinels) == 0 && len(c.RedisCluster) == 0 {
+		want["HOOKLINE_REDIS_URL"] = c.RedisURL
+	}
+	changed := false
+	for k, v := range want {
+		if stored[k] != v {
+			stored[k], changed = v, true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return writeDevFile(path, stored)
 }
 
 func devSecrets(getenv func(string) string, w io.Writer) (map[string]string, error) {
@@ -486,6 +611,7 @@ func devSecrets(getenv func(string) string, w io.Writer) (map[string]string, err
 		}
 		stored[name] = base64.StdEncoding.EncodeToString(b[:])
 		changed = true
+		delete(stored, devNoticeShown) // new secrets: say so again
 	}
 	if changed {
 		if err := writeDevFile(path, stored); err != nil {
@@ -515,18 +641,18 @@ func (c Config) LogValue() slog.Value {
 		slog.String("encryption_key", mask(string(c.EncryptionKey))),
 		slog.String("admin_token", mask(c.AdminToken)),
 		slog.Bool("allow_private_targets", c.AllowPrivateTargets),
-		slog.Duration("jwt_ttl", c.JWTTTL),
+		slog.String("jwt_ttl", humanDuration(c.JWTTTL)),
 		slog.Int("api_rate_limit", c.APIRateLimit),
 		slog.Int("portal_rate_limit", c.PortalRateLimit),
 		slog.Int("portal_session_rate_limit", c.PortalSessionRateLimit),
 		slog.Int64("max_payload_bytes", c.MaxPayloadBytes),
-		slog.Duration("delivery_timeout", c.DeliveryTimeout),
+		slog.String("delivery_timeout", humanDuration(c.DeliveryTimeout)),
 		slog.String("signature_headers", c.SignatureHeaders),
 		slog.Int("concurrency", c.Concurrency),
 		slog.Int("retries", len(c.RetrySchedule)),
 		slog.Bool("stripe", c.StripeSecretKey != ""),
 		slog.String("billing_default_plan", c.BillingDefaultPlan),
-		slog.Duration("billing_grace", c.BillingGrace),
+		slog.String("billing_grace", humanDuration(c.BillingGrace)),
 		slog.String("metrics_listen", c.MetricsListen),
 		slog.String("metrics_token", mask(c.MetricsToken)),
 		slog.Bool("tracing", c.OTLPEndpoint != ""),

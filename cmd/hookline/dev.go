@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hookline/hookline/console"
 	"github.com/hookline/hookline/portal"
 	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/tenants"
@@ -74,6 +76,10 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	secretsPath := devSecretsFile(getenv)
+	if err := recordDevURLs(secretsPath, cfg); err != nil {
+		return err
+	}
 	if _, err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return explainUnreachable(err, cfg, nil)
 	}
@@ -97,13 +103,8 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 		db.Close()
 		return err
 	}
-	secretsPath := devSecretsFile(getenv)
 	demo, err := ensureDemo(ctx, db, cfg, secretsPath, demoReceiverURL(ln.Addr()))
 	db.Close()
-	if err != nil {
-		return err
-	}
-	portalToken, _, err := portal.NewAppTokens(cfg.JWTSecret, nil).Mint(tenants.AppToken{TenantID: demo.tenantID, AppID: demo.appID}, 7*24*time.Hour)
 	if err != nil {
 		return err
 	}
@@ -118,10 +119,65 @@ func runDev(ctx context.Context, getenv func(string) string, stdout, stderr io.W
 	engine.POST(demoReceiverPath, gin.WrapH(recv))
 	engine.GET(demoReceiverPath, gin.WrapH(recv))
 	engine.GET(demoReceiverJSONPath, gin.WrapH(recv))
+	app.dev = app.newDevLanding(demo)
 	app.listener = ln
 	handedOver = true
-	printDevBanner(stdout, cfg, demo, portalToken, secretsPath)
-	return app.Run(ctx)
+	// The instructions come after start-up's log lines, so that they are
+	// the last thing on the screen and stay there: request logs are at
+	// debug level under dev.
+	errc := make(chan error, 1)
+	go func() { errc <- app.Run(ctx) }()
+	<-app.ready
+	if app.up.Load() {
+		portalLink, err := app.dev.portalLink()
+		if err != nil {
+			log.Warn("no portal link for the instructions", "err", err)
+		}
+		consoleLink, err := app.dev.consoleLink(ctx)
+		if err != nil {
+			log.Warn("no console link for the instructions", "err", err)
+		}
+		printDevBanner(stdout, cfg, demo, portalLink, consoleLink, secretsPath)
+	}
+	return <-errc
+}
+
+// runDevInfo prints the instructions of `hookline dev` again, with fresh
+// portal and console links, from the dev file's secrets, database and
+// Redis: what a newcomer needs when the banner has scrolled away.
+func runDevInfo(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, _, db, err := commandDB(ctx, devDefaults(getenv), stderr, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := checkSchema(ctx, db); err != nil {
+		return err
+	}
+	addr, err := net.ResolveTCPAddr("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("HOOKLINE_LISTEN %q: %w", cfg.Listen, err)
+	}
+	secretsPath := devSecretsFile(getenv)
+	demo, err := ensureDemo(ctx, db, cfg, secretsPath, demoReceiverURL(addr))
+	if err != nil {
+		return err
+	}
+	tok, _, err := portal.NewAppTokens(cfg.JWTSecret, nil).Mint(tenants.AppToken{TenantID: demo.tenantID, AppID: demo.appID}, 7*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	link, err := console.MintLink(ctx, store.New(db, nil, nil), cfg.PublicURL, demo.tenantID, 0)
+	if err != nil {
+		return err
+	}
+	hctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if runHealthcheck(hctx, []string{cfg.PublicURL + "/healthz"}, io.Discard) != nil {
+		fmt.Fprintf(stdout, "Note: nothing answers at %s right now; start it with \"make dev\".\n", cfg.PublicURL)
+	}
+	printDevBanner(stdout, cfg, demo, cfg.PublicURL+"/portal/#key="+tok, link.URL, secretsPath)
+	return nil
 }
 
 // listenError is one line saying why the listener could not be bound.
@@ -138,7 +194,7 @@ func demoReceiverURL(addr net.Addr) string {
 	host, port := "127.0.0.1", ""
 	if ta, ok := addr.(*net.TCPAddr); ok {
 		port = strconv.Itoa(ta.Port)
-		if !ta.IP.IsUnspecified() {
+		if ta.IP != nil && !ta.IP.IsUnspecified() {
 			host = ta.IP.String()
 		}
 	} else if _, p, err := net.SplitHostPort(addr.String()); err == nil {
@@ -219,20 +275,52 @@ func ensureDemo(ctx context.Context, db *store.DB, cfg Config, secretsPath, rece
 		return devDemo{}, err
 	}
 	d.endpointID = ep.ID
+	// The event type the printed curl sends, in the catalog, so that the
+	// portal's event catalog and the console's event types show it.
+	if _, err := st.FindEventType(ctx, t.ID, demoEventType); errors.Is(err, tenants.ErrNotFound) {
+		_, err = st.CreateEventType(ctx, t.ID, tenants.EventTypeInput{
+			Name: demoEventType, Description: "An order was paid (the demo's example event)",
+			Schemas: json.RawMessage(demoEventSchema),
+		})
+		if err != nil && !errors.Is(err, tenants.ErrConflict) {
+			return devDemo{}, err
+		}
+	} else if err != nil {
+		return devDemo{}, err
+	}
 	return d, nil
 }
 
-// printDevBanner says what runs and gives the three steps of a first
-// delivery; every command in it works as printed.
-func printDevBanner(w io.Writer, cfg Config, d devDemo, portalToken, secretsPath string) {
+// demoEventType is the event type of the printed curl, and
+// demoEventSchema its schema (version 1) in the catalog.
+const (
+	demoEventType   = "order.paid"
+	demoEventSchema = `{"1": {"type": "object", "title": "Order paid", "required": ["id", "amount"], "properties": {"id": {"type": "string", "description": "The order's id"}, "amount": {"type": "integer", "description": "Amount paid, in cents"}}, "examples": [{"id": "ord_1", "amount": 4200}]}}`
+)
+
+// bannerRule frames the instructions, so that they stand out from the
+// log lines above them.
+var bannerRule = strings.Repeat("=", 78)
+
+// printDevBanner says what runs and gives the steps of a first delivery;
+// every command in it works as printed. `hookline dev --info` prints it
+// again.
+func printDevBanner(w io.Writer, cfg Config, d devDemo, portalLink, consoleLink, secretsPath string) {
 	base := cfg.PublicURL
 	keyNote := "new; kept in " + secretsPath + " for the next runs"
 	if d.keyReused {
 		keyNote = "the one kept in " + secretsPath
 	}
+	if consoleLink == "" {
+		consoleLink = base + devConsolePath + "  (from this machine; mints a one-time link)"
+	} else {
+		consoleLink += "\n  (one use, within 15 minutes; later: " + base + devConsolePath + " or \"" + selfCommand() + " console-link " + d.tenantID + "\")"
+	}
 	self := selfCommand()
 	fmt.Fprintf(w, `
-Hookline is running at %[1]s (API, customer portal, delivery workers, demo receiver).
+%[12]s
+Hookline is running at %[1]s (API, customer portal, tenant console, delivery workers,
+demo receiver). Everything is linked from %[1]s/
 
   tenant:   %[2]s (%[3]s)
   api key:  %[4]s
@@ -251,14 +339,20 @@ Hookline is running at %[1]s (API, customer portal, delivery workers, demo recei
 
 3. See its delivery in the customer portal of %[6]s, under Logs (this link is valid for 7 days):
 
-  %[1]s/portal/#key=%[9]s
+  %[9]s
+
+4. See your tenant's side in the tenant console:
+
+  %[13]s
 
 More: "%[10]s tenant create --name Acme" makes another tenant (run it from this
-directory: it reads the secrets in %[11]s). The operator API token
-(HOOKLINE_ADMIN_TOKEN) is in %[11]s. Stop with Ctrl-C.
+directory: it reads the secrets, database and Redis in %[11]s). The operator API token
+(HOOKLINE_ADMIN_TOKEN) is in %[11]s. "%[10]s dev --info" prints this again.
+Stop with Ctrl-C.
+%[12]s
 
 `, base, d.tenantID, demoTenantName, d.key, keyNote, demoAppUID, demoReceiverPath, demoReceiverJSONPath,
-		portalToken, self, secretsPath)
+		portalLink, self, secretsPath, bannerRule, consoleLink)
 	if !cfg.AllowPrivateTargets {
 		fmt.Fprintf(w, "Note: HOOKLINE_ALLOW_PRIVATE_TARGETS is false, so the demo receiver (on loopback) will not get deliveries.\n\n")
 	}

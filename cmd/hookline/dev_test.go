@@ -262,6 +262,19 @@ func TestDev_FirstRunToVisibleDelivery(t *testing.T) {
 			t.Errorf("the portal's API (%d) shows %+v, want one successful attempt at the receiver", code, attempts.Data)
 		}
 
+		checkDevLanding(t, base, banner, p)
+		var et struct{ Name string }
+		if code := getJSON(t, base+"/api/v1/event-type/order.paid", key, &et); code != 200 || et.Name != "order.paid" {
+			t.Errorf("the demo's event type is not in the catalog: %d %+v", code, et)
+		}
+		// The instructions again, from the dev file, while it runs.
+		info := exec.Command(os.Args[0], "dev", "--info")
+		info.Dir, info.Env = dir, env
+		out, err = info.Output()
+		if err != nil || !strings.Contains(string(out), key) || !strings.Contains(string(out), "/console/#link=") || strings.Contains(string(out), "nothing answers") {
+			t.Errorf("dev --info = %v:\n%s", err, out)
+		}
+
 		_ = p.cmd.Process.Signal(os.Interrupt)
 		if code := p.exited(t, 20*time.Second); code != 0 {
 			t.Errorf("exit status after SIGINT = %d, want 0\nstderr:\n%s", code, p.stderr.String())
@@ -316,6 +329,68 @@ func TestDev_FirstRunToVisibleDelivery(t *testing.T) {
 	}
 	if keys, err := st.FindAPIKeys(context.Background(), tn.ID); err != nil || len(keys) != 1 {
 		t.Errorf("the demo tenant has %d keys (%v), want 1", len(keys), err)
+	}
+}
+
+// checkDevLanding: the landing page at / links the demo receiver, the
+// demo's portal and console, the API reference, health and metrics, and
+// every link answers 200 (the demo's links after their redirect to a
+// fresh link); the start-up log came before the instructions, and the
+// requests made since are not logged at info.
+func checkDevLanding(t *testing.T, base, banner string, p *devProcess) {
+	t.Helper()
+	logBefore := p.stderr.String()
+	if !strings.Contains(logBefore, `msg="hookline started"`) {
+		t.Errorf("the instructions came before start-up finished logging:\n%s", logBefore)
+	}
+	if strings.Contains(logBefore, "config=") {
+		t.Errorf("the long config line is logged at info under dev:\n%s", logBefore)
+	}
+	if !strings.Contains(banner, base+"/console/#link=hlcl_") || !strings.Contains(banner, "Everything is linked from "+base+"/") {
+		t.Errorf("the instructions lack the console link or the landing page:\n%s", banner)
+	}
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET / = %d %s, want the landing page", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	links := regexp.MustCompile(`href="([^"]+)"`).FindAllStringSubmatch(string(page), -1)
+	seen := map[string]bool{}
+	for _, m := range links {
+		href := m[1]
+		seen[href] = true
+		resp, err := http.Get(base + href)
+		if err != nil {
+			t.Errorf("%s: %v", href, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("the landing page links %s, which answers %d", href, resp.StatusCode)
+		}
+		if href == devConsolePath && !strings.Contains(resp.Request.URL.String(), "/console/#link=hlcl_") {
+			t.Errorf("%s led to %s, want a fresh console link", href, resp.Request.URL)
+		}
+	}
+	for _, want := range []string{demoReceiverPath, devPortalPath, devConsolePath, "/api/v1/openapi.json", "/api/v1/health", "/metrics", "/favicon.ico"} {
+		if !seen[want] {
+			t.Errorf("the landing page does not link %s", want)
+		}
+	}
+	// The page and the links, like the curl, the receiver's and the
+	// portal's polling before them: none of them is an info line.
+	var logged []string
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		if strings.Contains(line, `msg="http request"`) {
+			logged = append(logged, line)
+		}
+	}
+	if len(logged) > 0 {
+		t.Errorf("requests are logged at info under dev:\n%s", strings.Join(logged, "\n"))
 	}
 }
 
@@ -430,8 +505,9 @@ func TestMakeDev_StopsWithoutMakeError(t *testing.T) {
 
 // TestOneShot_FindsDevSecrets: after `hookline dev` (here: its secrets
 // file, made the way dev makes it, in the working directory), the one-shot
-// commands work without sourcing the file and say where their secrets came
-// from; set variables win and need no such line.
+// commands work without sourcing the file and the first one says where
+// their secrets came from (the others do not repeat it); set variables
+// win and need no such line.
 func TestOneShot_FindsDevSecrets(t *testing.T) {
 	dsn := storetest.NewDatabase(t)
 	dir := t.TempDir()
@@ -473,8 +549,8 @@ func TestOneShot_FindsDevSecrets(t *testing.T) {
 		if err != nil && (args[0] != "queues" || strings.Contains(err.Error(), "HOOKLINE_")) {
 			t.Errorf("%v: %v\n%s", args, err, errOut.String())
 		}
-		if !strings.HasPrefix(errOut.String(), line) {
-			t.Errorf("%v: stderr = %q, want it to name the secrets file", args, errOut.String())
+		if strings.Contains(errOut.String(), line) {
+			t.Errorf("%v: stderr = %q, the notice was repeated", args, errOut.String())
 		}
 	}
 	set := testSecrets(dsn)

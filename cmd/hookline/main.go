@@ -48,7 +48,8 @@ Usage:
   hookline all                       API, portal and workers in one process
   hookline serve                     API and portal only
   hookline worker                    delivery workers and schedulers only
-  hookline dev                       first run: database, migrations, demo tenant, then all
+  hookline dev [--info]              first run: database, migrations, demo tenant, then all
+                                     (--info: print its instructions again)
   hookline migrate up|down|status    manage the schema
   hookline tenant create --name NAME [--json]
   hookline console-link TENANT_ID    print a one-time link into the tenant's console
@@ -73,6 +74,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return &usageError{usage}
 	}
 	cmd, rest := args[0], args[1:]
+	if cmd == "help" && len(rest) > 0 && rest[0] != "bench" {
+		return printHelp(stdout, rest[0])
+	}
+	if cmd == "help" && len(rest) > 0 {
+		cmd, rest = "bench", []string{"--help"}
+	}
+	if cmd != "bench" && wantsHelp(rest) {
+		if _, ok := commandHelp[cmd]; ok {
+			return printHelp(stdout, cmd)
+		}
+	}
 	switch cmd {
 	case "all":
 		return runRoles(ctx, getenv, stderr, roleAPI|roleWorker)
@@ -81,6 +93,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "worker":
 		return runRoles(ctx, getenv, stderr, roleWorker)
 	case "dev":
+		switch {
+		case len(rest) == 1 && rest[0] == "--info":
+			return runDevInfo(ctx, getenv, stdout, stderr)
+		case len(rest) > 0:
+			return &usageError{"usage: hookline dev [--info]"}
+		}
 		return runDev(ctx, getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, getenv, stdout, stderr)

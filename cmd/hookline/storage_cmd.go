@@ -90,8 +90,8 @@ func printStorageStatus(w io.Writer, st storage.Status, o storage.Options) {
 		total += p.Bytes
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\ntotal %s in %d partitions; slices of %s, made %s ahead\n", humanSize(total), len(st.Partitions), o.Partition, o.Ahead)
-	fmt.Fprintf(w, "longest retention in force: %s (slices ending before %s go)\n", st.Retention, st.Now.Add(-st.Retention).Format(time.RFC3339))
+	fmt.Fprintf(w, "\ntotal %s in %d partitions; slices of %s, made %s ahead\n", humanSize(total), len(st.Partitions), humanDuration(o.Partition), humanDuration(o.Ahead))
+	fmt.Fprintf(w, "longest retention in force: %s (slices ending before %s go)\n", humanDuration(st.Retention), st.Now.Add(-st.Retention).Format(time.RFC3339))
 	if !st.NextDrop.IsZero() {
 		fmt.Fprintf(w, "next drop: %s (the slice ending %s)\n", st.NextDrop.Format(time.RFC3339), st.NextDrop.Add(-st.Retention).Format(time.RFC3339))
 	}

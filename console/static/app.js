@@ -106,7 +106,7 @@ const tabs = [
   ['event-types', 'Event types', 'book'],
   ['messages', 'Messages', 'logs'],
   ['keys', 'API keys', 'lock'],
-  ['usage', 'Usage', 'flask'],
+  ['usage', 'Usage', 'meter'],
   ['branding', 'Portal branding', 'edit'],
   ['throttled', 'Throttled', 'power'],
 ];

@@ -267,3 +267,47 @@ func Paste[S chromedp.Selectable](sel S, text string) chromedp.Action[chromedp.V
 		return chromedp.Void{}, err
 	}
 }
+
+// layoutJS lists what a reader would see as broken on the current page:
+// the page scrolling sideways, children of a flex or grid container
+// (laid out side by side or stacked) overlapping one another, and short
+// text (a date, a label, a badge: 40 characters at most) cut by a box that
+// hides its overflow. Ids, URLs and longer text cut with an ellipsis are
+// by design and not listed, nor are boxes that scroll (a tab bar).
+const layoutJS = `(() => {
+  const problems = [];
+  const de = document.documentElement;
+  if (de.scrollWidth > de.clientWidth + 1) problems.push('the page scrolls sideways: ' + de.scrollWidth + ' > ' + de.clientWidth + ' px');
+  const visible = (e) => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e); return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'; };
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (typeof e.className === 'string' && e.className.trim() ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+  const scope = document.querySelectorAll('main *, header *, nav *');
+  for (const parent of scope) {
+    const d = getComputedStyle(parent).display;
+    if (d !== 'grid' && d !== 'flex' && d !== 'inline-flex' && d !== 'inline-grid') continue;
+    const kids = [...parent.children].filter(visible).filter(k => !['absolute', 'fixed'].includes(getComputedStyle(k).position));
+    for (let i = 0; i < kids.length; i++) for (let j = i + 1; j < kids.length; j++) {
+      const a = kids[i].getBoundingClientRect(), b = kids[j].getBoundingClientRect();
+      const w = Math.min(a.right, b.right) - Math.max(a.left, b.left), h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (w > 1 && h > 1) problems.push(name(kids[i]) + ' overlaps ' + name(kids[j]) + ' (' + Math.round(w) + 'x' + Math.round(h) + ' px) in ' + name(parent));
+    }
+  }
+  for (const e of scope) {
+    if (!visible(e)) continue;
+    const text = e.textContent.trim();
+    if (!text || text.length > 40 || text.includes('://') || text.split(/\s+/).some(w => w.length > 20)) continue;
+    const ox = getComputedStyle(e).overflowX;
+    if (ox !== 'hidden' && ox !== 'clip') continue; // visible spills, auto and scroll scroll: neither cuts
+    if (e.scrollWidth > e.clientWidth + 1) problems.push('"' + text + '" is cut in ' + name(e) + ' (' + e.scrollWidth + ' > ' + e.clientWidth + ' px)');
+  }
+  return [...new Set(problems)];
+})()`
+
+// CheckLayout fails the test for every layout problem of the page as it
+// is now (see layoutJS): overlapping elements, short text cut, sideways
+// scrolling. where names the page and the viewport in the failures.
+func (p *Page) CheckLayout(where string) {
+	p.B.T.Helper()
+	for _, problem := range Eval[[]string](p, "check the layout of "+where, layoutJS) {
+		p.B.T.Errorf("%s: %s", where, problem)
+	}
+}

@@ -59,6 +59,7 @@ const ICONS = {
   book: 'M4 19.5A2.5 2.5 0 0 1 6.5 17H20V3H6.5A2.5 2.5 0 0 0 4 5.5zM4 19.5A2.5 2.5 0 0 0 6.5 22H20v-5',
   flask: 'M9 3h6M10 3v6L4 20a1 1 0 0 0 .9 1.5h14.2a1 1 0 0 0 .9-1.5L14 9V3M7 15h10',
   power: 'M12 2v10M18.4 6.6a9 9 0 1 1-12.8 0',
+  meter: 'M3 3v18h18M8 17v-5M13 17V8M18 17v-9',
   replay: 'M3 12a9 9 0 1 0 3-6.7L3 8M3 3v5h5',
   lock: 'M5 11h14v10H5zM8 11V7a4 4 0 0 1 8 0v4',
   inbox: 'M22 12h-6l-2 3h-4l-2-3H2M5.5 5h13L22 12v7H2v-7z',
@@ -147,6 +148,21 @@ const STATES = {
   sending: ['Sending', 'info'],
   canceled: ['Canceled', 'off'],
 };
+
+/**
+ * destinationPill shows a message's status with one endpoint (a
+ * MessageEndpointOut): a delivery waiting for a try is "Scheduled" when
+ * that try is more than 2 s away and "Pending" when due, as the lists'
+ * delivery states say (tenants.DeliveryState.State), so that one message
+ * reads the same on every page.
+ */
+export function destinationPill(d) {
+  if (d.status !== 1) return statusPill(d.status);
+  const later = d.nextAttempt && new Date(d.nextAttempt).getTime() - Date.now() > 2000;
+  const pill = statePill(later ? 'scheduled' : 'pending');
+  pill.dataset.status = '1';
+  return pill;
+}
 
 /** statePill shows a delivery state; label (an endpoint) goes in front. */
 export function statePill(state, { label, title } = {}) {

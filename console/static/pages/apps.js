@@ -69,6 +69,8 @@ export async function appsPage(ctx, main) {
       fill(results, empty({ iconName: 'search', title: 'No application matches', text: `Nothing matches “${search.value.trim()}”.` }));
     } else {
       fill(results, h('div.card-head', h('h2', 'Applications'), h('span.sub', `${shown.length} of ${apps.length}`)),
+        // Column headings for sighted readers; each row's cells say what they are to screen readers.
+        h('div.row.app-row.list-head', { id: 'app-list-head', 'aria-hidden': 'true' }, h('span', 'Name and id'), h('span', 'UID'), h('span', 'Created'), h('span')),
         h('ul.list', { id: 'app-list', 'aria-label': 'Applications' }, shown.map((a) => h('li', appRow(a)))));
     }
   };

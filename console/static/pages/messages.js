@@ -3,7 +3,7 @@
 // page shows its payload, where it went (with resend), and its attempts
 // with the receivers' answers (the portal's attempt rows and dialog).
 
-import { h, fill, button, field, select, loading, empty, errorState, when, statusPill, jsonBlock, copyButton, toast, deliveryStates, toLocalInput, fromLocalInput, describeError } from '../../../portal/assets/ui.js';
+import { h, fill, button, field, select, loading, empty, errorState, when, destinationPill, jsonBlock, copyButton, toast, deliveryStates, toLocalInput, fromLocalInput, describeError } from '../../../portal/assets/ui.js';
 import { pagedList } from '../../../portal/assets/list.js';
 import { attemptRow } from '../../../portal/assets/pages/attempts.js';
 
@@ -101,7 +101,7 @@ export async function messagePage(ctx, main, [appId, id]) {
     if (!ctx.alive()) return;
     fill(dests, ds.data.length ? ds.data.map((d) => h('li', h('div.row.dest-row', { dataset: { endpointId: d.id } },
       h('span.cell-stack', h('span.primary-text.mono', d.url), h('span.secondary-text', d.nextAttempt ? h('span', 'Next try ', when(d.nextAttempt)) : d.description || d.id)),
-      statusPill(d.status),
+      destinationPill(d),
       button('Resend', { small: true, iconName: 'replay', dataset: { resendEndpoint: d.id }, title: `Resend to ${d.url}`, onclick: (e) => resend(d, e.currentTarget) }))))
       : h('li', empty({ iconName: 'endpoints', title: 'Sent to no endpoint', text: 'No endpoint of this application listened to this event type when it was sent.' })));
     fill(atts, as.data.length ? as.data.map((at) => h('li', attemptRow(actx, at, { onResent: draw, show: 'endpoint' })))

@@ -38,7 +38,7 @@ export async function overviewPage(ctx, main) {
         h('a.row.trouble-row', { href: `#/apps/${enc(e.appId)}`, dataset: { endpointId: e.id } },
           h('span.cell-stack', h('span.primary-text.mono', { title: e.url }, e.url), h('span.secondary-text', e.description || e.id)),
           h('span.secondary-text', e.appName),
-          e.disabled ? h('span.pill.off', 'Disabled') : h('span.pill.fail', { title: `Failing since ${new Date(e.failingSince).toLocaleString()}` }, `Failing ${fmtRelative(e.failingSince)}`)))))
+          e.disabled ? h('span.pill.off', 'Disabled') : h('span.pill.fail', { title: `Failing since ${new Date(e.failingSince).toLocaleString()}` }, `Failing since ${fmtRelative(e.failingSince).replace(/ ago$/, '')}`)))))
       : h('div', { id: 'troubled' }, empty({ iconName: 'check', title: 'No endpoint in trouble', text: 'Every endpoint is enabled and its latest deliveries went through.' }));
     fill(body,
       h('div.overview-grid', seriesCard('chart-hour', 'Last hour', o.hour, 'per minute'), seriesCard('chart-day', 'Last 24 hours', o.day, 'per hour')),

@@ -110,7 +110,7 @@ export async function logsPage(ctx, main, _params, query) {
   const syncStatus = () => {
     stSel.disabled = f.view === 'messages' && !epSel.value;
     stSel.title = stSel.disabled ? 'Pick an endpoint to filter by status' : '';
-    stSel.options[0].textContent = stSel.disabled ? 'Needs an endpoint' : 'Any status';
+    stSel.options[0].textContent = stSel.disabled ? 'Any status (pick an endpoint to filter)' : 'Any status';
   };
   epSel.addEventListener('change', syncStatus);
   syncStatus();

@@ -1,7 +1,7 @@
 // One message: its payload, where it went (with a resend button per
 // endpoint), and its attempts, which update live.
 
-import { h, button, fill, loading, empty, when, statusPill, jsonBlock, copyButton, toast, errorState } from '../ui.js';
+import { h, button, fill, loading, empty, when, destinationPill, jsonBlock, copyButton, toast, errorState } from '../ui.js';
 import { attemptRow } from './attempts.js';
 
 const enc = encodeURIComponent;
@@ -40,7 +40,7 @@ export async function messagePage(ctx, main, [id]) {
       h('a.cell-stack', { href: `#/endpoints/${enc(d.id)}` },
         h('span.primary-text.mono', d.url),
         h('span.secondary-text', d.nextAttempt ? h('span', 'Next try ', when(d.nextAttempt)) : d.description || 'No description')),
-      statusPill(d.status),
+      destinationPill(d),
       ctx.can.createAttempts
         ? button('Resend', { small: true, iconName: 'replay', dataset: { resendEndpoint: d.id }, title: `Resend this message to ${d.url}`, onclick: (e) => resend(d, e.currentTarget) })
         : h('span')))));
