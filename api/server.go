@@ -44,6 +44,12 @@ type Options struct {
 	// TenantTokenTTL is the lifetime of tenant JWTs the operator API mints
 	// (HOOKLINE_JWT_TTL); zero means DefaultTenantTTL.
 	TenantTokenTTL time.Duration
+	// DefaultSignature (HOOKLINE_DEFAULT_SIGNATURE) is the scheme of
+	// secrets Hookline generates for new endpoints and for rotations
+	// without a key: tenants.SignatureHMAC (the default, "whsec_") or
+	// tenants.SignatureEd25519 ("whsk_", signing v1a), as Svix OSS's
+	// default_signature_type.
+	DefaultSignature string
 }
 
 // RequestObserver is told about every request (telemetry.Metrics).

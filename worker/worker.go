@@ -48,6 +48,11 @@ type Options struct {
 	// attempt at a time (below its cap) before Deps.Events hears of it
 	// (the endpoint.throttled operational webhook); 0 means ten minutes.
 	ThrottledAfter time.Duration
+	// EgressProxy, when set, is the http:// or https:// proxy every
+	// delivery and OAuth2 token request goes through (transport.go); the
+	// proxy's own address is exempt from the SSRF guard, the targets are
+	// not.
+	EgressProxy string
 }
 
 // Delivery defaults.

@@ -130,6 +130,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		DisableAfter: cfg.DisableAfter, Breaker: worker.BreakerOptions{Disabled: cfg.BreakerDisabled},
 		ShutdownTimeout: cfg.ShutdownTimeout, SweepInterval: cfg.SweepInterval, SweepGrace: cfg.SweepGrace,
 		TaskCheckInterval: cfg.TaskCheckInterval, DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
+		EgressProxy: cfg.EgressProxy,
 	}
 	tp, shutdownTracing, err := telemetry.NewTracerProvider(ctx, cfg.OTLPEndpoint, version)
 	if err != nil {
@@ -213,6 +214,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version,
 			AdminToken: cfg.AdminToken, MetricsToken: cfg.MetricsToken,
 			AllowPrivateTargets: cfg.AllowPrivateTargets, TenantTokenTTL: cfg.JWTTTL,
+			DefaultSignature: cfg.DefaultSignature,
 		})
 		if err := a.wirePortal(); err != nil {
 			a.close()

@@ -62,10 +62,19 @@ type Config struct {
 	DeliveryTimeout  time.Duration
 	RetrySchedule    []time.Duration
 	SignatureHeaders string // both, webhook or svix
-	Concurrency      int
-	ShutdownTimeout  time.Duration
-	SweepInterval    time.Duration
-	SweepGrace       time.Duration
+	// DefaultSignature is the scheme of secrets Hookline generates for new
+	// endpoints (HOOKLINE_DEFAULT_SIGNATURE): hmac ("whsec_", v1) or
+	// ed25519 ("whsk_", v1a), as Svix OSS's default_signature_type.
+	DefaultSignature string
+	// EgressProxy (HOOKLINE_EGRESS_PROXY), when set, is the http:// or
+	// https:// proxy (credentials in the URL allowed) every delivery and
+	// OAuth2 token request goes through; the target is still checked
+	// against the SSRF rules before the proxy is asked.
+	EgressProxy     string
+	Concurrency     int
+	ShutdownTimeout time.Duration
+	SweepInterval   time.Duration
+	SweepGrace      time.Duration
 	// TaskCheckInterval and DelayedTaskCheckInterval tune how quickly an
 	// idle worker notices new and due tasks.
 	TaskCheckInterval        time.Duration
@@ -205,6 +214,8 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 		MaxPayloadBytes:          int64(integer("HOOKLINE_MAX_PAYLOAD_BYTES", 1<<20)),
 		DeliveryTimeout:          duration("HOOKLINE_DELIVERY_TIMEOUT", 15*time.Second),
 		SignatureHeaders:         str("HOOKLINE_SIGNATURE_HEADERS", "both"),
+		DefaultSignature:         str("HOOKLINE_DEFAULT_SIGNATURE", "hmac"),
+		EgressProxy:              getenv("HOOKLINE_EGRESS_PROXY"),
 		Concurrency:              integer("HOOKLINE_WORKER_CONCURRENCY", 256),
 		ShutdownTimeout:          duration("HOOKLINE_SHUTDOWN_TIMEOUT", 20*time.Second),
 		SweepInterval:            duration("HOOKLINE_SWEEP_INTERVAL", 2*time.Second),
@@ -265,6 +276,14 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 	}
 	if c.SignatureHeaders != "both" && c.SignatureHeaders != "webhook" && c.SignatureHeaders != "svix" {
 		errs = append(errs, fmt.Sprintf("HOOKLINE_SIGNATURE_HEADERS must be both, webhook or svix, got %q", c.SignatureHeaders))
+	}
+	if c.DefaultSignature != "hmac" && c.DefaultSignature != "ed25519" {
+		errs = append(errs, fmt.Sprintf("HOOKLINE_DEFAULT_SIGNATURE must be hmac or ed25519, got %q", c.DefaultSignature))
+	}
+	if c.EgressProxy != "" {
+		if u, err := url.Parse(c.EgressProxy); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Sprintf("HOOKLINE_EGRESS_PROXY must be an http:// or https:// URL, got %q", redactURL(c.EgressProxy)))
+		}
 	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		errs = append(errs, fmt.Sprintf("HOOKLINE_DATABASE_URL must be a postgres:// URL, got %q", c.DatabaseURL))
@@ -510,6 +529,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_payload_bytes", c.MaxPayloadBytes),
 		slog.Duration("delivery_timeout", c.DeliveryTimeout),
 		slog.String("signature_headers", c.SignatureHeaders),
+		slog.String("default_signature", c.DefaultSignature),
+		slog.String("egress_proxy", redactURL(c.EgressProxy)),
 		slog.Int("concurrency", c.Concurrency),
 		slog.Int("retries", len(c.RetrySchedule)),
 		slog.Bool("stripe", c.StripeSecretKey != ""),
