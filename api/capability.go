@@ -26,6 +26,11 @@ var routeCapabilities = map[string]tenants.Capability{
 	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/replay-missing":     tenants.CapCreateAttempts,
 	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/send-example":       tenants.CapCreateAttempts,
 	"POST /api/v1/app/:app_id/msg/:msg_id/endpoint/:endpoint_id/resend": tenants.CapCreateAttempts,
+	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id/mtls":                tenants.CapManageEndpoint,
+	"DELETE /api/v1/app/:app_id/endpoint/:endpoint_id/mtls":             tenants.CapManageEndpoint,
+	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id/ca":                  tenants.CapManageEndpoint,
+	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id/oauth":               tenants.CapManageEndpoint,
+	"DELETE /api/v1/app/:app_id/endpoint/:endpoint_id/oauth":            tenants.CapManageEndpoint,
 }
 
 // checkCapability refuses (403) an app-portal token that lacks the

@@ -354,6 +354,7 @@ func (s *Server) routeTable() []route {
 	routes = append(routes, s.billingRoutes()...)
 	routes = append(routes, s.parityRoutes()...)
 	routes = append(routes, s.operationalRoutes()...)
+	routes = append(routes, s.securityRoutes()...)
 	routes = append(routes, route{"GET", "/api/v1/openapi.json", scopePublic, r, s.serveOpenAPI})
 	return routes
 }

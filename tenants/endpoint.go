@@ -130,6 +130,9 @@ type EndpointConfig struct {
 	// SecretsValidUntil is when the earliest previous secret expires, so a
 	// cache entry is not trusted past it.
 	SecretsValidUntil time.Time
+	// Security is the endpoint's mTLS identity, server CA and OAuth2
+	// client (endpoint_security.go); zero: none.
+	Security EndpointSecurity
 }
 
 // ErrTooManyOldSecrets is a rotation with a grace period while

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
@@ -206,17 +205,7 @@ func New(d Deps, o Options) *Worker {
 	}
 	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout, copts...)
 	client.lanes.throttledAfter = o.ThrottledAfter
-	transport := &http.Transport{
-		Proxy:                 nil, // a proxy would dial on our behalf, past the SSRF guard
-		DialContext:           newDialer(o.AllowPrivateTargets).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   o.Concurrency,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: 0,
-		DisableCompression:    true,
-	}
+	tr := newTransports(o)
 	rec := newRecorder(d.Store, d.Log)
 	h := &handler{
 		store:    d.Store,
@@ -224,12 +213,8 @@ func New(d Deps, o Options) *Worker {
 		breaker:  newBreaker(o.Breaker, o.DeliveryTimeout+time.Minute),
 		throttle: &throttle{redis: d.Redis, prefix: o.Queue},
 		recorder: rec, postponer: newPostponer(d.Store, d.Log),
-		client: &http.Client{
-			Transport: transport,
-			// Redirects are not followed: a 3xx is the receiver's answer.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		opts: o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), now: time.Now, rnd: defaultRand,
+		egress: tr,
+		opts:   o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), now: time.Now, rnd: defaultRand,
 		events: d.Events,
 	}
 	// A turn: the attempt (bounded by the delivery timeout) and the time

@@ -187,6 +187,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	}
 	a.wireInvalidation(&adeps)
 	a.wireStorage(&wdeps)
+	a.wireSecurity(&wdeps, notifier)
 	if err := a.wireBilling(ctx, &adeps, &wdeps); err != nil {
 		a.close()
 		return nil, err
