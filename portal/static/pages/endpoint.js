@@ -8,6 +8,7 @@ import {
 import { pagedList } from '../list.js';
 import { statePill, eventsSummary } from './endpoints.js';
 import { attemptRow } from './attempts.js';
+import { securityCard } from './endpoint_security.js';
 
 const enc = encodeURIComponent;
 const HIDDEN_SECRET = 'whsec_' + '•'.repeat(24);
@@ -272,6 +273,7 @@ export async function endpointPage(ctx, main, [id]) {
     h('div.stack',
       h('div.grid-2', secretCard(ctx, epPath), await statsCard(ctx, epPath)),
       detailsCard(ep, headers),
+      securityCard(ctx, epPath),
       ctx.can.createAttempts ? recoverCard(ctx, ep.id, () => attempts.refresh()) : null,
       h('section.card', { 'aria-labelledby': 'attempts-title' },
         h('div.card-head', h('div', h('h2', { id: 'attempts-title' }, 'Attempt log'), h('span.sub', 'Newest first')), statusFilter),
