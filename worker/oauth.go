@@ -26,28 +26,67 @@ type tokenSource struct {
 	http *http.Client
 	now  func() time.Time
 
+	share *sharedToken // nil: this process only
+
 	mu      sync.Mutex    // held while fetching, so callers wait for one fetch
 	tok     *oauth2.Token // guarded by mu; nil: none yet or invalidated
 	refresh string        // guarded by mu; the refresh token, which a server may rotate
 }
 
-func newTokenSource(cfg tenants.OAuthConfig, hc *http.Client) *tokenSource {
+// newTokenSource returns the token source of cfg, fetching through hc and
+// sharing its tokens through share (nil: not shared).
+func newTokenSource(cfg tenants.OAuthConfig, hc *http.Client, share *sharedToken) *tokenSource {
 	if len(cfg.ExtraHeaders) > 0 {
 		hc = &http.Client{Transport: headerTransport{base: hc.Transport, headers: cfg.ExtraHeaders}, CheckRedirect: hc.CheckRedirect, Timeout: hc.Timeout}
 	}
-	return &tokenSource{cfg: cfg, http: hc, now: time.Now, refresh: cfg.RefreshToken}
+	return &tokenSource{cfg: cfg, http: hc, share: share, now: time.Now, refresh: cfg.RefreshToken}
 }
 
-// token returns a valid access token, fetching one if there is none or it
-// is about to expire.
+// valid reports whether a token expiring at exp may still be sent.
+func (s *tokenSource) valid(exp time.Time) bool {
+	return exp.IsZero() || s.now().Add(tokenEarly).Before(exp)
+}
+
+// token returns a valid access token: this process's, else the one
+// another process shared, else a new one (fetched by one process while
+// the others wait for it).
 func (s *tokenSource) token(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.tok != nil && (s.tok.Expiry.IsZero() || s.now().Add(tokenEarly).Before(s.tok.Expiry)) {
+	if s.tok != nil && s.valid(s.tok.Expiry) {
 		return s.tok.AccessToken, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, tokenFetchTimeout)
 	defer cancel()
+	if s.share != nil {
+		if tok, exp, ok := s.share.get(ctx); ok && s.valid(exp) {
+			s.tok = &oauth2.Token{AccessToken: tok, Expiry: exp}
+			return tok, nil
+		}
+		if s.share.tryLock(ctx) {
+			defer s.share.unlock(context.WithoutCancel(ctx))
+		} else if tok, exp, ok := s.share.wait(ctx, s.valid); ok {
+			s.tok = &oauth2.Token{AccessToken: tok, Expiry: exp}
+			return tok, nil
+		}
+		// The other process failed or went away: fetch here.
+	}
+	tok, err := s.fetch(ctx)
+	if err != nil {
+		return "", err
+	}
+	if tok.AccessToken == "" {
+		return "", errNoToken
+	}
+	s.tok = tok
+	if s.share != nil {
+		s.share.put(ctx, tok.AccessToken, tok.Expiry, s.now())
+	}
+	return tok.AccessToken, nil
+}
+
+// fetch asks the token URL for a new token; s.mu is held.
+func (s *tokenSource) fetch(ctx context.Context) (*oauth2.Token, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.http)
 	style := oauth2.AuthStyleInHeader
 	if s.cfg.AuthMethod == tenants.AuthClientSecretPost {
@@ -73,21 +112,20 @@ func (s *tokenSource) token(ctx context.Context) (string, error) {
 			Scopes: s.cfg.Scopes, EndpointParams: params, AuthStyle: style}
 		tok, err = c.Token(ctx)
 	}
-	if err != nil {
-		return "", err
-	}
-	s.tok = tok
-	return tok.AccessToken, nil
+	return tok, err
 }
 
-// invalidate drops the cached token if it is still used: the endpoint
-// refused it.
-func (s *tokenSource) invalidate(used string) {
+// invalidate drops the cached token if it is still used, here and in
+// Redis: the endpoint refused it.
+func (s *tokenSource) invalidate(ctx context.Context, used string) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.tok != nil && s.tok.AccessToken == used {
 		s.tok = nil
 	}
-	s.mu.Unlock()
+	if s.share != nil {
+		s.share.drop(ctx, used)
+	}
 }
 
 // headerTransport adds an OAuth2 client's extra headers to its token

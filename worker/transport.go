@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/hookline/hookline/internal/ttlcache"
@@ -53,6 +54,9 @@ type transports struct {
 	tokenHTTP *http.Client
 	group     singleflight.Group
 	lru       *ttlcache.Cache[string, *endpointClient]
+	// rdb and prefix are where OAuth2 tokens are shared between processes.
+	rdb    redis.UniversalClient
+	prefix string
 }
 
 // noRedirect makes a 3xx the receiver's answer.
@@ -62,7 +66,7 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 // set, dialing directly behind the SSRF guard otherwise. An invalid proxy
 // URL (the config refuses one first) fails every request rather than
 // sending it around the proxy.
-func newTransports(o Options) *transports {
+func newTransports(o Options, rdb redis.UniversalClient) *transports {
 	base := &http.Transport{
 		Proxy:                 nil, // a proxy would dial on our behalf, past the SSRF guard
 		DialContext:           newDialer(o.AllowPrivateTargets).DialContext,
@@ -102,6 +106,8 @@ func newTransports(o Options) *transports {
 		shared:    &endpointClient{client: &http.Client{Transport: base, CheckRedirect: noRedirect}},
 		tokenHTTP: &http.Client{Transport: base, CheckRedirect: noRedirect, Timeout: tokenFetchTimeout},
 		lru:       ttlcache.New[string, *endpointClient](endpointClientCacheSize, endpointClientCacheTTL),
+		rdb:       rdb,
+		prefix:    o.Queue,
 	}
 	return tr
 }
@@ -183,7 +189,7 @@ func (t *transports) build(cfg *tenants.EndpointConfig) (*endpointClient, error)
 		c.client = &http.Client{Transport: tr, CheckRedirect: noRedirect}
 	}
 	if sec.OAuth != nil {
-		c.tokens = newTokenSource(*sec.OAuth, t.tokenHTTP)
+		c.tokens = newTokenSource(*sec.OAuth, t.tokenHTTP, newSharedToken(t.rdb, t.prefix, cfg.ID, cfg.Revision))
 	}
 	return c, nil
 }
@@ -218,7 +224,7 @@ func (h *handler) do(ctx context.Context, req *http.Request, ep *endpointEntry, 
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 	resp.Body.Close()
-	c.tokens.invalidate(tok)
+	c.tokens.invalidate(ctx, tok)
 	if tok, err = c.tokens.token(ctx); err != nil {
 		return nil, &TokenError{Err: err}
 	}

@@ -205,7 +205,7 @@ func New(d Deps, o Options) *Worker {
 	}
 	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout, copts...)
 	client.lanes.throttledAfter = o.ThrottledAfter
-	tr := newTransports(o)
+	tr := newTransports(o, d.Redis)
 	rec := newRecorder(d.Store, d.Log)
 	h := &handler{
 		store:    d.Store,
