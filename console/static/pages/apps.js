@@ -4,6 +4,7 @@
 
 import { h, fill, button, field, loading, empty, errorState, when, toast, confirm, openDialog, showFieldErrors, copyButton, deliveryStates, describeError } from '../../../portal/assets/ui.js';
 import { pagedList } from '../../../portal/assets/list.js';
+import { securityCard } from '../../../portal/assets/pages/endpoint_security.js';
 
 const enc = encodeURIComponent;
 
@@ -179,7 +180,12 @@ export async function appPage(ctx, main, [id]) {
       ? h('ul.list', { id: 'app-endpoints', 'aria-label': 'Endpoints' }, eps.map((e) => h('li', h('div.row.dest-row', { dataset: { endpointId: e.id } },
         h('span.cell-stack', h('span.primary-text.mono', e.url), h('span.secondary-text', [e.description || 'No description', e.filterTypes?.length ? ` · ${e.filterTypes.join(', ')}` : ' · all event types'].join(''))),
         e.disabled ? h('span.pill.off', 'Disabled') : h('span.pill.ok', 'Enabled'),
-        h('span.secondary-text.mono', e.id)))))
+        h('span.secondary-text.mono', e.id),
+        button('Security', {
+          small: true, iconName: 'lock', dataset: { security: e.id }, title: 'Client certificate, server CA and OAuth2',
+          onclick: () => openDialog({ title: 'Connection security', wide: true, id: 'security-dialog',
+            body: securityCard(ctx, `app/${enc(app.id)}/endpoint/${enc(e.id)}`, { canManage: true }) }),
+        })))))
       : empty({ iconName: 'endpoints', title: 'No endpoints yet', text: 'Add the URL where this customer receives webhooks, or let them do it in their portal.' }));
   }
 

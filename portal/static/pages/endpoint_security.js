@@ -5,7 +5,11 @@
 
 import { h, fill, button, toast, field, showFieldErrors, select, when, loading, errorState, confirm } from '../ui.js';
 
-export function securityCard(ctx, epPath) {
+// securityCard shows and (with canManage, by default the portal link's
+// ManageEndpoint) changes the settings of the endpoint at epPath. The
+// console reuses it in a dialog.
+export function securityCard(ctx, epPath, { canManage = ctx.can?.manageEndpoint } = {}) {
+  ctx = { ...ctx, can: { ...ctx.can, manageEndpoint: canManage } };
   const body = h('div.card-body.stack', loading());
   const card = h('section.card', { 'aria-labelledby': 'security-title', id: 'security-card' },
     h('div.card-head', h('div', h('h2', { id: 'security-title' }, 'Connection security'),
