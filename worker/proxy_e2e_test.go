@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -31,11 +32,17 @@ type testProxy struct {
 }
 
 func newTestProxy(t *testing.T, user, pass string) *testProxy {
+	return newTestProxyTLS(t, user, pass, nil)
+}
+
+// newTestProxyTLS is newTestProxy served over TLS with cert when cert is
+// not nil (an https:// proxy).
+func newTestProxyTLS(t *testing.T, user, pass string, cert *testcerts.Cert) *testProxy {
 	p := &testProxy{}
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 	upstream := &http.Transport{}
 	t.Cleanup(upstream.CloseIdleConnections)
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Proxy-Authorization") != want {
 			w.Header().Set("Proxy-Authenticate", `Basic realm="test"`)
 			http.Error(w, "proxy authentication required", http.StatusProxyAuthRequired)
@@ -83,6 +90,12 @@ func newTestProxy(t *testing.T, user, pass string) *testProxy {
 		w.WriteHeader(resp.StatusCode)
 		_, _ = io.Copy(w, resp.Body)
 	}))
+	if cert != nil {
+		p.TLS = &tls.Config{Certificates: []tls.Certificate{cert.TLS()}}
+		p.StartTLS()
+	} else {
+		p.Start()
+	}
 	t.Cleanup(p.Close)
 	return p
 }
@@ -205,5 +218,61 @@ func TestEgressProxy_SSRFPrivateTarget(t *testing.T) {
 	}
 	if n := len(rc.requests()); n != 0 {
 		t.Errorf("the receiver got %d requests", n)
+	}
+}
+
+// TestEgressProxy_HTTPS: an https:// proxy whose certificate a CA of the
+// operator's signed (HOOKLINE_EGRESS_PROXY_CA) carries a delivery to an
+// endpoint with a server CA and an mTLS identity of its own: the proxy's
+// TLS is checked against the operator's CA, the endpoint's against the
+// endpoint's, and the client certificate goes to the endpoint only.
+func TestEgressProxy_HTTPS(t *testing.T) {
+	t.Parallel()
+	opsCA := testcerts.New(t, nil, testcerts.Options{CommonName: "Operator CA", CA: true})
+	proxyCert := testcerts.New(t, &opsCA, testcerts.Options{CommonName: "proxy", IPs: testcerts.Loopback()})
+	proxy := newTestProxyTLS(t, "u", "p", &proxyCert)
+	env := testenv.New(t, testenv.Options{Worker: true, WorkerOptions: testenv.FastPolling(worker.Options{
+		RetrySchedule: []time.Duration{}, EgressProxy: "https://u:p@" + hostOf(proxy.URL), EgressProxyCA: opsCA.CertPEM,
+	})})
+	ca := testcerts.New(t, nil, testcerts.Options{CommonName: "Customer CA", CA: true})
+	secure := newTLSReceiver(t, &ca, &ca)
+	client := testcerts.New(t, &ca, testcerts.Options{CommonName: "through-https-proxy", Client: true})
+	plain := newReceiver(t, nil)
+	ctx := context.Background()
+	c := env.SDK(env.APIKey)
+	app, err := c.Application.Create(ctx, models.ApplicationIn{Name: "a"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: plain.URL + "/plain"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ep, err := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: secure.URL + "/secure"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "/api/v1/app/" + app.Id + "/endpoint/" + ep.Id
+	for path, v := range map[string]any{"/ca": map[string]any{"cert": string(ca.CertPEM)}, "/mtls": map[string]any{"identity": client.IdentityPEM()}} {
+		b, _ := json.Marshal(v)
+		if code, body := testenv.Call(t, env.URL, "PUT", base+path, env.APIKey, string(b)); code != 204 {
+			t.Fatalf("PUT %s: %d %s", path, code, body)
+		}
+	}
+	m, err := c.Message.Create(ctx, app.Id, models.MessageIn{EventType: "e", Payload: map[string]any{}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "both attempts", func() bool { return len(attemptsOf(t, c, app.Id, m.Id)) == 2 })
+	for _, a := range attemptsOf(t, c, app.Id, m.Id) {
+		if a.Status != models.MESSAGESTATUS_SUCCESS {
+			t.Errorf("attempt %s: %v %q", a.Id, a.Status, a.Response)
+		}
+	}
+	if got := secure.got(); len(got) != 1 || got[0] != "through-https-proxy" {
+		t.Errorf("the endpoint saw client certificates %v", got)
+	}
+	seen := strings.Join(proxy.seen(), "\n")
+	if !strings.Contains(seen, "CONNECT "+hostOf(secure.URL)) || !strings.Contains(seen, "POST "+plain.URL+"/plain") {
+		t.Errorf("the proxy saw:\n%s", seen)
 	}
 }

@@ -88,6 +88,13 @@ func newTransports(o Options, rdb redis.UniversalClient) *transports {
 		// the proxy is asked (names resolved, every address checked); the
 		// proxy must still refuse what it resolves differently.
 		base.DialContext = newDialer(true).DialContext
+		if err == nil && pu.Scheme == "https" {
+			// Every connection goes to the proxy, so this dials only it:
+			// TLS to the proxy with the proxy's own trust (the system pool,
+			// or EgressProxyCA), never an endpoint's CA or client
+			// certificate, which the transport keeps for the tunnel.
+			base.DialTLSContext = proxyTLSDialer(pu.Hostname(), o.EgressProxyCA)
+		}
 		allowPrivate := o.AllowPrivateTargets
 		base.Proxy = func(req *http.Request) (*url.URL, error) {
 			if err != nil {
@@ -234,4 +241,28 @@ func (h *handler) do(ctx context.Context, req *http.Request, ep *endpointEntry, 
 	}
 	again.Header.Set("Authorization", "Bearer "+tok)
 	return c.client.Do(again)
+}
+
+// proxyTLSDialer dials an https:// egress proxy: TCP without the SSRF
+// guard (the proxy is the operator's), then TLS verified against caPEM
+// (nil: the system pool) for serverName.
+func proxyTLSDialer(serverName string, caPEM []byte) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	cfg := &tls.Config{ServerName: serverName, MinVersion: tls.VersionTLS12}
+	if caPEM != nil {
+		cfg.RootCAs = x509.NewCertPool()
+		cfg.RootCAs.AppendCertsFromPEM(caPEM)
+	}
+	d := newDialer(true)
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		raw, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		c := tls.Client(raw, cfg)
+		if err := c.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, fmt.Errorf("egress proxy tls: %w", err)
+		}
+		return c, nil
+	}
 }

@@ -52,6 +52,9 @@ type Options struct {
 	// proxy's own address is exempt from the SSRF guard, the targets are
 	// not.
 	EgressProxy string
+	// EgressProxyCA, for an https:// EgressProxy, is the PEM the proxy's
+	// certificate is verified against (nil: the system pool).
+	EgressProxyCA []byte
 }
 
 // Delivery defaults.

@@ -130,7 +130,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		DisableAfter: cfg.DisableAfter, Breaker: worker.BreakerOptions{Disabled: cfg.BreakerDisabled},
 		ShutdownTimeout: cfg.ShutdownTimeout, SweepInterval: cfg.SweepInterval, SweepGrace: cfg.SweepGrace,
 		TaskCheckInterval: cfg.TaskCheckInterval, DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
-		EgressProxy: cfg.EgressProxy,
+		EgressProxy: cfg.EgressProxy, EgressProxyCA: cfg.EgressProxyCA,
 	}
 	tp, shutdownTracing, err := telemetry.NewTracerProvider(ctx, cfg.OTLPEndpoint, version)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -70,7 +71,11 @@ type Config struct {
 	// https:// proxy (credentials in the URL allowed) every delivery and
 	// OAuth2 token request goes through; the target is still checked
 	// against the SSRF rules before the proxy is asked.
-	EgressProxy     string
+	EgressProxy string
+	// EgressProxyCA is the PEM read from HOOKLINE_EGRESS_PROXY_CA (a file
+	// path): what an https:// proxy's certificate is verified against
+	// instead of the system pool.
+	EgressProxyCA   []byte
 	Concurrency     int
 	ShutdownTimeout time.Duration
 	SweepInterval   time.Duration
@@ -284,6 +289,16 @@ func loadConfig(getenv func(string) string, dev bool, w io.Writer) (Config, erro
 		if u, err := url.Parse(c.EgressProxy); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Sprintf("HOOKLINE_EGRESS_PROXY must be an http:// or https:// URL, got %q", redactURL(c.EgressProxy)))
 		}
+	}
+	if p := getenv("HOOKLINE_EGRESS_PROXY_CA"); p != "" {
+		b, err := os.ReadFile(p)
+		if err == nil && !x509.NewCertPool().AppendCertsFromPEM(b) {
+			err = errors.New("no PEM certificate in it")
+		}
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("HOOKLINE_EGRESS_PROXY_CA must name a PEM file of the proxy's CA: %v", err))
+		}
+		c.EgressProxyCA = b
 	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		errs = append(errs, fmt.Sprintf("HOOKLINE_DATABASE_URL must be a postgres:// URL, got %q", c.DatabaseURL))

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hookline/hookline/internal/testcerts"
 )
 
 // TestLoadConfig_EndpointSecurity: HOOKLINE_DEFAULT_SIGNATURE takes hmac
@@ -34,13 +38,26 @@ func TestLoadConfig_EndpointSecurity(t *testing.T) {
 		t.Errorf("start-up log: %s", log.String())
 	}
 
+	// The proxy's CA, from a file.
+	ca := filepath.Join(t.TempDir(), "proxy-ca.pem")
+	if err := os.WriteFile(ca, testcerts.New(t, nil, testcerts.Options{CommonName: "proxy CA", CA: true}).CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env["HOOKLINE_EGRESS_PROXY_CA"] = ca
+	if cfg, err = loadConfig(envMap(env), false, &bytes.Buffer{}); err != nil || !strings.Contains(string(cfg.EgressProxyCA), "BEGIN CERTIFICATE") {
+		t.Fatalf("proxy CA: %v", err)
+	}
+
+	notPEM := filepath.Join(t.TempDir(), "nope.pem")
+	_ = os.WriteFile(notPEM, []byte("nope"), 0o600)
+	env["HOOKLINE_EGRESS_PROXY_CA"] = notPEM
 	env["HOOKLINE_DEFAULT_SIGNATURE"] = "rsa"
 	env["HOOKLINE_EGRESS_PROXY"] = "socks5://10.0.0.5:1080"
 	_, err = loadConfig(envMap(env), false, &bytes.Buffer{})
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
-	for _, want := range []string{"HOOKLINE_DEFAULT_SIGNATURE", "HOOKLINE_EGRESS_PROXY"} {
+	for _, want := range []string{"HOOKLINE_DEFAULT_SIGNATURE", "HOOKLINE_EGRESS_PROXY must", "HOOKLINE_EGRESS_PROXY_CA"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s:\n%v", want, err)
 		}
