@@ -41,6 +41,11 @@ var routeCapabilities = map[string]tenants.Capability{
 	// endpoint's variables).
 	"PATCH /api/v1/app/:app_id/endpoint/:endpoint_id/transformation":         tenants.CapManageEndpoint,
 	"POST /api/v1/app/:app_id/endpoint/:endpoint_id/transformation/simulate": tenants.CapManageEndpoint,
+	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id/mtls":                     tenants.CapManageEndpoint,
+	"DELETE /api/v1/app/:app_id/endpoint/:endpoint_id/mtls":                  tenants.CapManageEndpoint,
+	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id/ca":                       tenants.CapManageEndpoint,
+	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id/oauth":                    tenants.CapManageEndpoint,
+	"DELETE /api/v1/app/:app_id/endpoint/:endpoint_id/oauth":                 tenants.CapManageEndpoint,
 }
 
 // checkCapability refuses (403) an app-portal token that lacks the

@@ -296,6 +296,7 @@ func (s *Server) createEndpoint(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	s.defaultSecret(&ei)
 	e, err := s.store.CreateEndpoint(c.Request.Context(), a.TenantID, a.ID, ei)
 	if err != nil {
 		return err
@@ -335,6 +336,7 @@ func (s *Server) updateEndpoint(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	s.defaultSecret(&ei) // used only if the PUT creates the endpoint
 	prev, prevErr := s.store.FindEndpoint(c.Request.Context(), a.TenantID, a.ID, c.Param("endpoint_id"))
 	e, created, err := s.store.UpsertEndpoint(c.Request.Context(), a.TenantID, a.ID, c.Param("endpoint_id"), ei)
 	if err != nil {
@@ -416,6 +418,10 @@ func (s *Server) getEndpointSecret(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	// An ed25519 key reads back as its public key only.
+	if key, err = tenants.PublicSecret(key); err != nil {
+		return err
+	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, gin.H{"key": key})
 	return nil
@@ -452,6 +458,8 @@ func (s *Server) rotateEndpointSecret(c *gin.Context) error {
 	key := ""
 	if in.Key != nil {
 		key = *in.Key
+	} else if s.opts.DefaultSignature == tenants.SignatureEd25519 {
+		key = tenants.NewEd25519EndpointSecret()
 	}
 	if err := s.store.RotateEndpointSecret(c.Request.Context(), a.TenantID, a.ID, c.Param("endpoint_id"), key, grace); err != nil {
 		return err

@@ -82,6 +82,17 @@ var isolationTable = map[string]isolationCase{
 	"DELETE /api/v1/app/:app_id/msg/:msg_id/attempt/:attempt_id/content":     {codes: notFound},
 	"GET /api/v1/app/:app_id/attempt/endpoint/:endpoint_id":                  {codes: notFound},
 	"GET /api/v1/app/:app_id/attempt/msg/:msg_id":                            {codes: notFound},
+	// Endpoint security (issue 23).
+	"GET /api/v1/app/:app_id/endpoint/:endpoint_id/mtls":         {codes: notFound},
+	"GET /api/v1/app/:app_id/endpoint/:endpoint_id/mtls-config":  {codes: notFound},
+	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id/mtls":         {body: `{"identity":"x"}`, codes: notFound},
+	"DELETE /api/v1/app/:app_id/endpoint/:endpoint_id/mtls":      {codes: notFound},
+	"GET /api/v1/app/:app_id/endpoint/:endpoint_id/ca":           {codes: notFound},
+	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id/ca":           {body: `{"cert":null}`, codes: notFound},
+	"GET /api/v1/app/:app_id/endpoint/:endpoint_id/oauth":        {codes: notFound},
+	"GET /api/v1/app/:app_id/endpoint/:endpoint_id/oauth-config": {codes: notFound},
+	"PUT /api/v1/app/:app_id/endpoint/:endpoint_id/oauth":        {body: `{"grantType":"clientCredentials"}`, codes: notFound},
+	"DELETE /api/v1/app/:app_id/endpoint/:endpoint_id/oauth":     {codes: notFound},
 
 	"POST /admin/v1/tenants":                               {body: `{"name":"x"}`, codes: adminOnly},
 	"GET /admin/v1/tenants":                                {codes: adminOnly},

@@ -52,7 +52,7 @@ var sdkEnums = map[string][]any{
 func operations() []op {
 	var all []op
 	for _, area := range [][]op{
-		healthOps(), svixBeyondOps(), operationalOps(), portalOps(), settingsOps(), adminOps(), billingOps(), destinationOps(),
+		healthOps(), svixBeyondOps(), operationalOps(), portalOps(), settingsOps(), adminOps(), billingOps(), destinationOps(), securityOps(),
 	} {
 		all = append(all, area...)
 	}
@@ -186,6 +186,7 @@ func operationalWebhooks() []webhook {
 	return []webhook{
 		{name: "EndpointEnabledEvent", summary: "Sent when an endpoint has been enabled.", body: models.EndpointEnabledEvent{}},
 		{name: "BackgroundTaskFinishedEvent", summary: "Sent when a background task is finished.", body: models.BackgroundTaskFinishedEvent{}},
+		{name: "EndpointCertificateExpiringEvent", summary: "Hookline: sent when an endpoint's mTLS certificate or server CA expires within 14 days.", body: endpointCertificateExpiringEvent{}},
 	}
 }
 

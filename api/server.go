@@ -52,6 +52,12 @@ type Options struct {
 	// receiver's and the portal's polling do not bury its instructions.
 	// Requests answered 5xx are logged at warn whatever it says.
 	RequestLogLevel slog.Level
+	// DefaultSignature (HOOKLINE_DEFAULT_SIGNATURE) is the scheme of
+	// secrets Hookline generates for new endpoints and for rotations
+	// without a key: tenants.SignatureHMAC (the default, "whsec_") or
+	// tenants.SignatureEd25519 ("whsk_", signing v1a), as Svix OSS's
+	// default_signature_type.
+	DefaultSignature string
 }
 
 // DefaultMaxPayloadBytes is the payload bound of a zero Options (1 MiB).
@@ -377,6 +383,7 @@ func (s *Server) routeTable() []route {
 	routes = append(routes, s.operationalRoutes()...)
 	routes = append(routes, s.destinationRoutes()...)
 	routes = append(routes, s.transformationRoutes()...)
+	routes = append(routes, s.securityRoutes()...)
 	routes = append(routes, route{"GET", "/api/v1/openapi.json", scopePublic, r, s.serveOpenAPI})
 	return routes
 }

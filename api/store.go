@@ -101,4 +101,7 @@ type Store interface {
 	PatchPortalSettings(ctx context.Context, tenantID string, p tenants.PortalSettingsPatch) (tenants.PortalSettings, error)
 	Ping(ctx context.Context) error
 	Now() time.Time
+
+	// An endpoint's mTLS identity, server CA and OAuth2 client.
+	SecurityStore
 }

@@ -21,6 +21,9 @@ const (
 	// because the receiver kept showing congestion (timeouts, refused
 	// connections, 429 or 503).
 	EndpointThrottled = "endpoint.throttled"
+	// EndpointCertificateExpiring is Hookline's own: the endpoint's mTLS
+	// client certificate or its server CA expires within 14 days.
+	EndpointCertificateExpiring = "endpoint.certificate_expiring"
 )
 
 // EventTypes lists every operational event type, the values an
@@ -28,7 +31,7 @@ const (
 var EventTypes = []string{
 	EndpointCreated, EndpointUpdated, EndpointDeleted, EndpointDisabled, EndpointEnabled,
 	MessageAttemptExhausted, MessageAttemptFailing, MessageAttemptRecovered, BackgroundTaskFinished,
-	EndpointThrottled,
+	EndpointThrottled, EndpointCertificateExpiring,
 }
 
 // IsEventType reports whether t is an operational event type.

@@ -85,6 +85,9 @@ func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID str
 	if c.Headers, err = s.openHeaders(endpointID, sealedH, c.Headers); err != nil {
 		return tenants.EndpointConfig{}, err
 	}
+	if c.Security, err = s.loadEndpointSecurity(ctx, endpointID); err != nil {
+		return tenants.EndpointConfig{}, err
+	}
 	if len(sched) > 0 && string(sched) != "null" {
 		var ms []int64
 		if err := json.Unmarshal(sched, &ms); err != nil {

@@ -140,6 +140,9 @@ type EndpointConfig struct {
 	// Transformation is the endpoint's active transformation (nil: none,
 	// or disabled); changing it bumps Revision.
 	Transformation *Transformation
+	// Security is the endpoint's mTLS identity, server CA and OAuth2
+	// client (endpoint_security.go); zero: none.
+	Security EndpointSecurity
 }
 
 // ErrTooManyOldSecrets is a rotation with a grace period while

@@ -37,8 +37,18 @@ func NewEndpointSecret() string {
 
 // NormalizeEndpointSecret validates a caller-supplied secret and returns it
 // with the "whsec_" prefix. The prefix is optional on input, as the Svix
-// SDKs document; the decoded key must be 24 to 75 bytes.
+// SDKs document; the decoded key must be 24 to 75 bytes. A "whsk_" key is
+// an ed25519 signing key (secret_ed25519.go), kept as given once valid.
 func NormalizeEndpointSecret(s string) (string, error) {
+	if IsAsymmetricSecret(s) {
+		if _, err := Ed25519SecretKey(s); err != nil {
+			return "", err
+		}
+		return s, nil
+	}
+	if strings.HasPrefix(s, PublicKeyPrefix) {
+		return "", errors.New("a whpk_ key is a public key, which cannot sign; give the whsk_ key")
+	}
 	body := strings.TrimPrefix(s, SecretPrefix)
 	key, err := base64.StdEncoding.DecodeString(body)
 	if err != nil {

@@ -88,6 +88,9 @@ type Options struct {
 	// RedisURL, when set, is a Redis of the test's own (to count its
 	// commands, say) instead of a fresh namespace of the shared one.
 	RedisURL string
+	// DefaultSignature is the API's HOOKLINE_DEFAULT_SIGNATURE (empty:
+	// hmac, production's default).
+	DefaultSignature string
 }
 
 // Env is a running stack. Its fields are for tests to use directly.
@@ -238,7 +241,8 @@ func New(t testing.TB, o Options) *Env {
 		Metrics: e.Metrics, MetricsHandler: e.Metrics.Handler(), Tracer: o.Tracer,
 		Billing: o.Billing, RateLimit: limiter,
 		Queue: func(ctx context.Context) error { return rc.Ping(ctx).Err() },
-	}, api.Options{PublicURL: publicURL, AdminToken: AdminToken, Version: "test", AllowPrivateTargets: wo.AllowPrivateTargets})
+	}, api.Options{PublicURL: publicURL, AdminToken: AdminToken, Version: "test", AllowPrivateTargets: wo.AllowPrivateTargets,
+		DefaultSignature: o.DefaultSignature})
 	if _, err := portal.Mount(e.API, auth, st, JWTSecret, publicURL, nil); err != nil {
 		t.Fatal(err)
 	}

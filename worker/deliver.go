@@ -71,7 +71,7 @@ type handler struct {
 	throttle  *throttle
 	recorder  *recorder
 	postponer *postponer
-	client    *http.Client
+	egress    *transports // the shared client and endpoints' own (transport.go)
 	opts      Options
 	log       *slog.Logger
 	obs       Observer
@@ -302,7 +302,7 @@ func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpoi
 		telemetry.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	}
 	start := time.Now()
-	resp, err := h.client.Do(req)
+	resp, err := h.do(ctx, req, ep, recorded)
 	if err != nil {
 		span.SetStatus(codes.Error, "no response")
 		r := sendResult{duration: time.Since(start), headers: recorded, at: at, url: o.url}

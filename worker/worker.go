@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
@@ -51,6 +50,14 @@ type Options struct {
 	// attempt at a time (below its cap) before Deps.Events hears of it
 	// (the endpoint.throttled operational webhook); 0 means ten minutes.
 	ThrottledAfter time.Duration
+	// EgressProxy, when set, is the http:// or https:// proxy every
+	// delivery and OAuth2 token request goes through (transport.go); the
+	// proxy's own address is exempt from the SSRF guard, the targets are
+	// not.
+	EgressProxy string
+	// EgressProxyCA, for an https:// EgressProxy, is the PEM the proxy's
+	// certificate is verified against (nil: the system pool).
+	EgressProxyCA []byte
 }
 
 // Defaults of Options: what its zero value means. The process's config
@@ -217,17 +224,7 @@ func New(d Deps, o Options) *Worker {
 	}
 	client := NewClient(d.Redis, o.Queue, o.DeliveryTimeout, copts...)
 	client.lanes.throttledAfter = o.ThrottledAfter
-	transport := &http.Transport{
-		Proxy:                 nil, // a proxy would dial on our behalf, past the SSRF guard
-		DialContext:           newDialer(o.AllowPrivateTargets).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   o.Concurrency,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: 0,
-		DisableCompression:    true,
-	}
+	tr := newTransports(o, d.Redis)
 	rec := newRecorder(d.Store, d.Log)
 	h := &handler{
 		store:    d.Store,
@@ -235,12 +232,8 @@ func New(d Deps, o Options) *Worker {
 		breaker:  newBreaker(o.Breaker, o.DeliveryTimeout+time.Minute),
 		throttle: &throttle{redis: d.Redis, prefix: o.Queue},
 		recorder: rec, postponer: newPostponer(d.Store, d.Log),
-		client: &http.Client{
-			Transport: transport,
-			// Redirects are not followed: a 3xx is the receiver's answer.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		opts: o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), now: time.Now, rnd: defaultRand,
+		egress: tr,
+		opts:   o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), now: time.Now, rnd: defaultRand,
 		events: d.Events, transform: transform.NewEngine(transform.Options{}),
 	}
 	// A turn: the attempt (bounded by the delivery timeout) and the time
@@ -277,7 +270,7 @@ func New(d Deps, o Options) *Worker {
 	}
 	w := &Worker{opts: o, log: d.Log, srv: srv, handler: h, run: run, handoff: ho, rec: rec, sweeper: sw, client: client, extra: d.Handlers}
 	if ss, ok := d.Store.(SinkStore); ok {
-		w.senders = newSenders(ss, h.client, newDialer(o.AllowPrivateTargets).DialContext, o, d.Log)
+		w.senders = newSenders(ss, h.egress.shared.client, newDialer(o.AllowPrivateTargets).DialContext, o, d.Log)
 		w.senders.events, _ = d.Events.(DestinationEvents)
 	}
 	if len(d.Periodic) > 0 {

@@ -139,6 +139,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		DisableAfter: disableAfter, Breaker: worker.BreakerOptions{Disabled: cfg.BreakerDisabled},
 		ShutdownTimeout: cfg.ShutdownTimeout, SweepInterval: cfg.SweepInterval, SweepGrace: cfg.SweepGrace,
 		TaskCheckInterval: cfg.TaskCheckInterval, DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
+		EgressProxy: cfg.EgressProxy, EgressProxyCA: cfg.EgressProxyCA,
 	}
 	tp, shutdownTracing, err := telemetry.NewTracerProvider(ctx, cfg.OTLPEndpoint, version)
 	if err != nil {
@@ -195,6 +196,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 	}
 	a.wireInvalidation(&adeps)
 	a.wireStorage(&wdeps)
+	a.wireSecurity(&wdeps, notifier)
 	if err := a.wireBilling(ctx, &adeps, &wdeps); err != nil {
 		a.close()
 		return nil, err
@@ -232,7 +234,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 			PublicURL: cfg.PublicURL, MaxPayloadBytes: cfg.MaxPayloadBytes, Version: version,
 			AdminToken: cfg.AdminToken, MetricsToken: cfg.MetricsToken,
 			AllowPrivateTargets: cfg.AllowPrivateTargets, TenantTokenTTL: cfg.JWTTTL,
-			RequestLogLevel: cfg.requestLogLevel(),
+			RequestLogLevel:  cfg.requestLogLevel(),
+			DefaultSignature: cfg.DefaultSignature,
 		})
 		a.mountLanding()
 		if err := a.wirePortal(); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -73,10 +74,23 @@ type Config struct {
 	DeliveryTimeout  time.Duration
 	RetrySchedule    []time.Duration
 	SignatureHeaders string // both, webhook or svix
-	Concurrency      int
-	ShutdownTimeout  time.Duration
-	SweepInterval    time.Duration
-	SweepGrace       time.Duration
+	// DefaultSignature is the scheme of secrets Hookline generates for new
+	// endpoints (HOOKLINE_DEFAULT_SIGNATURE): hmac ("whsec_", v1) or
+	// ed25519 ("whsk_", v1a), as Svix OSS's default_signature_type.
+	DefaultSignature string
+	// EgressProxy (HOOKLINE_EGRESS_PROXY), when set, is the http:// or
+	// https:// proxy (credentials in the URL allowed) every delivery and
+	// OAuth2 token request goes through; the target is still checked
+	// against the SSRF rules before the proxy is asked.
+	EgressProxy string
+	// EgressProxyCA is the PEM read from HOOKLINE_EGRESS_PROXY_CA (a file
+	// path): what an https:// proxy's certificate is verified against
+	// instead of the system pool.
+	EgressProxyCA   []byte
+	Concurrency     int
+	ShutdownTimeout time.Duration
+	SweepInterval   time.Duration
+	SweepGrace      time.Duration
 	// TaskCheckInterval and DelayedTaskCheckInterval tune how quickly an
 	// idle worker notices new and due tasks.
 	TaskCheckInterval        time.Duration
@@ -324,6 +338,26 @@ func (e *envReader) delivery(c *Config) {
 	}
 	if c.Concurrency == 0 { // as worker.Options reads it
 		c.Concurrency = worker.DefaultConcurrency
+	}
+	c.DefaultSignature = e.str("HOOKLINE_DEFAULT_SIGNATURE", "hmac")
+	if c.DefaultSignature != "hmac" && c.DefaultSignature != "ed25519" {
+		e.problem("HOOKLINE_DEFAULT_SIGNATURE must be hmac or ed25519, got %q", c.DefaultSignature)
+	}
+	c.EgressProxy = e.getenv("HOOKLINE_EGRESS_PROXY")
+	if c.EgressProxy != "" {
+		if u, err := url.Parse(c.EgressProxy); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			e.problem("HOOKLINE_EGRESS_PROXY must be an http:// or https:// URL, got %q", redactURL(c.EgressProxy))
+		}
+	}
+	if p := e.getenv("HOOKLINE_EGRESS_PROXY_CA"); p != "" {
+		b, err := os.ReadFile(p)
+		if err == nil && !x509.NewCertPool().AppendCertsFromPEM(b) {
+			err = errors.New("no PEM certificate in it")
+		}
+		if err != nil {
+			e.problem("HOOKLINE_EGRESS_PROXY_CA must name a PEM file of the proxy's CA: %v", err)
+		}
+		c.EgressProxyCA = b
 	}
 	c.RetrySchedule = worker.DefaultRetrySchedule()
 	if v := e.getenv("HOOKLINE_RETRY_SCHEDULE"); v != "" {
@@ -648,6 +682,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_payload_bytes", c.MaxPayloadBytes),
 		slog.String("delivery_timeout", humanDuration(c.DeliveryTimeout)),
 		slog.String("signature_headers", c.SignatureHeaders),
+		slog.String("default_signature", c.DefaultSignature),
+		slog.String("egress_proxy", redactURL(c.EgressProxy)),
 		slog.Int("concurrency", c.Concurrency),
 		slog.Int("retries", len(c.RetrySchedule)),
 		slog.Bool("stripe", c.StripeSecretKey != ""),

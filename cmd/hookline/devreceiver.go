@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
+	"encoding/base64"
 	"encoding/json"
 	"html/template"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -147,6 +150,14 @@ func (d *demoReceiver) verify(ctx context.Context, h http.Header, body []byte, r
 		return false, "cannot read the demo endpoint's secret: " + err.Error()
 	}
 	for _, secret := range secrets {
+		if tenants.IsAsymmetricSecret(secret) {
+			// As a receiver does: with the public key alone (whpk_).
+			pk, err := tenants.PublicSecret(secret)
+			if err == nil && verifyV1a(pk, rec.MsgID, tsText, body, sig) {
+				return true, ""
+			}
+			continue
+		}
 		signer, err := worker.NewSigner([]string{secret})
 		if err != nil {
 			continue
@@ -159,6 +170,26 @@ func (d *demoReceiver) verify(ctx context.Context, h http.Header, body []byte, r
 		}
 	}
 	return false, "no signature matches the demo endpoint's secret"
+}
+
+// verifyV1a reports whether one of the "v1a," signatures in sig is the
+// ed25519 signature of "id.timestamp.body" under the "whpk_" public key.
+func verifyV1a(publicKey, msgID, ts string, body []byte, sig string) bool {
+	pk, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(publicKey, tenants.PublicKeyPrefix))
+	if err != nil || len(pk) != ed25519.PublicKeySize {
+		return false
+	}
+	signed := append([]byte(msgID+"."+ts+"."), body...)
+	for _, got := range strings.Fields(sig) {
+		b64, ok := strings.CutPrefix(got, "v1a,")
+		if !ok {
+			continue
+		}
+		if s, err := base64.StdEncoding.DecodeString(b64); err == nil && ed25519.Verify(pk, signed, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // list returns what was received, newest first.

@@ -4,6 +4,7 @@
 
 import { h, fill, button, field, loading, empty, errorState, when, toast, confirm, openDialog, showFieldErrors, copyButton, deliveryStates, describeError } from '../../../portal/assets/ui.js';
 import { pagedList } from '../../../portal/assets/list.js';
+import { securityCard } from '../../../portal/assets/pages/endpoint_security.js';
 
 const enc = encodeURIComponent;
 
@@ -238,6 +239,11 @@ export async function appPage(ctx, main, [id]) {
         e.disabled ? h('span.pill.off', 'Disabled') : h('span.pill.ok', 'Enabled'),
         h('span.secondary-text.mono', e.id),
         button('Edit', { iconName: 'edit', small: true, dataset: { editEndpoint: e.id }, onclick: () => editEndpointDialog(ctx, app, e, () => drawEndpoints()) })))))
+        button('Security', {
+          small: true, iconName: 'lock', dataset: { security: e.id }, title: 'Client certificate, server CA and OAuth2',
+          onclick: () => openDialog({ title: 'Connection security', wide: true, id: 'security-dialog',
+            body: securityCard(ctx, `app/${enc(app.id)}/endpoint/${enc(e.id)}`, { canManage: true }) }),
+        })))))
       : empty({ iconName: 'endpoints', title: 'No endpoints yet', text: 'Add the URL where this customer receives webhooks, or let them do it in their portal.' }));
   }
 

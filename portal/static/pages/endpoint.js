@@ -9,6 +9,7 @@ import { pagedList } from '../list.js';
 import { statePill, eventsSummary } from './endpoints.js';
 import { attemptRow } from './attempts.js';
 import { transformationCard } from './transformation.js';
+import { securityCard } from './endpoint_security.js';
 
 const enc = encodeURIComponent;
 const HIDDEN_SECRET = 'whsec_' + '•'.repeat(24);
@@ -30,9 +31,11 @@ function secretCard(ctx, epPath) {
     return secret;
   };
   const reveal = button('Reveal', { iconName: 'eye', small: true, id: 'secret-reveal' });
+  const snippet = h('div.stack', { id: 'secret-snippet', hidden: true });
   const setShown = (on) => {
     shown = on;
     value.textContent = on ? secret : HIDDEN_SECRET;
+    showVerification(snippet, on && secret);
     value.dataset.revealed = on ? '1' : '';
     fill(reveal, icon(on ? 'eyeOff' : 'eye'), h('span.btn-label', on ? 'Hide' : 'Reveal'));
     reveal.setAttribute('aria-pressed', on ? 'true' : 'false');
@@ -82,8 +85,37 @@ function secretCard(ctx, epPath) {
   }
   body.append(
     h('div.secret', value, ...actions),
-    h('p.note', 'Use it to check the signature header of every webhook, so you only trust requests that really come from us.'));
+    h('p.note', 'Use it to check the signature header of every webhook, so you only trust requests that really come from us.'),
+    snippet);
   return card;
+}
+
+// showVerification explains, for an ed25519 endpoint (whose secret reads
+// back as its "whpk_" public key), how to check the "v1a" signatures; an
+// HMAC secret needs no more than the Standard Webhooks libraries.
+function showVerification(box, key) {
+  const asymmetric = typeof key === 'string' && key.startsWith('whpk_');
+  box.hidden = !asymmetric;
+  if (!asymmetric) {
+    fill(box);
+    return;
+  }
+  const code = [
+    '// Node.js: accept a webhook only if a v1a signature verifies with this public key.',
+    "const crypto = require('crypto');",
+    `const raw = Buffer.from('${key.slice(5)}', 'base64');`,
+    "const publicKey = crypto.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]), format: 'der', type: 'spki' });",
+    'function verify(headers, rawBody) {',
+    "  const id = headers['webhook-id'], ts = headers['webhook-timestamp'];",
+    '  if (Math.abs(Date.now() / 1000 - Number(ts)) > 300) return false; // replayed or late',
+    '  const signed = Buffer.from(`${id}.${ts}.${rawBody}`);',
+    "  return headers['webhook-signature'].split(' ').some((s) => s.startsWith('v1a,') &&",
+    "    crypto.verify(null, signed, publicKey, Buffer.from(s.slice(4), 'base64')));",
+    '}',
+  ].join('\n');
+  fill(box,
+    h('p.note', { id: 'secret-kind' }, 'This endpoint signs with ed25519 (signatures start with v1a,). This is its public key: it can verify webhooks but never sign one, so it need not be kept secret.'),
+    h('pre.snippet', h('code', { id: 'verify-snippet' }, code)));
 }
 
 async function statsCard(ctx, epPath) {
@@ -244,6 +276,7 @@ export async function endpointPage(ctx, main, [id]) {
       h('div.grid-2', secretCard(ctx, epPath), await statsCard(ctx, epPath)),
       detailsCard(ep, headers),
       await transformationCard(ctx, epPath),
+      securityCard(ctx, epPath),
       ctx.can.createAttempts ? recoverCard(ctx, ep.id, () => attempts.refresh()) : null,
       h('section.card', { 'aria-labelledby': 'attempts-title' },
         h('div.card-head', h('div', h('h2', { id: 'attempts-title' }, 'Attempt log'), h('span.sub', 'Newest first')), statusFilter),
