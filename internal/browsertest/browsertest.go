@@ -29,7 +29,10 @@ const ChromiumPath = "/usr/bin/chromium"
 
 // StepTimeout bounds one step: every wait polls the page until its
 // condition holds, so a step only takes this long when it is about to fail.
-const StepTimeout = 20 * time.Second
+// A step that waits for a delivery through the worker (a recovery, a
+// resend) took over 20 s in a full `make test` on two loaded cores, four
+// packages with their own Chromium at once, while it takes about one alone.
+const StepTimeout = 45 * time.Second
 
 // Artifacts is where screenshots land, relative to the test's package.
 var Artifacts = filepath.Join("testdata", "artifacts")
