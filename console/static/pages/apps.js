@@ -238,7 +238,7 @@ export async function appPage(ctx, main, [id]) {
           h('span.secondary-text', { dataset: { cap: e.maxConcurrency ?? '' } }, e.maxConcurrency ? `At most ${e.maxConcurrency} in flight` : 'Default concurrency (64)')),
         e.disabled ? h('span.pill.off', 'Disabled') : h('span.pill.ok', 'Enabled'),
         h('span.secondary-text.mono', e.id),
-        button('Edit', { iconName: 'edit', small: true, dataset: { editEndpoint: e.id }, onclick: () => editEndpointDialog(ctx, app, e, () => drawEndpoints()) })))))
+        button('Edit', { iconName: 'edit', small: true, dataset: { editEndpoint: e.id }, onclick: () => editEndpointDialog(ctx, app, e, () => drawEndpoints()) }),
         button('Security', {
           small: true, iconName: 'lock', dataset: { security: e.id }, title: 'Client certificate, server CA and OAuth2',
           onclick: () => openDialog({ title: 'Connection security', wide: true, id: 'security-dialog',
