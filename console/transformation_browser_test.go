@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/svix/svix-webhooks/go/models"
 
 	bt "github.com/hookline/hookline/internal/browsertest"
@@ -57,7 +58,10 @@ func TestConsole_Transformation(t *testing.T) {
 	p.Do("type the handler",
 		chromedp.Evaluate[chromedp.Void](`(() => { const e = document.getElementById('tf-code'); e.focus(); getSelection().selectAllChildren(e); })()`),
 		chromedp.KeyEvent(code))
-	bt.Until[bool](p, "the typed code coloured", `(() => { const e = document.getElementById('tf-code'); return e.textContent.trimEnd() === `+bt.JS(code)+` && e.querySelector('.tok-string') !== null; })()`)
+	bt.Until[bool](p, "the typed code coloured", `(() => { const e = document.getElementById('tf-code'); return e.textContent.trimEnd() === `+bt.JS(code)+` && e.lastPainted === e.textContent && e.querySelector('.tok-string') !== null; })()`)
+	// Escape in the editor releases Tab without closing the dialog.
+	p.Do("leave the editor", chromedp.KeyEvent(kb.Escape), chromedp.KeyEvent(kb.Tab))
+	bt.Until[bool](p, "the dialog open, focus past the editor", `document.querySelector('#transform-dialog[open]') !== null && document.activeElement !== document.getElementById('tf-code')`)
 
 	p.Do("test it", bt.Click(sel("#transform-dialog #tf-test")), chromedp.WaitVisible(sel("#transform-dialog #tf-output")))
 	out := bt.Eval[string](p, "read the output", `document.getElementById('tf-output').innerText`)

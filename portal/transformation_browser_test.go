@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/svix/svix-webhooks/go/models"
 
 	bt "github.com/hookline/hookline/internal/browsertest"
@@ -29,6 +30,15 @@ func TestPortal_Transformation(t *testing.T) {
 	p.Do("open the endpoint", chromedp.Evaluate[chromedp.Void](`location.hash = '#/endpoints/`+ep.Id+`'`),
 		chromedp.WaitVisible(chromedp.CSS("#transformation #tf-code")))
 	bt.Until[bool](p, "the default code coloured", `document.querySelectorAll('#transformation .code-input .tok-keyword').length > 0`)
+	// Tab indents in the editor; Escape then Tab leaves it (no keyboard trap).
+	p.Do("indent the first line",
+		chromedp.Evaluate[chromedp.Void](`(() => { const e = document.getElementById('tf-code'); e.focus(); const r = document.createRange(); r.setStart(e, 0); r.collapse(true); getSelection().removeAllRanges(); getSelection().addRange(r); })()`),
+		chromedp.KeyEvent(kb.Tab))
+	// (Once coloured: CodeJar puts the caret back when it colours, which
+	// would take the focus back were the next keys faster than a person.)
+	bt.Until[bool](p, "the indent", `(e => e.textContent.startsWith('  function handler') && e.lastPainted === e.textContent)(document.getElementById('tf-code'))`)
+	p.Do("leave the editor", chromedp.KeyEvent(kb.Escape), chromedp.KeyEvent(kb.Tab))
+	bt.Until[bool](p, "focus past the editor", `document.activeElement !== document.getElementById('tf-code') && document.getElementById('tf-code').textContent.startsWith('  function handler')`)
 	write := func(code string) {
 		// A paste, as the browser delivers one: the editor takes the
 		// clipboard's text/plain (the DevTools insertText path would type

@@ -57,12 +57,18 @@ export function codeEditor(code, { id, label }) {
   jar.updateCode(code, false);
   // CodeJar re-colours after key presses; text that arrives without one
   // (dropped, inserted by an input method or by assistive technology)
-  // is coloured here, keeping the caret where it was.
+  // is coloured here, keeping the caret where it was. Input while a key
+  // is down is left to CodeJar, so that a key press is coloured once.
+  let keyDown = false;
+  input.addEventListener('keydown', () => { keyDown = true; });
+  input.addEventListener('keyup', () => { keyDown = false; });
+  input.addEventListener('blur', () => { keyDown = false; });
   let timer = 0;
   input.addEventListener('input', () => {
+    if (keyDown) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
-      if (input.textContent === input.lastPainted) return; // a key press's colouring came first
+      if (input.textContent === input.lastPainted) return;
       if (document.activeElement !== input) {
         paint(input);
         return;
@@ -73,12 +79,22 @@ export function codeEditor(code, { id, label }) {
     }, 30);
   });
   // Tab indents; Escape then Tab leaves the editor, so that keyboards are
-  // never trapped in it.
+  // never trapped in it. In a dialog the first Escape only does that (a
+  // second one closes the dialog as usual).
+  let catchTab = true;
+  const setCatch = (on) => {
+    catchTab = on;
+    jar.updateOptions({ catchTab: on });
+  };
   input.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Escape') jar.updateOptions({ catchTab: false });
-    else if (ev.key !== 'Tab' && ev.key !== 'Shift') jar.updateOptions({ catchTab: true });
+    if (ev.key === 'Escape') {
+      if (catchTab && input.closest('dialog')) ev.preventDefault();
+      setCatch(false);
+    } else if (ev.key !== 'Tab' && ev.key !== 'Shift') {
+      setCatch(true);
+    }
   }, { capture: true });
-  input.addEventListener('focus', () => jar.updateOptions({ catchTab: true }));
+  input.addEventListener('focus', () => setCatch(true));
   const frame = document.createElement('div');
   frame.className = 'code-editor';
   frame.append(input);
