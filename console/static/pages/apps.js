@@ -5,6 +5,7 @@
 import { h, fill, button, field, loading, empty, errorState, when, toast, confirm, openDialog, showFieldErrors, copyButton, deliveryStates, describeError } from '../../../portal/assets/ui.js';
 import { pagedList } from '../../../portal/assets/list.js';
 import { securityCard } from '../../../portal/assets/pages/endpoint_security.js';
+import { transformationCard } from '../../../portal/assets/pages/transformation.js';
 
 const enc = encodeURIComponent;
 
@@ -128,6 +129,13 @@ function editEndpointDialog(ctx, app, ep, onSaved) {
   });
 }
 
+/** transformDialog shows the portal's transformation card for one endpoint: edit, test, save. */
+async function transformDialog(ctx, app, ep) {
+  const body = h('div', loading());
+  openDialog({ title: 'Transformation', wide: true, id: 'transform-dialog', body });
+  fill(body, await transformationCard(ctx, `app/${enc(app.id)}/endpoint/${enc(ep.id)}`, { canEdit: true }));
+}
+
 function endpointForm(ctx, app, catalog, onCreated) {
   const url = h('input', { type: 'url', id: 'cep-url', name: 'url', required: true, placeholder: 'https://example.com/webhooks', inputmode: 'url', autocomplete: 'off' });
   const desc = h('input', { type: 'text', id: 'cep-description', name: 'description', placeholder: 'What receives these webhooks?' });
@@ -244,6 +252,10 @@ export async function appPage(ctx, main, [id]) {
             small: true, iconName: 'lock', dataset: { security: e.id }, title: 'Client certificate, server CA and OAuth2',
             onclick: () => openDialog({ title: 'Connection security', wide: true, id: 'security-dialog',
               body: securityCard(ctx, `app/${enc(app.id)}/endpoint/${enc(e.id)}`, { canManage: true }) }),
+          }),
+          button('Transform', {
+            small: true, iconName: 'flask', dataset: { transform: e.id }, title: 'JavaScript that reshapes each webhook before it is sent',
+            onclick: () => transformDialog(ctx, app, e),
           }))))))
       : empty({ iconName: 'endpoints', title: 'No endpoints yet', text: 'Add the URL where this customer receives webhooks, or let them do it in their portal.' }));
   }
