@@ -366,6 +366,16 @@ func (s *Server) destinationOutOf(ctx context.Context, ds DestinationStore, d te
 }
 
 // destCtx resolves the app and the destination store of a request.
+// writeDestination answers with d as the wire shows it.
+func (s *Server) writeDestination(c *gin.Context, ds DestinationStore, d tenants.Destination, status int) error {
+	out, err := s.destinationOutOf(c.Request.Context(), ds, d)
+	if err != nil {
+		return err
+	}
+	c.JSON(status, out)
+	return nil
+}
+
 func (s *Server) destCtx(c *gin.Context) (tenants.Application, DestinationStore, error) {
 	ds, err := s.destStore()
 	if err != nil {
@@ -420,12 +430,7 @@ func (s *Server) createDestination(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.destinationOutOf(c.Request.Context(), ds, d)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusCreated, out)
-	return nil
+	return s.writeDestination(c, ds, d, http.StatusCreated)
 }
 
 func (s *Server) getDestination(c *gin.Context) error {
@@ -437,12 +442,7 @@ func (s *Server) getDestination(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.destinationOutOf(c.Request.Context(), ds, d)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, out)
-	return nil
+	return s.writeDestination(c, ds, d, http.StatusOK)
 }
 
 func (s *Server) upsertDestination(c *gin.Context) error {
@@ -468,16 +468,11 @@ func (s *Server) upsertDestination(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.destinationOutOf(c.Request.Context(), ds, d)
-	if err != nil {
-		return err
-	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
-	c.JSON(status, out)
-	return nil
+	return s.writeDestination(c, ds, d, status)
 }
 
 func (s *Server) patchDestination(c *gin.Context) error {
@@ -501,12 +496,7 @@ func (s *Server) patchDestination(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.destinationOutOf(c.Request.Context(), ds, d)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, out)
-	return nil
+	return s.writeDestination(c, ds, d, http.StatusOK)
 }
 
 func (s *Server) deleteDestination(c *gin.Context) error {
