@@ -28,7 +28,9 @@
 # images, a policy-rc.d keeps apt from starting services itself. Nothing
 # on the host is stopped, reloaded or edited: only paths under .cache/ are
 # written, the chroot's services are stopped by their own commands and the
-# mounts it made are undone on exit.
+# mounts it made are undone on exit. The host's extra CA certificates
+# (/usr/local/share/ca-certificates) are copied in, for a host whose
+# HTTPS goes through an inspecting proxy.
 #
 # Go's module and build caches live in .cache/debian-go and are kept
 # between runs (the first run compiles everything: many minutes here).
@@ -106,6 +108,13 @@ trap 'exit 130' INT TERM
 # As Debian's Docker images do: apt installs services but does not start them.
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
+# A host behind a TLS-inspecting proxy trusts its CA through
+# /usr/local/share/ca-certificates; so must the chroot, or Go cannot fetch
+# modules. Debian's ca-certificates (which test-env.sh installs) adds them.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 mkdir -p "$root/src" "$gocache/gopath/bin" "$gocache/build" "$aptcache"
 git -C "$repo" archive HEAD | tar -x -C "$root/src"
 say "source: $(git -C "$repo" rev-parse --short HEAD) ($(git -C "$repo" status --porcelain | grep -qv '^??' && echo 'uncommitted changes are NOT in the check' || echo clean))"
@@ -151,7 +160,10 @@ step() {
 first_env() {
   local out status=0
   out=$(in_chroot 'scripts/test-env.sh' 2>&1) || status=$?
-  echo "$out" | sed 's/^/    | /'
+  echo "$out" >"$cache/check-debian-test-env.log"
+  # Its own lines and its explanation, not apt's.
+  echo "$out" | awk '/^test-env:/ { p = /refuses/ } p || /^test-env:/ { print "    | " $0 }'
+  say "   (all of its output: $cache/check-debian-test-env.log)"
   [ "$status" -ne 0 ] || { echo "test-env.sh passed against a fresh Debian PostgreSQL: its scram-sha-256 login went unnoticed" >&2; return 1; }
   for want in 'scram-sha-256' 'HOOKLINE_TEST_PG_TRUST=1' 'ALTER USER postgres PASSWORD' ":$pg_port/"; do
     [[ "$out" == *"$want"* ]] || { echo "test-env.sh's explanation lacks \"$want\"" >&2; return 1; }
