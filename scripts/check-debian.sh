@@ -165,7 +165,7 @@ first_env() {
   echo "$out" | awk '/^test-env:/ { p = /refuses/ } p || /^test-env:/ { print "    | " $0 }'
   say "   (all of its output: $cache/check-debian-test-env.log)"
   [ "$status" -ne 0 ] || { echo "test-env.sh passed against a fresh Debian PostgreSQL: its scram-sha-256 login went unnoticed" >&2; return 1; }
-  for want in 'scram-sha-256' 'HOOKLINE_TEST_PG_TRUST=1' 'ALTER USER postgres PASSWORD' ":$pg_port/"; do
+  for want in 'scram-sha-256' 'HOOKLINE_TEST_PG_TRUST=1' "runuser -u postgres -- psql -c \"ALTER USER postgres PASSWORD" ":$pg_port/"; do
     [[ "$out" == *"$want"* ]] || { echo "test-env.sh's explanation lacks \"$want\"" >&2; return 1; }
   done
   for tool in make gcc curl psql pg_ctlcluster redis-server /usr/bin/chromium pgbouncer; do

@@ -103,12 +103,15 @@ if command -v psql >/dev/null 2>&1 && ! out=$(PGCONNECT_TIMEOUT=5 psql -w "$pg_u
     echo "test-env: PostgreSQL refuses HOOKLINE_TEST_DATABASE_URL (${pg_url%%\?*}): $(echo "$out" | head -1); check its user and password" >&2
     exit 1
   elif [[ "$out" == *password* ]]; then
+    # As root (a stock Debian has no sudo), runuser does what sudo -u would.
+    as_pg="sudo -u postgres"
+    if [ -z "$sudo" ]; then as_pg="runuser -u postgres --"; fi
     cat >&2 <<MSG
 test-env: PostgreSQL refuses ${pg_url%%\?*} ($(echo "$out" | head -1)).
 Debian's packages ask TCP connections for a password (scram-sha-256). Either run again with
 HOOKLINE_TEST_PG_TRUST=1 (this script then allows local trust for the postgres user on 127.0.0.1),
 or give postgres a password and name it:
-  sudo -u postgres psql -c "ALTER USER postgres PASSWORD 'postgres'"
+  $as_pg psql -c "ALTER USER postgres PASSWORD 'postgres'"
   export HOOKLINE_TEST_DATABASE_URL='postgres://postgres:postgres@127.0.0.1:$pg_port/postgres?sslmode=disable'
 MSG
     exit 1
