@@ -53,8 +53,15 @@ mirror="${CHECK_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 started=$(date +%s)
 
 say() { echo "check-debian: $*"; }
-verdict() { echo "check-debian: $1 ($(($(date +%s) - started)) s)"; }
-fail() { echo "check-debian: $*" >&2; verdict "FAIL: stock Debian 12 check failed"; exit 1; }
+# The one-line verdict, printed last (by cleanup once the chroot is set up).
+result="FAIL: stock Debian 12 check stopped"
+verdict() { echo "check-debian: $result ($(($(date +%s) - started)) s)"; }
+fail() {
+  echo "check-debian: $*" >&2
+  result="FAIL: stock Debian 12 check failed: $*"
+  exit 1
+}
+trap verdict EXIT
 
 [ "$(id -u)" -eq 0 ] || fail "needs root (debootstrap, chroot, mounts): sudo $0"
 [ -x /usr/local/go/bin/go ] || fail "no Go at /usr/local/go (the README's \"a machine with Go\")"
@@ -75,6 +82,7 @@ cleanup() {
     if [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ]; then kill "${p#/proc/}" 2>/dev/null; fi
   done
   for m in $(mounts_under "$root"); do umount "$m" 2>/dev/null || umount -l "$m"; done
+  verdict
 }
 
 # 0. The base system, once: debootstrap and the host's Go.
@@ -195,4 +203,4 @@ else
     in_chroot "go test -race -count=1 -run 'TestDev_FirstRunToVisibleDelivery|TestAll_EndToEnd' -v ./cmd/hookline/ 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)' ; exit \${PIPESTATUS[0]}"
 fi
 
-verdict "PASS: stock Debian 12 + Go: test-env.sh installed and started everything, explained the login, and the build, migrations and end-to-end tests passed$([ "${CHECK_DEBIAN_FULL:-}" = 1 ] && echo ', make test passed')"
+result="PASS: stock Debian 12 + Go: test-env.sh installed and started everything, explained the login, and the build, migrations and end-to-end tests passed$([ "${CHECK_DEBIAN_FULL:-}" = 1 ] && echo ', make test passed')"
