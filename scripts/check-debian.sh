@@ -62,6 +62,7 @@ fail() {
   exit 1
 }
 trap verdict EXIT
+trap 'exit 130' INT TERM
 
 [ "$(id -u)" -eq 0 ] || fail "needs root (debootstrap, chroot, mounts): sudo $0"
 [ -x /usr/local/go/bin/go ] || fail "no Go at /usr/local/go (the README's \"a machine with Go\")"
@@ -112,7 +113,6 @@ rm -rf "$root"
 say "fresh root in $root"
 cp -a "$base" "$root"
 trap cleanup EXIT
-trap 'exit 130' INT TERM
 # As Debian's Docker images do: apt installs services but does not start them.
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
@@ -203,4 +203,4 @@ else
     in_chroot "go test -race -count=1 -run 'TestDev_FirstRunToVisibleDelivery|TestAll_EndToEnd' -v ./cmd/hookline/ 2>&1 | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)' ; exit \${PIPESTATUS[0]}"
 fi
 
-result="PASS: stock Debian 12 + Go: test-env.sh installed and started everything, explained the login, and the build, migrations and end-to-end tests passed$([ "${CHECK_DEBIAN_FULL:-}" = 1 ] && echo ', make test passed')"
+result="PASS: stock Debian 12 + Go: test-env.sh installed and started everything, explained the login, and the build, migrations and $([ "${CHECK_DEBIAN_FULL:-}" = 1 ] && echo 'make test' || echo 'end-to-end tests') passed"
