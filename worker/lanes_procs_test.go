@@ -87,7 +87,11 @@ func TestLanes_LimitAcrossProcesses(t *testing.T) {
 	rc := redis.NewClient(&redis.Options{Addr: rds.addr()})
 	t.Cleanup(func() { rc.Close() })
 
-	recv := newConcurrencyReceiver(t, 100*time.Millisecond)
+	// Half a second a request, so that the process killed once the lane
+	// is full is still in the middle of one (at 100 ms, a loaded machine's
+	// pause between seeing the lane full and the kill let the process
+	// finish its request first, and nothing was cut off).
+	recv := newConcurrencyReceiver(t, 500*time.Millisecond)
 	tn, _ := st.CreateTenant(ctx, "procs")
 	app, _ := st.CreateApplication(ctx, tn.ID, tenants.ApplicationInput{Name: "a"})
 	three := 3
@@ -96,7 +100,7 @@ func TestLanes_LimitAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := worker.NewClient(rc, queue, 2*time.Second) // as the processes' timeout: the same lease
-	const n = 40
+	const n = 24
 	var delivery []int64
 	for i := range n {
 		_, ids, err := st.CreateMessage(ctx, tn.ID, app.ID, tenants.MessageInput{EventType: "a.b", Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))})
