@@ -162,14 +162,8 @@ type createAPIKeyIn struct {
 
 func (s *Server) adminCreateAPIKey(c *gin.Context) error {
 	var in createAPIKeyIn
-	b, err := readBody(c, s.opts.MaxBodyBytes)
-	if err != nil {
+	if err := s.decodeOptionalJSON(c, &in); err != nil { // the body is optional
 		return err
-	}
-	if len(b) > 0 {
-		if err := decodeBytes(b, &in); err != nil {
-			return err
-		}
 	}
 	k, secret, err := s.store.CreateAPIKey(c.Request.Context(), c.Param("tenant_id"), in.Name)
 	if err != nil {

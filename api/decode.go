@@ -142,6 +142,16 @@ func (s *Server) decodeJSON(c *gin.Context, v any, raw ...string) error {
 	return decodeBytes(b, v, raw...)
 }
 
+// decodeOptionalJSON is decodeJSON for a route whose body may be left out:
+// an empty body leaves v as it is.
+func (s *Server) decodeOptionalJSON(c *gin.Context, v any) error {
+	b, err := readBody(c, s.opts.MaxBodyBytes)
+	if err != nil || len(b) == 0 {
+		return err
+	}
+	return decodeBytes(b, v)
+}
+
 // decodeBytes is decodeJSON on a body already read.
 func decodeBytes(b []byte, v any, raw ...string) error {
 	b = bytes.TrimSpace(b)

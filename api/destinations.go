@@ -531,22 +531,12 @@ func (s *Server) rotateDestinationSecret(c *gin.Context) error {
 		return err
 	}
 	var in rotateSecretIn
-	b, err := readBody(c, s.opts.MaxBodyBytes)
-	if err != nil {
+	if err := s.decodeOptionalJSON(c, &in); err != nil { // the body is optional
 		return err
 	}
-	if len(b) > 0 {
-		if err := decodeBytes(b, &in); err != nil {
-			return err
-		}
-	}
-	grace := tenants.DefaultGracePeriod
-	if in.GracePeriodSeconds != nil {
-		g := time.Duration(*in.GracePeriodSeconds) * time.Second
-		if g < 0 || g > tenants.MaxGracePeriod {
-			return tenants.Invalid("gracePeriodSeconds", "must be between 0 and 604800")
-		}
-		grace = g
+	grace, err := in.grace()
+	if err != nil {
+		return err
 	}
 	key := ""
 	if in.Key != nil {
@@ -608,14 +598,8 @@ func (s *Server) skipDestination(c *gin.Context) error {
 		return err
 	}
 	var in skipIn
-	b, err := readBody(c, s.opts.MaxBodyBytes)
-	if err != nil {
+	if err := s.decodeOptionalJSON(c, &in); err != nil { // the body is optional
 		return err
-	}
-	if len(b) > 0 {
-		if err := decodeBytes(b, &in); err != nil {
-			return err
-		}
 	}
 	it := c.Query("iterator")
 	if in.Iterator != nil {

@@ -432,28 +432,31 @@ type rotateSecretIn struct {
 	GracePeriodSeconds *int64  `json:"gracePeriodSeconds"`
 }
 
+// grace is how long the old secret keeps signing: the default, or the
+// body's gracePeriodSeconds checked against tenants.MaxGracePeriod.
+func (in rotateSecretIn) grace() (time.Duration, error) {
+	if in.GracePeriodSeconds == nil {
+		return tenants.DefaultGracePeriod, nil
+	}
+	g := time.Duration(*in.GracePeriodSeconds) * time.Second
+	if g < 0 || g > tenants.MaxGracePeriod {
+		return 0, tenants.Invalid("gracePeriodSeconds", "must be between 0 and 604800")
+	}
+	return g, nil
+}
+
 func (s *Server) rotateEndpointSecret(c *gin.Context) error {
 	a, err := s.loadApp(c)
 	if err != nil {
 		return err
 	}
 	var in rotateSecretIn
-	b, err := readBody(c, s.opts.MaxBodyBytes)
-	if err != nil {
+	if err := s.decodeOptionalJSON(c, &in); err != nil { // the body is optional
 		return err
 	}
-	if len(b) > 0 { // the body is optional
-		if err := decodeBytes(b, &in); err != nil {
-			return err
-		}
-	}
-	grace := tenants.DefaultGracePeriod
-	if in.GracePeriodSeconds != nil {
-		g := time.Duration(*in.GracePeriodSeconds) * time.Second
-		if g < 0 || g > tenants.MaxGracePeriod {
-			return tenants.Invalid("gracePeriodSeconds", "must be between 0 and 604800")
-		}
-		grace = g
+	grace, err := in.grace()
+	if err != nil {
+		return err
 	}
 	key := ""
 	if in.Key != nil {
