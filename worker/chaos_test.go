@@ -147,6 +147,20 @@ type workerProc struct {
 	cmd *exec.Cmd
 }
 
+// procDatabase gives a test whose worker processes (startWorkerProc)
+// share its database a fresh one, and a store over it in this process
+// sealing with the processes' key.
+func procDatabase(t *testing.T) (dsn string, st *store.Store) {
+	t.Helper()
+	dsn = storetest.NewDatabase(t)
+	db, err := store.Open(context.Background(), dsn, 10, testenv.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return dsn, store.New(db, storetest.TestCipher(t), nil)
+}
+
 func startWorkerProc(t *testing.T, dsn, redisURL, queue string, env ...string) *workerProc {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), chaosWorkerEnv+"=1", "CHAOS_DSN="+dsn, "CHAOS_REDIS="+redisURL, "CHAOS_QUEUE="+queue)
@@ -408,15 +422,8 @@ func TestChaos_WorkerKilledMidDelivery(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	dsn := storetest.NewDatabase(t)
-	db, err := store.Open(ctx, dsn, 10, testenv.Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
+	dsn, st := procDatabase(t)
 	sql := storetest.SQL(t, dsn)
-	cipher, _ := tenants.NewCipher([]byte("0123456789abcdef0123456789abcdef"))
-	st := store.New(db, cipher, nil)
 	rds := startRedis(t, freePort(t))
 	redisURL := "redis://" + rds.addr() + "/0"
 	queue := "killed"

@@ -20,8 +20,6 @@ import (
 	"github.com/svix/svix-webhooks/go/models"
 
 	"github.com/hookline/hookline/internal/redistest"
-	"github.com/hookline/hookline/store"
-	"github.com/hookline/hookline/store/storetest"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/testenv"
 	"github.com/hookline/hookline/worker"
@@ -314,14 +312,7 @@ func TestFIFO_WorkerKilled(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	dsn := storetest.NewDatabase(t)
-	db, err := store.Open(ctx, dsn, 10, testenv.Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	cipher, _ := tenants.NewCipher([]byte("0123456789abcdef0123456789abcdef"))
-	st := store.New(db, cipher, nil)
+	dsn, st := procDatabase(t)
 	redisURL, ns := redistest.Namespace(t)
 
 	recv := newFIFOReceiver(t, 0.3)

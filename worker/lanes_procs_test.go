@@ -12,10 +12,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/store/storetest"
 	"github.com/hookline/hookline/tenants"
-	"github.com/hookline/hookline/testenv"
 	"github.com/hookline/hookline/worker"
 )
 
@@ -72,15 +70,8 @@ func TestLanes_LimitAcrossProcesses(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	dsn := storetest.NewDatabase(t)
-	db, err := store.Open(ctx, dsn, 10, testenv.Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
+	dsn, st := procDatabase(t)
 	sql := storetest.SQL(t, dsn)
-	cipher, _ := tenants.NewCipher([]byte("0123456789abcdef0123456789abcdef"))
-	st := store.New(db, cipher, nil)
 	rds := startRedis(t, freePort(t))
 	redisURL := "redis://" + rds.addr() + "/0"
 	const queue = "procs"
@@ -161,15 +152,8 @@ func TestLanes_ParkedSurviveRedisLoss(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	dsn := storetest.NewDatabase(t)
-	db, err := store.Open(ctx, dsn, 10, testenv.Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
+	dsn, st := procDatabase(t)
 	sql := storetest.SQL(t, dsn)
-	cipher, _ := tenants.NewCipher([]byte("0123456789abcdef0123456789abcdef"))
-	st := store.New(db, cipher, nil)
 	port := freePort(t)
 	rds := startRedis(t, port)
 	redisURL := "redis://" + rds.addr() + "/0"
