@@ -25,17 +25,23 @@ func endpointDest(e *tenants.Endpoint) []any {
 }
 
 // LoadEndpointConfig reads an endpoint's sending configuration and
-// decrypts its live secrets, in one round trip: a row per live secret
-// (current first), or one row without a secret.
+// decrypts its live secrets, security settings and transformation
+// variables, in one round trip: a row per live secret (current first), or
+// one row without a secret, each carrying the security and transformation
+// rows joined in.
 func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID string) (tenants.EndpointConfig, error) {
 	now := s.Now()
 	rows, err := s.pg.Query(ctx, `SELECT e.id, e.tenant_id, e.revision, e.url, e.headers, e.sealed_headers, e.throttle_rate, COALESCE(e.max_concurrency, 0), e.retry_schedule,
-			k.sealed, k.expires_at
+			k.sealed, k.expires_at,
+			sec.mtls_sealed, sec.server_ca, sec.oauth_sealed,
+			tr.code, COALESCE(tr.enabled, false), tr.sealed_variables, tr.updated_at
 		FROM endpoints e
 		LEFT JOIN LATERAL (
 			SELECT sealed, expires_at, id FROM endpoint_secrets
 			WHERE endpoint_id = e.id AND (expires_at IS NULL OR expires_at > $3)
 		) k ON true
+		LEFT JOIN endpoint_security sec ON sec.endpoint_id = e.id
+		LEFT JOIN endpoint_transformations tr ON tr.tenant_id = e.tenant_id AND tr.endpoint_id = e.id
 		WHERE e.tenant_id = $1 AND e.id = $2
 		ORDER BY k.expires_at IS NOT NULL, k.id DESC`, tenantID, endpointID, now)
 	if err != nil {
@@ -48,6 +54,12 @@ func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID str
 		sealedH []byte
 		sched   []byte
 		found   bool
+		// The endpoint's security settings and transformation, the same
+		// on every row.
+		mtls, oauth, trSealed []byte
+		ca, trCode            *string
+		trEnabled             bool
+		trUpdated             *time.Time
 	)
 	c.SecretsValidUntil = now.Add(24 * time.Hour)
 	for rows.Next() {
@@ -55,7 +67,8 @@ func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID str
 			sealed []byte
 			exp    *time.Time
 		)
-		if err := rows.Scan(&c.ID, &c.TenantID, &c.Revision, &c.URL, &headers, &sealedH, &c.ThrottleRate, &c.MaxConcurrency, &sched, &sealed, &exp); err != nil {
+		if err := rows.Scan(&c.ID, &c.TenantID, &c.Revision, &c.URL, &headers, &sealedH, &c.ThrottleRate, &c.MaxConcurrency, &sched, &sealed, &exp,
+			&mtls, &ca, &oauth, &trCode, &trEnabled, &trSealed, &trUpdated); err != nil {
 			return tenants.EndpointConfig{}, fmt.Errorf("scan endpoint %s: %w", endpointID, err)
 		}
 		found = true
@@ -85,7 +98,7 @@ func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID str
 	if c.Headers, err = s.openHeaders(endpointID, sealedH, c.Headers); err != nil {
 		return tenants.EndpointConfig{}, err
 	}
-	if c.Security, err = s.loadEndpointSecurity(ctx, endpointID); err != nil {
+	if c.Security, err = s.openEndpointSecurity(endpointID, mtls, ca, oauth); err != nil {
 		return tenants.EndpointConfig{}, err
 	}
 	if len(sched) > 0 && string(sched) != "null" {
@@ -98,8 +111,12 @@ func (s *Store) LoadEndpointConfig(ctx context.Context, tenantID, endpointID str
 			c.RetrySchedule[i] = time.Duration(v) * time.Millisecond
 		}
 	}
-	if c.Transformation, err = s.loadActiveTransformation(ctx, tenantID, endpointID); err != nil {
+	t, err := s.openTransformation(endpointID, trCode, trEnabled, trSealed, trUpdated)
+	if err != nil {
 		return tenants.EndpointConfig{}, err
+	}
+	if t.Active() {
+		c.Transformation = &t
 	}
 	return c, nil
 }

@@ -183,23 +183,13 @@ func (s *Store) openOAuth(endpointID string, sealed []byte) (tenants.OAuthConfig
 	return tenants.OAuthConfig(r), nil
 }
 
-// loadEndpointSecurity reads and unseals endpointID's security settings
-// for the worker (LoadEndpointConfig); none is the zero value.
-func (s *Store) loadEndpointSecurity(ctx context.Context, endpointID string) (tenants.EndpointSecurity, error) {
-	var (
-		out         tenants.EndpointSecurity
-		mtls, oauth []byte
-		ca          *string
-	)
-	err := s.pg.QueryRow(ctx, `SELECT mtls_sealed, server_ca, oauth_sealed FROM endpoint_security WHERE endpoint_id = $1`, endpointID).
-		Scan(&mtls, &ca, &oauth)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return out, nil
-	}
-	if err != nil {
-		return out, fmt.Errorf("load security of %s: %w", endpointID, translate(err))
-	}
+// openEndpointSecurity unseals endpointID's security settings as read
+// from its endpoint_security row (all nil: none), for LoadEndpointConfig,
+// which joins the row into its one statement.
+func (s *Store) openEndpointSecurity(endpointID string, mtls []byte, ca *string, oauth []byte) (tenants.EndpointSecurity, error) {
+	var out tenants.EndpointSecurity
 	if mtls != nil {
+		var err error
 		if out.ClientIdentity, err = s.cipher.Open(mtls, securityAD(endpointID, "mtls")); err != nil {
 			return out, fmt.Errorf("mtls identity of %s: %w", endpointID, err)
 		}

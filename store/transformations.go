@@ -87,19 +87,30 @@ func (s *Store) readTransformation(ctx context.Context, tenantID, endpointID str
 	if lock {
 		q += ` FOR UPDATE`
 	}
-	t := tenants.Transformation{EndpointID: endpointID}
 	var (
+		code    *string
+		enabled bool
 		sealed  []byte
 		updated time.Time
 	)
-	err := s.pg.QueryRow(ctx, q, tenantID, endpointID).Scan(&t.Code, &t.Enabled, &sealed, &updated)
+	err := s.pg.QueryRow(ctx, q, tenantID, endpointID).Scan(&code, &enabled, &sealed, &updated)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return t, nil
+		return tenants.Transformation{EndpointID: endpointID}, nil
 	}
 	if err != nil {
 		return tenants.Transformation{}, fmt.Errorf("read transformation of %s: %w", endpointID, translate(err))
 	}
-	t.UpdatedAt = &updated
+	return s.openTransformation(endpointID, code, enabled, sealed, &updated)
+}
+
+// openTransformation builds endpointID's transformation from its row,
+// unsealing the variables; updated nil means there is no row.
+func (s *Store) openTransformation(endpointID string, code *string, enabled bool, sealed []byte, updated *time.Time) (tenants.Transformation, error) {
+	t := tenants.Transformation{EndpointID: endpointID}
+	if updated == nil {
+		return t, nil
+	}
+	t.Code, t.Enabled, t.UpdatedAt = code, enabled, updated
 	if len(sealed) > 0 {
 		if s.cipher == nil {
 			return tenants.Transformation{}, errors.New("transformation variables need the encryption key")
@@ -113,14 +124,4 @@ func (s *Store) readTransformation(ctx context.Context, tenantID, endpointID str
 		}
 	}
 	return t, nil
-}
-
-// loadActiveTransformation returns endpointID's transformation when it is
-// active (enabled, with code), else nil: what LoadEndpointConfig caches.
-func (s *Store) loadActiveTransformation(ctx context.Context, tenantID, endpointID string) (*tenants.Transformation, error) {
-	t, err := s.readTransformation(ctx, tenantID, endpointID, false)
-	if err != nil || !t.Active() {
-		return nil, err
-	}
-	return &t, nil
 }
