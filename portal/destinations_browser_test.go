@@ -16,6 +16,7 @@ import (
 	"github.com/svix/svix-webhooks/go/models"
 
 	bt "github.com/hookline/hookline/internal/browsertest"
+	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/testenv"
 )
 
@@ -89,7 +90,8 @@ func (r *batchReceiver) waitBatches(t *testing.T, n int) [][]string {
 // polling endpoint for one event type and finds its consumer URL on the
 // server's public address with an example that carries no credential, and
 // which works with an application-scoped token; previews its messages.
-// Both show in the list with their status. Every page holds its layout
+// Both show in the list with their status, beside a RabbitMQ destination
+// made through the API, which shows read-only and without its URI. Every page holds its layout
 // on a desktop and a phone.
 func TestPortal_BrowserDestinations(t *testing.T) {
 	st := newStack(t)
@@ -205,6 +207,35 @@ func TestPortal_BrowserDestinations(t *testing.T) {
 		t.Error("the resumed destination is still disabled in the store")
 	}
 
+	// Edit: the batch size and an event type.
+	p.Do("edit", bt.Click(chromedp.CSS("#dest-edit")), chromedp.WaitVisible(chromedp.CSS("#dest-form #dest-batch-size")))
+	if v := bt.Eval[string](p, "read the form", `document.getElementById('dest-url-input').value + ' ' + document.getElementById('dest-batch-size').value + ' ' + document.querySelector('input[name="type"]:checked').value`); v != rcv.srv.URL+"/batches 2 fifoEndpoint" {
+		t.Errorf("the edit form shows %q", v)
+	}
+	setValue(p, "dest-batch-size", "3")
+	p.Do("save the edit", bt.Click(chromedp.CSS(`#dest-form input[name="eventTypes"][value="user.created"]`)), bt.Click(chromedp.CSS("#dest-save")),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-page="destination"] #dest-batch`)))
+	if d, _ := env.Store.FindDestination(ctx, env.TenantID, st.appID, fifoID); d.BatchSize != 3 || strings.Join(d.EventTypes, ",") != "user.created" || d.URL != rcv.srv.URL+"/batches" {
+		t.Errorf("after the edit the destination is %+v", d)
+	}
+
+	// A RabbitMQ destination made through the API shows read-only, without
+	// its broker's URI (which holds credentials).
+	rabbit, err := env.Store.CreateDestination(ctx, env.TenantID, st.appID, tenants.DestinationInput{Type: tenants.DestinationRabbitMQ,
+		URI: "amqp://guest:sekrit@127.0.0.1:5672/", RoutingKey: "acme.events", BatchSize: 1, Disabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Do("open the RabbitMQ destination", chromedp.Evaluate[chromedp.Void](`location.hash = '#/destinations/`+rabbit.ID+`'`),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-destination-id=`+bt.CSS(rabbit.ID)+`] #dest-attempts`)))
+	if shown := bt.Eval[string](p, "read the page", `document.querySelector('main').innerText`); !strings.Contains(shown, "RabbitMQ") || !strings.Contains(shown, "acme.events") ||
+		strings.Contains(shown, "sekrit") || strings.Contains(shown, "amqp://") {
+		t.Errorf("the RabbitMQ page shows %q", shown)
+	}
+	if n := bt.Eval[int](p, "look for Edit", `document.querySelectorAll('#dest-edit').length`); n != 0 {
+		t.Error("a RabbitMQ destination offers Edit")
+	}
+
 	// A polling endpoint for invoice.paid.
 	p.Do("back to the list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/destinations'`),
 		chromedp.WaitVisible(chromedp.CSS(`.sink-row[data-destination-id=`+bt.CSS(fifoID)+`]`)), bt.Click(chromedp.CSS("#add-destination")),
@@ -254,11 +285,14 @@ func TestPortal_BrowserDestinations(t *testing.T) {
 	rowText := func(id string) string {
 		return bt.Eval[string](p, "read a row", `(() => { const r = document.querySelector('.sink-row[data-destination-id=`+bt.CSS(id)+`]'); return r.querySelector('[data-status]').dataset.status + ' ' + r.innerText.replace(/\s+/g, ' '); })()`)
 	}
-	if r := rowText(fifoID); !strings.HasPrefix(r, "enabled ") || !strings.Contains(r, "FIFO endpoint") || !strings.Contains(r, "Batches of 2") || !strings.Contains(r, "All events") {
+	if r := rowText(fifoID); !strings.HasPrefix(r, "enabled ") || !strings.Contains(r, "FIFO endpoint") || !strings.Contains(r, "Batches of 3") || !strings.Contains(r, "user.created") {
 		t.Errorf("FIFO row = %q", r)
 	}
 	if r := rowText(pollID); !strings.HasPrefix(r, "disabled ") || !strings.Contains(r, "Polling endpoint") || !strings.Contains(r, "invoice.paid") || !strings.Contains(r, "Paused") {
 		t.Errorf("polling row = %q", r)
+	}
+	if r := rowText(rabbit.ID); !strings.HasPrefix(r, "disabled ") || !strings.Contains(r, "RabbitMQ") || !strings.Contains(r, "acme.events") || strings.Contains(r, "sekrit") {
+		t.Errorf("RabbitMQ row = %q", r)
 	}
 	p.Shot("list")
 
@@ -277,6 +311,7 @@ func TestPortal_BrowserDestinations(t *testing.T) {
 			{"/destinations/" + fifoID + "/edit", "destination-form", "#dest-form"},
 			{"/destinations/" + fifoID, "destination", "#dest-attempts"},
 			{"/destinations/" + pollID, "destination", "#poller"},
+			{"/destinations/" + rabbit.ID, "destination", "#dest-details"},
 		} {
 			p.Do(vp.name+" "+pg.hash, chromedp.Evaluate[chromedp.Void](`location.hash = '#`+pg.hash+`'`),
 				chromedp.WaitVisible(chromedp.CSS(`main[data-page=`+bt.CSS(pg.page)+`] `+pg.box)),
