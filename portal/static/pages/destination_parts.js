@@ -46,7 +46,6 @@ export function target(d) {
 /** batchLabel is how a destination groups messages. */
 export function batchLabel(d) {
   if (d.type === 'pollingEndpoint') return 'Up to 250 a poll';
-  if (d.type === 'rabbitMq') return 'One at a time';
   return `Batches of ${d.batchSize}`;
 }
 
@@ -80,6 +79,7 @@ export function detailsList(d) {
     rows.push(['Batch size', h('span', { id: 'dest-batch' }, `Up to ${d.batchSize} messages a request`)]);
     rows.push(['Max wait', waitLabel(d)]);
   }
+  if (d.type === 'rabbitMq') rows.push(['Batch size', h('span', { id: 'dest-batch' }, `Up to ${d.batchSize} messages an attempt, each published on its own`)]);
   if (d.nextRetryAt) rows.push(['Next retry', when(d.nextRetryAt)]);
   rows.push(['Created', when(d.createdAt)]);
   return h('dl.kv', { id: 'dest-details' }, rows.flatMap(([k, v]) => [h('dt', k), h('dd', v)]));
