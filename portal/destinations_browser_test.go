@@ -353,3 +353,35 @@ func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// TestPortal_DestinationsViewOnly: a portal link with only ViewBase shows
+// the destinations, their attempts and consumer URL, but no button that
+// changes them, and not the FIFO endpoint's secret; the form says why.
+func TestPortal_DestinationsViewOnly(t *testing.T) {
+	st := newStack(t)
+	env := st.env
+	ctx := context.Background()
+	fifo, err := env.Store.CreateDestination(ctx, env.TenantID, st.appID, tenants.DestinationInput{Type: tenants.DestinationFIFO,
+		URL: "http://127.0.0.1:9/fifo", BatchSize: 5, Disabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bt.New(t)
+	p := b.Tab("portal-destinations-view-only")
+	link := st.linkWith(t, models.AppPortalAccessIn{Capabilities: []models.AppPortalCapability{models.APPPORTALCAPABILITY_VIEW_BASE}})
+	p.Do("open the magic link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"]`)),
+		chromedp.Evaluate[chromedp.Void](`location.hash = '#/destinations'`),
+		chromedp.WaitVisible(chromedp.CSS(`.sink-row[data-destination-id=`+bt.CSS(fifo.ID)+`]`)))
+	if n := bt.Eval[int](p, "look for Add", `document.querySelectorAll('#add-destination').length`); n != 0 {
+		t.Error("a view-only link offers Add destination")
+	}
+	p.Do("open it", bt.Click(chromedp.CSS(`.sink-row[data-destination-id=`+bt.CSS(fifo.ID)+`]`)),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-page="destination"] #dest-attempts .empty`)))
+	if n := bt.Eval[int](p, "look for buttons", `document.querySelectorAll('#dest-edit, #dest-toggle, #dest-delete, #dest-skip, #dest-force-retry, #secret-reveal').length`); n != 0 {
+		t.Errorf("a view-only link shows %d buttons that change the destination or read its secret", n)
+	}
+	p.Do("open the form anyway", chromedp.Evaluate[chromedp.Void](`location.hash = '#/destinations/new'`),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-page="destination-form"] .callout.warn`)))
+	p.Shot("form")
+	b.CheckNoErrors()
+}
