@@ -205,6 +205,14 @@ type DestinationOutcome struct {
 // sender stops at once and writes nothing.
 var ErrDestinationLeaseLost = errors.New("destination lease lost")
 
+// ErrPollerDisabled is returned by a poll of a polling endpoint whose
+// status is disabled. A disabled destination hands out nothing until it
+// is enabled again, as a FIFO or RabbitMQ one sends nothing; a poll says
+// so rather than answering an empty page, which a consumer could not tell
+// from having caught up. Consumers' positions do not move meanwhile.
+var ErrPollerDisabled = &Error{Code: CodeConflict, Reason: "destination_disabled",
+	Message: "the polling endpoint is disabled; set its status to enabled to read again from where each consumer stopped"}
+
 // DestinationAttemptFilter narrows a list of a destination's attempts.
 type DestinationAttemptFilter struct {
 	ListParams
