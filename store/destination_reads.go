@@ -124,7 +124,15 @@ func (s *Store) PollDestination(ctx context.Context, tenantID, appID, ref string
 			return nil, pos, false, err
 		}
 	}
-	return s.readPositions(ctx, d, pos, limit, f)
+	msgs, next, done, err := s.readPositions(ctx, d, pos, limit, f)
+	if err != nil {
+		return nil, next, false, err
+	}
+	// Billing (destination_usage.go): the messages no poll returned before.
+	if err := s.recordPolled(ctx, d, msgs); err != nil {
+		return nil, next, false, err
+	}
+	return msgs, next, done, nil
 }
 
 func (s *Store) pollingDestination(ctx context.Context, tenantID, appID, ref string) (tenants.Destination, error) {
@@ -163,6 +171,9 @@ func (s *Store) ConsumerPoll(ctx context.Context, tenantID, appID, ref, consumer
 			pos = *from
 		}
 		if msgs, next, done, err = tx.readPositions(ctx, d, pos, limit, tenants.PollFilter{}); err != nil {
+			return err
+		}
+		if err := tx.recordPolled(ctx, d, msgs); err != nil { // billing, destination_usage.go
 			return err
 		}
 		return tx.setConsumer(ctx, d, consumer, next)
@@ -387,6 +398,9 @@ func (s *Store) FinishSenderBatch(ctx context.Context, owner string, d tenants.D
 			a.ID, d.TenantID, d.ID, a.BatchID, a.FirstMsgID, a.LastMsgID, a.NumEvents, int16(a.Status), a.StatusCode, a.Response,
 			a.DurationMs, a.CreatedAt); err != nil {
 			return fmt.Errorf("record destination attempt: %w", translate(err))
+		}
+		if a.Status == tenants.StatusSuccess {
+			return tx.recordSent(ctx, d, a) // billing, destination_usage.go
 		}
 		return nil
 	})
