@@ -61,7 +61,11 @@ func (s *Store) readPositions(ctx context.Context, d tenants.Destination, from t
 		next tenants.Position
 		done bool
 	)
-	err := s.InTx(ctx, func(tx *Store) error {
+	// The transaction is opened without ctx's cancellation (its statements
+	// keep it): database/sql rolls a cancelled transaction back from a
+	// goroutine of its own, racing with pgx still reading on the
+	// connection; a cancelled statement ends the transaction from here.
+	err := s.InTx(context.WithoutCancel(ctx), func(tx *Store) error {
 		if _, err := tx.pg.Exec(ctx, "SET LOCAL enable_sort = off"); err != nil {
 			return fmt.Errorf("read messages by position: %w", translate(err))
 		}
