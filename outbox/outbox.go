@@ -59,8 +59,16 @@ type Outbox struct {
 // Submission is one validated message to accept.
 type Submission struct {
 	TenantID string
-	AppID    string
-	Input    tenants.MessageInput
+	// AppID is the application's id, or empty: then AppRef (its id or
+	// uid) is resolved where the message is stored, and a ref naming no
+	// live application fails the submission with tenants.ErrNotFound.
+	AppID  string
+	AppRef string
+	// WithConfig asks the store for the endpoints' sending configuration
+	// along with the deliveries, for the worker (the application is new to
+	// the submitter, so its endpoints are likely new to the worker too).
+	WithConfig bool
+	Input      tenants.MessageInput
 	// Idempotency, when set, makes a repeat of the same request (same
 	// tenant, route, key and body) answer with the first one's message.
 	Idempotency *Idempotency
@@ -139,7 +147,7 @@ func groupByKey(subs []Submission) []keyGroup {
 	groups := make([]keyGroup, 0, len(subs))
 	byKey := map[string]int{}
 	for i, s := range subs {
-		g := keyGroup{spec: tenants.MessageSpec{TenantID: s.TenantID, AppID: s.AppID, In: s.Input}, members: []int{i}}
+		g := keyGroup{spec: tenants.MessageSpec{TenantID: s.TenantID, AppID: s.AppID, AppRef: s.AppRef, WithConfig: s.WithConfig, In: s.Input}, members: []int{i}}
 		if s.Idempotency != nil {
 			key := IdempotencyKey(s.TenantID, s.Idempotency.Route, s.Idempotency.Key)
 			if gi, ok := byKey[string(key)]; ok {
@@ -204,6 +212,11 @@ func (o *Outbox) writeMessages(ctx context.Context, subs []Submission, out []Acc
 			for _, i := range g.members {
 				errs[i] = gerrs[gi]
 			}
+		case created[gi].Missing:
+			gerrs[gi] = fmt.Errorf("application %s: %w", subs[l].AppRef, tenants.ErrNotFound)
+			for _, i := range g.members {
+				errs[i] = gerrs[gi]
+			}
 		case created[gi].Duplicate:
 			// The key was claimed before this batch: answered below.
 		default:
@@ -230,6 +243,9 @@ func (o *Outbox) writeMessages(ctx context.Context, subs []Submission, out []Acc
 		for j, i := range g.members {
 			if j == 0 && !created[gi].Duplicate {
 				continue
+			}
+			if subs[i].AppID == "" {
+				subs[i].AppID = created[gi].Message.AppID
 			}
 			out[i], errs[i] = o.replay(ctx, subs[i], g.spec.Claim)
 		}

@@ -67,6 +67,13 @@ func (d *Dispatcher) DispatchMessages(ctx context.Context, msgs []tenants.Create
 			weights[m.Message.TenantID] = w
 		}
 		meta := metaOf(origin)
+		if d.run != nil {
+			for _, nd := range m.Deliveries {
+				if nd.Config != nil {
+					d.run.h.cache.seed(nd.Config)
+				}
+			}
+		}
 		for i, job := range m.FirstJobs() {
 			ops = append(ops, admitOp{ID: job.ID, EndpointID: job.EndpointID, TenantID: job.TenantID, Due: *job.NextAttemptAt,
 				Cap: laneCap(m.Deliveries[i].LaneCap), Weight: w, Meta: meta})
