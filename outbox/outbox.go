@@ -66,7 +66,8 @@ type Submission struct {
 	AppRef string
 	// WithConfig asks the store for the endpoints' sending configuration
 	// along with the deliveries, for the worker (the application is new to
-	// the submitter, so its endpoints are likely new to the worker too).
+	// the submitter, so its endpoints are likely new to the worker too);
+	// ignored when this process runs no worker.
 	WithConfig bool
 	Input      tenants.MessageInput
 	// Idempotency, when set, makes a repeat of the same request (same
@@ -143,11 +144,12 @@ type keyGroup struct {
 	members []int // indexes into the batch; members[0] is the leader
 }
 
-func groupByKey(subs []Submission) []keyGroup {
+func (o *Outbox) groupByKey(subs []Submission) []keyGroup {
+	keeps := o.workers.KeepsConfigs()
 	groups := make([]keyGroup, 0, len(subs))
 	byKey := map[string]int{}
 	for i, s := range subs {
-		g := keyGroup{spec: tenants.MessageSpec{TenantID: s.TenantID, AppID: s.AppID, AppRef: s.AppRef, WithConfig: s.WithConfig, In: s.Input}, members: []int{i}}
+		g := keyGroup{spec: tenants.MessageSpec{TenantID: s.TenantID, AppID: s.AppID, AppRef: s.AppRef, WithConfig: s.WithConfig && keeps, In: s.Input}, members: []int{i}}
 		if s.Idempotency != nil {
 			key := IdempotencyKey(s.TenantID, s.Idempotency.Route, s.Idempotency.Key)
 			if gi, ok := byKey[string(key)]; ok {
@@ -197,7 +199,7 @@ func (o *Outbox) create(ctx context.Context, groups []keyGroup) ([]tenants.Creat
 // batch, then one hand-over of all its deliveries to the workers, then
 // the answers of repeated idempotency keys.
 func (o *Outbox) writeMessages(ctx context.Context, subs []Submission, out []Accepted, errs []error) {
-	groups := groupByKey(subs)
+	groups := o.groupByKey(subs)
 	created, gerrs := o.create(ctx, groups)
 	var (
 		fresh   []tenants.CreatedMessage

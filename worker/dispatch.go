@@ -35,6 +35,12 @@ type Dispatcher struct {
 // Worker.Dispatcher.
 func NewDispatcher(c *Client) *Dispatcher { return &Dispatcher{client: c} }
 
+// KeepsConfigs reports whether this process runs a worker that keeps the
+// endpoint configurations read along with new deliveries
+// (tenants.NewDelivery.Config): in a process without one they would be
+// read for nothing.
+func (d *Dispatcher) KeepsConfigs() bool { return d.run != nil }
+
 // enqueueTimeout bounds the admission a request waits for. Past it, or
 // when Redis is down, the request still succeeds: the deliveries are
 // durable in PostgreSQL and the sweeper admits them.
