@@ -126,11 +126,18 @@ func resolveAppSQL(r string) string {
 // the applications named by ($1 tenant, $2 ref, $3 ref is an id), live
 // secrets at $4: sent with createMessagesSQL for the messages that ask for
 // their endpoints' configuration, in the same round trip.
-var appConfigsSQL = `SELECT ` + endpointConfigCols + `
-	FROM unnest($1::text[], $2::text[], $3::bool[]) AS r(tenant_id, app_ref, app_is_id)
+//
+// Every join is lateral, and the endpoints' fenced (OFFSET 0) so that it
+// is not pulled up: each lookup is by index whatever the number of
+// endpoints (a generic plan would otherwise scan them all).
+var appConfigsSQL = `SELECT c.* FROM unnest($1::text[], $2::text[], $3::bool[]) AS r(tenant_id, app_ref, app_is_id)
 	JOIN LATERAL (` + resolveAppSQL("r") + `) ap ON true
-	JOIN endpoints e ON e.tenant_id = r.tenant_id AND e.app_id = ap.id AND e.deleted_at IS NULL
-	` + endpointConfigJoins("$4", "true")
+	JOIN LATERAL (
+		SELECT ` + endpointConfigCols + `
+		FROM endpoints e ` + endpointConfigJoins("$4", "true") + `
+		WHERE e.app_id = ap.id AND e.deleted_at IS NULL AND e.tenant_id = r.tenant_id
+		OFFSET 0
+	) c ON true`
 
 // messageArgs are createMessagesSQL's columns, one slice per column: the
 // statement reads them with unnest.
