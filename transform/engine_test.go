@@ -173,10 +173,9 @@ func TestRunBatch(t *testing.T) {
 	p := compile(t, e, `function handler(input) {
 		return {payloads: input.events.map(function (e) { return {type: e.eventType, id: e.payload.id, key: input.variables.k}; })};
 	}`)
-	got, err := p.RunBatch(context.Background(), []BatchEvent{
-		{MsgID: "msg_1", EventType: "a.b", Payload: json.RawMessage(`{"id":1}`)},
-		{MsgID: "msg_2", EventType: "c.d", Payload: json.RawMessage(`{"id":2}`)},
-	}, map[string]string{"k": "v"})
+	got, err := p.RunBatch(context.Background(), json.RawMessage(`{"events":[
+		{"id": "msg_1", "eventType": "a.b", "payload": {"id":1}},
+		{"id": "msg_2", "eventType": "c.d", "payload": {"id":2}}]}`), map[string]string{"k": "v"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,8 +184,19 @@ func TestRunBatch(t *testing.T) {
 		t.Fatalf("got %s (cancel %v), want %s", got.Body, got.Cancel, want)
 	}
 	c := compile(t, e, `function handler(input) { return {cancel: input.events.length === 0}; }`)
-	if got, err := c.RunBatch(context.Background(), nil, nil); err != nil || !got.Cancel {
+	if got, err := c.RunBatch(context.Background(), json.RawMessage(`{"events":[]}`), nil); err != nil || !got.Cancel {
 		t.Fatalf("empty batch: %+v, %v", got, err)
+	}
+	// What the handler returns unchanged comes back without its variables.
+	same := compile(t, e, `function handler(input) { return input; }`)
+	got, err = same.RunBatch(context.Background(), json.RawMessage(`{"events":[{"id":"msg_1"}],"url":"http://x"}`), map[string]string{"k": "secret"})
+	if err != nil || string(got.Body) != `{"events":[{"id":"msg_1"}],"url":"http://x"}` {
+		t.Fatalf("identity: %s, %v", got.Body, err)
+	}
+	for _, code := range []string{`function handler() { return 3; }`, `function handler() { return null; }`, `function handler() { return {cancel: "yes"}; }`} {
+		if _, err := compile(t, e, code).RunBatch(context.Background(), json.RawMessage(`{"events":[]}`), nil); err == nil {
+			t.Errorf("%s: no error", code)
+		}
 	}
 }
 
