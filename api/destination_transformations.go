@@ -46,12 +46,23 @@ func (s *Server) patchDestinationTransformation(c *gin.Context) error {
 		on := !p.Code.Null
 		p.Enabled = &on
 	}
-	if _, err := ds.PatchDestinationTransformation(c.Request.Context(), a.TenantID, a.ID, c.Param("destination_id"), p); err != nil {
+	d, err := ds.FindDestination(c.Request.Context(), a.TenantID, a.ID, c.Param("destination_id"))
+	if err != nil {
+		return err
+	}
+	if d.Type == tenants.DestinationPolling {
+		return errNoPollingTransformation
+	}
+	if _, err := ds.PatchDestinationTransformation(c.Request.Context(), a.TenantID, a.ID, d.ID, p); err != nil {
 		return err
 	}
 	c.JSON(http.StatusOK, gin.H{})
 	return nil
 }
+
+// errNoPollingTransformation: Svix's polling endpoints have none.
+var errNoPollingTransformation = tenants.InvalidAt([]string{"path", "destination_id"},
+	"a polling endpoint has no transformation: its consumers read the messages as they are")
 
 // simulatedEvent is one event of a simulated batch, as the sender builds
 // them (worker/sink_fifo.go's sinkEvent).
@@ -81,7 +92,7 @@ func (s *Server) simulateDestinationTransformation(c *gin.Context) error {
 		return err
 	}
 	if d.Type == tenants.DestinationPolling {
-		return tenants.InvalidAt([]string{"path", "destination_id"}, "a polling endpoint has no transformation: its consumers read the messages as they are")
+		return errNoPollingTransformation
 	}
 	stored, err := ds.FindDestinationTransformation(ctx, a.TenantID, a.ID, d.ID)
 	if err != nil {
