@@ -3,7 +3,9 @@
 -- A FIFO or RabbitMQ destination's transformation is an endpoint's
 -- (0017): code, a switch, and variables sealed with
 -- HOOKLINE_ENCRYPTION_KEY (the destination's id in the associated data),
--- never stored in the clear. A row exists once one was set.
+-- never stored in the clear. A row exists once one was set. A batch its
+-- transformation canceled is recorded in destination_attempts with status
+-- 4 (canceled), beside 0 (success) and 2 (fail).
 --
 -- A poller token lets a customer's poller read one polling endpoint and
 -- nothing else. Only its SHA-256 is looked up; the token itself is kept

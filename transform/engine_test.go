@@ -242,3 +242,67 @@ func TestRun_ReadmeExample(t *testing.T) {
 		t.Fatalf("(-want +got)\n%s", diff)
 	}
 }
+
+func TestReadFIFORequest(t *testing.T) {
+	const url = "https://example.com/fifo"
+	tests := []struct {
+		name, body string
+		want       FIFORequest
+		wantErr    string
+	}{
+		{"Identity", `{"events":[{"id":"msg_1"}],"url":"https://example.com/fifo","method":"POST","headers":{}}`,
+			FIFORequest{Method: "POST", URL: url, Body: json.RawMessage(`[{"id":"msg_1"}]`), Headers: map[string]string{}}, ""},
+		{"Array", `[1,2]`, FIFORequest{Method: "POST", URL: url, Body: json.RawMessage(`[1,2]`)}, ""},
+		{"Payload", `{"payload":{"a":1},"method":"put","url":"https://other.example/x","headers":{"X-A":"b"}}`,
+			FIFORequest{Method: "PUT", URL: "https://other.example/x", Body: json.RawMessage(`{"a":1}`), Headers: map[string]string{"X-A": "b"}}, ""},
+		{"PayloadWinsOverEvents", `{"events":[1],"payload":"text"}`, FIFORequest{Method: "POST", URL: url, Body: json.RawMessage(`"text"`)}, ""},
+		{"ObjectIsTheBody", `{"count":2,"events":[1]}`, FIFORequest{Method: "POST", URL: url, Body: json.RawMessage(`{"count":2,"events":[1]}`)}, ""},
+		{"BadMethod", `{"events":[],"method":"GET"}`, FIFORequest{}, "method must be"},
+		{"EmptyURL", `{"events":[],"url":""}`, FIFORequest{}, "url must be"},
+		{"ReservedHeader", `{"events":[],"headers":{"webhook-signature":"x"}}`, FIFORequest{}, "cannot be changed"},
+		{"HeaderNotString", `{"events":[],"headers":{"X-A":1}}`, FIFORequest{}, "headers must be"},
+		{"NotJSON", `nope`, FIFORequest{}, "object or an array"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ReadFIFORequest(json.RawMessage(tc.body), url)
+			if tc.wantErr != "" {
+				var te *Error
+				if !errors.As(err, &te) || te.Kind != KindInvalidOutput || !strings.Contains(te.Message, tc.wantErr) {
+					t.Fatalf("err = %v; want an invalid_output error with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestReadPayloads(t *testing.T) {
+	got, err := ReadPayloads(json.RawMessage(`{"payloads":["a \"quoted\" string",{"n":1},[2],3]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`a "quoted" string`, `{"n":1}`, `[2]`, `3`}
+	if len(got) != len(want) {
+		t.Fatalf("got %q; want %q", got, want)
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Errorf("payload %d = %q; want %q", i, got[i], want[i])
+		}
+	}
+	for _, body := range []string{`{}`, `{"payloads":"x"}`, `{"payloads":null}`, `[1]`} {
+		if _, err := ReadPayloads(json.RawMessage(body)); err == nil {
+			t.Errorf("%s: no error", body)
+		}
+	}
+	if got, err := ReadPayloads(json.RawMessage(`{"payloads":[]}`)); err != nil || len(got) != 0 {
+		t.Errorf("no payloads: %q, %v; want none, no error", got, err)
+	}
+}
