@@ -11,7 +11,16 @@ import (
 	svix "github.com/svix/svix-webhooks/go"
 	"github.com/svix/svix-webhooks/go/models"
 
+	"github.com/hookline/hookline/api"
+	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/testenv"
+)
+
+// The API finds these on its store by assertion: the one store must keep
+// having them, or the routes answer 500 and poller tokens 401.
+var (
+	_ api.DestinationStore  = (*store.Store)(nil)
+	_ api.PollerTokenFinder = (*store.Store)(nil)
 )
 
 type apiToken struct {

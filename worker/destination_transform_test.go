@@ -15,10 +15,15 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/tenants"
 	"github.com/hookline/hookline/testenv"
 	"github.com/hookline/hookline/worker"
 )
+
+// The worker finds the senders' store by assertion: the one store must
+// keep implementing it, or destinations silently never send.
+var _ worker.SinkStore = (*store.Store)(nil)
 
 // rawAPI calls the API with the tenant's key (the Svix Go SDK v1.99.1 has
 // no destination methods) and returns the status and body.
