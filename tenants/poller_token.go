@@ -38,7 +38,9 @@ type PollerToken struct {
 }
 
 // LiveAt reports whether the token is still valid at now.
-func (t PollerToken) LiveAt(now time.Time) bool { return t.ExpiresAt == nil || now.Before(*t.ExpiresAt) }
+func (t PollerToken) LiveAt(now time.Time) bool {
+	return t.ExpiresAt == nil || now.Before(*t.ExpiresAt)
+}
 
 // LooksLikePollerToken reports whether token has a poller token's prefix.
 func LooksLikePollerToken(token string) bool { return strings.HasPrefix(token, PollerTokenPrefix) }

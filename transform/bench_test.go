@@ -111,7 +111,9 @@ func benchBatch(b *testing.B, code string) {
 }
 
 // BenchmarkRunBatch_Identity: return input, on a batch of 100.
-func BenchmarkRunBatch_Identity(b *testing.B) { benchBatch(b, `function handler(input) { return input; }`) }
+func BenchmarkRunBatch_Identity(b *testing.B) {
+	benchBatch(b, `function handler(input) { return input; }`)
+}
 
 // BenchmarkRunBatch_Reshape: a body of 100 reshaped events.
 func BenchmarkRunBatch_Reshape(b *testing.B) {
