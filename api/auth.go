@@ -31,6 +31,9 @@ type Principal struct {
 	// routes (see routeCapabilities); tenant credentials leave it zero and
 	// are not limited.
 	Capabilities tenants.Capability
+	// PollerSink is set for a poller token: the one polling endpoint it
+	// may read, through pollerRoutes only.
+	PollerSink string
 
 	// tenantJWT marks a tenant JWT, issued at issuedAt (zero: no iat).
 	tenantJWT bool
@@ -86,6 +89,12 @@ type Authenticator struct {
 	// no query per request. Bounded (unknownKeyCap); being stale costs
 	// nothing: keys are random, so a newly created key is never in it.
 	unknown *ttlcache.Cache[[32]byte, struct{}]
+
+	// pollers caches poller tokens by the SHA-256 of their secret
+	// (authCacheSize, authCacheTTL): being stale costs at most
+	// authCacheTTL of a rotated-out token still passing on another
+	// process (this one forgets it at once: ForgetPollerTokens).
+	pollers *ttlcache.Cache[[32]byte, cachedPollerToken]
 }
 
 // Bounds of the negative API-key cache.
@@ -139,6 +148,7 @@ func NewAuthenticator(store Store, tokens *Tokens, log *slog.Logger) *Authentica
 		tenants: ttlcache.New[string, cachedTenant](authCacheSize, authCacheTTL),
 		used:    map[string]time.Time{},
 		unknown: ttlcache.New[[32]byte, struct{}](unknownKeyCap, unknownKeyTTL),
+		pollers: ttlcache.New[[32]byte, cachedPollerToken](authCacheSize, authCacheTTL),
 	}
 }
 
@@ -161,6 +171,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 			return Principal{}, err
 		}
 		p = Principal{TenantID: cred.TenantID, KeyID: cred.KeyID}
+	case tenants.LooksLikePollerToken(token):
+		var err error
+		if p, err = a.pollerToken(ctx, token); err != nil {
+			return Principal{}, err
+		}
 	case tenants.LooksLikeConsoleSession(token):
 		if a.consoleTokens == nil {
 			return Principal{}, errAuth("invalid or expired token")

@@ -36,6 +36,12 @@ var routeCapabilities = map[string]tenants.Capability{
 	"POST /api/v1/app/:app_id/destination/:destination_id/force-retry":   tenants.CapManageEndpoint | tenants.CapCreateAttempts,
 	"GET /api/v1/app/:app_id/destination/:destination_id/secret":         tenants.CapViewEndpointSecret | tenants.CapManageEndpointSecret | tenants.CapManageEndpoint,
 	"POST /api/v1/app/:app_id/destination/:destination_id/secret/rotate": tenants.CapManageEndpointSecret | tenants.CapManageEndpoint,
+	// A poller token is a credential to read the endpoint: shown and
+	// rotated as its secret is.
+	"GET " + pollerTokenPath:                                                       tenants.CapViewEndpointSecret | tenants.CapManageEndpointSecret | tenants.CapManageEndpoint,
+	"POST " + pollerTokenPath + "/rotate":                                          tenants.CapManageEndpointSecret | tenants.CapManageEndpoint,
+	"PATCH /api/v1/app/:app_id/destination/:destination_id/transformation":         tenants.CapManageEndpoint,
+	"POST /api/v1/app/:app_id/destination/:destination_id/transformation/simulate": tenants.CapManageEndpoint,
 
 	// Transformations: saving, and simulating (which runs code with the
 	// endpoint's variables).
@@ -51,6 +57,12 @@ var routeCapabilities = map[string]tenants.Capability{
 // checkCapability refuses (403) an app-portal token that lacks the
 // capability a route needs. Tenant credentials are never limited here.
 func checkCapability(p Principal, r route) error {
+	if p.PollerSink != "" {
+		if !pollerRoutes[r.method+" "+r.path] {
+			return errForbidden("this poller token may only read its polling endpoint")
+		}
+		return nil
+	}
 	if p.AppID == "" {
 		return nil
 	}

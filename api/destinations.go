@@ -38,6 +38,12 @@ type DestinationStore interface {
 	PollDestination(ctx context.Context, tenantID, appID, ref string, from *tenants.Position, after time.Time, limit int, f tenants.PollFilter) ([]tenants.PollMessage, tenants.Position, bool, error)
 	ConsumerPoll(ctx context.Context, tenantID, appID, ref, consumer string, from *tenants.Position, limit int) ([]tenants.PollMessage, tenants.Position, bool, error)
 	ConsumerSeek(ctx context.Context, tenantID, appID, ref, consumer string, after time.Time) (tenants.Position, error)
+	FindDestinationTransformation(ctx context.Context, tenantID, appID, ref string) (tenants.Transformation, error)
+	PatchDestinationTransformation(ctx context.Context, tenantID, appID, ref string, p tenants.TransformationPatch) (tenants.Transformation, error)
+	DestinationLastAcked(ctx context.Context, tenantID, appID, ref string) (tenants.Message, error)
+	DestinationNextEvent(ctx context.Context, tenantID, appID, ref string) (tenants.Message, error)
+	PollerToken(ctx context.Context, tenantID, appID, ref string) (tenants.PollerToken, error)
+	RotatePollerToken(ctx context.Context, tenantID, appID, ref string, expiry, oldExpiry time.Duration) (tenants.PollerToken, error)
 }
 
 // destinationRoutes are the routes of issue 21: destinations and polling
@@ -64,9 +70,13 @@ func (s *Server) destinationRoutes() []route {
 		{"POST", d + "/force-retry", scopeApp, w, s.forceRetryDestination},
 		{"GET", d + "/attempt", scopeApp, r, s.listDestinationAttempts},
 		{"GET", d + "/attempt/:attempt_id", scopeApp, r, s.getDestinationAttempt},
+		{"GET", d + "/last-acked-event", scopeApp, r, s.getLastAckedEvent},
+		{"GET", d + "/next-event", scopeApp, r, s.getNextEvent},
 		{"GET", poller, scopeApp, r, s.poll},
 		{"GET", poller + "/consumer/:consumer_id", scopeApp, r, s.consumerPoll},
 		{"POST", poller + "/consumer/:consumer_id/seek", scopeApp, w, s.consumerSeek},
+		{"GET", pollerTokenPath, scopeApp, r, s.getPollerToken},
+		{"POST", pollerTokenPath + "/rotate", scopeApp, w, s.rotatePollerToken},
 	}
 }
 
@@ -742,5 +752,15 @@ func destinationOps() []op {
 			ok:    200, resp: pollingOut{}},
 		{method: "GET", path: poller + "/consumer/:consumer_id", tag: "Message", summary: "Read the messages after this consumer's last poll (server-held iterator).", query: pollQ, ok: 200, resp: pollingOut{}},
 		{method: "POST", path: poller + "/consumer/:consumer_id/seek", tag: "Message", summary: "Set a consumer's position to the messages created from a time on.", body: seekIn{}, ok: 200, resp: seekOut{}},
+		{method: "GET", path: d + "/transformation", tag: "Destination", summary: "Get the destination's transformation (variables' values masked).", ok: 200, resp: transformationOut{}},
+		{method: "PATCH", path: d + "/transformation", tag: "Destination", summary: "Set or unset the destination's transformation, run once per batch (setting code enables it unless enabled says otherwise).",
+			body: transformationPatchIn{}, ok: 200, resp: map[string]any{}},
+		{method: "POST", path: d + "/transformation/simulate", tag: "Destination", summary: "Run transformation code on a batch of one sample message, as the destination would.",
+			body: transformationSimulateIn{}, ok: 200, resp: transformationSimulateOut{}},
+		{method: "GET", path: d + "/last-acked-event", tag: "Destination", summary: "Get the last event the destination acknowledged (404 before the first, and for a polling endpoint).", ok: 200, resp: eventOut{}},
+		{method: "GET", path: d + "/next-event", tag: "Destination", summary: "Get the oldest event the destination has not acknowledged (404 when it has caught up).", ok: 200, resp: eventOut{}},
+		{method: "GET", path: pollerTokenPath, tag: "Authentication", summary: "Get the current token of a polling endpoint's poller (made on first use): it may only poll that endpoint.", ok: 200, resp: apiTokenOut{}},
+		{method: "POST", path: pollerTokenPath + "/rotate", tag: "Authentication", summary: "Make a new poller token; the old one ends after oldTokenExpiry seconds (default 300).",
+			body: rotatePollerTokenIn{}, ok: 201, resp: apiTokenOut{}},
 	}
 }

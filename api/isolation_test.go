@@ -182,6 +182,14 @@ var isolationTable = map[string]isolationCase{
 	"GET /api/v1/app/:app_id/poller/:sink_id":                                 {codes: notFound},
 	"GET /api/v1/app/:app_id/poller/:sink_id/consumer/:consumer_id":           {codes: notFound},
 	"POST /api/v1/app/:app_id/poller/:sink_id/consumer/:consumer_id/seek":     {body: `{"after":"2020-01-01T00:00:00Z"}`, codes: notFound},
+	"GET /api/v1/app/:app_id/destination/:destination_id/transformation":      {codes: notFound},
+	"PATCH /api/v1/app/:app_id/destination/:destination_id/transformation":    {body: `{"code":"function handler(i) { return i; }"}`, codes: notFound},
+	"POST /api/v1/app/:app_id/destination/:destination_id/transformation/simulate": {
+		body: `{"code":"function handler(i) { return i; }","eventType":"a.only","payload":{}}`, codes: notFound},
+	"GET /api/v1/app/:app_id/destination/:destination_id/last-acked-event": {codes: notFound},
+	"GET /api/v1/app/:app_id/destination/:destination_id/next-event":       {codes: notFound},
+	"GET /api/v1/auth/app/:app_id/poller/:endpoint_id/token":               {codes: notFound},
+	"POST /api/v1/auth/app/:app_id/poller/:endpoint_id/token/rotate":       {body: `{"oldTokenExpiry":0}`, codes: notFound},
 }
 
 // tenantA is what tenant A owns; B must never see any of it.
@@ -231,6 +239,21 @@ func seedTenantA(t *testing.T, env *testenv.Env) tenantA {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A's poller token and a FIFO destination's secret variables must
+	// never reach B.
+	ptok, err := s.PollerToken(ctx, tid, app.ID, sink.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fifo, err := s.CreateDestination(ctx, tid, app.ID, tenants.DestinationInput{Type: tenants.DestinationFIFO, URL: "http://127.0.0.1:9/fifo",
+		BatchSize: tenants.DefaultBatchSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PatchDestinationTransformation(ctx, tid, app.ID, fifo.ID, tenants.TransformationPatch{
+		Code: tenants.Some("function handler(i) { return i; }"), Variables: tenants.Some(map[string]string{"k": "A-secret-variable"})}); err != nil {
+		t.Fatal(err)
+	}
 	task, err := s.RecordTask(ctx, tid, tenants.TaskEndpointRecover, tenants.TaskFinished, map[string]string{"note": "A-secret-task"})
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +266,8 @@ func seedTenantA(t *testing.T, env *testenv.Env) tenantA {
 		},
 		uids: map[string]string{"app_id": "a-app", "endpoint_id": "a-ep", "msg_id": "a-evt", "destination_id": "a-sink", "sink_id": "a-sink"},
 		secrets: []string{app.ID, ep.ID, m.ID, at.ID, secret, "A-secret-app", "A-secret-description",
-			"A-secret-payload", "A-secret-response", "secret-hook", env.APIKey, task.ID, "A-secret-task", sink.ID},
+			"A-secret-payload", "A-secret-response", "secret-hook", env.APIKey, task.ID, "A-secret-task", sink.ID,
+			ptok.Token, fifo.ID, "A-secret-variable"},
 	}
 }
 

@@ -89,7 +89,11 @@ func (s *Server) poll(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	msgs, next, done, err := ds.PollDestination(c.Request.Context(), a.TenantID, a.ID, c.Param("sink_id"), from, after, limit, f)
+	sink, err := s.pollerSink(c, ds, a)
+	if err != nil {
+		return err
+	}
+	msgs, next, done, err := ds.PollDestination(c.Request.Context(), a.TenantID, a.ID, sink, from, after, limit, f)
 	if err != nil {
 		return err
 	}
@@ -124,7 +128,11 @@ func (s *Server) consumerPoll(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	msgs, next, done, err := ds.ConsumerPoll(c.Request.Context(), a.TenantID, a.ID, c.Param("sink_id"), consumer, from, limit)
+	sink, err := s.pollerSink(c, ds, a)
+	if err != nil {
+		return err
+	}
+	msgs, next, done, err := ds.ConsumerPoll(c.Request.Context(), a.TenantID, a.ID, sink, consumer, from, limit)
 	if err != nil {
 		return err
 	}
@@ -158,7 +166,11 @@ func (s *Server) consumerSeek(c *gin.Context) error {
 	if in.After == nil {
 		return tenants.Invalid("after", "field required")
 	}
-	p, err := ds.ConsumerSeek(c.Request.Context(), a.TenantID, a.ID, c.Param("sink_id"), consumer, *in.After)
+	sink, err := s.pollerSink(c, ds, a)
+	if err != nil {
+		return err
+	}
+	p, err := ds.ConsumerSeek(c.Request.Context(), a.TenantID, a.ID, sink, consumer, *in.After)
 	if err != nil {
 		return err
 	}

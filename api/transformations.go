@@ -28,12 +28,18 @@ import (
 func (s *Server) transformationRoutes() []route {
 	const r, w = false, true
 	ep := "/api/v1/app/:app_id/endpoint/:endpoint_id"
+	d := "/api/v1/app/:app_id/destination/:destination_id"
 	return []route{
 		{"GET", ep + "/transformation", scopeApp, r, s.getTransformation},
 		{"PATCH", ep + "/transformation", scopeApp, w, s.patchTransformation},
 		// Simulation stores nothing, but it runs code with the endpoint's
 		// variables: it needs the right to change the endpoint.
 		{"POST", ep + "/transformation/simulate", scopeApp, w, s.simulateTransformation},
+		// A FIFO endpoint's and a RabbitMQ destination's, run per batch
+		// (destination_transformations.go).
+		{"GET", d + "/transformation", scopeApp, r, s.getDestinationTransformation},
+		{"PATCH", d + "/transformation", scopeApp, w, s.patchDestinationTransformation},
+		{"POST", d + "/transformation/simulate", scopeApp, w, s.simulateDestinationTransformation},
 	}
 }
 
@@ -83,21 +89,30 @@ func (s *Server) patchTransformation(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var in transformationPatchIn
-	if err := s.decodeJSON(c, &in); err != nil {
+	p, err := s.readTransformationPatch(c)
+	if err != nil {
 		return err
 	}
-	if in.Code.Set && !in.Code.Null {
-		if err := s.checkTransformationCode(c.Request.Context(), in.Code.Value); err != nil {
-			return err
-		}
-	}
-	p := tenants.TransformationPatch{Code: in.Code, Enabled: in.Enabled, Variables: in.Variables}
 	if _, err := s.store.PatchTransformation(c.Request.Context(), a.TenantID, a.ID, c.Param("endpoint_id"), p); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)
 	return nil
+}
+
+// readTransformationPatch decodes a PATCH …/transformation body and
+// compiles its code.
+func (s *Server) readTransformationPatch(c *gin.Context) (tenants.TransformationPatch, error) {
+	var in transformationPatchIn
+	if err := s.decodeJSON(c, &in); err != nil {
+		return tenants.TransformationPatch{}, err
+	}
+	if in.Code.Set && !in.Code.Null {
+		if err := s.checkTransformationCode(c.Request.Context(), in.Code.Value); err != nil {
+			return tenants.TransformationPatch{}, err
+		}
+	}
+	return tenants.TransformationPatch{Code: in.Code, Enabled: in.Enabled, Variables: in.Variables}, nil
 }
 
 // checkTransformationCode compiles code: a 422 on body.code says what is
@@ -140,6 +155,9 @@ type transformationSimulateOut struct {
 	Method  string            `json:"method"`
 	Cancel  bool              `json:"cancel"`
 	Headers map[string]string `json:"headers,omitempty"`
+	// Payloads, for a RabbitMQ destination, are the messages it would
+	// publish (a Hookline extension; payload is their JSON array).
+	Payloads []string `json:"payloads,omitempty"`
 }
 
 // simulateTransformation runs code on a sample message as the endpoint
@@ -151,17 +169,9 @@ func (s *Server) simulateTransformation(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var in transformationSimulateIn
-	if err := s.decodeJSON(c, &in); err != nil {
+	in, err := s.readSimulateIn(c)
+	if err != nil {
 		return err
-	}
-	switch {
-	case in.Code == "":
-		return tenants.Invalid("code", "field required")
-	case in.EventType == "":
-		return tenants.Invalid("eventType", "field required")
-	case len(in.Payload) == 0 || string(in.Payload) == "null":
-		return tenants.Invalid("payload", "field required")
 	}
 	ctx := c.Request.Context()
 	ep, err := s.store.FindEndpoint(ctx, a.TenantID, a.ID, c.Param("endpoint_id"))
@@ -172,44 +182,88 @@ func (s *Server) simulateTransformation(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	// The stored values the caller did not send in the clear are secrets
-	// it may use but not see: they are masked wherever they come out.
-	var hidden []string
-	for k, v := range stored.Variables {
-		if sent, ok := in.Variables[k]; in.Variables == nil || (ok && sent == tenants.MaskedValue) {
-			hidden = append(hidden, v)
-		}
-	}
-	if in.Variables != nil {
-		stored.Apply(tenants.TransformationPatch{Variables: tenants.Some(in.Variables)})
-	}
+	vars, hidden := simulateVariables(stored, in.Variables)
 	prog, err := s.transform.Compile(ctx, in.Code)
 	if err != nil {
 		return transformationInvalid(err)
 	}
-	out, err := prog.Run(ctx, transform.Webhook{Method: http.MethodPost, URL: ep.URL, EventType: in.EventType, Payload: in.Payload}, stored.Variables)
+	out, err := prog.Run(ctx, transform.Webhook{Method: http.MethodPost, URL: ep.URL, EventType: in.EventType, Payload: in.Payload}, vars)
+	if err != nil {
+		return transformationInvalid(maskError(err, hidden))
+	}
+	if err := s.checkTransformedURL(out.URL); err != nil {
+		return err
+	}
+	res := transformationSimulateOut{URL: maskSecrets(out.URL, hidden), Payload: maskSecrets(string(out.Payload), hidden), Method: out.Method, Cancel: out.Cancel}
+	res.Headers = maskHeaders(out.Headers, hidden)
+	c.JSON(http.StatusOK, res)
+	return nil
+}
+
+// readSimulateIn decodes and checks a TransformationSimulateIn.
+func (s *Server) readSimulateIn(c *gin.Context) (transformationSimulateIn, error) {
+	var in transformationSimulateIn
+	if err := s.decodeJSON(c, &in); err != nil {
+		return in, err
+	}
+	switch {
+	case in.Code == "":
+		return in, tenants.Invalid("code", "field required")
+	case in.EventType == "":
+		return in, tenants.Invalid("eventType", "field required")
+	case len(in.Payload) == 0 || string(in.Payload) == "null":
+		return in, tenants.Invalid("payload", "field required")
+	}
+	return in, nil
+}
+
+// simulateVariables returns the variables a simulation runs with: those
+// sent, the stored ones where a masked value (or nothing) was sent, and
+// the stored values the caller did not send in the clear — secrets it may
+// use but not see, masked wherever they come out.
+func simulateVariables(stored tenants.Transformation, sent map[string]string) (map[string]string, []string) {
+	var hidden []string
+	for k, v := range stored.Variables {
+		if got, ok := sent[k]; sent == nil || (ok && got == tenants.MaskedValue) {
+			hidden = append(hidden, v)
+		}
+	}
+	if sent != nil {
+		stored.Apply(tenants.TransformationPatch{Variables: tenants.Some(sent)})
+	}
+	return stored.Variables, hidden
+}
+
+// maskError masks the hidden values in a transformation's error message.
+func maskError(err error, hidden []string) error {
 	var te *transform.Error
 	if errors.As(err, &te) {
 		te.Message = maskSecrets(te.Message, hidden)
 	}
-	if err != nil {
-		return transformationInvalid(err)
+	return err
+}
+
+func maskHeaders(h map[string]string, hidden []string) map[string]string {
+	if len(h) == 0 {
+		return nil
 	}
-	if err := tenants.CheckEndpointTarget(out.URL, s.opts.AllowPrivateTargets); err != nil {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		out[k] = maskSecrets(v, hidden)
+	}
+	return out
+}
+
+// checkTransformedURL refuses, as a transformation_error on body.code, a
+// URL a handler chose that the SSRF rules refuse.
+func (s *Server) checkTransformedURL(u string) error {
+	if err := tenants.CheckEndpointTarget(u, s.opts.AllowPrivateTargets); err != nil {
 		var ve *tenants.Error
 		if errors.As(err, &ve) {
-			err = &transform.Error{Kind: transform.KindInvalidOutput, Message: fmt.Sprintf("webhook.url %q: %s", out.URL, ve.Message)}
+			err = &transform.Error{Kind: transform.KindInvalidOutput, Message: fmt.Sprintf("webhook.url %q: %s", u, ve.Message)}
 		}
 		return transformationInvalid(err)
 	}
-	res := transformationSimulateOut{URL: maskSecrets(out.URL, hidden), Payload: maskSecrets(string(out.Payload), hidden), Method: out.Method, Cancel: out.Cancel}
-	for k, v := range out.Headers {
-		if res.Headers == nil {
-			res.Headers = map[string]string{}
-		}
-		res.Headers[k] = maskSecrets(v, hidden)
-	}
-	c.JSON(http.StatusOK, res)
 	return nil
 }
 

@@ -397,7 +397,7 @@ func (s *Store) StartSenderBatch(ctx context.Context, owner string, lease time.D
 }
 
 // FinishSenderBatch records the attempt of d's batch in flight and moves
-// d on, in one transaction: past the batch after a success, to its retry
+// d on, in one transaction: past the batch after a success (or a cancel), to its retry
 // (or disabled) after a failure. tenants.ErrDestinationLeaseLost when owner no longer holds
 // the destination; then nothing is written.
 func (s *Store) FinishSenderBatch(ctx context.Context, owner string, d tenants.Destination, o tenants.DestinationOutcome) error {
@@ -412,7 +412,9 @@ func (s *Store) FinishSenderBatch(ctx context.Context, owner string, d tenants.D
 			tag interface{ RowsAffected() int64 }
 			err error
 		)
-		if o.Attempt.Status == tenants.StatusSuccess {
+		// A batch its transformation canceled is over too: nothing is
+		// sent, and the cursor moves past it.
+		if o.Attempt.Status == tenants.StatusSuccess || o.Attempt.Status == tenants.StatusCanceled {
 			tag, err = tx.pg.Exec(ctx, `UPDATE destinations SET cursor_tx = batch_last_tx, cursor_id = batch_last_id, batch_id = NULL,
 					batch_first_id = NULL, batch_last_tx = NULL, batch_last_id = NULL, batch_count = NULL, batch_tries = 0, next_attempt_at = NULL,
 					lease_owner = $1, lease_until = $2 WHERE id = $3 AND batch_id = $4`+leaseWhere(5),
@@ -470,4 +472,57 @@ func (s *Store) ReleaseSender(ctx context.Context, owner, id string) error {
 		return fmt.Errorf("release %s: %w", id, translate(err))
 	}
 	return nil
+}
+
+// DestinationLastAcked returns the last message pushing destination ref
+// delivered with an acknowledgement (a 2xx, or the broker's confirms):
+// the last message of its latest successful batch. ErrNotFound when none
+// was delivered yet (or that message is past retention), and for a
+// polling endpoint, which has no acknowledgements (its consumers keep
+// their own positions).
+func (s *Store) DestinationLastAcked(ctx context.Context, tenantID, appID, ref string) (tenants.Message, error) {
+	d, err := s.pushingDestination(ctx, tenantID, appID, ref)
+	if err != nil {
+		return tenants.Message{}, err
+	}
+	var last string
+	err = s.pg.QueryRow(ctx, `SELECT last_msg_id FROM destination_attempts
+		WHERE destination_id = $1 AND tenant_id = $2 AND status = $3 AND last_msg_id <> ''
+		ORDER BY id DESC LIMIT 1`, d.ID, tenantID, int16(tenants.StatusSuccess)).Scan(&last)
+	if err != nil {
+		return tenants.Message{}, fmt.Errorf("last acked event of %s: %w", ref, translate(err))
+	}
+	return s.FindMessage(ctx, tenantID, appID, last)
+}
+
+// DestinationNextEvent returns the oldest message pushing destination ref
+// has not delivered yet: the first of its batch in flight, or the next
+// after its cursor. ErrNotFound when it has caught up, and for a polling
+// endpoint.
+func (s *Store) DestinationNextEvent(ctx context.Context, tenantID, appID, ref string) (tenants.Message, error) {
+	d, err := s.pushingDestination(ctx, tenantID, appID, ref)
+	if err != nil {
+		return tenants.Message{}, err
+	}
+	msgs, _, _, err := s.readPositions(ctx, d, d.From(), 1, tenants.PollFilter{})
+	if err != nil {
+		return tenants.Message{}, err
+	}
+	if len(msgs) == 0 {
+		return tenants.Message{}, fmt.Errorf("next event of %s: caught up: %w", ref, tenants.ErrNotFound)
+	}
+	return msgs[0].Message, nil
+}
+
+// pushingDestination finds a FIFO or RabbitMQ destination; a polling
+// endpoint is ErrNotFound with a message that says why.
+func (s *Store) pushingDestination(ctx context.Context, tenantID, appID, ref string) (tenants.Destination, error) {
+	d, err := s.FindDestination(ctx, tenantID, appID, ref)
+	if err != nil {
+		return d, err
+	}
+	if d.Type == tenants.DestinationPolling {
+		return d, &tenants.Error{Code: tenants.CodeNotFound, Message: "a polling endpoint acknowledges nothing: each consumer keeps its own position"}
+	}
+	return d, nil
 }

@@ -81,3 +81,43 @@ func BenchmarkCompile(b *testing.B) {
 		}
 	}
 }
+
+// benchBatch runs code on a FIFO batch of 100 events (batchSize's
+// default) and reads the request out, as the sender does per batch.
+func benchBatch(b *testing.B, code string) {
+	e := NewEngine(Options{})
+	p := compile(b, e, code)
+	var sb []byte
+	sb = append(sb, `{"events":[`...)
+	for i := range 100 {
+		if i > 0 {
+			sb = append(sb, ',')
+		}
+		sb = append(sb, `{"id":"msg_2bYsQ3pT8oKxLwZr4UvN1mEcFd0","eventType":"invoice.paid","timestamp":"2026-01-01T00:00:00Z","payload":{"id":"in_1","customer":"cus_42","amount":4200,"currency":"eur"}}`...)
+	}
+	sb = append(sb, `],"url":"https://hooks.example/fifo","method":"POST","headers":{}}`...)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := p.RunBatch(ctx, sb, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ReadFIFORequest(res.Body, "https://hooks.example/fifo"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRunBatch_Identity: return input, on a batch of 100.
+func BenchmarkRunBatch_Identity(b *testing.B) {
+	benchBatch(b, `function handler(input) { return input; }`)
+}
+
+// BenchmarkRunBatch_Reshape: a body of 100 reshaped events.
+func BenchmarkRunBatch_Reshape(b *testing.B) {
+	benchBatch(b, `function handler(input) {
+		return {payload: input.events.map(function (e) { return {ref: e.id, kind: e.eventType, cents: e.payload.amount}; })};
+	}`)
+}

@@ -173,10 +173,9 @@ func TestRunBatch(t *testing.T) {
 	p := compile(t, e, `function handler(input) {
 		return {payloads: input.events.map(function (e) { return {type: e.eventType, id: e.payload.id, key: input.variables.k}; })};
 	}`)
-	got, err := p.RunBatch(context.Background(), []BatchEvent{
-		{MsgID: "msg_1", EventType: "a.b", Payload: json.RawMessage(`{"id":1}`)},
-		{MsgID: "msg_2", EventType: "c.d", Payload: json.RawMessage(`{"id":2}`)},
-	}, map[string]string{"k": "v"})
+	got, err := p.RunBatch(context.Background(), json.RawMessage(`{"events":[
+		{"id": "msg_1", "eventType": "a.b", "payload": {"id":1}},
+		{"id": "msg_2", "eventType": "c.d", "payload": {"id":2}}]}`), map[string]string{"k": "v"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,8 +184,19 @@ func TestRunBatch(t *testing.T) {
 		t.Fatalf("got %s (cancel %v), want %s", got.Body, got.Cancel, want)
 	}
 	c := compile(t, e, `function handler(input) { return {cancel: input.events.length === 0}; }`)
-	if got, err := c.RunBatch(context.Background(), nil, nil); err != nil || !got.Cancel {
+	if got, err := c.RunBatch(context.Background(), json.RawMessage(`{"events":[]}`), nil); err != nil || !got.Cancel {
 		t.Fatalf("empty batch: %+v, %v", got, err)
+	}
+	// What the handler returns unchanged comes back without its variables.
+	same := compile(t, e, `function handler(input) { return input; }`)
+	got, err = same.RunBatch(context.Background(), json.RawMessage(`{"events":[{"id":"msg_1"}],"url":"http://x"}`), map[string]string{"k": "secret"})
+	if err != nil || string(got.Body) != `{"events":[{"id":"msg_1"}],"url":"http://x"}` {
+		t.Fatalf("identity: %s, %v", got.Body, err)
+	}
+	for _, code := range []string{`function handler() { return 3; }`, `function handler() { return null; }`, `function handler() { return {cancel: "yes"}; }`} {
+		if _, err := compile(t, e, code).RunBatch(context.Background(), json.RawMessage(`{"events":[]}`), nil); err == nil {
+			t.Errorf("%s: no error", code)
+		}
 	}
 }
 
@@ -230,5 +240,69 @@ func TestRun_ReadmeExample(t *testing.T) {
 		Payload: json.RawMessage(`{"text":"Invoice in_1 paid"}`), Headers: map[string]string{"X-Source": "hookline"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("(-want +got)\n%s", diff)
+	}
+}
+
+func TestReadFIFORequest(t *testing.T) {
+	const url = "https://example.com/fifo"
+	tests := []struct {
+		name, body string
+		want       FIFORequest
+		wantErr    string
+	}{
+		{"Identity", `{"events":[{"id":"msg_1"}],"url":"https://example.com/fifo","method":"POST","headers":{}}`,
+			FIFORequest{Method: "POST", URL: url, Body: json.RawMessage(`[{"id":"msg_1"}]`), Headers: map[string]string{}}, ""},
+		{"Array", `[1,2]`, FIFORequest{Method: "POST", URL: url, Body: json.RawMessage(`[1,2]`)}, ""},
+		{"Payload", `{"payload":{"a":1},"method":"put","url":"https://other.example/x","headers":{"X-A":"b"}}`,
+			FIFORequest{Method: "PUT", URL: "https://other.example/x", Body: json.RawMessage(`{"a":1}`), Headers: map[string]string{"X-A": "b"}}, ""},
+		{"PayloadWinsOverEvents", `{"events":[1],"payload":"text"}`, FIFORequest{Method: "POST", URL: url, Body: json.RawMessage(`"text"`)}, ""},
+		{"ObjectIsTheBody", `{"count":2,"events":[1]}`, FIFORequest{Method: "POST", URL: url, Body: json.RawMessage(`{"count":2,"events":[1]}`)}, ""},
+		{"BadMethod", `{"events":[],"method":"GET"}`, FIFORequest{}, "method must be"},
+		{"EmptyURL", `{"events":[],"url":""}`, FIFORequest{}, "url must be"},
+		{"ReservedHeader", `{"events":[],"headers":{"webhook-signature":"x"}}`, FIFORequest{}, "cannot be changed"},
+		{"HeaderNotString", `{"events":[],"headers":{"X-A":1}}`, FIFORequest{}, "headers must be"},
+		{"NotJSON", `nope`, FIFORequest{}, "object or an array"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ReadFIFORequest(json.RawMessage(tc.body), url)
+			if tc.wantErr != "" {
+				var te *Error
+				if !errors.As(err, &te) || te.Kind != KindInvalidOutput || !strings.Contains(te.Message, tc.wantErr) {
+					t.Fatalf("err = %v; want an invalid_output error with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got)\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestReadPayloads(t *testing.T) {
+	got, err := ReadPayloads(json.RawMessage(`{"payloads":["a \"quoted\" string",{"n":1},[2],3]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`a "quoted" string`, `{"n":1}`, `[2]`, `3`}
+	if len(got) != len(want) {
+		t.Fatalf("got %q; want %q", got, want)
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Errorf("payload %d = %q; want %q", i, got[i], want[i])
+		}
+	}
+	for _, body := range []string{`{}`, `{"payloads":"x"}`, `{"payloads":null}`, `[1]`} {
+		if _, err := ReadPayloads(json.RawMessage(body)); err == nil {
+			t.Errorf("%s: no error", body)
+		}
+	}
+	if got, err := ReadPayloads(json.RawMessage(`{"payloads":[]}`)); err != nil || len(got) != 0 {
+		t.Errorf("no payloads: %q, %v; want none, no error", got, err)
 	}
 }

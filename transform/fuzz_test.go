@@ -59,3 +59,49 @@ func FuzzRun(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRunBatch feeds arbitrary events and handler bodies through a
+// destination's batch conversion, and what comes out through both
+// readers: never a panic, every failure an *Error, and a body that is
+// sent is JSON.
+func FuzzRunBatch(f *testing.F) {
+	f.Add(`{"a":1}`, `return input;`)
+	f.Add(`[1]`, `return {payload: input.events.length, method: 'put'};`)
+	f.Add(`null`, `return {payloads: input.events.map(function (e) { return JSON.stringify(e); })};`)
+	f.Add(`"s"`, `return [input.events[0].payload];`)
+	f.Add(`{}`, `return {headers: {'X-A': 1}};`)
+	f.Add(`{}`, `var o = {}; o.self = o; return {payload: o};`)
+	f.Add(`{}`, `return {cancel: 1};`)
+	e := NewEngine(Options{})
+	f.Fuzz(func(t *testing.T, payload, body string) {
+		if !json.Valid([]byte(payload)) {
+			payload = "null"
+		}
+		p, err := e.Compile(context.Background(), "function handler(input) {\n"+body+"\n}")
+		if err != nil {
+			return
+		}
+		in := `{"events":[{"id":"msg_1","eventType":"a.b","payload":` + payload + `}],"url":"https://example.com/","method":"POST","headers":{}}`
+		res, err := p.RunBatch(context.Background(), json.RawMessage(in), map[string]string{"k": "v"})
+		var te *Error
+		if err != nil {
+			if !errors.As(err, &te) {
+				t.Fatalf("RunBatch: %v is not an *Error", err)
+			}
+			return
+		}
+		if res.Cancel {
+			return
+		}
+		if req, err := ReadFIFORequest(res.Body, "https://example.com/"); err == nil {
+			if !json.Valid(req.Body) {
+				t.Fatalf("FIFO body %q is not JSON", req.Body)
+			}
+		} else if !errors.As(err, &te) {
+			t.Fatalf("ReadFIFORequest: %v is not an *Error", err)
+		}
+		if _, err := ReadPayloads(res.Body); err != nil && !errors.As(err, &te) {
+			t.Fatalf("ReadPayloads: %v is not an *Error", err)
+		}
+	})
+}

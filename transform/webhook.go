@@ -230,14 +230,6 @@ func errText(err error) string {
 	return truncate(err.Error(), 300)
 }
 
-// BatchEvent is one message of a batch a destination sends.
-type BatchEvent struct {
-	MsgID     string
-	EventType string
-	CreatedAt string // RFC 3339
-	Payload   json.RawMessage
-}
-
 // BatchResult is what a handler made of a batch: Body is the JSON of the
 // object it returned (a destination reads its own fields from it: the
 // request body of a FIFO endpoint, payloads for RabbitMQ), unless Cancel.
@@ -246,28 +238,24 @@ type BatchResult struct {
 	Cancel bool
 }
 
-// RunBatch calls p's handler for a destination's batch: the input is
-// {events: [{msgId, eventType, createdAt, payload}, …], variables}, and the
-// handler returns an object (Svix's destination shapes). Errors as Run's.
-func (p *Program) RunBatch(ctx context.Context, events []BatchEvent, vars map[string]string) (BatchResult, error) {
+// RunBatch calls p's handler for a destination's batch: input is the JSON
+// object the handler receives (Svix's destination shape, {events: […]}
+// and whatever else the destination adds), given webhook.variables from
+// vars; the handler returns an object. The caller reads the fields it
+// knows from Body. Errors as Run's; a result that is not an object, or
+// has no JSON form, is a KindInvalidOutput *Error.
+func (p *Program) RunBatch(ctx context.Context, input json.RawMessage, vars map[string]string) (BatchResult, error) {
 	var out BatchResult
 	err := p.call(ctx, func(v *vm) error {
 		rt := v.rt
-		list := make([]any, len(events))
-		for i, ev := range events {
-			e := rt.NewObject()
-			payload, err := v.parse(goja.Undefined(), rt.ToValue(string(orNull(ev.Payload))))
-			if err != nil {
-				return invalid("the payload of event %d is not JSON", i)
-			}
-			_ = e.Set("msgId", ev.MsgID)
-			_ = e.Set("eventType", ev.EventType)
-			_ = e.Set("createdAt", ev.CreatedAt)
-			_ = e.Set("payload", payload)
-			list[i] = e
+		parsed, err := v.parse(goja.Undefined(), rt.ToValue(string(orNull(input))))
+		if err != nil {
+			return invalid("the batch is not JSON")
 		}
-		in := rt.NewObject()
-		_ = in.Set("events", rt.NewArray(list...))
+		in, ok := parsed.(*goja.Object)
+		if !ok {
+			return invalid("the batch is not a JSON object")
+		}
 		jsVars := stringObject(rt, vars)
 		_ = in.Set("variables", jsVars)
 		res, err := v.handler(goja.Undefined(), in, jsVars)
@@ -275,13 +263,23 @@ func (p *Program) RunBatch(ctx context.Context, events []BatchEvent, vars map[st
 			return err
 		}
 		obj, ok := res.(*goja.Object)
-		if !ok {
+		if !ok || goja.IsNull(res) {
 			return invalid("the handler must return an object (it returned %s)", describe(res))
 		}
-		if c := obj.Get("cancel"); c != nil && c.ToBoolean() {
-			out.Cancel = true
-			return nil
+		if then, isFn := goja.AssertFunction(obj.Get("then")); isFn && then != nil {
+			return invalid("the handler must return an object, not a Promise (async handlers are not supported)")
 		}
+		if c := obj.Get("cancel"); c != nil && !goja.IsUndefined(c) && !goja.IsNull(c) {
+			if _, isBool := c.Export().(bool); !isBool {
+				return invalid("cancel must be a boolean")
+			}
+			if c.ToBoolean() {
+				out.Cancel = true
+				return nil
+			}
+		}
+		// variables go back as they came: never into what is sent.
+		_ = obj.Delete("variables")
 		js, err := v.stringify(goja.Undefined(), obj)
 		if err != nil {
 			return invalid("the result cannot be turned into JSON: %s", errText(err))
@@ -291,4 +289,95 @@ func (p *Program) RunBatch(ctx context.Context, events []BatchEvent, vars map[st
 		return nil
 	})
 	return out, err
+}
+
+// FIFORequest is the request a FIFO endpoint's handler asked for.
+type FIFORequest struct {
+	Method  string
+	URL     string
+	Body    json.RawMessage
+	Headers map[string]string
+}
+
+// ReadFIFORequest reads what a FIFO endpoint's handler returned
+// (BatchResult.Body): url, method and headers change the request as an
+// endpoint's handler does (url defaults to url, method to POST; the caller
+// checks a changed url against its SSRF rules); the body is payload when
+// set, else events when that is all that is left (so returning the input,
+// or changing input.events in place, sends the array as without a
+// transformation), else the returned object without those fields; an
+// array returned is the body. A KindInvalidOutput *Error says what is
+// wrong.
+func ReadFIFORequest(body json.RawMessage, url string) (FIFORequest, error) {
+	req := FIFORequest{Method: http.MethodPost, URL: url}
+	if len(body) > 0 && body[0] == '[' {
+		req.Body = body
+		return req, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return req, invalid("the handler must return an object or an array")
+	}
+	if v, ok := obj["url"]; ok {
+		if json.Unmarshal(v, &req.URL) != nil || req.URL == "" {
+			return req, invalid("url must be a non-empty string")
+		}
+	}
+	if v, ok := obj["method"]; ok {
+		var m string
+		_ = json.Unmarshal(v, &m)
+		m = strings.ToUpper(m)
+		if m != http.MethodPost && m != http.MethodPut && m != http.MethodPatch {
+			return req, invalid("method must be \"POST\", \"PUT\" or \"PATCH\" (got %s)", truncate(string(v), 80))
+		}
+		req.Method = m
+	}
+	if v, ok := obj["headers"]; ok && string(v) != "null" {
+		if err := json.Unmarshal(v, &req.Headers); err != nil {
+			return req, invalid("headers must be an object of strings")
+		}
+		for k, val := range req.Headers {
+			if err := CheckHeader(k, val); err != nil {
+				return req, err
+			}
+		}
+	}
+	for _, k := range []string{"url", "method", "headers", "cancel"} {
+		delete(obj, k)
+	}
+	switch p, hasPayload := obj["payload"]; {
+	case hasPayload:
+		req.Body = p
+	case len(obj) == 1 && obj["events"] != nil:
+		req.Body = obj["events"]
+	default:
+		b, err := json.Marshal(obj)
+		if err != nil {
+			return req, invalid("the result cannot be turned into JSON")
+		}
+		req.Body = b
+	}
+	return req, nil
+}
+
+// ReadPayloads reads what a RabbitMQ destination's handler returned:
+// {payloads: […]}, one message each, a string as is and anything else as
+// its JSON (Svix's documented default stringifies each event).
+func ReadPayloads(body json.RawMessage) ([][]byte, error) {
+	var out struct {
+		Payloads *[]json.RawMessage `json:"payloads"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.Payloads == nil {
+		return nil, invalid("the handler must return {payloads: [...]}: one message per payload")
+	}
+	res := make([][]byte, 0, len(*out.Payloads))
+	for _, p := range *out.Payloads {
+		var s string
+		if len(p) > 0 && p[0] == '"' && json.Unmarshal(p, &s) == nil {
+			res = append(res, []byte(s))
+			continue
+		}
+		res = append(res, p)
+	}
+	return res, nil
 }

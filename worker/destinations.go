@@ -12,7 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookline/hookline/internal/ttlcache"
 	"github.com/hookline/hookline/tenants"
+	"github.com/hookline/hookline/transform"
 )
 
 // Destinations that push — FIFO endpoints and RabbitMQ — are served here,
@@ -42,6 +44,7 @@ import (
 type SinkStore interface {
 	ClaimSenders(ctx context.Context, owner string, lease time.Duration, limit int) ([]tenants.Destination, error)
 	SenderSecrets(ctx context.Context, tenantID, appID, id string) (secrets []string, headers map[string]string, uri string, err error)
+	SenderTransformation(ctx context.Context, tenantID, id string) (tenants.Transformation, error)
 	ReadSenderBatch(ctx context.Context, d tenants.Destination) ([]tenants.PollMessage, tenants.Position, error)
 	StartSenderBatch(ctx context.Context, owner string, lease time.Duration, d tenants.Destination, b tenants.DestinationBatch) error
 	FinishSenderBatch(ctx context.Context, owner string, d tenants.Destination, o tenants.DestinationOutcome) error
@@ -77,15 +80,18 @@ const senderClaim = 64
 
 // sendOutcome is what one send of a batch came to.
 type sendOutcome struct {
-	ok         bool
+	ok bool
+	// canceled: the transformation canceled the batch; nothing was sent.
+	canceled   bool
 	statusCode int    // 0 without an HTTP answer
 	response   string // the receiver's answer or the error, truncated
 }
 
 // sinkSession sends batches to one destination for as long as a sender
-// holds it (a RabbitMQ connection lives that long).
+// holds it (a RabbitMQ connection lives that long). req is what the
+// destination's transformation made of the batch (nil: none).
 type sinkSession interface {
-	send(ctx context.Context, batchID string, msgs []tenants.PollMessage) sendOutcome
+	send(ctx context.Context, batchID string, msgs []tenants.PollMessage, req *batchRequest) sendOutcome
 	close()
 }
 
@@ -105,6 +111,11 @@ type senders struct {
 	events   DestinationEvents // nil tells nobody
 	// brokerRoots verify amqps brokers (nil: the system pool).
 	brokerRoots *x509.CertPool
+	// transform runs destinations' transformations (the handler's
+	// engine); programs caches them compiled.
+	transform    *transform.Engine
+	programs     *ttlcache.Cache[[32]byte, compiled]
+	allowPrivate bool
 
 	mu     sync.Mutex
 	active map[string]bool // destinations this process is serving
@@ -119,6 +130,8 @@ func newSenders(st SinkStore, client *http.Client, dial func(ctx context.Context
 		schedule: o.RetrySchedule, http: client, dial: dial, sigMode: o.SignatureHeaders, agent: o.UserAgent,
 		log: log.With("component", "destinations"), now: time.Now, active: map[string]bool{},
 		brokerRoots: o.brokerRoots,
+		transform:   transform.NewEngine(transform.Options{}), programs: ttlcache.New[[32]byte, compiled](destProgramCacheSize, destProgramTTL),
+		allowPrivate: o.AllowPrivateTargets,
 	}
 }
 
@@ -188,6 +201,14 @@ func (s *senders) serve(ctx context.Context, d tenants.Destination) {
 		release()
 		return
 	}
+	// The transformation is read once per session: a change reaches the
+	// next session (the next batch after a failure or a quiet spell).
+	tr, err := s.store.SenderTransformation(ctx, d.TenantID, d.ID)
+	if err != nil {
+		log.Warn("cannot load destination transformation", "err", err)
+		release()
+		return
+	}
 	var sess sinkSession
 	switch d.Type {
 	case tenants.DestinationFIFO:
@@ -238,7 +259,7 @@ func (s *senders) serve(ctx context.Context, d tenants.Destination) {
 		start := s.now()
 		if len(msgs) > 0 { // none: the batch's messages are gone (retention); move on
 			sctx, cancel := context.WithTimeout(ctx, s.timeout)
-			out = sess.send(sctx, d.Batch.ID, msgs)
+			out = s.send(sctx, sess, d, tr, headers, msgs)
 			cancel()
 		}
 		if ctx.Err() != nil {
@@ -255,7 +276,7 @@ func (s *senders) serve(ctx context.Context, d tenants.Destination) {
 			}
 			return
 		}
-		if !out.ok {
+		if !out.ok && !out.canceled {
 			if o.Disable {
 				log.Warn("destination disabled: its retries are exhausted", "batch", d.Batch.ID)
 				if s.events != nil {
@@ -266,6 +287,23 @@ func (s *senders) serve(ctx context.Context, d tenants.Destination) {
 		}
 		d.Cursor, d.Batch = d.Batch.Last, nil
 	}
+}
+
+// send runs d's transformation, if it has one, and sends the batch.
+func (s *senders) send(ctx context.Context, sess sinkSession, d tenants.Destination, tr tenants.Transformation, headers map[string]string, msgs []tenants.PollMessage) sendOutcome {
+	if !tr.Active() {
+		return sess.send(ctx, d.Batch.ID, msgs, nil)
+	}
+	req, canceled, err := s.transformBatch(ctx, d, tr, headers, msgs)
+	switch {
+	case canceled:
+		return sendOutcome{canceled: true, response: "canceled by the destination's transformation (cancel: true); nothing was sent"}
+	case err != nil:
+		// The customer's error (a *transform.Error), or the context's,
+		// which serve sees for itself when it is shutdown.
+		return sendOutcome{response: truncate(OutcomeTransformError+": "+err.Error(), 1024)}
+	}
+	return sess.send(ctx, d.Batch.ID, msgs, req)
 }
 
 // outcome turns a send into what the store records: the attempt, and
@@ -281,6 +319,11 @@ func (s *senders) outcome(d tenants.Destination, msgs []tenants.PollMessage, out
 		a.FirstMsgID, a.LastMsgID = msgs[0].ID, msgs[len(msgs)-1].ID
 	}
 	o := tenants.DestinationOutcome{Attempt: a}
+	if out.canceled {
+		o.Attempt.Status = tenants.StatusCanceled
+		o.Lease = s.lease
+		return o
+	}
 	if out.ok {
 		o.Lease = s.lease
 		return o

@@ -51,23 +51,34 @@ func (s *senders) newFIFOSession(d tenants.Destination, secrets []string, header
 
 func (f *fifoSession) close() {}
 
-func (f *fifoSession) send(ctx context.Context, batchID string, msgs []tenants.PollMessage) sendOutcome {
-	events := make([]sinkEvent, len(msgs))
-	for i, m := range msgs {
-		events[i] = toSinkEvent(m)
-	}
-	body, err := json.Marshal(events)
-	if err != nil {
-		return sendOutcome{response: "encode batch: " + err.Error()}
+func (f *fifoSession) send(ctx context.Context, batchID string, msgs []tenants.PollMessage, tr *batchRequest) sendOutcome {
+	method, url := http.MethodPost, f.url
+	var body []byte
+	if tr != nil {
+		method, url, body = tr.method, tr.url, tr.body
+	} else {
+		events := make([]sinkEvent, len(msgs))
+		for i, m := range msgs {
+			events[i] = toSinkEvent(m)
+		}
+		var err error
+		if body, err = json.Marshal(events); err != nil {
+			return sendOutcome{response: "encode batch: " + err.Error()}
+		}
 	}
 	ts := f.s.now().Unix()
 	sig := f.signer.Sign(batchID, ts, body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		return sendOutcome{response: "invalid URL: " + err.Error()}
 	}
 	for k, v := range f.headers {
 		req.Header.Set(k, v)
+	}
+	if tr != nil {
+		for k, v := range tr.headers { // the transformation's win over the destination's
+			req.Header.Set(k, v)
+		}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", f.s.agent)

@@ -154,26 +154,23 @@ func (rt *returned) add(ret amqp.Return) {
 	rt.n++
 }
 
-func (r *rabbitSession) send(ctx context.Context, batchID string, msgs []tenants.PollMessage) sendOutcome {
+func (r *rabbitSession) send(ctx context.Context, batchID string, msgs []tenants.PollMessage, tr *batchRequest) sendOutcome {
 	if err := r.connect(); err != nil {
 		return sendOutcome{response: truncate(err.Error(), 1024)}
 	}
 	ts := r.s.now().Unix()
 	tsStr := strconv.FormatInt(ts, 10)
+	pubs, err := rabbitPublishings(msgs, tr, batchID)
+	if err != nil {
+		return sendOutcome{response: "encode event: " + err.Error()}
+	}
 	r.take(&returned{}) // a previous batch's, already on record
 	var rets returned
-	confirms := make([]*amqp.DeferredConfirmation, 0, len(msgs))
-	for _, m := range msgs {
-		body, err := json.Marshal(toSinkEvent(m))
-		if err != nil {
-			return sendOutcome{response: "encode event: " + err.Error()}
-		}
-		sig := r.signer.Sign(m.ID, ts, body)
-		dc, err := r.ch.PublishWithDeferredConfirmWithContext(ctx, "", r.key, true, false, amqp.Publishing{
-			ContentType: "application/json", DeliveryMode: amqp.Persistent, MessageId: m.ID, Type: m.EventType,
-			Timestamp: m.CreatedAt, Body: body,
-			Headers: amqp.Table{"webhook-id": m.ID, "webhook-timestamp": tsStr, "webhook-signature": sig, "webhook-batch-id": batchID},
-		})
+	confirms := make([]*amqp.DeferredConfirmation, 0, len(pubs))
+	for _, p := range pubs {
+		sig := r.signer.Sign(p.MessageId, ts, p.Body)
+		p.Headers = amqp.Table{"webhook-id": p.MessageId, "webhook-timestamp": tsStr, "webhook-signature": sig, "webhook-batch-id": batchID}
+		dc, err := r.ch.PublishWithDeferredConfirmWithContext(ctx, "", r.key, true, false, p)
 		if err != nil {
 			r.close()
 			return sendOutcome{response: truncate("publish: "+err.Error(), 1024)}
@@ -196,9 +193,33 @@ func (r *rabbitSession) send(ctx context.Context, batchID string, msgs []tenants
 	r.take(&rets)
 	if rets.first != nil {
 		return sendOutcome{response: truncate(fmt.Sprintf("rabbitmq: message returned unroutable (%s): routing key %q reaches no queue (%d of %d messages returned, first %s)",
-			rets.first.ReplyText, rets.first.RoutingKey, rets.n, len(msgs), rets.first.MessageId), 1024)}
+			rets.first.ReplyText, rets.first.RoutingKey, rets.n, len(pubs), rets.first.MessageId), 1024)}
 	}
-	return sendOutcome{ok: true, response: "confirmed " + strconv.Itoa(len(msgs)) + " messages"}
+	return sendOutcome{ok: true, response: "confirmed " + strconv.Itoa(len(pubs)) + " messages"}
+}
+
+// rabbitPublishings are the messages a batch publishes: each event's JSON,
+// or the transformation's payloads (then each is its own message, with an
+// id made of the batch's and its index, since it is no one message).
+func rabbitPublishings(msgs []tenants.PollMessage, tr *batchRequest, batchID string) ([]amqp.Publishing, error) {
+	if tr != nil {
+		out := make([]amqp.Publishing, len(tr.payloads))
+		for i, p := range tr.payloads {
+			out[i] = amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent,
+				MessageId: batchID + "_" + strconv.Itoa(i), Body: p}
+		}
+		return out, nil
+	}
+	out := make([]amqp.Publishing, len(msgs))
+	for i, m := range msgs {
+		body, err := json.Marshal(toSinkEvent(m))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent, MessageId: m.ID, Type: m.EventType,
+			Timestamp: m.CreatedAt, Body: body}
+	}
+	return out, nil
 }
 
 // wait waits for dc's confirm, reading returns meanwhile so that the

@@ -2,6 +2,8 @@ package worker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -175,4 +177,118 @@ func (h *handler) transformed(ctx context.Context, job *tenants.DeliveryJob, ep 
 		out.next = *result.NextAttemptAt
 	}
 	return out
+}
+
+// Destination transformations. A FIFO endpoint's or a RabbitMQ
+// destination's transformation runs once per batch, on Svix's shape:
+// handler(input) gets {events: […]} — each event as the untransformed
+// batch carries it (id, eventType, eventId, timestamp, payload) — and, for
+// a FIFO endpoint, the url, method and headers it would send with (the
+// sensitive headers masked). It returns the request of a FIFO endpoint
+// (transform.ReadFIFORequest) or RabbitMQ's payloads, one message each
+// (transform.ReadPayloads); cancel: true sends nothing, and the batch is
+// recorded canceled and the destination moves past it. A handler that
+// throws, loops or returns something unsendable fails the batch's attempt
+// with "transformation_error: …", retried on the schedule like a failed
+// send. The signature is computed over what is sent.
+
+// batchRequest is what a batch sends once its destination's
+// transformation ran (nil: the batch as it is).
+type batchRequest struct {
+	// FIFO endpoints.
+	method  string
+	url     string
+	body    []byte
+	headers map[string]string
+	// RabbitMQ: one message each.
+	payloads [][]byte
+}
+
+// destProgramCacheSize bounds the compiled destination transformations a
+// worker process keeps (by code: destinations with the same code share
+// one), and destProgramTTL how long; being stale costs nothing, the key
+// being the code itself.
+const (
+	destProgramCacheSize = 1024
+	destProgramTTL       = 10 * time.Minute
+)
+
+// compiled is a compile's outcome, cached either way: the same code fails
+// the same way.
+type compiled struct {
+	prog *transform.Program
+	err  error
+}
+
+// destProgram returns the compiled code, from the cache when it has it.
+func (s *senders) destProgram(ctx context.Context, code string) (*transform.Program, error) {
+	key := sha256.Sum256([]byte(code))
+	if c, ok := s.programs.Get(key); ok {
+		return c.prog, c.err
+	}
+	p, err := s.transform.Compile(ctx, code)
+	var te *transform.Error
+	if err == nil || errors.As(err, &te) {
+		s.programs.Add(key, compiled{prog: p, err: err})
+	}
+	return p, err
+}
+
+// transformBatch runs d's transformation t on msgs. canceled reports
+// cancel: true; a *transform.Error is the customer's (the attempt fails
+// with it); another error (the context ended) is not.
+func (s *senders) transformBatch(ctx context.Context, d tenants.Destination, t tenants.Transformation, headers map[string]string, msgs []tenants.PollMessage) (req *batchRequest, canceled bool, err error) {
+	prog, err := s.destProgram(ctx, *t.Code)
+	if err != nil {
+		return nil, false, err
+	}
+	events := make([]sinkEvent, len(msgs))
+	for i, m := range msgs {
+		events[i] = toSinkEvent(m)
+	}
+	type fifoInput struct {
+		Events  []sinkEvent       `json:"events"`
+		URL     string            `json:"url"`
+		Method  string            `json:"method"`
+		Headers map[string]string `json:"headers"`
+	}
+	var input any = struct {
+		Events []sinkEvent `json:"events"`
+	}{events}
+	if d.Type == tenants.DestinationFIFO {
+		shown := make(map[string]string, len(headers))
+		for k, v := range headers {
+			if tenants.IsSensitiveHeader(k) {
+				v = tenants.MaskedValue
+			}
+			shown[k] = v
+		}
+		input = fifoInput{Events: events, URL: d.URL, Method: http.MethodPost, Headers: shown}
+	}
+	in, err := json.Marshal(input)
+	if err != nil {
+		return nil, false, fmt.Errorf("encode batch: %w", err)
+	}
+	res, err := prog.RunBatch(ctx, in, t.Variables)
+	if err != nil || res.Cancel {
+		return nil, res.Cancel, err
+	}
+	if d.Type == tenants.DestinationRabbitMQ {
+		p, err := transform.ReadPayloads(res.Body)
+		return &batchRequest{payloads: p}, false, err
+	}
+	fr, err := transform.ReadFIFORequest(res.Body, d.URL)
+	if err != nil {
+		return nil, false, err
+	}
+	if fr.URL != d.URL {
+		if err := tenants.CheckEndpointTarget(fr.URL, s.allowPrivate); err != nil {
+			var ve *tenants.Error
+			if errors.As(err, &ve) {
+				return nil, false, &transform.Error{Kind: transform.KindInvalidOutput, Message: fmt.Sprintf("url %q: %s", fr.URL, ve.Message)}
+			}
+			return nil, false, err
+		}
+	}
+	return &batchRequest{method: fr.Method, url: fr.URL, body: fr.Body, headers: fr.Headers}, false, nil
 }

@@ -279,6 +279,7 @@ func New(d Deps, o Options) *Worker {
 	if ss, ok := d.Store.(SinkStore); ok {
 		w.senders = newSenders(ss, h.egress.shared.client, h.egress.dial, o, d.Log)
 		w.senders.events, _ = d.Events.(DestinationEvents)
+		w.senders.transform = h.transform // one engine bounds the process's transformations
 	}
 	if len(d.Periodic) > 0 {
 		sopts := &asynq.SchedulerOpts{Logger: asynqLogger{alog}, LogLevel: asynq.WarnLevel}
