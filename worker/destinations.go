@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
@@ -334,7 +335,9 @@ func (s *senders) outcome(d tenants.Destination, msgs []tenants.PollMessage, out
 		o.Reason = "batch " + d.Batch.ID + " failed " + itoa(d.Batch.Tries+1) + " times: " + out.response
 		return o
 	}
-	o.NextAttempt = now.Add(s.schedule[d.Batch.Tries])
+	// Jittered as endpoints' retries are, so that destinations whose
+	// broker or receiver failed together do not all retry together.
+	o.NextAttempt = now.Add(Jitter(s.schedule[d.Batch.Tries], mrand.Float64()))
 	return o
 }
 
