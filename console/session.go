@@ -23,6 +23,9 @@ type sessionOut struct {
 	TenantID   string    `json:"tenantId"`
 	TenantName string    `json:"tenantName"`
 	ExpiresAt  time.Time `json:"expiresAt"`
+	// PublicURL is where the server is reached (HOOKLINE_PUBLIC_URL), for
+	// the URLs the console shows to call from code (a poller's).
+	PublicURL string `json:"publicUrl,omitempty"`
 }
 
 var errBadSignIn = &tenants.Error{Code: tenants.CodeUnauthorized,
@@ -85,7 +88,7 @@ func (s *Server) getSession(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	out := sessionOut{TenantID: t.ID, TenantName: t.Name}
+	out := sessionOut{TenantID: t.ID, TenantName: t.Name, PublicURL: s.opts.PublicURL}
 	if raw := bearer(c); tenants.LooksLikeConsoleSession(raw) {
 		if ct, err := s.d.Store.FindConsoleSession(ctx, raw); err == nil {
 			out.ExpiresAt = ct.ExpiresAt.UTC()

@@ -167,7 +167,11 @@ type portalAppOut struct {
 }
 
 type portalSessionOut struct {
-	TenantID     string        `json:"tenantId"`
+	TenantID string `json:"tenantId"`
+	// PublicURL is where the server is reached (HOOKLINE_PUBLIC_URL), for
+	// the URLs the portal shows customers to call from their own code,
+	// such as a polling endpoint's; empty when not configured.
+	PublicURL    string        `json:"publicUrl"`
 	Application  *portalAppOut `json:"application"`
 	ReadOnly     bool          `json:"readOnly"`
 	Capabilities []string      `json:"capabilities"`
@@ -192,7 +196,7 @@ func (s *Server) portalSession(c *gin.Context) error {
 		caps = tenants.AllCapabilities
 	}
 	out := portalSessionOut{
-		TenantID: pr.TenantID, ReadOnly: pr.ReadOnly, Capabilities: caps.Names(),
+		TenantID: pr.TenantID, PublicURL: s.opts.PublicURL, ReadOnly: pr.ReadOnly, Capabilities: caps.Names(),
 		Branding: brandingOut{DisplayName: ps.DisplayName, LogoURL: orNil(ps.LogoURL), PrimaryColor: orNil(ps.PrimaryColor), Theme: ps.Theme},
 	}
 	if out.Branding.DisplayName == "" {

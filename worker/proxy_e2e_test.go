@@ -31,13 +31,13 @@ type testProxy struct {
 	log []string
 }
 
-func newTestProxy(t *testing.T, user, pass string) *testProxy {
+func newTestProxy(t testing.TB, user, pass string) *testProxy {
 	return newTestProxyTLS(t, user, pass, nil)
 }
 
 // newTestProxyTLS is newTestProxy served over TLS with cert when cert is
 // not nil (an https:// proxy).
-func newTestProxyTLS(t *testing.T, user, pass string, cert *testcerts.Cert) *testProxy {
+func newTestProxyTLS(t testing.TB, user, pass string, cert *testcerts.Cert) *testProxy {
 	p := &testProxy{}
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 	upstream := &http.Transport{}

@@ -19,9 +19,13 @@ import (
 // Standard Webhooks signature headers as AMQP headers) to the default
 // exchange with the destination's routing key, in order, then waits for
 // the broker's confirms of all of them. The batch succeeds only if every
-// one is acked, so a broker that goes away mid-batch means the batch goes
-// again (at least once). The connection goes through the worker's SSRF
-// dialer and lives as long as the sender holds the destination.
+// one is acked and none came back unroutable (published mandatory: the
+// broker acks a message that reached no queue, and without the flag
+// drops it silently), so a broker that goes away mid-batch, or a routing
+// key with no queue bound, means the batch goes again on the retry
+// schedule (at least once). The connection goes through the worker's
+// SSRF dialer, or the egress proxy (tunnel.go), and lives as long as the
+// sender holds the destination.
 type rabbitSession struct {
 	s      *senders
 	uri    string
@@ -29,7 +33,15 @@ type rabbitSession struct {
 	signer *Signer
 	conn   *amqp.Connection
 	ch     *amqp.Channel
+	// returns hears the broker's basic.return of unroutable messages;
+	// closed with the channel.
+	returns chan amqp.Return
 }
+
+// rabbitReturnBuffer is how many returned messages wait for send to read
+// them before the AMQP reader blocks (it gives up on one after 5 s). send
+// reads them as it publishes and waits, so a few suffice.
+const rabbitReturnBuffer = 16
 
 func (s *senders) newRabbitSession(d tenants.Destination, secrets []string, uri string) (sinkSession, error) {
 	signer, err := NewSigner(secrets)
@@ -45,7 +57,7 @@ func (s *senders) newRabbitSession(d tenants.Destination, secrets []string, uri 
 func (r *rabbitSession) close() {
 	if r.conn != nil {
 		_ = r.conn.Close()
-		r.conn, r.ch = nil, nil
+		r.conn, r.ch, r.returns = nil, nil, nil
 	}
 }
 
@@ -82,8 +94,38 @@ func (r *rabbitSession) connect() error {
 		_ = conn.Close()
 		return fmt.Errorf("enable publisher confirms: %w", err)
 	}
+	r.returns = ch.NotifyReturn(make(chan amqp.Return, rabbitReturnBuffer))
 	r.conn, r.ch = conn, ch
 	return nil
+}
+
+// returned collects the messages the broker returned during one send.
+type returned struct {
+	first *amqp.Return
+	n     int
+}
+
+// take reads the returns waiting on r.returns, without blocking.
+func (r *rabbitSession) take(into *returned) {
+	for {
+		select {
+		case ret, ok := <-r.returns:
+			if !ok {
+				r.returns = nil // the channel is closed; a nil one never answers
+				return
+			}
+			into.add(ret)
+		default:
+			return
+		}
+	}
+}
+
+func (rt *returned) add(ret amqp.Return) {
+	if rt.first == nil {
+		rt.first = &ret
+	}
+	rt.n++
 }
 
 func (r *rabbitSession) send(ctx context.Context, batchID string, msgs []tenants.PollMessage) sendOutcome {
@@ -92,6 +134,8 @@ func (r *rabbitSession) send(ctx context.Context, batchID string, msgs []tenants
 	}
 	ts := r.s.now().Unix()
 	tsStr := strconv.FormatInt(ts, 10)
+	r.take(&returned{}) // a previous batch's, already on record
+	var rets returned
 	confirms := make([]*amqp.DeferredConfirmation, 0, len(msgs))
 	for _, m := range msgs {
 		body, err := json.Marshal(toSinkEvent(m))
@@ -99,7 +143,7 @@ func (r *rabbitSession) send(ctx context.Context, batchID string, msgs []tenants
 			return sendOutcome{response: "encode event: " + err.Error()}
 		}
 		sig := r.signer.Sign(m.ID, ts, body)
-		dc, err := r.ch.PublishWithDeferredConfirmWithContext(ctx, "", r.key, false, false, amqp.Publishing{
+		dc, err := r.ch.PublishWithDeferredConfirmWithContext(ctx, "", r.key, true, false, amqp.Publishing{
 			ContentType: "application/json", DeliveryMode: amqp.Persistent, MessageId: m.ID, Type: m.EventType,
 			Timestamp: m.CreatedAt, Body: body,
 			Headers: amqp.Table{"webhook-id": m.ID, "webhook-timestamp": tsStr, "webhook-signature": sig, "webhook-batch-id": batchID},
@@ -109,16 +153,43 @@ func (r *rabbitSession) send(ctx context.Context, batchID string, msgs []tenants
 			return sendOutcome{response: truncate("publish: "+err.Error(), 1024)}
 		}
 		confirms = append(confirms, dc)
+		r.take(&rets)
 	}
 	for _, dc := range confirms {
-		ok, err := dc.WaitContext(ctx)
-		if err != nil {
+		if err := r.wait(ctx, dc, &rets); err != nil {
 			r.close()
 			return sendOutcome{response: truncate("waiting for the broker's confirm: "+err.Error(), 1024)}
 		}
-		if !ok {
+		if !dc.Acked() {
 			return sendOutcome{response: "the broker refused (nacked) a message"}
 		}
 	}
+	// The broker sends a message's basic.return before its ack, and the
+	// client hands it over before it handles the ack: every return of
+	// this batch is on r.returns by now.
+	r.take(&rets)
+	if rets.first != nil {
+		return sendOutcome{response: truncate(fmt.Sprintf("rabbitmq: message returned unroutable (%s): routing key %q reaches no queue (%d of %d messages returned, first %s)",
+			rets.first.ReplyText, rets.first.RoutingKey, rets.n, len(msgs), rets.first.MessageId), 1024)}
+	}
 	return sendOutcome{ok: true, response: "confirmed " + strconv.Itoa(len(msgs)) + " messages"}
+}
+
+// wait waits for dc's confirm, reading returns meanwhile so that the
+// client's reader never blocks on them.
+func (r *rabbitSession) wait(ctx context.Context, dc *amqp.DeferredConfirmation, rets *returned) error {
+	for {
+		select {
+		case <-dc.Done():
+			return nil
+		case ret, ok := <-r.returns:
+			if !ok {
+				r.returns = nil
+				continue
+			}
+			rets.add(ret)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

@@ -52,8 +52,11 @@ type transports struct {
 	// tokenHTTP sends OAuth2 token requests: the shared transport (the
 	// SSRF guard, or the proxy), without an endpoint's TLS settings.
 	tokenHTTP *http.Client
-	group     singleflight.Group
-	lru       *ttlcache.Cache[string, *endpointClient]
+	// dial opens raw connections (RabbitMQ brokers'): behind the SSRF
+	// guard, or through the proxy with CONNECT (tunnel.go).
+	dial  dialFunc
+	group singleflight.Group
+	lru   *ttlcache.Cache[string, *endpointClient]
 	// rdb and prefix are where OAuth2 tokens are shared between processes.
 	rdb    redis.UniversalClient
 	prefix string
@@ -78,6 +81,7 @@ func newTransports(o Options, rdb redis.UniversalClient) *transports {
 		ExpectContinueTimeout: 0,
 		DisableCompression:    true,
 	}
+	dial := dialFunc(base.DialContext)
 	if o.EgressProxy != "" {
 		pu, err := url.Parse(o.EgressProxy)
 		if err == nil && ((pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "") {
@@ -88,13 +92,16 @@ func newTransports(o Options, rdb redis.UniversalClient) *transports {
 		// the proxy is asked (names resolved, every address checked); the
 		// proxy must still refuse what it resolves differently.
 		base.DialContext = newDialer(true).DialContext
+		dialProxy := dialFunc(base.DialContext)
 		if err == nil && pu.Scheme == "https" {
 			// Every connection goes to the proxy, so this dials only it:
 			// TLS to the proxy with the proxy's own trust (the system pool,
 			// or EgressProxyCA), never an endpoint's CA or client
 			// certificate, which the transport keeps for the tunnel.
 			base.DialTLSContext = proxyTLSDialer(pu.Hostname(), o.EgressProxyCA)
+			dialProxy = base.DialTLSContext
 		}
+		dial = tunnelDialer(pu, err, dialProxy, o.AllowPrivateTargets)
 		allowPrivate := o.AllowPrivateTargets
 		base.Proxy = func(req *http.Request) (*url.URL, error) {
 			if err != nil {
@@ -112,6 +119,7 @@ func newTransports(o Options, rdb redis.UniversalClient) *transports {
 		base:      base,
 		shared:    &endpointClient{client: &http.Client{Transport: base, CheckRedirect: noRedirect}},
 		tokenHTTP: &http.Client{Transport: base, CheckRedirect: noRedirect, Timeout: tokenFetchTimeout},
+		dial:      dial,
 		lru:       ttlcache.New[string, *endpointClient](endpointClientCacheSize, endpointClientCacheTTL),
 		rdb:       rdb,
 		prefix:    o.Queue,

@@ -51,7 +51,8 @@ type Options struct {
 	// (the endpoint.throttled operational webhook); 0 means ten minutes.
 	ThrottledAfter time.Duration
 	// EgressProxy, when set, is the http:// or https:// proxy every
-	// delivery and OAuth2 token request goes through (transport.go); the
+	// delivery, OAuth2 token request and broker connection goes through
+	// (transport.go; brokers with CONNECT, tunnel.go); the
 	// proxy's own address is exempt from the SSRF guard, the targets are
 	// not.
 	EgressProxy string
@@ -270,7 +271,7 @@ func New(d Deps, o Options) *Worker {
 	}
 	w := &Worker{opts: o, log: d.Log, srv: srv, handler: h, run: run, handoff: ho, rec: rec, sweeper: sw, client: client, extra: d.Handlers}
 	if ss, ok := d.Store.(SinkStore); ok {
-		w.senders = newSenders(ss, h.egress.shared.client, newDialer(o.AllowPrivateTargets).DialContext, o, d.Log)
+		w.senders = newSenders(ss, h.egress.shared.client, h.egress.dial, o, d.Log)
 		w.senders.events, _ = d.Events.(DestinationEvents)
 	}
 	if len(d.Periodic) > 0 {

@@ -11,6 +11,9 @@ import { logsPage } from './pages/logs.js';
 import { messagePage } from './pages/message.js';
 import { catalogPage } from './pages/catalog.js';
 import { testingPage } from './pages/testing.js';
+import { destinationsPage } from './pages/destinations.js';
+import { destinationFormPage } from './pages/destination_form.js';
+import { destinationPage } from './pages/destination.js';
 
 const root = document.getElementById('app');
 // The page is /…/portal/o/<tenant>/: the API lives three levels up.
@@ -97,6 +100,10 @@ const routes = [
   [/^\/endpoints\/new$/, 'endpoints', (ctx, main) => endpointFormPage(ctx, main, null)],
   [/^\/endpoints\/([^/]+)\/edit$/, 'endpoints', (ctx, main, [id]) => endpointFormPage(ctx, main, id)],
   [/^\/endpoints\/([^/]+)$/, 'endpoints', endpointPage],
+  [/^\/destinations\/?$/, 'destinations', destinationsPage],
+  [/^\/destinations\/new$/, 'destinations', (ctx, main) => destinationFormPage(ctx, main, null)],
+  [/^\/destinations\/([^/]+)\/edit$/, 'destinations', (ctx, main, [id]) => destinationFormPage(ctx, main, id)],
+  [/^\/destinations\/([^/]+)$/, 'destinations', destinationPage],
   [/^\/logs\/?$/, 'logs', logsPage],
   [/^\/logs\/([^/]+)$/, 'logs', messagePage],
   [/^\/catalog\/?$/, 'catalog', catalogPage],
@@ -105,6 +112,7 @@ const routes = [
 
 const tabs = [
   ['endpoints', 'Endpoints', 'endpoints'],
+  ['destinations', 'Destinations', 'layers'],
   ['logs', 'Logs', 'logs'],
   ['catalog', 'Event catalog', 'book'],
   ['testing', 'Testing', 'flask'],
@@ -182,6 +190,8 @@ async function start() {
   let catalog = null;
   baseCtx = {
     api, session, appId,
+    /** base is the server's root as this page reaches it. */
+    base: base.href,
     app: session.application,
     /** appPath builds a path under this application. */
     appPath: (rest) => `app/${encodeURIComponent(appId)}/${rest}`,

@@ -6,6 +6,7 @@ import { h, fill, button, field, loading, empty, errorState, when, toast, confir
 import { pagedList } from '../../../portal/assets/list.js';
 import { securityCard } from '../../../portal/assets/pages/endpoint_security.js';
 import { transformationCard } from '../../../portal/assets/pages/transformation.js';
+import { destinationsSection } from './app_destinations.js';
 
 const enc = encodeURIComponent;
 
@@ -269,6 +270,7 @@ export async function appPage(ctx, main, [id]) {
     empty: () => empty({ iconName: 'logs', title: 'No messages yet', text: 'Messages you send to this application appear here.' }),
   });
 
+  const dests = destinationsSection(ctx, app);
   fill(main,
     h('nav.crumbs', { 'aria-label': 'Breadcrumb' }, h('a', { href: '#/apps' }, 'Applications'), '/', h('span', 'Application')),
     h('div.page-head',
@@ -279,6 +281,7 @@ export async function appPage(ctx, main, [id]) {
         h('div.card-head', h('h2', { id: 'eps-title' }, 'Endpoints')),
         epList,
         endpointForm(ctx, app, catalog, () => drawEndpoints())),
+      dests.el,
       h('section.card', { 'aria-labelledby': 'msgs-title' },
         h('div.card-head', h('h2', { id: 'msgs-title' }, 'Recent messages'), h('span.live', 'Updates live')),
         msgs.el)));
@@ -288,6 +291,6 @@ export async function appPage(ctx, main, [id]) {
     if (err.status === 401) return;
     fill(epList, errorState(err));
   }
-  await msgs.reload();
+  await Promise.all([dests.draw(), msgs.reload()]);
   ctx.poll(() => msgs.refresh(), 4000, { immediate: false });
 }

@@ -14,7 +14,10 @@ import { securityCard } from './endpoint_security.js';
 const enc = encodeURIComponent;
 const HIDDEN_SECRET = 'whsec_' + '•'.repeat(24);
 
-function secretCard(ctx, epPath) {
+// secretCard is the signing secret of the endpoint or destination at
+// epPath (both answer …/secret and …/secret/rotate): hidden until
+// revealed, copied, rotated with a grace period.
+export function secretCard(ctx, epPath) {
   const card = h('section.card', { 'aria-labelledby': 'secret-title' },
     h('div.card-head', h('h2', { id: 'secret-title' }, 'Signing secret')));
   const body = h('div.card-body.stack');

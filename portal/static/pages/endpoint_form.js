@@ -2,7 +2,8 @@
 // to (picked from the catalog), channels, rate limit, the most deliveries
 // in flight at once (the lane's cap) and custom headers.
 
-import { h, icon, button, field, fill, loading, errorState, showFieldErrors, toast, callout } from '../ui.js';
+import { h, button, field, fill, loading, errorState, showFieldErrors, toast, callout } from '../ui.js';
+import { eventTypesField } from './event_types_field.js';
 
 function headerRow(name = '', value = '', { sensitive = false } = {}) {
   const n = h('input', { type: 'text', name: 'header-name', value: name, placeholder: 'X-Header-Name', 'aria-label': 'Header name', autocomplete: 'off' });
@@ -53,31 +54,8 @@ export async function endpointFormPage(ctx, main, id) {
   const maxConc = h('input', { type: 'number', id: 'ep-max-concurrency', name: 'maxConcurrency', min: 1, max: 1000, step: 1, inputmode: 'numeric', value: ep?.maxConcurrency ?? '', placeholder: 'Default (64)' });
 
   // Event types, from the catalog.
-  const chosen = new Set(ep?.eventTypes || []);
-  const typeList = h('div.type-checks', { id: 'ep-event-types' });
-  const typeFilter = h('input', { type: 'search', placeholder: 'Filter event types', 'aria-label': 'Filter event types' });
-  const allNote = h('p.hint', { 'aria-live': 'polite' });
-  const updateAllNote = () => {
-    const n = typeList.querySelectorAll('input:checked').length;
-    allNote.textContent = n ? `Only the ${n} checked event type${n > 1 ? 's' : ''}.` : 'Nothing checked: this endpoint receives every event type.';
-  };
-  for (const et of catalog) {
-    const cb = h('input', { type: 'checkbox', name: 'eventTypes', value: et.name, checked: chosen.has(et.name), onchange: updateAllNote });
-    typeList.append(h('label.check', { dataset: { name: et.name.toLowerCase() } }, cb,
-      h('span.cell-stack', h('span.mono', et.name), et.description ? h('span.desc', et.description) : null)));
-  }
-  typeFilter.addEventListener('input', () => {
-    const q = typeFilter.value.trim().toLowerCase();
-    for (const l of typeList.children) l.hidden = q !== '' && !l.dataset.name.includes(q);
-  });
-  updateAllNote();
-  const typesField = h('div.field.wide', { dataset: { field: 'eventTypes' } },
-    h('span.label', { id: 'ep-types-label' }, 'Event types'),
-    catalog.length > 8 ? typeFilter : null,
-    catalog.length
-      ? h('div.card', { role: 'group', 'aria-labelledby': 'ep-types-label' }, typeList)
-      : h('p.hint', 'The catalog has no event types yet, so this endpoint receives every event.'),
-    allNote, h('p.error', { hidden: true }));
+  const types = eventTypesField(catalog, ep?.eventTypes, { id: 'ep-event-types', what: 'this endpoint' });
+  const typesField = types.el;
 
   // Custom headers.
   const headerRows = h('div.header-rows', { id: 'ep-headers' });
@@ -115,7 +93,7 @@ export async function endpointFormPage(ctx, main, id) {
       showFieldErrors(form, { fields: [{ loc: ['body', 'url'], msg: 'Enter the URL that should receive webhooks.' }] });
       return;
     }
-    const types = [...typeList.querySelectorAll('input:checked')].map((c) => c.value);
+    const eventTypes = types.values();
     const chans = channels.value.split(',').map((s) => s.trim()).filter(Boolean);
     const rateVal = rate.value.trim() === '' ? null : Number(rate.value);
     const maxRaw = maxConc.value.trim();
@@ -137,13 +115,13 @@ export async function endpointFormPage(ctx, main, id) {
         const headersIn = Object.fromEntries(rows.map((r) => [r.name, r.value]));
         saved = await ctx.api.post(ctx.appPath('endpoint'), {
           url: url.value.trim(), description: description.value.trim(),
-          eventTypes: types.length ? types : undefined, channels: chans.length ? chans : undefined,
+          eventTypes: eventTypes.length ? eventTypes : undefined, channels: chans.length ? chans : undefined,
           throttleRate: rateVal ?? undefined, maxConcurrency: maxVal ?? undefined, headers: rows.length ? headersIn : undefined,
         });
       } else {
         saved = await ctx.api.patch(ctx.appPath(`endpoint/${encodeURIComponent(id)}`), {
           url: url.value.trim(), description: description.value.trim(),
-          eventTypes: types.length ? types : null, channels: chans.length ? chans : null, throttleRate: rateVal,
+          eventTypes: eventTypes.length ? eventTypes : null, channels: chans.length ? chans : null, throttleRate: rateVal,
           maxConcurrency: maxVal,
         });
         const patch = {};
