@@ -3,8 +3,9 @@
 # per delivery, flat out: `hookline all` under valgrind's callgrind, a
 # warm-up, the counters zeroed, a fixed load from `hookline bench --api`
 # in another process, the counters dumped, instructions ÷ deliveries.
-# A count, unlike CPU time, is not moved by the other jobs of a shared
-# machine (see BENCHMARKS.md, "Instructions per delivery").
+# A count, unlike CPU time, is moved little by the other jobs of a shared
+# machine (only through timing: how work batches; see BENCHMARKS.md,
+# "Instructions per delivery").
 #
 # Usage: scripts/bench-callgrind.sh [--transform|--trivial] [--runs N] [--messages N] [--keep]
 #   --transform   a transformation on every endpoint (hookline bench --transform:
