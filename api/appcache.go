@@ -18,8 +18,10 @@ const appCacheTTL = 5 * time.Second
 const appCacheSize = 10_000
 
 // appCache remembers id/uid → application for the message-create hot
-// path, so a message costs one database round trip (its insert), not two.
-// Other routes read the store directly. It is a TTL cache (internal/ttlcache) bounded in
+// path. An application the cache does not know is resolved inside the
+// statement that stores the message (so a message costs one database
+// round trip either way) and remembered from its answer; entries hold only
+// the application's id and tenant. Other routes read the store directly. It is a TTL cache (internal/ttlcache) bounded in
 // size and age; being stale costs at most appCacheTTL of messages to an
 // application another process changed. Safe for concurrent use.
 type appCache struct {
@@ -32,7 +34,8 @@ func newAppCache(size int) *appCache {
 	return &appCache{lru: ttlcache.New[appCacheKey, tenants.Application](size, appCacheTTL)}
 }
 
-// find returns the application, from the cache when fresh.
+// find returns the application's id and tenant, from the cache when
+// fresh.
 func (c *appCache) find(ctx context.Context, store Store, tenantID, ref string) (tenants.Application, error) {
 	k := appCacheKey{tenantID, ref}
 	if a, ok := c.lru.Get(k); ok {
@@ -42,8 +45,19 @@ func (c *appCache) find(ctx context.Context, store Store, tenantID, ref string) 
 	if err != nil {
 		return a, err
 	}
-	c.lru.Add(k, a)
-	return a, nil
+	c.add(tenantID, ref, a.ID)
+	return tenants.Application{ID: a.ID, TenantID: tenantID}, nil
+}
+
+// add remembers that ref names application id of tenantID.
+func (c *appCache) add(tenantID, ref, id string) {
+	c.lru.Add(appCacheKey{tenantID, ref}, tenants.Application{ID: id, TenantID: tenantID})
+}
+
+// peek returns the id of the application ref names, when cached.
+func (c *appCache) peek(tenantID, ref string) (string, bool) {
+	a, ok := c.lru.Get(appCacheKey{tenantID, ref})
+	return a.ID, ok
 }
 
 // forget drops a tenant's entries after this process changed one of its

@@ -217,17 +217,30 @@ func (s *Server) createMessage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.appForMessage(c, in.Application)
-	if err != nil {
-		return err
-	}
 	ctx := c.Request.Context()
+	p := principal(c)
+	sub := outbox.Submission{TenantID: p.TenantID, Input: mi}
+	ref := c.Param("app_id")
+	if id, ok := s.apps.peek(p.TenantID, ref); ok && p.AppID == "" {
+		sub.AppID = id
+	} else if in.Application != nil || p.AppID != "" {
+		// Created on the fly, or a token scoped to one application: both
+		// need the application before the message.
+		a, err := s.appForMessage(c, in.Application)
+		if err != nil {
+			return err
+		}
+		sub.AppID = a.ID
+	} else {
+		// New to this process: resolved where the message is stored, with
+		// its endpoints' configuration for the worker.
+		sub.AppRef, sub.WithConfig = ref, true
+	}
 	if s.quota != nil {
-		if err := s.quota.CheckSend(ctx, a.TenantID); err != nil {
+		if err := s.quota.CheckSend(ctx, p.TenantID); err != nil {
 			return err
 		}
 	}
-	sub := outbox.Submission{TenantID: a.TenantID, AppID: a.ID, Input: mi}
 	if key := c.GetHeader("Idempotency-Key"); key != "" {
 		// The key, the message and its deliveries are committed together.
 		sub.Idempotency = &outbox.Idempotency{Key: key, Route: c.Request.Method + " " + c.Request.URL.Path, Body: body}
@@ -239,13 +252,16 @@ func (s *Server) createMessage(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if sub.AppID == "" && acc.Message.AppID != "" {
+		s.apps.add(p.TenantID, ref, acc.Message.AppID)
+	}
 	if acc.EnqueueErr != nil {
 		s.log.WarnContext(ctx, "enqueue failed; the sweeper will deliver", "request_id", requestID(c), "msg_id", acc.Message.ID, "err", acc.EnqueueErr)
 	}
 	if acc.Replayed {
 		c.Header("Idempotent-Replayed", "true")
 	}
-	c.JSON(http.StatusAccepted, toMessageOut(withContent)(acc.Message))
+	writeMessageOut(c, http.StatusAccepted, toMessageOut(withContent)(acc.Message))
 	return nil
 }
 

@@ -23,10 +23,20 @@ type appUsageStatsOut struct {
 	UnresolvedAppIDs []string `json:"unresolvedAppIds"`
 }
 
+// appUsageOut is one application's line of the application.stats task.
+// Svix's task data is a free-form object, so Hookline adds its
+// destinations: destinationMessages are the messages its FIFO and
+// RabbitMQ destinations delivered (accepted batches) or its polling
+// endpoints handed out for the first time — billable like an endpoint's
+// successful deliveries — and destinationAttempts/
+// failedDestinationAttempts the batches sent and those that failed.
 type appUsageOut struct {
-	AppID    string  `json:"appId"`
-	AppUID   *string `json:"appUid"`
-	Messages int64   `json:"messages"`
+	AppID                     string  `json:"appId"`
+	AppUID                    *string `json:"appUid"`
+	Messages                  int64   `json:"messages"`
+	DestinationMessages       int64   `json:"destinationMessages"`
+	DestinationAttempts       int64   `json:"destinationAttempts"`
+	FailedDestinationAttempts int64   `json:"failedDestinationAttempts"`
 }
 
 // maxStatsApps bounds the application ids one statistics request names.
@@ -34,7 +44,8 @@ const maxStatsApps = 1000
 
 // appUsageStats runs the application.stats task: messages per application
 // over [since, until), in the task's data as
-// {"since","until","apps":[{"appId","appUid","messages"}]}.
+// {"since","until","apps":[{"appId","appUid","messages","destinationMessages",
+// "destinationAttempts","failedDestinationAttempts"}]}.
 func (s *Server) appUsageStats(c *gin.Context) error {
 	var in appUsageStatsIn
 	if err := s.decodeJSON(c, &in); err != nil {
@@ -60,7 +71,9 @@ func (s *Server) appUsageStats(c *gin.Context) error {
 		unresolved = unres
 		apps := make([]appUsageOut, 0, len(usage))
 		for _, u := range usage {
-			apps = append(apps, appUsageOut{AppID: u.AppID, AppUID: u.UID, Messages: u.Messages})
+			apps = append(apps, appUsageOut{AppID: u.AppID, AppUID: u.UID, Messages: u.Messages,
+				DestinationMessages: u.Destinations.Delivered, DestinationAttempts: u.Destinations.Attempts,
+				FailedDestinationAttempts: u.Destinations.Failed})
 		}
 		return map[string]any{"since": in.Since.UTC(), "until": in.Until.UTC(), "apps": apps}, nil
 	})
@@ -86,9 +99,9 @@ type eventTypeUsageOut struct {
 }
 
 // aggregateEventTypes runs the event-type.aggregate task: every event type
-// the tenant's messages used in the last 28 days or an endpoint subscribes
-// to, in the task's data as {"since","eventTypes":[{"name","messages",
-// "apps","subscribers"}]}.
+// the tenant's messages used in the last 28 days or an endpoint or a
+// destination subscribes to (subscribers counts both), in the task's data
+// as {"since","eventTypes":[{"name","messages","apps","subscribers"}]}.
 func (s *Server) aggregateEventTypes(c *gin.Context) error {
 	tenantID := principal(c).TenantID
 	return s.answerTask(c, tenantID, tenants.TaskEventTypeAggregation, func(ctx context.Context) (any, error) {

@@ -6,7 +6,10 @@
 // The billable unit is a message successfully delivered to an endpoint,
 // once however many attempts it took: a scheduled delivery (trigger 0)
 // whose status is success, counted in the hour of its succeeded_at. Manual
-// resends are not billed. Usage is derived from the delivery records, never
+// resends are not billed. Destinations count the same way, once per message
+// and destination: a message in a FIFO or RabbitMQ batch that was accepted,
+// or one a poll of a polling endpoint returned for the first time (rows of
+// destination_usage, in the hour they were written). Usage is derived from the delivery records, never
 // counted on the hot path:
 //
 //   - Rollup (task billing:rollup) recomputes per-tenant hourly counts

@@ -59,8 +59,17 @@ type Outbox struct {
 // Submission is one validated message to accept.
 type Submission struct {
 	TenantID string
-	AppID    string
-	Input    tenants.MessageInput
+	// AppID is the application's id, or empty: then AppRef (its id or
+	// uid) is resolved where the message is stored, and a ref naming no
+	// live application fails the submission with tenants.ErrNotFound.
+	AppID  string
+	AppRef string
+	// WithConfig asks the store for the endpoints' sending configuration
+	// along with the deliveries, for the worker (the application is new to
+	// the submitter, so its endpoints are likely new to the worker too);
+	// ignored when this process runs no worker.
+	WithConfig bool
+	Input      tenants.MessageInput
 	// Idempotency, when set, makes a repeat of the same request (same
 	// tenant, route, key and body) answer with the first one's message.
 	Idempotency *Idempotency
@@ -135,11 +144,12 @@ type keyGroup struct {
 	members []int // indexes into the batch; members[0] is the leader
 }
 
-func groupByKey(subs []Submission) []keyGroup {
+func (o *Outbox) groupByKey(subs []Submission) []keyGroup {
+	keeps := o.workers.KeepsConfigs()
 	groups := make([]keyGroup, 0, len(subs))
 	byKey := map[string]int{}
 	for i, s := range subs {
-		g := keyGroup{spec: tenants.MessageSpec{TenantID: s.TenantID, AppID: s.AppID, In: s.Input}, members: []int{i}}
+		g := keyGroup{spec: tenants.MessageSpec{TenantID: s.TenantID, AppID: s.AppID, AppRef: s.AppRef, WithConfig: s.WithConfig && keeps, In: s.Input}, members: []int{i}}
 		if s.Idempotency != nil {
 			key := IdempotencyKey(s.TenantID, s.Idempotency.Route, s.Idempotency.Key)
 			if gi, ok := byKey[string(key)]; ok {
@@ -189,7 +199,7 @@ func (o *Outbox) create(ctx context.Context, groups []keyGroup) ([]tenants.Creat
 // batch, then one hand-over of all its deliveries to the workers, then
 // the answers of repeated idempotency keys.
 func (o *Outbox) writeMessages(ctx context.Context, subs []Submission, out []Accepted, errs []error) {
-	groups := groupByKey(subs)
+	groups := o.groupByKey(subs)
 	created, gerrs := o.create(ctx, groups)
 	var (
 		fresh   []tenants.CreatedMessage
@@ -201,6 +211,11 @@ func (o *Outbox) writeMessages(ctx context.Context, subs []Submission, out []Acc
 		l := g.members[0]
 		switch {
 		case gerrs[gi] != nil:
+			for _, i := range g.members {
+				errs[i] = gerrs[gi]
+			}
+		case created[gi].Missing:
+			gerrs[gi] = fmt.Errorf("application %s: %w", subs[l].AppRef, tenants.ErrNotFound)
 			for _, i := range g.members {
 				errs[i] = gerrs[gi]
 			}
@@ -230,6 +245,9 @@ func (o *Outbox) writeMessages(ctx context.Context, subs []Submission, out []Acc
 		for j, i := range g.members {
 			if j == 0 && !created[gi].Duplicate {
 				continue
+			}
+			if subs[i].AppID == "" {
+				subs[i].AppID = created[gi].Message.AppID
 			}
 			out[i], errs[i] = o.replay(ctx, subs[i], g.spec.Claim)
 		}

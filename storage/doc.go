@@ -15,7 +15,12 @@
 //     delivery in it is in an hour billing has made final — so usage stays
 //     exact after the rows are gone;
 //   - nulls attempt response bodies past the response retention in bounded
-//     batches (reads already hide them).
+//     batches (reads already hide them);
+//   - deletes destination attempts (one per batch sent to a FIFO endpoint
+//     or RabbitMQ; not partitioned) past their tenant's retention, in
+//     bounded batches. What destinations delivered, for billing
+//     (destination_usage), goes with the slice of its time instead, under
+//     the same rules as the deliveries.
 //
 // Payloads past their message's payloadRetentionPeriod read as expunged at
 // once (tenants), and are nulled by the outbox sweeper's housekeeping.

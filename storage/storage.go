@@ -33,6 +33,7 @@ type Store interface {
 	LongestRetention(ctx context.Context) (time.Duration, error)
 	RetentionPolicy() tenants.RetentionPolicy
 	ExpireResponses(ctx context.Context, afterID string, before time.Time, limit int) (seen int, lastID string, err error)
+	ExpireDestinationAttempts(ctx context.Context, limit, batches int) (int64, error)
 }
 
 // Options shape maintenance. The zero value of every field is the
@@ -133,6 +134,9 @@ type Result struct {
 	// ResponsesSeen is how many attempts the response-body expiry looked
 	// at.
 	ResponsesSeen int
+	// DestinationAttemptsExpired is how many destination attempts were
+	// past their tenant's retention and deleted.
+	DestinationAttemptsExpired int64
 	// Skipped is set when another process held the lease: nothing was done.
 	Skipped bool
 }
@@ -142,7 +146,8 @@ var ErrBusy = errors.New("storage maintenance runs in another process")
 
 // Run takes the lease and runs maintenance once: create the slices up to
 // now + Ahead, drop the slices past the longest retention that nothing
-// holds, and expire response bodies past their retention. When another
+// holds, expire response bodies past their retention, and delete
+// destination attempts past their tenant's retention. When another
 // process holds the lease it returns a Result with Skipped set and no
 // error. Each step is idempotent; a failed one is logged, the rest still
 // run, and the first error is returned.
@@ -162,6 +167,8 @@ func (m *Maintainer) Run(ctx context.Context) (Result, error) {
 	errCreate := m.create(ctx, now, &res)
 	errDrop := m.drop(ctx, now, &res)
 	errExpire := m.expireResponses(ctx, now, &res)
+	var errDest error
+	res.DestinationAttemptsExpired, errDest = m.store.ExpireDestinationAttempts(ctx, m.opts.ExpireBatch, m.opts.ExpireBatches)
 	for _, p := range res.Created {
 		m.log.Info("storage: partition created", "partition", p)
 	}
@@ -171,7 +178,10 @@ func (m *Maintainer) Run(ctx context.Context) (Result, error) {
 	for _, h := range res.Held {
 		m.log.Info("storage: slice past retention kept", "start", h.Start, "end", h.End, "reason", string(h.Reason))
 	}
-	return res, errors.Join(errCreate, errDrop, errExpire)
+	if res.DestinationAttemptsExpired > 0 {
+		m.log.Info("storage: destination attempts past retention deleted", "count", res.DestinationAttemptsExpired)
+	}
+	return res, errors.Join(errCreate, errDrop, errExpire, errDest)
 }
 
 // floor returns t rounded down to a multiple of d since the Unix epoch.

@@ -55,20 +55,30 @@ func messageConds(w *where, f tenants.MessageFilter, alias string) {
 // createMessagesSQL stores a batch of messages, their idempotency claims
 // and their deliveries in one statement — one round trip, one commit. The
 // messages arrive as arrays, so the statement's text (and its prepared
-// plan) does not depend on the batch size. A message whose key is held by
-// a live claim is left out: `claim` returns only the keys it inserted or
-// took over from an expired claim, and `accepted` keeps the messages with
-// no key or a key of their own. Concurrent writers of the same key
-// serialise on its unique index; the later one sees the earlier commit and
-// skips. Each message fans out to its application's endpoints by the one
-// fan-out rule (or, for send-example, to its one endpoint).
+// plan) does not depend on the batch size. Each message's application is
+// resolved here from its id or uid (an application new to the API costs no
+// read of its own); a message whose application is not live is left out.
+// A message whose key is held by a live claim is left out too: `claim`
+// returns only the keys it inserted or took over from an expired claim,
+// and `accepted` keeps the messages with no key or a key of their own.
+// Concurrent writers of the same key serialise on its unique index; the
+// later one sees the earlier commit and skips. Each message fans out to
+// its application's endpoints by the one fan-out rule (or, for
+// send-example, to its one endpoint).
+//
+// Rows: a delivery (its id set), or one row per message in: its
+// resolved application (NULL: none) and whether it was accepted.
 var createMessagesSQL = sqlConst(`
-WITH input AS (
+WITH raw AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::jsonb[],
 		$8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::bytea[], $13::bytea[], $14::timestamptz[],
-		$16::timestamptz[])
-		AS i(id, tenant_id, app_id, event_id, event_type, payload, channels, tags, created_at, expires_at,
-			only_endpoint, idem_key, idem_fp, idem_expires, deliver_at)
+		$16::timestamptz[], $17::bool[])
+		AS i(id, tenant_id, app_ref, event_id, event_type, payload, channels, tags, created_at, expires_at,
+			only_endpoint, idem_key, idem_fp, idem_expires, deliver_at, app_is_id)
+), input AS (
+	SELECT r.id, r.tenant_id, ap.id AS app_id, r.event_id, r.event_type, r.payload, r.channels, r.tags, r.created_at,
+		r.expires_at, r.only_endpoint, r.idem_key, r.idem_fp, r.idem_expires, r.deliver_at
+	FROM raw r JOIN LATERAL (` + resolveAppSQL("r") + `) ap ON true
 ), claim AS (
 	INSERT INTO idempotency_keys (key, tenant_id, fingerprint, msg_id, status_code, expires_at)
 	SELECT idem_key, tenant_id, idem_fp, id, 202, idem_expires FROM input WHERE idem_key IS NOT NULL
@@ -95,25 +105,56 @@ WITH input AS (
 	FROM targets t ORDER BY t.msg_id, t.id
 	RETURNING id, msg_id, endpoint_id
 )
-SELECT ins.id, ins.msg_id, ins.endpoint_id, t.revision, t.failing_since, t.lane_cap, NULL::text
+SELECT ins.id, ins.msg_id, ins.endpoint_id, t.revision, t.failing_since, t.lane_cap, NULL::text, NULL::bool
 FROM ins JOIN targets t ON t.msg_id = ins.msg_id AND t.id = ins.endpoint_id
 UNION ALL
-SELECT NULL, NULL, NULL, NULL, NULL, NULL, a.id FROM accepted a`)
+SELECT NULL, r.id, NULL, NULL, NULL, NULL, i.app_id, a.id IS NOT NULL
+FROM raw r LEFT JOIN input i ON i.id = r.id LEFT JOIN accepted a ON a.id = r.id`)
+
+// resolveAppSQL selects the id of the live application of the row alias r
+// whose id (when r.app_is_id) or uid is r.app_ref, in r.tenant_id: a
+// subquery for a lateral join, each branch by its own index.
+func resolveAppSQL(r string) string {
+	return `SELECT ap.id FROM applications ap WHERE ` + r + `.app_is_id AND ap.id = ` + r + `.app_ref
+			AND ap.tenant_id = ` + r + `.tenant_id AND ap.deleted_at IS NULL AND NOT ap.system
+		UNION ALL
+		SELECT ap.id FROM applications ap WHERE NOT ` + r + `.app_is_id AND ap.tenant_id = ` + r + `.tenant_id
+			AND ap.uid = ` + r + `.app_ref AND ap.deleted_at IS NULL AND NOT ap.system`
+}
+
+// appConfigsSQL reads the sending configuration of every live endpoint of
+// the applications named by ($1 tenant, $2 ref, $3 ref is an id), live
+// secrets at $4: sent with createMessagesSQL for the messages that ask for
+// their endpoints' configuration, in the same round trip.
+//
+// Every join is lateral, and the endpoints' fenced (OFFSET 0) so that it
+// is not pulled up: each lookup is by index whatever the number of
+// endpoints (a generic plan would otherwise scan them all).
+var appConfigsSQL = `SELECT c.* FROM unnest($1::text[], $2::text[], $3::bool[]) AS r(tenant_id, app_ref, app_is_id)
+	JOIN LATERAL (` + resolveAppSQL("r") + `) ap ON true
+	JOIN LATERAL (
+		SELECT ` + endpointConfigCols + `
+		FROM endpoints e ` + endpointConfigJoins("$4", "true") + `
+		WHERE e.app_id = ap.id AND e.deleted_at IS NULL AND e.tenant_id = r.tenant_id
+		OFFSET 0
+	) c ON true`
 
 // messageArgs are createMessagesSQL's columns, one slice per column: the
 // statement reads them with unnest.
 type messageArgs struct {
-	ids, tenantIDs, appIDs, types []string
-	eventIDs, channels, tags      []*string
-	only                          []*string
-	payloads, idemKeys, idemFPs   [][]byte
-	created, expires              []time.Time
-	idemExpires, deliverAt        []*time.Time
+	ids, tenantIDs, appRefs, types []string
+	appIsID, withConfig            []bool
+	eventIDs, channels, tags       []*string
+	only                           []*string
+	payloads, idemKeys, idemFPs    [][]byte
+	created, expires               []time.Time
+	idemExpires, deliverAt         []*time.Time
 }
 
 func newMessageArgs(n int) *messageArgs {
 	return &messageArgs{
-		ids: make([]string, n), tenantIDs: make([]string, n), appIDs: make([]string, n), types: make([]string, n),
+		ids: make([]string, n), tenantIDs: make([]string, n), appRefs: make([]string, n), types: make([]string, n),
+		appIsID:  make([]bool, n),
 		eventIDs: make([]*string, n), channels: make([]*string, n), tags: make([]*string, n), only: make([]*string, n),
 		payloads: make([][]byte, n), idemKeys: make([][]byte, n), idemFPs: make([][]byte, n),
 		created: make([]time.Time, n), expires: make([]time.Time, n),
@@ -123,7 +164,12 @@ func newMessageArgs(n int) *messageArgs {
 
 // set fills row i with message m of spec sp.
 func (a *messageArgs) set(i int, m tenants.Message, sp tenants.MessageSpec, now time.Time) {
-	a.ids[i], a.tenantIDs[i], a.appIDs[i], a.types[i] = m.ID, m.TenantID, m.AppID, m.EventType
+	a.ids[i], a.tenantIDs[i], a.types[i] = m.ID, m.TenantID, m.EventType
+	if sp.AppID != "" {
+		a.appRefs[i], a.appIsID[i] = sp.AppID, true
+	} else {
+		a.appRefs[i], a.appIsID[i] = sp.AppRef, tenants.IsID(tenants.PrefixApplication, sp.AppRef)
+	}
 	a.eventIDs[i], a.payloads[i], a.created[i], a.expires[i] = m.EventID, m.Payload, m.CreatedAt, m.ExpiresAt
 	a.deliverAt[i] = m.DeliverAt
 	if m.Channels != nil {
@@ -176,28 +222,73 @@ func (s *Store) CreateMessages(ctx context.Context, specs []tenants.MessageSpec)
 		byID[m.ID] = i
 		args.set(i, m, sp, now)
 	}
-	rows, err := s.pg.Query(ctx, createMessagesSQL, args.ids, args.tenantIDs, args.appIDs, args.eventIDs, args.types,
+	params := []any{args.ids, args.tenantIDs, args.appRefs, args.eventIDs, args.types,
 		args.payloads, args.channels, args.tags, args.created, args.expires, args.only, args.idemKeys, args.idemFPs,
-		args.idemExpires, now, args.deliverAt)
+		args.idemExpires, now, args.deliverAt, args.appIsID}
+	var configs map[string]*tenants.EndpointConfig
+	readConfigs := func(pgx.Rows) error { return nil }
+	var cfgTenants, cfgRefs []string
+	var cfgIsID []bool
+	for i, sp := range specs {
+		if sp.WithConfig {
+			cfgTenants, cfgRefs, cfgIsID = append(cfgTenants, sp.TenantID), append(cfgRefs, args.appRefs[i]), append(cfgIsID, args.appIsID[i])
+		}
+	}
+	var rows pgx.Rows
+	var br pgx.BatchResults
+	var err error
+	if len(cfgRefs) == 0 {
+		rows, err = s.pg.Query(ctx, createMessagesSQL, params...)
+	} else {
+		// The configurations come in the same round trip (and the same
+		// implicit transaction), after the messages are stored.
+		b := &pgx.Batch{}
+		b.Queue(createMessagesSQL, params...)
+		b.Queue(appConfigsSQL, cfgTenants, cfgRefs, cfgIsID, now)
+		br = s.pg.SendBatch(ctx, b)
+		defer br.Close()
+		rows, err = br.Query()
+		configs = map[string]*tenants.EndpointConfig{}
+		readConfigs = func(rows pgx.Rows) error {
+			var cfg configRow
+			_, err := pgx.ForEachRow(rows, cfg.dest(), func() error {
+				c, err := s.openConfig(&cfg, now)
+				if err != nil {
+					return err
+				}
+				configs[c.ID] = &c
+				return nil
+			})
+			return err
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create %d messages: %w", n, translate(err))
 	}
-	accepted := make([]bool, n)
 	var (
-		did       *int64
-		msgID     *string
-		epID      *string
-		rev       *int64
-		failing   *time.Time
-		laneCap   *int32
-		acceptedM *string
+		did      *int64
+		msgID    *string
+		epID     *string
+		rev      *int64
+		failing  *time.Time
+		laneCap  *int32
+		appID    *string
+		accepted *bool
 	)
-	_, err = pgx.ForEachRow(rows, []any{&did, &msgID, &epID, &rev, &failing, &laneCap, &acceptedM}, func() error {
-		if acceptedM != nil {
-			accepted[byID[*acceptedM]] = true
+	_, err = pgx.ForEachRow(rows, []any{&did, &msgID, &epID, &rev, &failing, &laneCap, &appID, &accepted}, func() error {
+		i := byID[*msgID]
+		if did == nil {
+			switch {
+			case appID == nil:
+				out[i].Missing = true
+			case !*accepted:
+				out[i].Duplicate = true
+			}
+			if appID != nil {
+				out[i].Message.AppID = *appID
+			}
 			return nil
 		}
-		i := byID[*msgID]
 		d := tenants.NewDelivery{ID: *did, EndpointID: *epID, EndpointRevision: *rev, FailingSince: failing}
 		if laneCap != nil {
 			d.LaneCap = int(*laneCap)
@@ -208,9 +299,29 @@ func (s *Store) CreateMessages(ctx context.Context, specs []tenants.MessageSpec)
 	if err != nil {
 		return nil, fmt.Errorf("create %d messages: %w", n, translate(err))
 	}
+	if br != nil {
+		rows, err := br.Query()
+		if err == nil {
+			err = readConfigs(rows)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create %d messages: endpoint configurations: %w", n, translate(err))
+		}
+		if err := br.Close(); err != nil {
+			return nil, fmt.Errorf("create %d messages: %w", n, translate(err))
+		}
+	}
 	for i := range out {
-		if !accepted[i] {
-			out[i] = tenants.CreatedMessage{Duplicate: true}
+		if out[i].Missing || out[i].Duplicate {
+			out[i] = tenants.CreatedMessage{Missing: out[i].Missing, Duplicate: out[i].Duplicate,
+				Message: tenants.Message{AppID: out[i].Message.AppID}}
+			continue
+		}
+		if !specs[i].WithConfig {
+			continue
+		}
+		for k := range out[i].Deliveries {
+			out[i].Deliveries[k].Config = configs[out[i].Deliveries[k].EndpointID]
 		}
 	}
 	return out, nil

@@ -207,10 +207,17 @@ func (s *Store) SliceHoldOf(ctx context.Context, start, end time.Time) (tenants.
 		newest  *time.Time
 		counted *time.Time
 	)
-	err = s.pg.QueryRow(ctx, sqlConst(`SELECT
-		(SELECT max(succeeded_at) FROM deliveries WHERE trigger = {scheduled} AND status = {success} AND id >= $1 AND id < $2),
+	// Destinations' usage rows (migration 0020) of the slice's time go
+	// with its deliveries (DropPartition), so they count here too.
+	var ulo *time.Time
+	if !start.IsZero() {
+		ulo = &start
+	}
+	err = s.pg.QueryRow(ctx, sqlConst(`SELECT GREATEST(
+			(SELECT max(succeeded_at) FROM deliveries WHERE trigger = {scheduled} AND status = {success} AND id >= $1 AND id < $2),
+			(SELECT max(created_at) FROM destination_usage WHERE created_at >= COALESCE($3::timestamptz, '-infinity') AND created_at < $4)),
 		(SELECT counted_through FROM billing_rollup_state WHERE id AND isfinite(counted_through))`),
-		dlo, dhi).Scan(&newest, &counted)
+		dlo, dhi, ulo, end).Scan(&newest, &counted)
 	if err != nil {
 		return "", nil, fmt.Errorf("check billing of slice: %w", translate(err))
 	}
@@ -234,6 +241,24 @@ INSERT INTO usage_dropped (tenant_id, hour, deliveries)
 SELECT d.tenant_id, date_trunc('hour', d.succeeded_at, 'UTC'), count(*) FROM %s d, state
 WHERE d.trigger = 0 AND d.status = 0 AND d.succeeded_at >= state.open_from
 	AND NOT EXISTS (SELECT 1 FROM applications sa WHERE sa.id = d.app_id AND sa.system)
+GROUP BY 1, 2
+ON CONFLICT (tenant_id, hour) DO UPDATE SET deliveries = usage_dropped.deliveries + EXCLUDED.deliveries`
+
+// dropDestinationUsageSQL deletes the destination_usage rows of a slice's
+// time [$1, $2) ($1 NULL: from the beginning), with its deliveries
+// partition, and keeps those whose hour billing still recounts in
+// usage_dropped, as keepDroppedUsageSQL does for the deliveries (whose
+// statement, run first in the same transaction, holds the watermark's row).
+const dropDestinationUsageSQL = `WITH state AS (
+	SELECT date_trunc('hour', counted_through, 'UTC') AS open_from FROM billing_rollup_state WHERE id FOR UPDATE
+), gone AS (
+	DELETE FROM destination_usage WHERE created_at >= COALESCE($1::timestamptz, '-infinity') AND created_at < $2
+	RETURNING tenant_id, app_id, created_at, messages
+)
+INSERT INTO usage_dropped (tenant_id, hour, deliveries)
+SELECT g.tenant_id, date_trunc('hour', g.created_at, 'UTC'), sum(g.messages) FROM gone g, state
+WHERE g.created_at >= state.open_from
+	AND NOT EXISTS (SELECT 1 FROM applications sa WHERE sa.id = g.app_id AND sa.system)
 GROUP BY 1, 2
 ON CONFLICT (tenant_id, hour) DO UPDATE SET deliveries = usage_dropped.deliveries + EXCLUDED.deliveries`
 
@@ -262,6 +287,9 @@ func (s *Store) DropPartition(ctx context.Context, p tenants.Partition, newest *
 		}
 		if p.Table == "deliveries" {
 			if _, err := tx.Exec(ctx, fmt.Sprintf(keepDroppedUsageSQL, pgx.Identifier{p.Name}.Sanitize())); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, dropDestinationUsageSQL, start, p.End); err != nil {
 				return err
 			}
 		}

@@ -27,10 +27,12 @@ type lastQuery struct {
 	on   atomic.Bool
 	sql  string
 	args []any
+	// only, when set, records only the statements that start with it.
+	only string
 }
 
 func (l *lastQuery) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	if l.on.Load() && !strings.HasPrefix(d.SQL, "EXPLAIN") {
+	if l.on.Load() && !strings.HasPrefix(d.SQL, "EXPLAIN") && strings.HasPrefix(d.SQL, l.only) {
 		l.mu.Lock()
 		l.sql, l.args = d.SQL, d.Args
 		l.mu.Unlock()

@@ -17,7 +17,7 @@ type appRef struct {
 }
 
 // AppUsageStats counts the messages each application received in
-// [since, until). refs name applications by id or uid; empty means every
+// [since, until), and what its destinations delivered and attempted then. refs name applications by id or uid; empty means every
 // live application of the tenant. It returns the counts (in application id
 // order) and the refs that named no live application of the tenant. One
 // grouped count over messages_app (app, time-sortable id) answers it,
@@ -81,16 +81,20 @@ func (s *Store) AppUsageStats(ctx context.Context, tenantID string, refs []strin
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("app usage stats: %w", translate(err))
 	}
+	dests, err := s.destinationUsageByApp(ctx, tenantID, ids, since, until)
+	if err != nil {
+		return nil, nil, fmt.Errorf("app usage stats: %w", err)
+	}
 	out := make([]tenants.AppUsage, 0, len(apps))
 	for _, a := range apps {
-		out = append(out, tenants.AppUsage{AppID: a.ID, UID: a.UID, Messages: counts[a.ID]})
+		out = append(out, tenants.AppUsage{AppID: a.ID, UID: a.UID, Messages: counts[a.ID], Destinations: dests[a.ID]})
 	}
 	return out, unresolved, nil
 }
 
 // AggregateEventTypes returns, for every event type a message of the
-// tenant used since a time, or that an endpoint's filter names, its usage
-// (in name order). The message count is driven by the tenant's
+// tenant used since a time, or that an endpoint's or a destination's
+// filter names, its usage (in name order). The message count is driven by the tenant's
 // applications over messages_app, one id range per application.
 func (s *Store) AggregateEventTypes(ctx context.Context, tenantID string, since time.Time) ([]tenants.EventTypeUsage, error) {
 	rows, err := s.pg.Query(ctx, `
@@ -101,8 +105,13 @@ WITH used AS (
 	GROUP BY m.event_type
 ), subscribed AS (
 	SELECT t.name, count(*) AS subscribers
-	FROM endpoints e, jsonb_array_elements_text(e.event_types) AS t(name)
-	WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND e.event_types IS NOT NULL
+	FROM (
+		SELECT e.event_types FROM endpoints e
+		WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND e.event_types IS NOT NULL
+		UNION ALL
+		SELECT d.event_types FROM destinations d
+		WHERE d.tenant_id = $1 AND d.deleted_at IS NULL AND d.event_types IS NOT NULL
+	) e, jsonb_array_elements_text(e.event_types) AS t(name)
 	GROUP BY t.name
 )
 SELECT COALESCE(u.name, s.name), COALESCE(u.messages, 0), COALESCE(u.apps, 0), COALESCE(s.subscribers, 0)

@@ -9,7 +9,8 @@ import (
 )
 
 // This file holds billing's usage: the hourly rollup of billable
-// deliveries, the counts the quota and the usage API read, the audit, the
+// deliveries (to endpoints, and to destinations through
+// destination_usage), the counts the quota and the usage API read, the audit, the
 // report to Stripe and its ledger, and the Stripe events applied to
 // accounts.
 
@@ -19,6 +20,13 @@ import (
 // 0008), which Hookline sends on its own account.
 var billableSQL = sqlConst(`trigger = {scheduled} AND status = {success}
 	AND NOT EXISTS (SELECT 1 FROM applications sa WHERE sa.id = deliveries.app_id AND sa.system)`)
+
+// destBillableSQL is the billable unit of destinations: every row of
+// destination_usage (migration 0020) counts its messages — a FIFO or
+// RabbitMQ batch accepted, or messages first returned by a poll — less
+// those of system applications, as for deliveries. The time of a row is
+// its created_at, as succeeded_at is a delivery's.
+const destBillableSQL = `NOT EXISTS (SELECT 1 FROM applications sa WHERE sa.id = destination_usage.app_id AND sa.system)`
 
 // countedThroughSQL is the rollup's watermark, -infinity before the first
 // rollup, as a scalar subquery: evaluated once per statement, in the same
@@ -59,7 +67,8 @@ func (s *Store) Rollup(ctx context.Context, now time.Time, margin time.Duration)
 		} else {
 			// First rollup: start at the oldest billable delivery.
 			var first struct{ Min *time.Time }
-			if err := tx.Raw(`SELECT min(succeeded_at) AS min FROM deliveries WHERE ` + billableSQL).Scan(&first).Error; err != nil {
+			if err := tx.Raw(`SELECT LEAST((SELECT min(succeeded_at) FROM deliveries WHERE ` + billableSQL + `),
+				(SELECT min(created_at) FROM destination_usage WHERE ` + destBillableSQL + `)) AS min`).Scan(&first).Error; err != nil {
 				return err
 			}
 			from = billing.HourStart(target)
@@ -77,12 +86,17 @@ func (s *Store) Rollup(ctx context.Context, now time.Time, margin time.Duration)
 				WHERE `+billableSQL+` AND succeeded_at >= ? AND succeeded_at < ?
 				GROUP BY 1, 2
 				UNION ALL
+				SELECT tenant_id, date_trunc('hour', created_at, 'UTC'), sum(messages)
+				FROM destination_usage
+				WHERE `+destBillableSQL+` AND created_at >= ? AND created_at < ?
+				GROUP BY 1, 2
+				UNION ALL
 				SELECT tenant_id, hour, deliveries FROM usage_dropped WHERE hour >= ?
 			) c
 			GROUP BY tenant_id, hour
 			ON CONFLICT (tenant_id, hour) DO UPDATE
 				SET deliveries = EXCLUDED.deliveries, final = EXCLUDED.final, computed_at = EXCLUDED.computed_at
-				WHERE NOT usage_hourly.final`, target, now, from, target, from)
+				WHERE NOT usage_hourly.final`, target, now, from, target, from, target, from)
 		if r.Error != nil {
 			return r.Error
 		}
@@ -121,8 +135,11 @@ func (s *Store) CountUsage(ctx context.Context, tenantID string, since, until ti
 			WHERE tenant_id = ? AND hour >= ? AND hour < LEAST(?::timestamptz, `+countedThroughSQL+`)), 0)::bigint
 		+ (SELECT count(*) FROM deliveries
 			WHERE tenant_id = ? AND `+billableSQL+`
-				AND succeeded_at >= GREATEST(?::timestamptz, `+countedThroughSQL+`) AND succeeded_at < ?) AS n`,
-		tenantID, since, until, tenantID, since, until).Scan(&row).Error
+				AND succeeded_at >= GREATEST(?::timestamptz, `+countedThroughSQL+`) AND succeeded_at < ?)
+		+ COALESCE((SELECT sum(messages) FROM destination_usage
+			WHERE tenant_id = ? AND `+destBillableSQL+`
+				AND created_at >= GREATEST(?::timestamptz, `+countedThroughSQL+`) AND created_at < ?), 0)::bigint AS n`,
+		tenantID, since, until, tenantID, since, until, tenantID, since, until).Scan(&row).Error
 	if err != nil {
 		return 0, fmt.Errorf("count usage of %s: %w", tenantID, translate(err))
 	}
@@ -142,8 +159,13 @@ func (s *Store) DailyUsage(ctx context.Context, tenantID string, since, until ti
 			WHERE tenant_id = ? AND `+billableSQL+`
 				AND succeeded_at >= GREATEST(?::timestamptz, `+countedThroughSQL+`) AND succeeded_at < ?
 			GROUP BY 1
+			UNION ALL
+			SELECT date_trunc('day', created_at, 'UTC'), sum(messages) FROM destination_usage
+			WHERE tenant_id = ? AND `+destBillableSQL+`
+				AND created_at >= GREATEST(?::timestamptz, `+countedThroughSQL+`) AND created_at < ?
+			GROUP BY 1
 		) x GROUP BY day ORDER BY day`,
-		tenantID, since, until, tenantID, since, until).Scan(&rows).Error
+		tenantID, since, until, tenantID, since, until, tenantID, since, until).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("daily usage of %s: %w", tenantID, translate(err))
 	}
@@ -183,9 +205,15 @@ func (s *Store) Audit(ctx context.Context, tenantID string, since, until time.Ti
 		return nil, nil
 	}
 	err := s.q(ctx).Raw(`WITH recount AS (
-			SELECT date_trunc('hour', succeeded_at, 'UTC') AS hour, count(*) AS n FROM deliveries
-			WHERE tenant_id = ? AND `+billableSQL+` AND succeeded_at >= ? AND succeeded_at < ?
-			GROUP BY 1
+			SELECT hour, sum(n) AS n FROM (
+				SELECT date_trunc('hour', succeeded_at, 'UTC') AS hour, count(*) AS n FROM deliveries
+				WHERE tenant_id = ? AND `+billableSQL+` AND succeeded_at >= ? AND succeeded_at < ?
+				GROUP BY 1
+				UNION ALL
+				SELECT date_trunc('hour', created_at, 'UTC'), sum(messages) FROM destination_usage
+				WHERE tenant_id = ? AND `+destBillableSQL+` AND created_at >= ? AND created_at < ?
+				GROUP BY 1
+			) u GROUP BY hour
 		), stored AS (
 			SELECT hour, deliveries, report_status = 'sent' AS sent FROM usage_hourly
 			WHERE tenant_id = ? AND final AND hour >= ? AND hour < ?
@@ -195,7 +223,7 @@ func (s *Store) Audit(ctx context.Context, tenantID string, since, until time.Ti
 		FROM stored s FULL JOIN recount r ON r.hour = s.hour
 		WHERE COALESCE(s.deliveries, 0) <> COALESCE(r.n, 0)
 			AND COALESCE(s.hour, r.hour) + interval '1 hour' <= `+countedThroughSQL+`
-		ORDER BY 1`, tenantID, since, until, tenantID, since, until).Scan(&rows).Error
+		ORDER BY 1`, tenantID, since, until, tenantID, since, until, tenantID, since, until).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("audit usage of %s: %w", tenantID, translate(err))
 	}

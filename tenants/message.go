@@ -58,14 +58,26 @@ type NewDelivery struct {
 	FailingSince     *time.Time
 	// LaneCap is the endpoint's cap on attempts in flight (0: default).
 	LaneCap int
+	// Config, when the spec asked for it (MessageSpec.WithConfig), is the
+	// endpoint's sending configuration read in the same statement, so a
+	// worker new to the endpoint need not read it again.
+	Config *EndpointConfig
 }
 
 // MessageSpec is one message to create: whose, for which application, and
 // the idempotency claim that goes with it.
 type MessageSpec struct {
 	TenantID string
-	AppID    string
-	In       MessageInput
+	// AppID is the application's id; when it is empty, AppRef (an id or a
+	// uid) is resolved in the statement that stores the message, and a ref
+	// naming no live application makes the spec Missing.
+	AppID  string
+	AppRef string
+	// WithConfig asks for each delivery's endpoint configuration
+	// (NewDelivery.Config): set when the application is new to the caller,
+	// and so, likely, its endpoints to the worker.
+	WithConfig bool
+	In         MessageInput
 	// Claim, when set, is written in the same statement as the message: a
 	// key already held by a live claim makes the spec a Duplicate instead.
 	Claim *IdempotencyClaim
@@ -89,8 +101,11 @@ type CreatedMessage struct {
 	Deliveries []NewDelivery
 	// Duplicate is set when the spec's idempotency key was already
 	// claimed: nothing was created, and Message is zero. The claim is read
-	// with FindIdempotentMessage.
+	// with FindIdempotentMessage. Message.AppID is still set.
 	Duplicate bool
+	// Missing is set when the spec's AppRef names no live application:
+	// nothing was created.
+	Missing bool
 }
 
 // FirstJobs returns the first-attempt jobs of a newly created message's

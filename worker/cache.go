@@ -70,5 +70,19 @@ func (c *endpointCache) get(ctx context.Context, tenantID, endpointID string, re
 	return v.(*endpointEntry), nil
 }
 
+// seed keeps cfg, read along with a delivery, unless the cache holds the
+// endpoint at its revision or newer already. A configuration whose keys do
+// not decode is left for get to load (and report).
+func (c *endpointCache) seed(cfg *tenants.EndpointConfig) {
+	if e, ok := c.lru.Peek(cfg.ID); ok && e.cfg.Revision >= cfg.Revision {
+		return
+	}
+	signer, err := NewSigner(cfg.Secrets)
+	if err != nil {
+		return
+	}
+	c.lru.Add(cfg.ID, &endpointEntry{cfg: *cfg, signer: signer})
+}
+
 // len returns how many endpoints are cached.
 func (c *endpointCache) len() int { return c.lru.Len() }

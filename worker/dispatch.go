@@ -35,6 +35,12 @@ type Dispatcher struct {
 // Worker.Dispatcher.
 func NewDispatcher(c *Client) *Dispatcher { return &Dispatcher{client: c} }
 
+// KeepsConfigs reports whether this process runs a worker that keeps the
+// endpoint configurations read along with new deliveries
+// (tenants.NewDelivery.Config): in a process without one they would be
+// read for nothing.
+func (d *Dispatcher) KeepsConfigs() bool { return d.run != nil }
+
 // enqueueTimeout bounds the admission a request waits for. Past it, or
 // when Redis is down, the request still succeeds: the deliveries are
 // durable in PostgreSQL and the sweeper admits them.
@@ -67,6 +73,13 @@ func (d *Dispatcher) DispatchMessages(ctx context.Context, msgs []tenants.Create
 			weights[m.Message.TenantID] = w
 		}
 		meta := metaOf(origin)
+		if d.run != nil {
+			for _, nd := range m.Deliveries {
+				if nd.Config != nil {
+					d.run.h.cache.seed(nd.Config)
+				}
+			}
+		}
 		for i, job := range m.FirstJobs() {
 			ops = append(ops, admitOp{ID: job.ID, EndpointID: job.EndpointID, TenantID: job.TenantID, Due: *job.NextAttemptAt,
 				Cap: laneCap(m.Deliveries[i].LaneCap), Weight: w, Meta: meta})
