@@ -113,6 +113,11 @@ type vm struct {
 	// early) costs no JSON round trip. getter and setter are built once.
 	lazy           lazyPayload
 	getter, setter goja.Value
+	// serialize is the fast JSON.stringify (see json.go): it leaves the
+	// JSON in out and returns true, or false where JSON.stringify must
+	// do it, or undefined where there is nothing to write.
+	serialize goja.Callable
+	out       []byte
 }
 
 // lazyPayload is webhook.payload of the call in progress.
@@ -177,7 +182,7 @@ func (p *Program) newVM(ctx context.Context) (*vm, error) {
 	v.getter = rt.ToValue(func(goja.FunctionCall) goja.Value {
 		if !v.lazy.touched {
 			v.lazy.touched = true
-			v.lazy.val, v.lazy.err = v.parse(goja.Undefined(), rt.ToValue(string(orNull(v.lazy.raw))))
+			v.lazy.val, v.lazy.err = decodeJSON(rt, orNull(v.lazy.raw))
 			if v.lazy.err != nil {
 				panic(rt.NewTypeError("the payload is not JSON"))
 			}
@@ -188,6 +193,19 @@ func (p *Program) newVM(ctx context.Context) (*vm, error) {
 		v.lazy.touched, v.lazy.val = true, c.Argument(0)
 		return goja.Undefined()
 	})
+	v.serialize, _ = goja.AssertFunction(rt.ToValue(func(c goja.FunctionCall) goja.Value {
+		out, skip, err := appendJSON(v.out[:0], c.Argument(0), 0)
+		v.out = out
+		switch {
+		case errors.Is(err, errTooLarge):
+			panic(rt.NewTypeError("the JSON would be larger than %d MiB", maxJSONOut>>20))
+		case err != nil:
+			return rt.ToValue(false)
+		case skip:
+			return goja.Undefined()
+		}
+		return rt.ToValue(true)
+	}))
 	return v, nil
 }
 

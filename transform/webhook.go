@@ -137,16 +137,45 @@ func (v *vm) payloadOut(obj *goja.Object, out *Webhook) error {
 	if p == nil || goja.IsUndefined(p) {
 		return invalid("webhook.payload is missing")
 	}
-	js, err := v.stringify(goja.Undefined(), p)
+	body, ok, err := v.toJSON(p)
 	if err != nil {
 		return invalid("webhook.payload cannot be turned into JSON: %s", errText(err))
 	}
-	body, isStr := exportString(js)
-	if !isStr {
+	if !ok {
 		return invalid("webhook.payload cannot be turned into JSON (got %s)", describe(p))
 	}
-	out.Payload = json.RawMessage(body)
+	out.Payload = body
 	return nil
+}
+
+// toJSON is JSON.stringify(val) as new bytes: by the fast serializer, or
+// by JSON.stringify where that one does not know the value. ok is false
+// where JSON.stringify returns undefined (a function, a symbol).
+func (v *vm) toJSON(val goja.Value) (body []byte, ok bool, err error) {
+	done, err := v.serialize(goja.Undefined(), val)
+	if err != nil {
+		return nil, false, err
+	}
+	if done == goja.Undefined() {
+		return nil, false, nil
+	}
+	if done.ToBoolean() {
+		body = make([]byte, len(v.out))
+		copy(body, v.out)
+		if cap(v.out) > maxKeptBuffer {
+			v.out = nil // do not keep one large payload's buffer for good
+		}
+		return body, true, nil
+	}
+	js, err := v.stringify(goja.Undefined(), val)
+	if err != nil {
+		return nil, false, err
+	}
+	s, isStr := exportString(js)
+	if !isStr {
+		return nil, false, nil
+	}
+	return []byte(s), true, nil
 }
 
 // headersOut converts webhook.headers, checking each.
@@ -248,7 +277,7 @@ func (p *Program) RunBatch(ctx context.Context, input json.RawMessage, vars map[
 	var out BatchResult
 	err := p.call(ctx, func(v *vm) error {
 		rt := v.rt
-		parsed, err := v.parse(goja.Undefined(), rt.ToValue(string(orNull(input))))
+		parsed, err := decodeJSON(rt, orNull(input))
 		if err != nil {
 			return invalid("the batch is not JSON")
 		}
@@ -280,12 +309,14 @@ func (p *Program) RunBatch(ctx context.Context, input json.RawMessage, vars map[
 		}
 		// variables go back as they came: never into what is sent.
 		_ = obj.Delete("variables")
-		js, err := v.stringify(goja.Undefined(), obj)
+		body, ok, err := v.toJSON(obj)
 		if err != nil {
 			return invalid("the result cannot be turned into JSON: %s", errText(err))
 		}
-		s, _ := exportString(js)
-		out.Body = json.RawMessage(s)
+		if !ok {
+			return invalid("the result cannot be turned into JSON (got %s)", describe(obj))
+		}
+		out.Body = body
 		return nil
 	})
 	return out, err

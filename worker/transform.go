@@ -90,7 +90,10 @@ func (h *handler) prepare(ctx context.Context, job *tenants.DeliveryJob, ep *end
 	if err != nil {
 		return o, false, err
 	}
-	shown := make(map[string]string, len(ep.cfg.Headers))
+	var shown map[string]string // most endpoints have no headers of their own
+	if len(ep.cfg.Headers) > 0 {
+		shown = make(map[string]string, len(ep.cfg.Headers))
+	}
 	for k, v := range ep.cfg.Headers {
 		if tenants.IsSensitiveHeader(k) {
 			v = tenants.MaskedValue

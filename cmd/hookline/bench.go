@@ -50,8 +50,10 @@ type benchOptions struct {
 	noisy        bool
 	noisyBacklog int
 	noisyKey     string
-	// transform puts benchTransformation on every endpoint.
-	transform bool
+	// transform puts benchTransformation on every endpoint (or, with
+	// transformHandler "trivial", benchTrivialTransformation).
+	transform        bool
+	transformHandler string
 }
 
 const benchUsage = `usage: hookline bench [flags]
@@ -97,6 +99,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.BoolVar(&o.noIdempotency, "no-idempotency", false, "send no idempotency-key (the Svix SDKs send one on every POST; this is for comparison)")
 	fs.BoolVar(&o.sdk, "sdk", false, "send through the official Svix Go SDK, exactly as SDK users do")
 	fs.BoolVar(&o.transform, "transform", false, "put a field-renaming transformation (JavaScript) on every endpoint")
+	fs.StringVar(&o.transformHandler, "transform-handler", "rename", "with --transform: rename (every field renamed, a header added) or trivial (return webhook)")
 	fs.DurationVar(&o.duration, "duration", 0, "soak: send at --rate for this long (instead of --messages) and sample the database's size")
 	fs.DurationVar(&o.retention, "retention", 0, "soak: cap every retention at this (HOOKLINE_RETENTION_CAP), e.g. 5m")
 	fs.DurationVar(&o.partition, "partition", 0, "soak: slice of time per partition (HOOKLINE_STORAGE_PARTITION), e.g. 1m")
@@ -117,6 +120,9 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	remote := o.apiURL != ""
 	if remote && (o.key == "" || o.receiverListen == "") {
 		return &usageError{"--api needs --key and --receiver-listen"}
+	}
+	if o.transformHandler != "rename" && o.transformHandler != "trivial" {
+		return &usageError{"--transform-handler must be rename or trivial"}
 	}
 	if o.sdk && o.noIdempotency {
 		return &usageError{"--sdk sends an idempotency-key on every POST, as the SDK does; --no-idempotency needs plain HTTP"}
@@ -408,7 +414,7 @@ func (b *bench) setup(ctx context.Context, getenv func(string) string) error {
 				return err
 			}
 			if b.o.transform {
-				code := benchTransformation
+				code := b.o.transformationCode()
 				if _, err := b.store.PatchTransformation(ctx, t.ID, a.ID, e.ID, tenants.TransformationPatch{Code: tenants.Some(code), Enabled: new(true)}); err != nil {
 					return err
 				}
@@ -464,7 +470,7 @@ func (b *bench) provisionViaAPI(ctx context.Context, recvBase string) error {
 				return err
 			}
 			if b.o.transform {
-				body, _ := json.Marshal(map[string]any{"code": benchTransformation, "enabled": true})
+				body, _ := json.Marshal(map[string]any{"code": b.o.transformationCode(), "enabled": true})
 				if err := call("PATCH", "/api/v1/app/"+a.ID+"/endpoint/"+e.ID+"/transformation", string(body), nil); err != nil {
 					return err
 				}
@@ -491,6 +497,18 @@ const benchTransformation = `function handler(webhook) {
   webhook.headers = {'X-Bench-Transformed': '1'};
   return webhook;
 }`
+
+// benchTrivialTransformation is --transform-handler trivial: what having a
+// transformation costs a delivery, apart from what the handler does.
+const benchTrivialTransformation = `function handler(webhook) { return webhook; }`
+
+// transformationCode is the handler --transform puts on every endpoint.
+func (o benchOptions) transformationCode() string {
+	if o.transformHandler == "trivial" {
+		return benchTrivialTransformation
+	}
+	return benchTransformation
+}
 
 // dropTenant removes everything the run created for tenantID.
 func (b *bench) dropTenant(ctx context.Context, tenantID string) {
@@ -519,6 +537,8 @@ type benchReport struct {
 	Apps      int    `json:"apps"`
 	Endpoints int    `json:"endpointsPerApp"`
 	Transform bool   `json:"transform,omitempty"`
+	// TransformHandler is --transform-handler: rename or trivial.
+	TransformHandler string `json:"transformHandler,omitempty"`
 	// Transformed is how many verified requests the transformation made.
 	Transformed int64   `json:"transformed,omitempty"`
 	Messages    int     `json:"messages"`
@@ -582,7 +602,13 @@ func (b *bench) run(ctx context.Context) (benchReport, error) {
 	rep := benchReport{
 		Date: time.Now().UTC().Format(time.RFC3339), LoadStart: loadAverage(), Mode: "self-contained", Apps: o.apps, Endpoints: o.endpoints,
 		Transform: o.transform,
-		Messages:  o.messages, Concurrency: o.concurrency, OfferedRate: o.rate,
+		TransformHandler: func() string {
+			if o.transform {
+				return o.transformHandler
+			}
+			return ""
+		}(),
+		Messages: o.messages, Concurrency: o.concurrency, OfferedRate: o.rate,
 		Idempotency: !o.noIdempotency, SDK: o.sdk,
 	}
 	if o.apiURL != "" {
@@ -841,7 +867,10 @@ func (r benchReport) print(w io.Writer) {
 	if r.LoadStart != "" {
 		row("load average", r.LoadStart+" at the start, "+r.LoadEnd+" at the end")
 	}
-	if r.Transform {
+	switch {
+	case r.Transform && r.TransformHandler == "trivial":
+		row("transformation", "a trivial JavaScript transformation (return webhook) on every endpoint")
+	case r.Transform:
 		row("transformation", "a field-renaming JavaScript transformation on every endpoint")
 	}
 	if r.OfferedRate > 0 {
