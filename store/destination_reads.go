@@ -141,9 +141,10 @@ func (s *Store) readPositionsTx(ctx context.Context, d tenants.Destination, from
 
 // PollDestination reads polling endpoint ref from iterator from (nil: its
 // start) — the client-held iterator of GET …/poller/{sink}. It returns
-// the messages, the iterator to pass next, and whether the read caught up.
+// the messages, the iterator to pass next, and whether the read caught up;
+// tenants.ErrPollerDisabled when the endpoint is disabled.
 func (s *Store) PollDestination(ctx context.Context, tenantID, appID, ref string, from *tenants.Position, after time.Time, limit int, f tenants.PollFilter) ([]tenants.PollMessage, tenants.Position, bool, error) {
-	d, err := s.pollingDestination(ctx, tenantID, appID, ref)
+	d, err := s.readableDestination(ctx, tenantID, appID, ref)
 	if err != nil {
 		return nil, tenants.Position{}, false, err
 	}
@@ -178,12 +179,24 @@ func (s *Store) pollingDestination(ctx context.Context, tenantID, appID, ref str
 	return d, nil
 }
 
+// readableDestination is pollingDestination, refused with
+// tenants.ErrPollerDisabled when the endpoint is disabled. Seeking a
+// disabled endpoint's consumer is allowed: it reads nothing.
+func (s *Store) readableDestination(ctx context.Context, tenantID, appID, ref string) (tenants.Destination, error) {
+	d, err := s.pollingDestination(ctx, tenantID, appID, ref)
+	if err == nil && d.Disabled {
+		err = fmt.Errorf("poll destination %s: %w", ref, tenants.ErrPollerDisabled)
+	}
+	return d, err
+}
+
 // ConsumerPoll reads polling endpoint ref for consumer, from where the
 // consumer's last poll stopped (or from iterator, when given), and
 // remembers where this one stops, in one transaction: the consumer's row
 // is locked meanwhile, so two polls of one consumer never return the same
 // messages. A consumer seen for the first time starts at the endpoint's
-// start.
+// start. A disabled endpoint is tenants.ErrPollerDisabled, the consumer
+// left where it was.
 func (s *Store) ConsumerPoll(ctx context.Context, tenantID, appID, ref, consumer string, from *tenants.Position, limit int) ([]tenants.PollMessage, tenants.Position, bool, error) {
 	var (
 		msgs []tenants.PollMessage
@@ -191,7 +204,7 @@ func (s *Store) ConsumerPoll(ctx context.Context, tenantID, appID, ref, consumer
 		done bool
 	)
 	err := s.InTx(ctx, func(tx *Store) error {
-		d, err := tx.pollingDestination(ctx, tenantID, appID, ref)
+		d, err := tx.readableDestination(ctx, tenantID, appID, ref)
 		if err != nil {
 			return err
 		}

@@ -34,10 +34,13 @@ func (s *Store) recordSent(ctx context.Context, d tenants.Destination, a tenants
 // position a poll returned and records, in the same statement, how many of
 // the returned messages lay past the old mark: those are delivered for the
 // first time. The destination's row is locked first, so concurrent polls
-// (two consumers) count each message once between them. $5 and $6 are the
+// (two consumers) count each message once between them — FOR NO KEY
+// UPDATE, not FOR UPDATE: each poll's write of its consumer's row takes a
+// KEY SHARE lock on the destination (the foreign key), and two polls each
+// holding one and waiting for FOR UPDATE deadlocked (1 run in 7). $5 and $6 are the
 // returned positions, in order.
 const recordPolledSQL = `WITH old AS (
-	SELECT polled_tx, COALESCE(polled_id, '') AS polled_id FROM destinations WHERE id = $1 AND tenant_id = $2 FOR UPDATE
+	SELECT polled_tx, COALESCE(polled_id, '') AS polled_id FROM destinations WHERE id = $1 AND tenant_id = $2 FOR NO KEY UPDATE
 ), fresh AS (
 	SELECT count(*) AS n FROM old, unnest($5::text[], $6::text[]) AS u(tx, id)
 	WHERE old.polled_tx IS NULL OR (u.tx::xid8, u.id) > (old.polled_tx, old.polled_id)

@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -203,6 +205,14 @@ type DestinationOutcome struct {
 // sender stops at once and writes nothing.
 var ErrDestinationLeaseLost = errors.New("destination lease lost")
 
+// ErrPollerDisabled is returned by a poll of a polling endpoint whose
+// status is disabled. A disabled destination hands out nothing until it
+// is enabled again, as a FIFO or RabbitMQ one sends nothing; a poll says
+// so rather than answering an empty page, which a consumer could not tell
+// from having caught up. Consumers' positions do not move meanwhile.
+var ErrPollerDisabled = &Error{Code: CodeConflict, Reason: "destination_disabled",
+	Message: "the polling endpoint is disabled; set its status to enabled to read again from where each consumer stopped"}
+
 // DestinationAttemptFilter narrows a list of a destination's attempts.
 type DestinationAttemptFilter struct {
 	ListParams
@@ -252,16 +262,33 @@ var routingKeyRE = regexp.MustCompile(`^[\x20-\x7e]{0,255}$`)
 // (AMQP's short string). Unless allowPrivate, a host that names a private,
 // loopback or reserved address literally is refused, as for endpoint URLs;
 // the sender checks the resolved address again when it dials.
+//
+// The URI's query may hold only the parameters in rabbitURIParams, with
+// well-formed values. The AMQP client reads cacertfile, certfile and
+// keyfile as paths on the worker's disk: a tenant naming them would have
+// the worker read its files and present them to the tenant's broker (and
+// learn from the error which paths exist), so they are refused by name;
+// any other parameter the client does not honour is refused too, rather
+// than stored and silently ignored.
 func CheckRabbitMQ(uri, routingKey string, allowPrivate bool) error {
+	loc := []string{"body", "config", "uri"}
 	u, err := url.Parse(uri)
-	if err != nil || uri == "" {
-		return InvalidAt([]string{"body", "config", "uri"}, "not a valid URI")
+	if err != nil || uri == "" || strings.ContainsAny(uri, " \t\r\n") {
+		return InvalidAt(loc, "not a valid URI")
 	}
-	if s := strings.ToLower(u.Scheme); s != "amqp" && s != "amqps" {
-		return InvalidAt([]string{"body", "config", "uri"}, "URI scheme must be amqp or amqps")
+	if u.Scheme != "amqp" && u.Scheme != "amqps" {
+		return InvalidAt(loc, "URI scheme must be amqp or amqps")
 	}
 	if u.Hostname() == "" {
-		return InvalidAt([]string{"body", "config", "uri"}, "URI must have a host")
+		return InvalidAt(loc, "URI must have a host")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return InvalidAt(loc, "the URI's port must be between 1 and 65535")
+		}
+	}
+	if err := checkRabbitQuery(u); err != nil {
+		return InvalidAt(loc, err.Error())
 	}
 	if !routingKeyRE.MatchString(routingKey) {
 		return InvalidAt([]string{"body", "config", "routingKey"}, "must be at most 255 printable ASCII characters")
@@ -274,6 +301,79 @@ func CheckRabbitMQ(uri, routingKey string, allowPrivate bool) error {
 	}
 	return nil
 }
+
+// rabbitURIParams are the query parameters a RabbitMQ destination's URI
+// may carry: those of RabbitMQ's URI spec that the AMQP client honours
+// and that touch nothing but the connection to the tenant's broker.
+var rabbitURIParams = []string{"auth_mechanism", "channel_max", "connection_timeout", "heartbeat", "server_name_indication"}
+
+// rabbitFileParams are the query parameters with which the AMQP client
+// would read files of the worker's disk.
+var rabbitFileParams = []string{"cacertfile", "certfile", "keyfile"}
+
+// checkRabbitQuery returns an error saying what is wrong with u's query,
+// or nil.
+func checkRabbitQuery(u *url.URL) error {
+	if u.RawQuery == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return errors.New("the URI's query is not valid")
+	}
+	for name := range q {
+		if slices.Contains(rabbitFileParams, strings.ToLower(name)) {
+			return errors.New("the uri may not name local files (certfile, keyfile, cacertfile): Hookline does not present a client certificate to a broker, and verifies the broker against public CAs")
+		}
+	}
+	names := slices.Sorted(maps.Keys(q))
+	for _, name := range names {
+		if !slices.Contains(rabbitURIParams, name) {
+			return fmt.Errorf("unsupported URI query parameter %q; a RabbitMQ destination's URI may carry %s", name, strings.Join(rabbitURIParams, ", "))
+		}
+		vals := q[name]
+		if name != "auth_mechanism" && len(vals) > 1 {
+			return fmt.Errorf("the URI query parameter %s is given %d times", name, len(vals))
+		}
+		for _, v := range vals {
+			if err := checkRabbitParam(name, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkRabbitParam checks one query parameter's value as the AMQP client
+// would parse it, so that a bad one is refused here rather than failing
+// every connection.
+func checkRabbitParam(name, v string) error {
+	switch name {
+	case "heartbeat", "channel_max":
+		if _, err := strconv.ParseUint(v, 10, 16); err != nil {
+			return fmt.Errorf("the URI query parameter %s must be an integer between 0 and 65535", name)
+		}
+	case "connection_timeout":
+		if n, err := strconv.ParseUint(v, 10, 31); err != nil || n == 0 {
+			return fmt.Errorf("the URI query parameter %s must be a positive number of milliseconds", name)
+		}
+	case "auth_mechanism":
+		// EXTERNAL authenticates with a client certificate, which
+		// Hookline never presents.
+		if m := strings.ToUpper(v); m != "PLAIN" && m != "AMQPLAIN" {
+			return fmt.Errorf("the URI query parameter auth_mechanism must be plain or amqplain, not %q", v)
+		}
+	case "server_name_indication":
+		if len(v) > 253 || !hostnameRE.MatchString(v) {
+			return fmt.Errorf("the URI query parameter server_name_indication must be a DNS name, not %q", v)
+		}
+	}
+	return nil
+}
+
+// hostnameRE matches a DNS name: labels of letters, digits and hyphens
+// (not at either end), at most 253 characters in all.
+var hostnameRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)
 
 // NewShortID returns prefix followed by 22 base62 characters encoding 128
 // bits: 6 bytes of Unix milliseconds, then 10 random bytes, so ids of one

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"log/slog"
@@ -102,6 +103,8 @@ type senders struct {
 	log      *slog.Logger
 	now      func() time.Time
 	events   DestinationEvents // nil tells nobody
+	// brokerRoots verify amqps brokers (nil: the system pool).
+	brokerRoots *x509.CertPool
 
 	mu     sync.Mutex
 	active map[string]bool // destinations this process is serving
@@ -115,6 +118,7 @@ func newSenders(st SinkStore, client *http.Client, dial func(ctx context.Context
 		store: st, owner: "w-" + hex.EncodeToString(b[:]), lease: max(2*o.DeliveryTimeout, 5*time.Second), timeout: o.DeliveryTimeout,
 		schedule: o.RetrySchedule, http: client, dial: dial, sigMode: o.SignatureHeaders, agent: o.UserAgent,
 		log: log.With("component", "destinations"), now: time.Now, active: map[string]bool{},
+		brokerRoots: o.brokerRoots,
 	}
 }
 

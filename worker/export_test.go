@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"crypto/x509"
 	"time"
 )
 
@@ -19,3 +20,14 @@ func (c *Client) HoldSlots(ctx context.Context, tenantID, endpointID string, ids
 
 // Lease is how long a slot is held without a release.
 func (c *Client) Lease() time.Duration { return c.lanes.lease }
+
+// WithBrokerRoots returns o with amqps brokers verified against the PEM
+// certificates caPEM instead of the system pool: tests' brokers have
+// made-up CAs, and a destination's URI may not name a CA file.
+func WithBrokerRoots(o Options, caPEM []byte) Options {
+	o.brokerRoots = x509.NewCertPool()
+	if !o.brokerRoots.AppendCertsFromPEM(caPEM) {
+		panic("worker: WithBrokerRoots given no certificate")
+	}
+	return o
+}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -63,22 +61,22 @@ func drainQueue(t testing.TB, ch *amqp.Channel, queue string, got []string, seen
 }
 
 // tlsBroker is the machine's broker behind TLS (an amqps:// listener on
-// loopback forwarding to 127.0.0.1:5672), with the CA file an amqps URI
-// names to trust it. It counts the handshakes it completed.
+// loopback forwarding to 127.0.0.1:5672), with the CA that signed its
+// certificate. It asks clients for a certificate without requiring one,
+// and counts the handshakes it completed and the client certificates it
+// was shown.
 type tlsBroker struct {
-	addr       string
-	caFile     string
-	handshakes atomic.Int32
+	addr        string
+	caPEM       []byte
+	handshakes  atomic.Int32
+	clientCerts atomic.Int32
 }
 
 func newTLSBroker(t *testing.T) *tlsBroker {
 	ca := testcerts.New(t, nil, testcerts.Options{CommonName: "Broker CA", CA: true})
 	cert := testcerts.New(t, &ca, testcerts.Options{CommonName: "broker", IPs: testcerts.Loopback()})
-	b := &tlsBroker{caFile: filepath.Join(t.TempDir(), "ca.pem")}
-	if err := os.WriteFile(b.caFile, ca.CertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert.TLS()}})
+	b := &tlsBroker{caPEM: ca.CertPEM}
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert.TLS()}, ClientAuth: tls.RequestClientCert})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +94,9 @@ func newTLSBroker(t *testing.T) *tlsBroker {
 					return
 				}
 				b.handshakes.Add(1)
+				if len(c.(*tls.Conn).ConnectionState().PeerCertificates) > 0 {
+					b.clientCerts.Add(1)
+				}
 				up, err := net.Dial("tcp", "127.0.0.1:5672")
 				if err != nil {
 					return
@@ -135,12 +136,12 @@ func testRabbitThroughProxy(t *testing.T, proxy *testProxy, o worker.Options) {
 	plainQ, ch := rabbitQueue(t)
 	tlsQ, _ := rabbitQueue(t)
 	tb := newTLSBroker(t)
-	env := testenv.New(t, testenv.Options{Worker: true, WorkerOptions: testenv.FastRetries(o)})
+	env := testenv.New(t, testenv.Options{Worker: true, WorkerOptions: testenv.FastRetries(worker.WithBrokerRoots(o, tb.caPEM))})
 	ctx := context.Background()
 	app, _ := env.Store.CreateApplication(ctx, env.TenantID, tenants.ApplicationInput{Name: "rabbit"})
 	for _, in := range []tenants.DestinationInput{
 		{URI: rabbitURL, RoutingKey: plainQ},
-		{URI: "amqps://guest:guest@" + tb.addr + "/?cacertfile=" + tb.caFile, RoutingKey: tlsQ},
+		{URI: "amqps://guest:guest@" + tb.addr + "/", RoutingKey: tlsQ},
 	} {
 		in.Type, in.BatchSize = tenants.DestinationRabbitMQ, 10
 		if _, err := env.Store.CreateDestination(ctx, env.TenantID, app.ID, in); err != nil {

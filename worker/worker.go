@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -59,6 +60,11 @@ type Options struct {
 	// EgressProxyCA, for an https:// EgressProxy, is the PEM the proxy's
 	// certificate is verified against (nil: the system pool).
 	EgressProxyCA []byte
+
+	// brokerRoots, when set, are the roots an amqps broker's certificate
+	// is verified against instead of the system pool. Only tests set it
+	// (export_test.go): their brokers' CAs are made up.
+	brokerRoots *x509.CertPool
 }
 
 // Defaults of Options: what its zero value means. The process's config
