@@ -214,7 +214,8 @@ func (s *Store) SliceHoldOf(ctx context.Context, start, end time.Time) (tenants.
 		ulo = &start
 	}
 	err = s.pg.QueryRow(ctx, sqlConst(`SELECT GREATEST(
-			(SELECT max(succeeded_at) FROM deliveries WHERE trigger = {scheduled} AND status = {success} AND id >= $1 AND id < $2),
+			(SELECT max(x.m) FROM tenants t CROSS JOIN LATERAL (SELECT max(succeeded_at) AS m FROM deliveries
+				WHERE tenant_id = t.id AND trigger = {scheduled} AND status = {success} AND id >= $1 AND id < $2) x),
 			(SELECT max(created_at) FROM destination_usage WHERE created_at >= COALESCE($3::timestamptz, '-infinity') AND created_at < $4)),
 		(SELECT counted_through FROM billing_rollup_state WHERE id AND isfinite(counted_through))`),
 		dlo, dhi, ulo, end).Scan(&newest, &counted)
@@ -238,10 +239,11 @@ const keepDroppedUsageSQL = `WITH state AS (
 	SELECT date_trunc('hour', counted_through, 'UTC') AS open_from FROM billing_rollup_state WHERE id FOR UPDATE
 )
 INSERT INTO usage_dropped (tenant_id, hour, deliveries)
-SELECT d.tenant_id, date_trunc('hour', d.succeeded_at, 'UTC'), count(*) FROM %s d, state
-WHERE d.trigger = 0 AND d.status = 0 AND d.succeeded_at >= state.open_from
-	AND NOT EXISTS (SELECT 1 FROM applications sa WHERE sa.id = d.app_id AND sa.system)
-GROUP BY 1, 2
+SELECT t.id, x.hour, x.n FROM state, tenants t, LATERAL (
+	SELECT date_trunc('hour', d.succeeded_at, 'UTC') AS hour, count(*) AS n FROM %s d
+	WHERE d.tenant_id = t.id AND d.trigger = 0 AND d.status = 0 AND d.succeeded_at >= state.open_from
+		AND NOT EXISTS (SELECT 1 FROM applications sa WHERE sa.id = d.app_id AND sa.system)
+	GROUP BY 1) x
 ON CONFLICT (tenant_id, hour) DO UPDATE SET deliveries = usage_dropped.deliveries + EXCLUDED.deliveries`
 
 // dropDestinationUsageSQL deletes the destination_usage rows of a slice's

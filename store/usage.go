@@ -14,8 +14,8 @@ import (
 // report to Stripe and its ledger, and the Stripe events applied to
 // accounts.
 
-// billableSQL is the billable unit: the predicate of the partial indexes
-// deliveries_billable and deliveries_billable_tenant, less the deliveries
+// billableSQL is the billable unit: the predicate of the partial index
+// deliveries_billable_tenant (tenant_id, succeeded_at), less the deliveries
 // of operational webhooks (the tenant's system application, migration
 // 0008), which Hookline sends on its own account.
 var billableSQL = sqlConst(`trigger = {scheduled} AND status = {success}
@@ -67,7 +67,8 @@ func (s *Store) Rollup(ctx context.Context, now time.Time, margin time.Duration)
 		} else {
 			// First rollup: start at the oldest billable delivery.
 			var first struct{ Min *time.Time }
-			if err := tx.Raw(`SELECT LEAST((SELECT min(succeeded_at) FROM deliveries WHERE ` + billableSQL + `),
+			if err := tx.Raw(`SELECT LEAST((SELECT min(x.m) FROM tenants t CROSS JOIN LATERAL (
+					SELECT min(succeeded_at) AS m FROM deliveries WHERE tenant_id = t.id AND ` + billableSQL + `) x),
 				(SELECT min(created_at) FROM destination_usage WHERE ` + destBillableSQL + `)) AS min`).Scan(&first).Error; err != nil {
 				return err
 			}
@@ -81,10 +82,11 @@ func (s *Store) Rollup(ctx context.Context, now time.Time, margin time.Duration)
 		// they are counted, but no longer in deliveries.
 		r := tx.Exec(`INSERT INTO usage_hourly (tenant_id, hour, deliveries, final, computed_at)
 			SELECT tenant_id, hour, sum(n), hour + interval '1 hour' <= ?, ? FROM (
-				SELECT tenant_id, date_trunc('hour', succeeded_at, 'UTC') AS hour, count(*) AS n
-				FROM deliveries
-				WHERE `+billableSQL+` AND succeeded_at >= ? AND succeeded_at < ?
-				GROUP BY 1, 2
+				SELECT t.id AS tenant_id, x.hour, x.n FROM tenants t CROSS JOIN LATERAL (
+					SELECT date_trunc('hour', succeeded_at, 'UTC') AS hour, count(*) AS n
+					FROM deliveries
+					WHERE tenant_id = t.id AND `+billableSQL+` AND succeeded_at >= ? AND succeeded_at < ?
+					GROUP BY 1) x
 				UNION ALL
 				SELECT tenant_id, date_trunc('hour', created_at, 'UTC'), sum(messages)
 				FROM destination_usage
