@@ -116,6 +116,11 @@ func TestRun_Limits(t *testing.T) {
 		{"IndexOfSparse", `var a = []; a.length = 4e9; a.indexOf(1); return w;`, []string{KindException}, "too large"},
 		{"ArrayFrom", `Array.from({length: 1e9}); return w;`, []string{KindException}, "too large"},
 		{"ApplyHuge", `Math.max.apply(null, {length: 1e9}); return w;`, []string{KindException}, "too large"},
+		{"ReflectApplyHuge", `Reflect.apply(Math.max, null, {length: 1e9}); return w;`, []string{KindException}, "too large"},
+		{"ReflectConstructHuge", `Reflect.construct(Array, {length: 1e9}); return w;`, []string{KindException}, "too large"},
+		{"ReplaceHuge", `var s = 'x'.repeat(1 << 20); s.replace(/x/g, 'y'.repeat(2048)); return w;`, []string{KindException}, "too large"},
+		{"LoopInCallback", `[1, 2].forEach(function () { while (true) {} }); return w;`, []string{KindTimeout}, "did not finish"},
+		{"ThrowInCallback", `[1].map(function () { throw new Error('inner'); }); return w;`, []string{KindException}, "inner"},
 		{"TypedArray", `new Uint8Array(1e9); return w;`, []string{KindException}, "Uint8Array"},
 		{"GrowForever", `var a = []; while (true) { a.push('x'.repeat(1 << 20) + a.length); }`, []string{KindMemory, KindTimeout}, ""},
 		{"DoubleString", `var s = 'x'; while (true) { s = s + s; }`, []string{KindMemory, KindTimeout, KindException}, ""},
@@ -147,6 +152,42 @@ func TestRun_Limits(t *testing.T) {
 				t.Fatalf("after %s: %s, %v", tc.name, got.Payload, err)
 			}
 		})
+	}
+}
+
+// TestRun_HardenedBuiltins: the wrapped built-ins behave as the originals
+// within the caps: same results, names, this and arguments, and what they
+// throw can be caught, a refusal as a RangeError.
+func TestRun_HardenedBuiltins(t *testing.T) {
+	e := NewEngine(Options{})
+	p := compile(t, e, `function handler(w) {
+		var caught;
+		try { 'x'.repeat(1e9); } catch (err) { caught = err instanceof RangeError && /too large/.test(err.message); }
+		var inner;
+		try { [1].forEach(function () { throw new TypeError('cb'); }); } catch (err) { inner = err instanceof TypeError && err.message; }
+		w.payload = {
+			names: [[].map.name, [].join.name, 'x'.repeat.name, Function.prototype.apply.name, Array.from.name],
+			caught: caught, inner: inner,
+			sum: [1, 2, 3].reduce(function (a, b) { return a + b; }, 0),
+			joined: [1, 2].join('-') + '|' + [1, 2].join() + '|' + Array.prototype.join.call({length: 2, 0: 'a', 1: 'b'}, '+'),
+			mapped: [1, 2].map(function (x) { return x * this.k; }, {k: 10}),
+			str: 'ab'.repeat(2) + 'a'.padStart(3, '-') + 'aXa'.replaceAll('a', 'b'),
+			applied: Math.max.apply(null, [1, 5, 2]) + Reflect.apply(Math.min, null, [4, 3]),
+			from: Array.from('abc').concat(Array.of(1)),
+			sorted: [3, 1, 2].sort(),
+			typed: typeof Uint8Array + typeof ArrayBuffer,
+			console: typeof console.log
+		};
+		return w;
+	}`)
+	got, err := p.Run(context.Background(), sample(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"names":["map","join","repeat","apply","from"],"caught":true,"inner":"cb","sum":6,"joined":"1-2|1,2|a+b",` +
+		`"mapped":[10,20],"str":"abab--abXb","applied":8,"from":["a","b","c",1],"sorted":[1,2,3],"typed":"undefinedundefined","console":"function"}`
+	if string(got.Payload) != want {
+		t.Fatalf("got  %s\nwant %s", got.Payload, want)
 	}
 }
 
