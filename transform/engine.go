@@ -104,6 +104,7 @@ const perProgramIdle = 4
 // call needs.
 type vm struct {
 	rt        *goja.Runtime
+	watch     watchdog
 	handler   goja.Callable
 	parse     goja.Callable
 	stringify goja.Callable
@@ -143,10 +144,15 @@ func (e *Engine) Compile(ctx context.Context, code string) (*Program, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindSyntax, Message: "syntax error: " + syntaxMessage(err)}
 	}
-	p := &Program{eng: e, prog: prog, pool: make(chan *vm, perProgramIdle)}
+	// More idle runtimes than calls can run at once would never be used.
+	p := &Program{eng: e, prog: prog, pool: make(chan *vm, min(perProgramIdle, e.opts.MaxConcurrent))}
 	// Build one runtime now: it proves the handler is defined, and the
 	// first call finds it ready.
+	if err := e.acquire(ctx); err != nil {
+		return nil, err
+	}
 	v, err := p.newVM(ctx)
+	e.release()
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +171,8 @@ func (p *Program) newVM(ctx context.Context) (*vm, error) {
 		return nil, fmt.Errorf("transformation sandbox: %w", err)
 	}
 	v := &vm{rt: rt}
-	if err := p.eng.guard(ctx, rt, func() error {
+	v.watch.eng, v.watch.rt = p.eng, rt
+	if err := p.eng.guard(ctx, v, func() error {
 		_, err := rt.RunProgram(p.prog)
 		return err
 	}); err != nil {
@@ -241,12 +248,16 @@ func (p *Program) put(v *vm) {
 // returns v to the pool if it ended cleanly. A runtime that threw or was
 // interrupted is dropped: its state is whatever the script left.
 func (p *Program) call(ctx context.Context, fn func(v *vm) error) error {
+	if err := p.eng.acquire(ctx); err != nil {
+		return err
+	}
+	defer p.eng.release()
 	v, err := p.get(ctx)
 	if err != nil {
 		return err
 	}
 	v.uses++
-	err = p.eng.guard(ctx, v.rt, func() error { return fn(v) })
+	err = p.eng.guard(ctx, v, func() error { return fn(v) })
 	if err == nil {
 		p.put(v)
 	}
@@ -264,60 +275,96 @@ type (
 	cancelSignal  struct{}
 )
 
-// guard runs fn, which calls into rt, with a turn of the engine's
-// concurrency, a wall-clock limit and a heap watchdog, and turns what
-// went wrong into an *Error.
-func (e *Engine) guard(ctx context.Context, rt *goja.Runtime, fn func() error) error {
+// watchdog interrupts a runtime's call that runs past the engine's time
+// or memory limit, or whose context ends. One per runtime, its timer
+// reused from call to call: a timer made per call was a tenth of what a
+// trivial call cost.
+type watchdog struct {
+	eng *Engine
+	rt  *goja.Runtime
+
+	mu       sync.Mutex
+	t        *time.Timer
+	running  bool // a call is in progress; checks outside one do nothing
+	ctx      context.Context
+	start    time.Time
+	sampled  bool
+	baseHeap uint64
+	sample   []metrics.Sample
+}
+
+func (w *watchdog) begin(ctx context.Context) {
+	w.mu.Lock()
+	w.running, w.ctx, w.start, w.sampled = true, ctx, time.Now(), false
+	if w.t == nil {
+		w.t = time.AfterFunc(watchEvery, w.check)
+	} else {
+		w.t.Reset(watchEvery)
+	}
+	w.mu.Unlock()
+}
+
+func (w *watchdog) end() {
+	w.mu.Lock()
+	w.running, w.ctx = false, nil
+	w.mu.Unlock()
+	w.t.Stop()
+	// A check may have interrupted the call just as it ended.
+	w.rt.ClearInterrupt()
+}
+
+// check runs on the timer's goroutine.
+func (w *watchdog) check() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.running {
+		return
+	}
+	switch {
+	case w.ctx.Err() != nil:
+		w.rt.Interrupt(cancelSignal{})
+		return
+	case time.Since(w.start) >= w.eng.opts.Timeout:
+		w.rt.Interrupt(timeoutSignal{})
+		return
+	}
+	if !w.sampled {
+		if w.sample == nil {
+			w.sample = []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		}
+		metrics.Read(w.sample)
+		w.baseHeap, w.sampled = heapBytes(w.sample), true
+	} else {
+		metrics.Read(w.sample)
+		if h := heapBytes(w.sample); h > w.baseHeap && int64(h-w.baseHeap) > w.eng.opts.MemoryLimit {
+			w.rt.Interrupt(memorySignal{})
+			return
+		}
+	}
+	w.t.Reset(min(watchEvery, max(w.eng.opts.Timeout-time.Since(w.start), time.Millisecond)))
+}
+
+// acquire takes a turn of the engine's concurrency, before a runtime is
+// taken or built: so a program never has more runtimes than calls can
+// run at once.
+func (e *Engine) acquire(ctx context.Context) error {
 	select {
 	case e.sem <- struct{}{}:
+		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("wait for a transformation slot: %w", ctx.Err())
 	}
-	defer func() { <-e.sem }()
+}
 
-	start := time.Now()
-	var (
-		mu       sync.Mutex
-		finished bool
-		baseHeap uint64
-		sample   []metrics.Sample
-	)
-	var t *time.Timer
-	mu.Lock() // the timer's function reads t
-	t = time.AfterFunc(watchEvery, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if finished {
-			return
-		}
-		switch {
-		case ctx.Err() != nil:
-			rt.Interrupt(cancelSignal{})
-			return
-		case time.Since(start) >= e.opts.Timeout:
-			rt.Interrupt(timeoutSignal{})
-			return
-		}
-		if sample == nil {
-			sample = []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-			metrics.Read(sample)
-			baseHeap = heapBytes(sample)
-		} else {
-			metrics.Read(sample)
-			if h := heapBytes(sample); h > baseHeap && int64(h-baseHeap) > e.opts.MemoryLimit {
-				rt.Interrupt(memorySignal{})
-				return
-			}
-		}
-		t.Reset(min(watchEvery, max(e.opts.Timeout-time.Since(start), time.Millisecond)))
-	})
-	mu.Unlock()
+func (e *Engine) release() { <-e.sem }
+
+// guard runs fn, which calls into v's runtime, under v's watchdog, and
+// turns what went wrong into an *Error. The caller holds a turn
+// (acquire).
+func (e *Engine) guard(ctx context.Context, v *vm, fn func() error) error {
+	v.watch.begin(ctx)
 	err := runSafely(fn)
-	mu.Lock()
-	finished = true
-	mu.Unlock()
-	t.Stop()
-	rt.ClearInterrupt()
+	v.watch.end()
 	return e.classify(ctx, err)
 }
 
