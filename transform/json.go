@@ -214,6 +214,10 @@ func (d *jsonDecoder) str() (string, error) {
 	d.pos++ // "
 	plain := true
 	for d.pos < len(d.data) {
+		if jsonPlain[d.data[d.pos]] {
+			d.pos++ // most bytes: one lookup
+			continue
+		}
 		c := d.data[d.pos]
 		switch {
 		case c == '"':
@@ -364,6 +368,12 @@ func appendJSON(buf []byte, v goja.Value, depth int) (out []byte, skip bool, err
 			if len(buf)+len(s) > maxJSONOut {
 				return buf, false, errTooLarge
 			}
+			if plainJSON(s) {
+				// The common case, in one pass: nothing to check or escape.
+				buf = append(buf, '"')
+				buf = append(buf, s...)
+				return append(buf, '"'), false, nil
+			}
 			if !utf8.ValidString(s) || containsReplacement(s) {
 				// Possibly a lone surrogate, which String() has replaced:
 				// JSON.stringify writes it as an escape.
@@ -461,6 +471,26 @@ func containsReplacement(s string) bool {
 		}
 	}
 	return false
+}
+
+// jsonPlain marks the bytes a JSON string carries as they are: ASCII
+// (so valid UTF-8, and no U+FFFD) that is neither a control character,
+// the quote nor the backslash.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// plainJSON reports whether every byte of s is jsonPlain.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !jsonPlain[s[i]] {
+			return false
+		}
+	}
+	return true
 }
 
 const hexDigits = "0123456789abcdef"
