@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/store/storetest"
 	"github.com/hookline/hookline/tenants"
@@ -16,12 +18,13 @@ import (
 type destFixture struct {
 	t        *testing.T
 	st       *store.Store
+	dsn      string
 	ten, app string
 }
 
 func newDestFixture(t *testing.T) *destFixture {
 	t.Helper()
-	db, _ := storetest.Open(t)
+	db, dsn := storetest.Open(t)
 	st := store.New(db, storetest.TestCipher(t), nil)
 	ctx := context.Background()
 	ten, err := st.CreateTenant(ctx, "dest-usage")
@@ -37,7 +40,7 @@ func newDestFixture(t *testing.T) *destFixture {
 			t.Fatal(err)
 		}
 	}
-	return &destFixture{t: t, st: st, ten: ten.ID, app: app.ID}
+	return &destFixture{t: t, st: st, dsn: dsn, ten: ten.ID, app: app.ID}
 }
 
 func (f *destFixture) dest(in tenants.DestinationInput) tenants.Destination {
@@ -63,7 +66,37 @@ func (f *destFixture) messages(n int, et string) []string {
 		}
 		ids = append(ids, m.ID)
 	}
+	f.waitVisible()
 	return ids
+}
+
+// waitVisible waits until every message of the fixture's application is
+// below the cluster's snapshot horizon, where destinations read: another
+// test's open transaction can hold the horizon back for a moment, and a
+// batch read before then holds only part of the messages.
+func (f *destFixture) waitVisible() {
+	f.t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, f.dsn)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var visible bool
+		if err := conn.QueryRow(ctx, `SELECT COALESCE(max(tx_id) < pg_snapshot_xmin(pg_current_snapshot()), true)
+			FROM messages WHERE app_id = $1`, f.app).Scan(&visible); err != nil {
+			f.t.Fatal(err)
+		}
+		if visible {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatal("messages still above the snapshot horizon after 30 s")
+		}
+		time.Sleep(10 * time.Millisecond) // polling the horizon
+	}
 }
 
 func (f *destFixture) usage() int64 {

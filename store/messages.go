@@ -72,9 +72,9 @@ var createMessagesSQL = sqlConst(`
 WITH raw AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::jsonb[],
 		$8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::bytea[], $13::bytea[], $14::timestamptz[],
-		$16::timestamptz[], $17::bool[])
+		$16::timestamptz[], $17::smallint[])
 		AS i(id, tenant_id, app_ref, event_id, event_type, payload, channels, tags, created_at, expires_at,
-			only_endpoint, idem_key, idem_fp, idem_expires, deliver_at, app_is_id)
+			only_endpoint, idem_key, idem_fp, idem_expires, deliver_at, app_kind)
 ), input AS (
 	SELECT r.id, r.tenant_id, ap.id AS app_id, r.event_id, r.event_type, r.payload, r.channels, r.tags, r.created_at,
 		r.expires_at, r.only_endpoint, r.idem_key, r.idem_fp, r.idem_expires, r.deliver_at
@@ -111,26 +111,40 @@ UNION ALL
 SELECT NULL, r.id, NULL, NULL, NULL, NULL, i.app_id, a.id IS NOT NULL
 FROM raw r LEFT JOIN input i ON i.id = r.id LEFT JOIN accepted a ON a.id = r.id`)
 
-// resolveAppSQL selects the id of the live application of the row alias r
-// whose id (when r.app_is_id) or uid is r.app_ref, in r.tenant_id: a
-// subquery for a lateral join, each branch by its own index.
+// How a row's app_ref names its application (resolveAppSQL).
+const (
+	// appKnown: app_ref is the id of an application the caller resolved
+	// (the API's cache, operational webhooks' system application): taken
+	// as is, as before refs were resolved here.
+	appKnown int16 = iota
+	// appByID and appByUID: a live, non-system application of the tenant
+	// with that id or uid.
+	appByID
+	appByUID
+)
+
+// resolveAppSQL selects the id of the application the row alias r names
+// by r.app_ref and r.app_kind, in r.tenant_id: a subquery for a lateral
+// join, each branch gated by the kind and by its own index.
 func resolveAppSQL(r string) string {
-	return `SELECT ap.id FROM applications ap WHERE ` + r + `.app_is_id AND ap.id = ` + r + `.app_ref
+	return `SELECT ` + r + `.app_ref AS id WHERE ` + r + `.app_kind = 0
+		UNION ALL
+		SELECT ap.id FROM applications ap WHERE ` + r + `.app_kind = 1 AND ap.id = ` + r + `.app_ref
 			AND ap.tenant_id = ` + r + `.tenant_id AND ap.deleted_at IS NULL AND NOT ap.system
 		UNION ALL
-		SELECT ap.id FROM applications ap WHERE NOT ` + r + `.app_is_id AND ap.tenant_id = ` + r + `.tenant_id
+		SELECT ap.id FROM applications ap WHERE ` + r + `.app_kind = 2 AND ap.tenant_id = ` + r + `.tenant_id
 			AND ap.uid = ` + r + `.app_ref AND ap.deleted_at IS NULL AND NOT ap.system`
 }
 
 // appConfigsSQL reads the sending configuration of every live endpoint of
-// the applications named by ($1 tenant, $2 ref, $3 ref is an id), live
+// the applications named by ($1 tenant, $2 ref, $3 how the ref names it), live
 // secrets at $4: sent with createMessagesSQL for the messages that ask for
 // their endpoints' configuration, in the same round trip.
 //
 // Every join is lateral, and the endpoints' fenced (OFFSET 0) so that it
 // is not pulled up: each lookup is by index whatever the number of
 // endpoints (a generic plan would otherwise scan them all).
-var appConfigsSQL = `SELECT c.* FROM unnest($1::text[], $2::text[], $3::bool[]) AS r(tenant_id, app_ref, app_is_id)
+var appConfigsSQL = `SELECT c.* FROM unnest($1::text[], $2::text[], $3::smallint[]) AS r(tenant_id, app_ref, app_kind)
 	JOIN LATERAL (` + resolveAppSQL("r") + `) ap ON true
 	JOIN LATERAL (
 		SELECT ` + endpointConfigCols + `
@@ -143,7 +157,7 @@ var appConfigsSQL = `SELECT c.* FROM unnest($1::text[], $2::text[], $3::bool[]) 
 // statement reads them with unnest.
 type messageArgs struct {
 	ids, tenantIDs, appRefs, types []string
-	appIsID, withConfig            []bool
+	appKinds                       []int16
 	eventIDs, channels, tags       []*string
 	only                           []*string
 	payloads, idemKeys, idemFPs    [][]byte
@@ -154,7 +168,7 @@ type messageArgs struct {
 func newMessageArgs(n int) *messageArgs {
 	return &messageArgs{
 		ids: make([]string, n), tenantIDs: make([]string, n), appRefs: make([]string, n), types: make([]string, n),
-		appIsID:  make([]bool, n),
+		appKinds: make([]int16, n),
 		eventIDs: make([]*string, n), channels: make([]*string, n), tags: make([]*string, n), only: make([]*string, n),
 		payloads: make([][]byte, n), idemKeys: make([][]byte, n), idemFPs: make([][]byte, n),
 		created: make([]time.Time, n), expires: make([]time.Time, n),
@@ -166,9 +180,12 @@ func newMessageArgs(n int) *messageArgs {
 func (a *messageArgs) set(i int, m tenants.Message, sp tenants.MessageSpec, now time.Time) {
 	a.ids[i], a.tenantIDs[i], a.types[i] = m.ID, m.TenantID, m.EventType
 	if sp.AppID != "" {
-		a.appRefs[i], a.appIsID[i] = sp.AppID, true
+		a.appRefs[i], a.appKinds[i] = sp.AppID, appKnown
 	} else {
-		a.appRefs[i], a.appIsID[i] = sp.AppRef, tenants.IsID(tenants.PrefixApplication, sp.AppRef)
+		a.appRefs[i], a.appKinds[i] = sp.AppRef, appByUID
+		if tenants.IsID(tenants.PrefixApplication, sp.AppRef) {
+			a.appKinds[i] = appByID
+		}
 	}
 	a.eventIDs[i], a.payloads[i], a.created[i], a.expires[i] = m.EventID, m.Payload, m.CreatedAt, m.ExpiresAt
 	a.deliverAt[i] = m.DeliverAt
@@ -224,14 +241,14 @@ func (s *Store) CreateMessages(ctx context.Context, specs []tenants.MessageSpec)
 	}
 	params := []any{args.ids, args.tenantIDs, args.appRefs, args.eventIDs, args.types,
 		args.payloads, args.channels, args.tags, args.created, args.expires, args.only, args.idemKeys, args.idemFPs,
-		args.idemExpires, now, args.deliverAt, args.appIsID}
+		args.idemExpires, now, args.deliverAt, args.appKinds}
 	var configs map[string]*tenants.EndpointConfig
 	readConfigs := func(pgx.Rows) error { return nil }
 	var cfgTenants, cfgRefs []string
-	var cfgIsID []bool
+	var cfgKinds []int16
 	for i, sp := range specs {
 		if sp.WithConfig {
-			cfgTenants, cfgRefs, cfgIsID = append(cfgTenants, sp.TenantID), append(cfgRefs, args.appRefs[i]), append(cfgIsID, args.appIsID[i])
+			cfgTenants, cfgRefs, cfgKinds = append(cfgTenants, sp.TenantID), append(cfgRefs, args.appRefs[i]), append(cfgKinds, args.appKinds[i])
 		}
 	}
 	var rows pgx.Rows
@@ -244,7 +261,7 @@ func (s *Store) CreateMessages(ctx context.Context, specs []tenants.MessageSpec)
 		// implicit transaction), after the messages are stored.
 		b := &pgx.Batch{}
 		b.Queue(createMessagesSQL, params...)
-		b.Queue(appConfigsSQL, cfgTenants, cfgRefs, cfgIsID, now)
+		b.Queue(appConfigsSQL, cfgTenants, cfgRefs, cfgKinds, now)
 		br = s.pg.SendBatch(ctx, b)
 		defer br.Close()
 		rows, err = br.Query()
