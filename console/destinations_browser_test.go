@@ -3,6 +3,9 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -19,7 +22,8 @@ import (
 // target and status; inspects the FIFO one and finds the batch a real
 // delivery made, with its first and last message; inspects the polling one
 // and finds the consumer URL on the server's public address and an example
-// without a credential; pauses and resumes the FIFO one (the store and the
+// without a credential until it reveals the polling token, when the copied
+// example reads the messages as it is; pauses and resumes the FIFO one (the store and the
 // API agree). The page and the dialogs hold their layout on a desktop and
 // a phone.
 func TestConsole_Destinations(t *testing.T) {
@@ -92,12 +96,41 @@ func TestConsole_Destinations(t *testing.T) {
 	if u := bt.Eval[string](p, "read the URL", `document.getElementById('poll-url').textContent`); u != "http://hookline.test/api/v1/app/"+app.Id+"/poller/"+poll+"/consumer/my-consumer" {
 		t.Errorf("consumer URL = %q", u)
 	}
-	if ex := bt.Eval[string](p, "read the example", `document.getElementById('poll-example').textContent`); !strings.Contains(ex, "Authorization: Bearer <your API key>") {
+	if ex := bt.Eval[string](p, "read the example", `document.getElementById('poll-example').textContent`); !strings.Contains(ex, "Authorization: Bearer <polling token>") {
 		t.Errorf("example = %q", ex)
 	}
 	session := bt.Eval[string](p, "read the session", `sessionStorage.getItem('hookline.console.session')`)
 	if shown := bt.Eval[string](p, "read the dialog", `document.getElementById('dest-dialog').innerText`); strings.Contains(shown, env.APIKey) || strings.Contains(shown, session) {
 		t.Error("the dialog shows a credential")
+	}
+	// Reveal the polling token: the copied example works as it is.
+	bt.Eval[bool](p, "catch the clipboard", `(() => {
+		Object.defineProperty(navigator, 'clipboard', { configurable: true, value: { writeText: async (t) => { window.copied = t; } } });
+		return true;
+	})()`)
+	p.Do("reveal the token", bt.Click(sel("#dest-dialog #poll-token-reveal")), chromedp.WaitVisible(sel(`#poll-example[data-token="real"]`)))
+	tok := bt.Eval[string](p, "read the token", `document.getElementById('poll-token-value').textContent`)
+	p.Do("copy the example", bt.Click(sel("#dest-dialog #poll-copy")))
+	cmd := bt.Until[string](p, "read what was copied", `window.copied || false`)
+	if !strings.HasPrefix(tok, "hlpt_") || !strings.Contains(cmd, "Authorization: Bearer "+tok) {
+		t.Fatalf("token %q, copied example %q", tok, cmd)
+	}
+	if code, body := runCurl(t, env, cmd); code != 200 || !strings.Contains(body, m1.Id) {
+		t.Errorf("running the copied example: %d %s; want 200 with %s", code, body, m1.Id)
+	}
+	// Rotate, keeping the old token for its grace: both work meanwhile,
+	// and the dialog shows the new one.
+	p.Do("rotate", bt.Click(sel("#dest-dialog #poll-token-rotate")), chromedp.WaitVisible(sel("#confirm-dialog #poll-token-end-now")),
+		bt.Click(sel("#confirm-ok")), chromedp.WaitNotPresent(sel("#confirm-dialog")))
+	tok2 := bt.Until[string](p, "see the new token", `(() => { const v = document.getElementById('poll-token-value'); return v.textContent !== `+bt.JS(tok)+` && v.textContent; })()`)
+	ex2 := bt.Eval[string](p, "read the example", `document.getElementById('poll-example').textContent`)
+	if !strings.HasPrefix(tok2, "hlpt_") || !strings.Contains(ex2, "Authorization: Bearer "+tok2) {
+		t.Errorf("after the rotation: token %q, example %q", tok2, ex2)
+	}
+	for _, c := range []string{cmd, ex2} {
+		if code, body := runCurl(t, env, c); code != 200 {
+			t.Errorf("within the old token's grace, %q: %d %s", c, code, body)
+		}
 	}
 	p.Do("preview", bt.Click(sel("#dest-dialog #poll-preview-btn")), chromedp.WaitVisible(sel("#poll-preview pre")))
 	if prev := bt.Eval[string](p, "read the preview", `document.getElementById('poll-preview').innerText`); !strings.Contains(prev, m1.Id) {
@@ -109,6 +142,7 @@ func TestConsole_Destinations(t *testing.T) {
 	}{{"1400x900", chromedp.EmulateViewport(1400, 900)}, {"390x844", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)}} {
 		p.Do("size "+vp.name, vp.size)
 		bt.CheckLayout(p, "#dest-dialog .dialog-body") // the dialog scrolls; its body holds everything
+		bt.CheckLayout(p, "#dest-dialog #poll-token")
 		p.Shot("polling-" + vp.name)
 	}
 	p.Do("desktop", chromedp.EmulateViewport(1400, 900), bt.Click(sel("#dest-dialog-close")), chromedp.WaitNotPresent(sel("#dest-dialog")))
@@ -140,4 +174,33 @@ func TestConsole_Destinations(t *testing.T) {
 		p.Shot("app-" + vp.name)
 	}
 	b.CheckNoErrors()
+}
+
+// curlRE is the curl example the poller card shows: one header, one URL.
+var curlRE = regexp.MustCompile(`^curl -H '([^':]+): ([^']*)' \\\n  '(http[^']*)'$`)
+
+// runCurl makes the request a copied curl example makes, on the test
+// server in place of the public address, and returns its status and body.
+func runCurl(t *testing.T, env *testenv.Env, cmd string) (int, string) {
+	t.Helper()
+	m := curlRE.FindStringSubmatch(cmd)
+	if m == nil {
+		t.Fatalf("not the curl example: %q", cmd)
+	}
+	u, ok := strings.CutPrefix(m[3], "http://hookline.test")
+	if !ok {
+		t.Fatalf("the example's URL %q is not on the public address", m[3])
+	}
+	req, err := http.NewRequest("GET", env.URL+u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(m[1], m[2])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
 }

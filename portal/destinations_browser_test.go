@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -89,8 +90,11 @@ func (r *batchReceiver) waitIDs(t *testing.T, n int) []string {
 // after a batch used up its retries and sends it again with Force retry,
 // skips a failing batch and resumes, pauses and resumes it; adds a
 // polling endpoint for one event type and finds its consumer URL on the
-// server's public address with an example that carries no credential, and
-// which works with an application-scoped token; previews its messages.
+// server's public address with an example that carries no credential until
+// the polling token is revealed; then Copy gives a command that reads the
+// messages as it is; rotating (ending the old token at once) shows the new
+// token, and the old one is refused; previews its messages, and sees the
+// preview say it is paused once it is.
 // Both show in the list with their status, beside a RabbitMQ destination
 // made through the API, which shows read-only and without its URI. Every page holds its layout
 // on a desktop and a phone.
@@ -264,11 +268,21 @@ func TestPortal_BrowserDestinations(t *testing.T) {
 		t.Error("the page shows a credential")
 	}
 
-	// The URL works as shown, with a token for this application only.
+	// Reveal the polling token: the example then carries it, and Copy
+	// gives a command that works as it is (run here from Go).
 	paid, other := send("invoice.paid"), send("user.created")
-	readOnly, err := st.sdk.Authentication.AppPortalAccess(ctx, st.appID, models.AppPortalAccessIn{Capabilities: []models.AppPortalCapability{models.APPPORTALCAPABILITY_VIEW_BASE}}, nil)
-	if err != nil {
-		t.Fatal(err)
+	catchClipboard(p)
+	p.Do("reveal the token", bt.Click(chromedp.CSS("#poll-token-reveal")), chromedp.WaitVisible(chromedp.CSS(`#poll-token-value[data-revealed="1"]`)))
+	tok := bt.Eval[string](p, "read the token", `document.getElementById('poll-token-value').textContent`)
+	if !strings.HasPrefix(tok, "hlpt_") {
+		t.Fatalf("the revealed polling token is %q", tok)
+	}
+	cmd := copyExample(p)
+	if !strings.Contains(cmd, "Authorization: Bearer "+tok) || !strings.Contains(cmd, consumerURL) {
+		t.Errorf("the copied example = %q", cmd)
+	}
+	if shown := bt.Eval[string](p, "read the page", `document.body.innerText`); strings.Contains(shown, token) || strings.Contains(shown, env.APIKey) {
+		t.Error("the page shows the portal link's or the API's credential")
 	}
 	// A poll shows a message once every transaction before it has ended
 	// (so that none is skipped): on a busy database that can take a few
@@ -276,21 +290,55 @@ func TestPortal_BrowserDestinations(t *testing.T) {
 	var polled []string
 	deadline := time.Now().Add(bt.StepTimeout)
 	for !slices.Contains(polled, paid) {
-		code, body := testenv.Call(t, env.URL, "GET", strings.TrimPrefix(consumerURL, "http://hookline.test")+"?limit=100", readOnly.Token, "")
+		code, body := runCurl(t, env, cmd)
 		var page struct{ Data []struct{ ID string } }
 		if err := json.Unmarshal([]byte(body), &page); code != 200 || err != nil {
-			t.Fatalf("polling the consumer URL: %d %s", code, body)
+			t.Fatalf("running the copied example: %d %s", code, body)
 		}
 		for _, m := range page.Data {
 			polled = append(polled, m.ID)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("polling the consumer URL never returned %s: %v", paid, polled)
+			t.Fatalf("the copied example never returned %s: %v", paid, polled)
 		}
 		time.Sleep(50 * time.Millisecond) // a consumer's pause between polls
 	}
 	if !slices.Equal(polled, []string{paid}) {
 		t.Errorf("the consumer read %v, want only %s (invoice.paid)", polled, paid)
+	}
+	// The token reads this endpoint only; the portal link may not read
+	// the polling token of another application's endpoint.
+	if code, body := testenv.Call(t, env.URL, "GET", "/api/v1/app/"+st.appID+"/destination/"+pollID, tok, ""); code != 403 {
+		t.Errorf("the polling token reading the destination: %d %s; want 403", code, body)
+	}
+	otherApp, err := st.sdk.Application.Create(ctx, models.ApplicationIn{Name: "Other Corp"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherSink, err := env.Store.CreateDestination(ctx, env.TenantID, otherApp.Id, tenants.DestinationInput{Type: tenants.DestinationPolling, BatchSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := testenv.Call(t, env.URL, "GET", "/api/v1/auth/app/"+otherApp.Id+"/poller/"+otherSink.ID+"/token", token, ""); code == 200 || strings.Contains(body, "hlpt_") {
+		t.Errorf("the portal link read another application's polling token: %d %s", code, body)
+	}
+
+	// Rotate, ending the old token at once: the page shows the new one,
+	// the old command is refused and the new one works.
+	p.Do("rotate the token", bt.Click(chromedp.CSS("#poll-token-rotate")), chromedp.WaitVisible(chromedp.CSS("#confirm-dialog #poll-token-end-now")))
+	p.Shot("rotate-confirm")
+	bt.CheckLayout(p, "#confirm-dialog")
+	p.Do("end the old one now", bt.Click(chromedp.CSS("#poll-token-end-now")), bt.Click(chromedp.CSS("#confirm-ok")), chromedp.WaitNotPresent(chromedp.CSS("#confirm-dialog")))
+	tok2 := bt.Until[string](p, "see the new token", `(() => { const v = document.getElementById('poll-token-value'); return v.dataset.revealed === '1' && v.textContent !== `+bt.JS(tok)+` && v.textContent; })()`)
+	cmd2 := copyExample(p)
+	if !strings.HasPrefix(tok2, "hlpt_") || !strings.Contains(cmd2, "Authorization: Bearer "+tok2) {
+		t.Errorf("after the rotation the token is %q and the copied example %q", tok2, cmd2)
+	}
+	if code, body := runCurl(t, env, cmd); code != 401 {
+		t.Errorf("the old token after the rotation: %d %s; want 401", code, body)
+	}
+	if code, body := runCurl(t, env, cmd2); code != 200 {
+		t.Errorf("the new token: %d %s; want 200", code, body)
 	}
 	prev := bt.Until[string](p, "preview until the message shows", `(() => {
 		const p = document.getElementById('poll-preview'), b = document.getElementById('poll-preview-btn');
@@ -303,8 +351,20 @@ func TestPortal_BrowserDestinations(t *testing.T) {
 	}
 	p.Shot("polling")
 
-	// Both in the list, with their type, event types and status.
+	// Paused: a poll is refused with 409 destination_disabled, and the
+	// preview says why rather than showing an error.
 	p.Do("pause the poller", bt.Click(chromedp.CSS("#dest-toggle")), chromedp.WaitVisible(chromedp.CSS(`#dest-state[data-state="disabled"]`)))
+	if code, body := runCurl(t, env, cmd2); code != 409 || !strings.Contains(body, `"destination_disabled"`) {
+		t.Errorf("polling the paused endpoint: %d %s; want 409 destination_disabled", code, body)
+	}
+	p.Do("preview while paused", bt.Click(chromedp.CSS("#poll-preview-btn")), chromedp.WaitVisible(chromedp.CSS(`#poll-preview [data-paused="1"]`)))
+	if prev := bt.Eval[string](p, "read the preview", `document.getElementById('poll-preview').innerText`); !strings.Contains(prev, "Paused — resume it to read messages") {
+		t.Errorf("the paused preview = %q", prev)
+	}
+	p.Shot("paused-preview")
+	bt.CheckLayout(p, "#poller")
+
+	// Both in the list, with their type, event types and status.
 	p.Do("the list", chromedp.Evaluate[chromedp.Void](`location.hash = '#/destinations'`),
 		chromedp.WaitVisible(chromedp.CSS(`.sink-row[data-destination-id=`+bt.CSS(pollID)+`]`)))
 	rowText := func(id string) string {
@@ -341,12 +401,64 @@ func TestPortal_BrowserDestinations(t *testing.T) {
 			p.Do(vp.name+" "+pg.hash, chromedp.Evaluate[chromedp.Void](`location.hash = '#`+pg.hash+`'`),
 				chromedp.WaitVisible(chromedp.CSS(`main[data-page=`+bt.CSS(pg.page)+`] `+pg.box)),
 				chromedp.WaitNotPresent(chromedp.CSS(`main .loading`)))
+			if pg.box == "#poller" {
+				// With the token revealed, the longest the example gets.
+				p.Do(vp.name+" reveal", bt.Click(chromedp.CSS("#poll-token-reveal")),
+					chromedp.WaitVisible(chromedp.CSS(`#poll-example[data-token="real"]`)))
+				bt.CheckLayout(p, "#poll-token")
+			}
 			p.CheckLayout(pg.hash + " at " + vp.name)
 			bt.CheckLayout(p, pg.box)
 		}
 		p.Shot("fifo-" + vp.name)
 	}
 	b.CheckNoErrors()
+}
+
+// catchClipboard makes the page's clipboard keep what is copied in
+// window.copied, for copyExample to read.
+func catchClipboard(p *bt.Page) {
+	bt.Eval[bool](p, "catch the clipboard", `(() => {
+		Object.defineProperty(navigator, 'clipboard', { configurable: true, value: { writeText: async (t) => { window.copied = t; } } });
+		return true;
+	})()`)
+}
+
+// copyExample clicks the poller card's Copy example and returns what it
+// copied.
+func copyExample(p *bt.Page) string {
+	bt.Eval[bool](p, "clear the clipboard", `(() => { window.copied = ''; return true; })()`)
+	p.Do("copy the example", bt.Click(chromedp.CSS("#poll-copy")))
+	return bt.Until[string](p, "read what was copied", `window.copied || false`)
+}
+
+// curlRE is the curl example the poller card shows: one header, one URL.
+var curlRE = regexp.MustCompile(`^curl -H '([^':]+): ([^']*)' \\\n  '(http[^']*)'$`)
+
+// runCurl makes the request a copied curl example makes, on the test
+// server in place of the public address, and returns its status and body.
+func runCurl(t *testing.T, env *testenv.Env, cmd string) (int, string) {
+	t.Helper()
+	m := curlRE.FindStringSubmatch(cmd)
+	if m == nil {
+		t.Fatalf("not the curl example: %q", cmd)
+	}
+	u, ok := strings.CutPrefix(m[3], "http://hookline.test")
+	if !ok {
+		t.Fatalf("the example's URL %q is not on the public address", m[3])
+	}
+	req, err := http.NewRequest("GET", env.URL+u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(m[1], m[2])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
 }
 
 func itoa(n int) string {
@@ -356,13 +468,19 @@ func itoa(n int) string {
 
 // TestPortal_DestinationsViewOnly: a portal link with only ViewBase shows
 // the destinations, their attempts and consumer URL, but no button that
-// changes them, and not the FIFO endpoint's secret; the form says why.
+// changes them, and neither the FIFO endpoint's secret nor the polling
+// endpoint's token (its example keeps a placeholder and says why; the API
+// refuses the token to the link too); the form says why.
 func TestPortal_DestinationsViewOnly(t *testing.T) {
 	st := newStack(t)
 	env := st.env
 	ctx := context.Background()
 	fifo, err := env.Store.CreateDestination(ctx, env.TenantID, st.appID, tenants.DestinationInput{Type: tenants.DestinationFIFO,
 		URL: "http://127.0.0.1:9/fifo", BatchSize: 5, Disabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll, err := env.Store.CreateDestination(ctx, env.TenantID, st.appID, tenants.DestinationInput{Type: tenants.DestinationPolling, BatchSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,6 +498,45 @@ func TestPortal_DestinationsViewOnly(t *testing.T) {
 	if n := bt.Eval[int](p, "look for buttons", `document.querySelectorAll('#dest-edit, #dest-toggle, #dest-delete, #dest-skip, #dest-force-retry, #secret-reveal').length`); n != 0 {
 		t.Errorf("a view-only link shows %d buttons that change the destination or read its secret", n)
 	}
+
+	// The polling endpoint: no token, the example keeps its placeholder and
+	// says why; the API refuses the token to this link too.
+	p.Do("open the polling endpoint", chromedp.Evaluate[chromedp.Void](`location.hash = '#/destinations/`+poll.ID+`'`),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-destination-id=`+bt.CSS(poll.ID)+`] #poller #poll-example`)))
+	if n := bt.Eval[int](p, "look for the token", `document.querySelectorAll('#poll-token, #poll-token-reveal, #poll-token-rotate').length`); n != 0 {
+		t.Errorf("a link without secrets shows %d polling token elements", n)
+	}
+	if ex := bt.Eval[string](p, "read the example", `document.getElementById('poll-example').textContent`); !strings.Contains(ex, "Authorization: Bearer <your token>") {
+		t.Errorf("example = %q", ex)
+	}
+	if hint := bt.Eval[string](p, "read the hint", `document.getElementById('poll-token-hint').innerText`); !strings.Contains(hint, "may not show that token") {
+		t.Errorf("the token hint = %q", hint)
+	}
+	if shown := bt.Eval[string](p, "read the page", `document.body.innerText`); strings.Contains(shown, "hlpt_") {
+		t.Error("a link without secrets shows a polling token")
+	}
+	key := link[strings.Index(link, "#key=")+len("#key="):]
+	tokenPath := "/api/v1/auth/app/" + st.appID + "/poller/" + poll.ID + "/token"
+	if code, body := testenv.Call(t, env.URL, "GET", tokenPath, key, ""); code != 403 || strings.Contains(body, "hlpt_") {
+		t.Errorf("GET the polling token with a view-only link: %d %s; want 403", code, body)
+	}
+	if code, body := testenv.Call(t, env.URL, "POST", tokenPath+"/rotate", key, `{"oldTokenExpiry":0}`); code != 403 {
+		t.Errorf("rotate the polling token with a view-only link: %d %s; want 403", code, body)
+	}
+	for _, vp := range []struct {
+		name string
+		size chromedp.Action[chromedp.Void]
+	}{
+		{"1400x900", chromedp.EmulateViewport(1400, 900)},
+		{"390x844", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)},
+	} {
+		p.Do("size "+vp.name, vp.size, chromedp.WaitVisible(chromedp.CSS("#poller")))
+		p.CheckLayout("view-only polling endpoint at " + vp.name)
+		bt.CheckLayout(p, "#poller")
+		p.Shot("polling-" + vp.name)
+	}
+	p.Do("desktop", chromedp.EmulateViewport(1400, 900))
+
 	p.Do("open the form anyway", chromedp.Evaluate[chromedp.Void](`location.hash = '#/destinations/new'`),
 		chromedp.WaitVisible(chromedp.CSS(`main[data-page="destination-form"] .callout.warn`)))
 	p.Shot("form")

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/hookline/hookline/store"
@@ -224,20 +223,7 @@ func TestDestinationTransform_FIFO(t *testing.T) {
 // signed over what was published.
 func TestDestinationTransform_RabbitMQ(t *testing.T) {
 	t.Parallel()
-	conn, err := amqp.Dial(rabbitURL)
-	if err != nil {
-		t.Fatalf("the RabbitMQ broker at 127.0.0.1:5672 is needed (rabbitmq-server -detached): %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue := "hookline-test-" + tenants.NewShortID("q", time.Now())
-	if _, err := ch.QueueDeclare(queue, true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = ch.QueueDelete(queue, false, false, false) })
+	queue, ch := rabbitQueue(t)
 	deliveries, err := ch.Consume(queue, "", true, false, false, false, nil)
 	if err != nil {
 		t.Fatal(err)

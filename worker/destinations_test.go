@@ -422,20 +422,7 @@ const rabbitURL = "amqp://guest:guest@127.0.0.1:5672/"
 // twice, never out of order among first arrivals).
 func TestRabbitMQ_EveryMessageThroughAnOutage(t *testing.T) {
 	t.Parallel()
-	conn, err := amqp.Dial(rabbitURL)
-	if err != nil {
-		t.Fatalf("the RabbitMQ broker at 127.0.0.1:5672 is needed (rabbitmq-server -detached): %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	queue := "hookline-test-" + tenants.NewShortID("q", time.Now())
-	if _, err := ch.QueueDeclare(queue, true, false, false, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = ch.QueueDelete(queue, false, false, false) })
+	queue, ch := rabbitQueue(t)
 	msgs, err := ch.Consume(queue, "", true, false, false, false, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,12 @@
 // An application's destinations on its console page: each polling
 // endpoint, FIFO endpoint and RabbitMQ destination with its type, status
 // and delivery, a Pause/Resume button, and Inspect: a dialog with its
-// settings and either its attempts (Skip, Force retry) or its consumer URL.
+// settings and either its attempts (Skip, Force retry) or its polling
+// token, consumer URL and a working example.
 
 import { h, fill, button, loading, empty, errorState, toast, openDialog, describeError } from '../../../portal/assets/ui.js';
 import {
-  typeLabel, target, destStatusPill, batchLabel, eventsLabel, detailsList, stateNote, attemptsCard, pollerCard, destinationPath,
+  typeLabel, target, destStatusPill, batchLabel, eventsLabel, detailsList, stateNote, attemptsCard, pollerCards, destinationPath,
 } from '../../../portal/assets/pages/destination_parts.js';
 
 function inspectDialog(ctx, app, d, onChange) {
@@ -34,9 +35,10 @@ function inspectDialog(ctx, app, d, onChange) {
   };
   const parts = [note, details];
   if (d.type === 'pollingEndpoint') {
-    parts.push(pollerCard(ctx, {
-      base: ctx.session.publicUrl || new URL('../', location.href).href, appId: app.id, dest: d, tokenName: 'your API key',
-      tokenHint: ['one of your API keys, or a token for this application only: an app-portal token (app-portal-access with the ViewBase capability) is limited to it.'],
+    parts.push(...pollerCards(ctx, {
+      base: ctx.session.publicUrl || new URL('../', location.href).href, appId: app.id, dest: d, tokenName: 'polling token', canResume: true,
+      tokenHint: ['this endpoint’s polling token: it may only read this endpoint. One of your API keys works too, but it can do everything.'],
+      token: { canView: true, canRotate: true },
     }));
   } else {
     parts.push(attemptsCard(ctx, path, { canManage: true, onChange: refresh, live: () => dlg.open }).el);

@@ -1,12 +1,13 @@
 // One destination: its status (pause, resume, delete), settings, and
-// what it takes to use it — for a polling endpoint the consumer URL and an
-// example to copy; for a FIFO endpoint its signing secret and its attempts
-// (each a batch), with Skip and Force retry.
+// what it takes to use it — for a polling endpoint its polling token (for
+// links that may see secrets), the consumer URL and an example to copy;
+// for a FIFO endpoint its signing secret and its attempts (each a batch),
+// with Skip and Force retry.
 
 import { h, icon, button, fill, loading, confirm, toast, describeError } from '../ui.js';
 import { secretCard } from './endpoint.js';
 import {
-  typeLabel, target, destStatusPill, detailsList, stateNote, attemptsCard, pollerCard,
+  typeLabel, target, destStatusPill, detailsList, stateNote, attemptsCard, pollerCards,
 } from './destination_parts.js';
 
 const enc = encodeURIComponent;
@@ -85,10 +86,14 @@ export async function destinationPage(ctx, main, [id]) {
   const cards = [h('section.card', { 'aria-labelledby': 'dest-details-title' },
     h('div.card-head', h('h2', { id: 'dest-details-title' }, 'Setup')), details)];
   if (d.type === 'pollingEndpoint') {
-    cards.unshift(pollerCard(ctx, {
-      base: ctx.session.publicUrl || ctx.base, appId: ctx.appId, dest: d, tokenName: 'your token',
-      tokenHint: [`the polling token ${ctx.session.branding.displayName} gave you for this application. `,
-        'Not this portal link: it expires, and it can change your settings.'],
+    const who = ctx.session.branding.displayName;
+    cards.unshift(...pollerCards(ctx, {
+      base: ctx.session.publicUrl || ctx.base, appId: ctx.appId, dest: d, tokenName: 'your token', canResume: ctx.can.manageEndpoint,
+      tokenHint: ['this endpoint’s polling token (not this portal link: it expires).'],
+      token: {
+        canView: ctx.can.viewSecret, canRotate: ctx.can.rotateSecret,
+        denied: `This portal link may not show that token: ask ${who} for it.`,
+      },
     }));
   } else {
     if (d.type === 'fifoEndpoint') cards.unshift(secretCard(ctx, path));

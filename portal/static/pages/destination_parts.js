@@ -1,10 +1,10 @@
 // Destinations (polling endpoints, FIFO endpoints, RabbitMQ): the pieces
 // the portal's pages and the console's application page share — labels
 // and status pills, the attempt log with Skip and Force retry, and the
-// poller card with the consumer URL and a copyable example.
+// poller cards: the polling token, the consumer URL and a copyable example.
 
 import {
-  h, button, fill, loading, errorState, empty, confirm, toast, copyButton, callout,
+  h, icon, button, fill, loading, errorState, empty, confirm, toast, copyButton, callout,
   when, statusPill, httpCode, jsonBlock, openDialog, describeError,
 } from '../ui.js';
 import { pagedList } from '../list.js';
@@ -90,7 +90,9 @@ export function stateNote(d) {
   if (d.status === 'disabled' && d.failureReason) {
     return callout('error', [h('strong', 'Stopped: '), d.failureReason, '. Fix the receiver, then Force retry to send the waiting batch again, or Skip it.']);
   }
-  if (d.status === 'disabled' && d.type === 'pollingEndpoint') return callout('info', 'Paused: resume it to mark it active again.', 'power');
+  if (d.status === 'disabled' && d.type === 'pollingEndpoint') {
+    return callout('info', ['Paused: polls answer 409 ', h('code', 'destination_disabled'), ' until it is resumed. Each consumer keeps its place, and new messages wait.'], 'power');
+  }
   if (d.status === 'disabled') return callout('info', 'Paused: nothing is sent. Messages keep their place and go out in order once it is resumed.', 'power');
   if (d.status === 'retrying') {
     return callout('warn', ['A batch failed; it is sent again ', d.nextRetryAt ? when(d.nextRetryAt) : 'soon', '. The messages after it wait, so that order holds.']);
@@ -206,29 +208,129 @@ export function attemptsCard(ctx, path, { canManage, onChange, live = () => true
 // ---------- polling ----------
 
 const consumerRE = /^[a-zA-Z0-9\-_.]{1,256}$/;
+const HIDDEN_TOKEN = 'hlpt_' + '•'.repeat(24);
+// The API's default grace for a rotated poller token (oldTokenExpiry).
+const OLD_TOKEN_MINUTES = 5;
 
 /**
- * pollerCard shows how code reads a polling endpoint: the consumer URL on
- * the server's public address (base), a copyable curl example whose
- * Authorization header is a placeholder (tokenName; tokenHint says where
- * to get one: the page never puts a credential into it), and a preview of
- * the messages through the page's own session, which moves no consumer.
+ * pollerTokenCard shows the polling endpoint's poller token (the API makes
+ * it on first use): hidden until revealed, copied, rotated when canRotate
+ * (the old one ends after the API's grace, or at once if asked). onToken
+ * runs with the token while it is shown and with null while it is hidden,
+ * so that the example can carry it. The token may only read this endpoint,
+ * which is why it, and not the page's own credential, goes into the example.
  */
-export function pollerCard(ctx, { base, appId, dest, tokenName, tokenHint }) {
+function pollerTokenCard(ctx, { appId, dest, canRotate, onToken }) {
+  const path = `auth/app/${enc(appId)}/poller/${enc(dest.id)}/token`;
+  let token = null;
+  let shown = false;
+  const value = h('code.secret-value', { id: 'poll-token-value', 'aria-live': 'polite' }, HIDDEN_TOKEN);
+  const fetchToken = async () => {
+    token = (await ctx.api.get(path)).token;
+    return token;
+  };
+  const reveal = button('Reveal', { iconName: 'eye', small: true, id: 'poll-token-reveal' });
+  const setShown = (on) => {
+    shown = on;
+    value.textContent = on ? token : HIDDEN_TOKEN;
+    value.dataset.revealed = on ? '1' : '';
+    fill(reveal, icon(on ? 'eyeOff' : 'eye'), h('span.btn-label', on ? 'Hide' : 'Reveal'));
+    reveal.setAttribute('aria-pressed', on ? 'true' : 'false');
+    onToken(on ? token : null);
+  };
+  reveal.addEventListener('click', async () => {
+    if (shown) {
+      setShown(false);
+      return;
+    }
+    reveal.disabled = true;
+    try {
+      await fetchToken();
+      setShown(true);
+    } catch (err) {
+      if (err?.status !== 401) toast(`Could not read the token: ${describeError(err)}`, 'error');
+    } finally {
+      reveal.disabled = false;
+    }
+  });
+  const copy = copyButton(async () => token || fetchToken());
+  copy.id = 'poll-token-copy';
+  const actions = [reveal, copy];
+  if (canRotate) {
+    const rotate = button('Rotate', {
+      iconName: 'rotate', small: true, id: 'poll-token-rotate', onclick: async () => {
+        const endNow = h('input', { type: 'checkbox', id: 'poll-token-end-now' });
+        const ok = await confirm({
+          title: 'Rotate the polling token?', confirmLabel: 'Rotate token', iconName: 'rotate',
+          text: [
+            'A new polling token is made now: give it to the programs that poll this endpoint.',
+            `The current token keeps working for ${OLD_TOKEN_MINUTES} more minutes, so that they can switch without a refused poll.`,
+            h('label.check', { for: endNow.id }, endNow,
+              h('span.cell-stack', h('span', 'End the current token now'), h('span.desc', 'If it leaked: polls that use it are refused at once.'))),
+          ],
+        });
+        if (!ok) return;
+        rotate.disabled = true;
+        try {
+          const out = await ctx.api.post(`${path}/rotate`, { oldTokenExpiry: endNow.checked ? 0 : OLD_TOKEN_MINUTES * 60 });
+          token = out.token;
+          if (shown) setShown(true);
+          toast(endNow.checked ? 'Token rotated; the old one no longer works' : `Token rotated; the old one works for ${OLD_TOKEN_MINUTES} more minutes`);
+        } catch (err) {
+          if (err?.status !== 401) toast(`Could not rotate the token: ${describeError(err)}`, 'error');
+        } finally {
+          rotate.disabled = false;
+        }
+      },
+    });
+    actions.push(rotate);
+  }
+  return h('section.card', { 'aria-labelledby': 'poll-token-title', id: 'poll-token' },
+    h('div.card-head', h('div', h('h2', { id: 'poll-token-title' }, 'Polling token'), h('span.sub', 'Reads this endpoint and nothing else'))),
+    h('div.card-body.stack',
+      h('div.secret', value, ...actions),
+      h('p.note', 'Give it to the program that polls: it may only read this polling endpoint, so it cannot change any setting or read other messages. Keep it secret all the same.')));
+}
+
+/** pollPaused reports an API error that says the polling endpoint is paused. */
+function pollPaused(err) {
+  return err?.status === 409 && err.code === 'destination_disabled';
+}
+
+/**
+ * pollerCards show how code reads a polling endpoint: the consumer URL on
+ * the server's public address (base), a copyable curl example, and a
+ * preview of the messages through the page's own session, which moves no
+ * consumer. token says what the viewer may do with the endpoint's poller
+ * token: when token.canView, a "Polling token" card reveals it (and
+ * rotates it when token.canRotate), and the example then carries it, so
+ * that Copy gives a working command; otherwise the example's Authorization
+ * header is the placeholder tokenName, tokenHint says where to get one,
+ * and token.denied (if any) why it is not shown. The page never puts its
+ * own credential into the example. canResume says whether the viewer may
+ * resume a paused endpoint (for the preview's words).
+ */
+export function pollerCards(ctx, { base, appId, dest, tokenName, tokenHint, token = {}, canResume }) {
   const consumer = h('input', { type: 'text', id: 'poll-consumer', value: 'my-consumer', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'poll-consumer-hint' });
   const consumerError = h('p.error', { id: 'poll-consumer-error', hidden: true }, 'Use 1–256 characters: letters, digits, - _ and .');
   const url = h('code.poll-url', { id: 'poll-url', dataset: { layout: '' } });
   const example = h('code', { id: 'poll-example' });
+  const hint = h('p.note', { id: 'poll-token-hint' });
   const root = String(base).replace(/\/+$/, '');
   const consumerURL = () => `${root}/api/v1/app/${enc(appId)}/poller/${enc(dest.id)}/consumer/${enc(consumer.value.trim())}`;
+  let real = null; // the poller token while it is revealed
   const draw = () => {
     const ok = consumerRE.test(consumer.value.trim());
     consumerError.hidden = ok;
     url.textContent = consumerURL();
     example.textContent = [
-      `curl -H 'Authorization: Bearer <${tokenName}>' \\`,
+      `curl -H 'Authorization: Bearer ${real || `<${tokenName}>`}' \\`,
       `  '${consumerURL()}?limit=100'`,
     ].join('\n');
+    example.dataset.token = real ? 'real' : 'placeholder';
+    if (real) fill(hint, 'The example carries this endpoint’s polling token: copy it and run it as it is.');
+    else if (token.canView) fill(hint, 'Replace ', h('code', `<${tokenName}>`), ' with ', tokenHint, ' Or reveal the polling token above: the example then carries it.');
+    else fill(hint, 'Replace ', h('code', `<${tokenName}>`), ' with ', tokenHint, token.denied ? [' ', token.denied] : null);
   };
   consumer.addEventListener('input', draw);
   draw();
@@ -249,14 +351,19 @@ export function pollerCard(ctx, { base, appId, dest, tokenName, tokenHint }) {
             jsonBlock(page, { label: 'Poll response' })]
           : h('p.note', { dataset: { empty: '1' } }, 'No message yet: a poll answers an empty list with "done": true.'));
       } catch (err) {
-        if (err?.status !== 401) fill(preview, callout('error', describeError(err)));
+        if (pollPaused(err)) {
+          fill(preview, h('div', { dataset: { paused: '1' } }, callout('info', [
+            h('strong', canResume ? 'Paused — resume it to read messages.' : 'Paused: nothing can be read until it is resumed.'),
+            ' Until then every poll answers 409 ', h('code', 'destination_disabled'), '; each consumer keeps its place, and new messages wait.',
+          ], 'power')));
+        } else if (err?.status !== 401) fill(preview, callout('error', describeError(err)));
       } finally {
         previewBtn.disabled = false;
       }
     },
   });
 
-  return h('section.card', { 'aria-labelledby': 'poll-title', id: 'poller' },
+  const read = h('section.card', { 'aria-labelledby': 'poll-title', id: 'poller' },
     h('div.card-head', h('div', h('h2', { id: 'poll-title' }, 'Read the messages'), h('span.sub', 'From your own code, over HTTPS'))),
     h('div.card-body.stack',
       h('div.field', { dataset: { field: 'consumer' } },
@@ -270,11 +377,20 @@ export function pollerCard(ctx, { base, appId, dest, tokenName, tokenHint }) {
       h('div.stack.tight',
         h('div.section-head', h('div.section-title', 'Example'), copyExample),
         h('pre.snippet.wrap', example),
-        h('p.note', { id: 'poll-token-hint' }, 'Replace ', h('code', `<${tokenName}>`), ' with ', tokenHint)),
+        hint),
       h('p.note', 'The answer is ', h('code', '{"data": [...], "iterator": "...", "done": true|false}'),
         ': messages oldest first. While ', h('code', 'done'), ' is false, call again at once; when it is true you are caught up, so wait a few seconds. To read again from a time, POST ',
-        h('code', '{"after": "2025-01-01T00:00:00Z"}'), ' to the consumer URL followed by ', h('code', '/seek'), '.'),
+        h('code', '{"after": "2025-01-01T00:00:00Z"}'), ' to the consumer URL followed by ', h('code', '/seek'), '. While the endpoint is paused a poll answers 409 ',
+        h('code', 'destination_disabled'), '.'),
       h('div.stack.tight', h('div', previewBtn), preview)));
+  if (!token.canView) return [read];
+  const tokenEl = pollerTokenCard(ctx, {
+    appId, dest, canRotate: token.canRotate, onToken: (t) => {
+      real = t;
+      draw();
+    },
+  });
+  return [tokenEl, read];
 }
 
 /** destinationPath is the API path of one destination. */
