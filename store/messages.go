@@ -242,46 +242,56 @@ func (s *Store) CreateMessages(ctx context.Context, specs []tenants.MessageSpec)
 	params := []any{args.ids, args.tenantIDs, args.appRefs, args.eventIDs, args.types,
 		args.payloads, args.channels, args.tags, args.created, args.expires, args.only, args.idemKeys, args.idemFPs,
 		args.idemExpires, now, args.deliverAt, args.appKinds}
-	var configs map[string]*tenants.EndpointConfig
-	readConfigs := func(pgx.Rows) error { return nil }
-	var cfgTenants, cfgRefs []string
-	var cfgKinds []int16
-	for i, sp := range specs {
-		if sp.WithConfig {
-			cfgTenants, cfgRefs, cfgKinds = append(cfgTenants, sp.TenantID), append(cfgRefs, args.appRefs[i]), append(cfgKinds, args.appKinds[i])
-		}
-	}
-	var rows pgx.Rows
-	var br pgx.BatchResults
-	var err error
+	cfgTenants, cfgRefs, cfgKinds := args.configRefs(specs)
 	if len(cfgRefs) == 0 {
-		rows, err = s.pg.Query(ctx, createMessagesSQL, params...)
-	} else {
-		// The configurations come in the same round trip (and the same
-		// implicit transaction), after the messages are stored.
-		b := &pgx.Batch{}
-		b.Queue(createMessagesSQL, params...)
-		b.Queue(appConfigsSQL, cfgTenants, cfgRefs, cfgKinds, now)
-		br = s.pg.SendBatch(ctx, b)
-		defer br.Close()
-		rows, err = br.Query()
-		configs = map[string]*tenants.EndpointConfig{}
-		readConfigs = func(rows pgx.Rows) error {
-			var cfg configRow
-			_, err := pgx.ForEachRow(rows, cfg.dest(), func() error {
-				c, err := s.openConfig(&cfg, now)
-				if err != nil {
-					return err
-				}
-				configs[c.ID] = &c
-				return nil
-			})
-			return err
+		rows, err := s.pg.Query(ctx, createMessagesSQL, params...)
+		if err == nil {
+			err = scanCreated(rows, out, byID)
 		}
+		if err != nil {
+			return nil, fmt.Errorf("create %d messages: %w", n, translate(err))
+		}
+		return finishCreated(out, specs, nil), nil
+	}
+	// The configurations come in the same round trip (and the same
+	// implicit transaction), after the messages are stored.
+	b := &pgx.Batch{}
+	b.Queue(createMessagesSQL, params...)
+	b.Queue(appConfigsSQL, cfgTenants, cfgRefs, cfgKinds, now)
+	br := s.pg.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
+	if err == nil {
+		err = scanCreated(rows, out, byID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create %d messages: %w", n, translate(err))
 	}
+	configs, err := s.scanConfigs(br, now)
+	if err == nil {
+		err = br.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create %d messages: endpoint configurations: %w", n, translate(err))
+	}
+	return finishCreated(out, specs, configs), nil
+}
+
+// configRefs returns the applications (tenant, ref, kind) of the specs
+// that ask for their endpoints' configuration, for appConfigsSQL.
+func (a *messageArgs) configRefs(specs []tenants.MessageSpec) (tenantIDs, refs []string, kinds []int16) {
+	for i, sp := range specs {
+		if sp.WithConfig {
+			tenantIDs, refs, kinds = append(tenantIDs, sp.TenantID), append(refs, a.appRefs[i]), append(kinds, a.appKinds[i])
+		}
+	}
+	return tenantIDs, refs, kinds
+}
+
+// scanCreated reads createMessagesSQL's rows into out (indexed by message
+// id through byID): each message's application, whether it was accepted,
+// and its deliveries.
+func scanCreated(rows pgx.Rows, out []tenants.CreatedMessage, byID map[string]int) error {
 	var (
 		did      *int64
 		msgID    *string
@@ -292,7 +302,7 @@ func (s *Store) CreateMessages(ctx context.Context, specs []tenants.MessageSpec)
 		appID    *string
 		accepted *bool
 	)
-	_, err = pgx.ForEachRow(rows, []any{&did, &msgID, &epID, &rev, &failing, &laneCap, &appID, &accepted}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&did, &msgID, &epID, &rev, &failing, &laneCap, &appID, &accepted}, func() error {
 		i := byID[*msgID]
 		if did == nil {
 			switch {
@@ -313,35 +323,47 @@ func (s *Store) CreateMessages(ctx context.Context, specs []tenants.MessageSpec)
 		out[i].Deliveries = append(out[i].Deliveries, d)
 		return nil
 	})
+	return err
+}
+
+// scanConfigs reads appConfigsSQL's answer, the batch's second, by
+// endpoint id.
+func (s *Store) scanConfigs(br pgx.BatchResults, now time.Time) (map[string]*tenants.EndpointConfig, error) {
+	rows, err := br.Query()
 	if err != nil {
-		return nil, fmt.Errorf("create %d messages: %w", n, translate(err))
+		return nil, err
 	}
-	if br != nil {
-		rows, err := br.Query()
-		if err == nil {
-			err = readConfigs(rows)
-		}
+	configs := map[string]*tenants.EndpointConfig{}
+	var cfg configRow
+	_, err = pgx.ForEachRow(rows, cfg.dest(), func() error {
+		c, err := s.openConfig(&cfg, now)
 		if err != nil {
-			return nil, fmt.Errorf("create %d messages: endpoint configurations: %w", n, translate(err))
+			return err
 		}
-		if err := br.Close(); err != nil {
-			return nil, fmt.Errorf("create %d messages: %w", n, translate(err))
-		}
-	}
+		configs[c.ID] = &c
+		return nil
+	})
+	return configs, err
+}
+
+// finishCreated clears what a Missing or Duplicate spec would otherwise
+// show (all but its application) and gives the deliveries of specs that
+// asked for it their endpoint's configuration.
+func finishCreated(out []tenants.CreatedMessage, specs []tenants.MessageSpec, configs map[string]*tenants.EndpointConfig) []tenants.CreatedMessage {
 	for i := range out {
 		if out[i].Missing || out[i].Duplicate {
 			out[i] = tenants.CreatedMessage{Missing: out[i].Missing, Duplicate: out[i].Duplicate,
 				Message: tenants.Message{AppID: out[i].Message.AppID}}
 			continue
 		}
-		if !specs[i].WithConfig {
+		if !specs[i].WithConfig || configs == nil {
 			continue
 		}
 		for k := range out[i].Deliveries {
 			out[i].Deliveries[k].Config = configs[out[i].Deliveries[k].EndpointID]
 		}
 	}
-	return out, nil
+	return out
 }
 
 // FindMessage returns the message of application appID whose id or eventId
