@@ -20,10 +20,11 @@ const appCacheSize = 10_000
 // appCache remembers id/uid → application for the message-create hot
 // path. An application the cache does not know is resolved inside the
 // statement that stores the message (so a message costs one database
-// round trip either way) and remembered from its answer; entries hold only
-// the application's id and tenant. Other routes read the store directly. It is a TTL cache (internal/ttlcache) bounded in
-// size and age; being stale costs at most appCacheTTL of messages to an
-// application another process changed. Safe for concurrent use.
+// round trip either way) and remembered from its answer; entries hold
+// only the application's id and tenant. Other routes read the store
+// directly. It is a TTL cache (internal/ttlcache) bounded in size and age;
+// being stale costs at most appCacheTTL of messages to an application
+// another process changed. Safe for concurrent use.
 type appCache struct {
 	lru *ttlcache.Cache[appCacheKey, tenants.Application]
 }
