@@ -55,9 +55,10 @@ func messageConds(w *where, f tenants.MessageFilter, alias string) {
 // createMessagesSQL stores a batch of messages, their idempotency claims
 // and their deliveries in one statement — one round trip, one commit. The
 // messages arrive as arrays, so the statement's text (and its prepared
-// plan) does not depend on the batch size. Each message's application is
-// resolved here from its id or uid (an application new to the API costs no
-// read of its own); a message whose application is not live is left out.
+// plan) does not depend on the batch size. A message's application is
+// taken as the caller resolved it, or resolved here from its id or uid
+// (resolveAppSQL: an application new to the API costs no read of its
+// own), and then a message whose application is not live is left out.
 // A message whose key is held by a live claim is left out too: `claim`
 // returns only the keys it inserted or took over from an expired claim,
 // and `accepted` keeps the messages with no key or a key of their own.
