@@ -132,7 +132,7 @@ func TestPollerToken(t *testing.T) {
 		}
 	}
 	var fifo destOut
-	if st, body := destCall(t, env, "POST", "/api/v1/app/"+appID+"/destination", `{"type":"fifoEndpoint","config":{"url":"https://example.com/fifo"}}`, &fifo); st != 201 {
+	if st, body := destCall(t, env, "POST", "/api/v1/app/"+appID+"/destination", `{"type":"fifoEndpoint","config":{"url":"http://127.0.0.1:9/fifo"}}`, &fifo); st != 201 {
 		t.Fatalf("create fifo: %d %s", st, body)
 	}
 	if st, body := destCall(t, env, "GET", "/api/v1/auth/app/"+appID+"/poller/"+fifo.ID+"/token", "", nil); st != 404 {
@@ -151,10 +151,10 @@ func TestDestinationTransformation_API(t *testing.T) {
 	ctx := context.Background()
 	appID := newApp(t, env, "dest-tf-app")
 	var fifo, rabbit, polling destOut
-	if st, body := destCall(t, env, "POST", "/api/v1/app/"+appID+"/destination", `{"type":"fifoEndpoint","config":{"url":"https://example.com/fifo"}}`, &fifo); st != 201 {
+	if st, body := destCall(t, env, "POST", "/api/v1/app/"+appID+"/destination", `{"type":"fifoEndpoint","config":{"url":"http://127.0.0.1:9/fifo"}}`, &fifo); st != 201 {
 		t.Fatalf("create fifo: %d %s", st, body)
 	}
-	if st, body := destCall(t, env, "POST", "/api/v1/app/"+appID+"/destination", `{"type":"rabbitMq","config":{"uri":"amqp://u:p@example.com/","routingKey":"k"}}`, &rabbit); st != 201 {
+	if st, body := destCall(t, env, "POST", "/api/v1/app/"+appID+"/destination", `{"type":"rabbitMq","config":{"uri":"amqp://u:p@127.0.0.1:9/","routingKey":"k"}}`, &rabbit); st != 201 {
 		t.Fatalf("create rabbit: %d %s", st, body)
 	}
 	if st, body := destCall(t, env, "POST", "/api/v1/app/"+appID+"/destination", `{"type":"pollingEndpoint"}`, &polling); st != 201 {
@@ -200,7 +200,7 @@ func TestDestinationTransformation_API(t *testing.T) {
 	}
 	simBody := toJSONString(map[string]any{"code": code, "eventType": "a.b", "payload": map[string]any{"x": 1}})
 	if st, body := destCall(t, env, "POST", base+fifo.ID+"/transformation/simulate", simBody, &sim); st != 200 ||
-		sim.Payload != `{"n":1,"k":"********","url":"https://example.com/fifo"}` || sim.Headers["X-K"] != "********" || sim.Method != "POST" {
+		sim.Payload != `{"n":1,"k":"********","url":"http://127.0.0.1:9/fifo"}` || sim.Headers["X-K"] != "********" || sim.Method != "POST" {
 		t.Fatalf("simulate fifo: %d %s", st, body)
 	}
 	rabbitCode := `function handler(input) { return {payloads: input.events.map(function (e) { return JSON.stringify(e.payload); })}; }`

@@ -28,7 +28,7 @@ func TestRun_MemoryWatchdog_LongTimeout(t *testing.T) {
 func benchRun(b *testing.B, code string) {
 	e := NewEngine(Options{})
 	p := compile(b, e, code)
-	in := Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid",
+	in := Webhook{Method: "POST", URL: "http://127.0.0.1:9/in", EventType: "invoice.paid",
 		Payload: json.RawMessage(`{"id":"in_1","customer":"cus_42","amount":4200,"currency":"eur","lines":[{"sku":"a","qty":1},{"sku":"b","qty":2}]}`)}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -98,7 +98,7 @@ func benchBatch(b *testing.B, code string) {
 		}
 		sb = append(sb, `{"id":"msg_2bYsQ3pT8oKxLwZr4UvN1mEcFd0","eventType":"invoice.paid","timestamp":"2026-01-01T00:00:00Z","payload":{"id":"in_1","customer":"cus_42","amount":4200,"currency":"eur"}}`...)
 	}
-	sb = append(sb, `],"url":"https://hooks.example/fifo","method":"POST","headers":{}}`...)
+	sb = append(sb, `],"url":"http://127.0.0.1:9/fifo","method":"POST","headers":{}}`...)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -107,7 +107,7 @@ func benchBatch(b *testing.B, code string) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := ReadFIFORequest(res.Body, "https://hooks.example/fifo"); err != nil {
+		if _, err := ReadFIFORequest(res.Body, "http://127.0.0.1:9/fifo"); err != nil {
 			b.Fatal(err)
 		}
 	}

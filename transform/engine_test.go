@@ -20,7 +20,7 @@ func compile(t testing.TB, e *Engine, code string) *Program {
 }
 
 func sample() Webhook {
-	return Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid",
+	return Webhook{Method: "POST", URL: "http://127.0.0.1:9/in", EventType: "invoice.paid",
 		Payload: json.RawMessage(`{"id":"in_1","amount":4200,"nested":{"a":[1,2,3]}}`)}
 }
 
@@ -33,24 +33,24 @@ func TestRun_Shapes(t *testing.T) {
 		want Webhook
 	}{
 		{"Identity", `function handler(webhook) { return webhook; }`, nil,
-			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid",
+			Webhook{Method: "POST", URL: "http://127.0.0.1:9/in", EventType: "invoice.paid",
 				Payload: json.RawMessage(`{"id":"in_1","amount":4200,"nested":{"a":[1,2,3]}}`)}},
 		{"RenameField", `function handler(w) { w.payload.total = w.payload.amount; delete w.payload.amount; return w; }`, nil,
-			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid",
+			Webhook{Method: "POST", URL: "http://127.0.0.1:9/in", EventType: "invoice.paid",
 				Payload: json.RawMessage(`{"id":"in_1","nested":{"a":[1,2,3]},"total":4200}`)}},
 		{"MethodURLHeaders", `function handler(w) { w.method = 'put'; w.url = w.url + '/' + w.eventType; w.headers = {'X-Event': w.eventType}; return w; }`, nil,
-			Webhook{Method: "PUT", URL: "https://hooks.example/in/invoice.paid", EventType: "invoice.paid",
+			Webhook{Method: "PUT", URL: "http://127.0.0.1:9/in/invoice.paid", EventType: "invoice.paid",
 				Payload: json.RawMessage(`{"id":"in_1","amount":4200,"nested":{"a":[1,2,3]}}`), Headers: map[string]string{"X-Event": "invoice.paid"}}},
 		{"NewObject", `function handler(w) { return {url: w.url, payload: {text: 'paid ' + w.payload.amount}}; }`, nil,
-			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid", Payload: json.RawMessage(`{"text":"paid 4200"}`)}},
+			Webhook{Method: "POST", URL: "http://127.0.0.1:9/in", EventType: "invoice.paid", Payload: json.RawMessage(`{"text":"paid 4200"}`)}},
 		{"Cancel", `function handler(w) { w.cancel = w.payload.amount > 100; return w; }`, nil,
-			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid", Cancel: true}},
+			Webhook{Method: "POST", URL: "http://127.0.0.1:9/in", EventType: "invoice.paid", Cancel: true}},
 		{"Variables", `function handler(w, vars) { w.payload = {a: vars.token, b: w.variables.token}; return w; }`, map[string]string{"token": "s3cret"},
-			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid", Payload: json.RawMessage(`{"a":"s3cret","b":"s3cret"}`)}},
+			Webhook{Method: "POST", URL: "http://127.0.0.1:9/in", EventType: "invoice.paid", Payload: json.RawMessage(`{"a":"s3cret","b":"s3cret"}`)}},
 		{"PayloadString", `function handler(w) { w.payload = 'plain'; return w; }`, nil,
-			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid", Payload: json.RawMessage(`"plain"`)}},
+			Webhook{Method: "POST", URL: "http://127.0.0.1:9/in", EventType: "invoice.paid", Payload: json.RawMessage(`"plain"`)}},
 		{"ConsoleLog", `function handler(w) { console.log('seen', w); return w; }`, nil,
-			Webhook{Method: "POST", URL: "https://hooks.example/in", EventType: "invoice.paid",
+			Webhook{Method: "POST", URL: "http://127.0.0.1:9/in", EventType: "invoice.paid",
 				Payload: json.RawMessage(`{"id":"in_1","amount":4200,"nested":{"a":[1,2,3]}}`)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -305,7 +305,7 @@ func TestRun_ReadmeExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Webhook{Method: "PUT", URL: "https://hooks.example/in/invoice.paid", EventType: "invoice.paid",
+	want := Webhook{Method: "PUT", URL: "http://127.0.0.1:9/in/invoice.paid", EventType: "invoice.paid",
 		Payload: json.RawMessage(`{"text":"Invoice in_1 paid"}`), Headers: map[string]string{"X-Source": "hookline"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("(-want +got)\n%s", diff)
@@ -313,17 +313,17 @@ func TestRun_ReadmeExample(t *testing.T) {
 }
 
 func TestReadFIFORequest(t *testing.T) {
-	const url = "https://example.com/fifo"
+	const url = "http://127.0.0.3:9/fifo"
 	tests := []struct {
 		name, body string
 		want       FIFORequest
 		wantErr    string
 	}{
-		{"Identity", `{"events":[{"id":"msg_1"}],"url":"https://example.com/fifo","method":"POST","headers":{}}`,
+		{"Identity", `{"events":[{"id":"msg_1"}],"url":"http://127.0.0.3:9/fifo","method":"POST","headers":{}}`,
 			FIFORequest{Method: "POST", URL: url, Body: json.RawMessage(`[{"id":"msg_1"}]`), Headers: map[string]string{}}, ""},
 		{"Array", `[1,2]`, FIFORequest{Method: "POST", URL: url, Body: json.RawMessage(`[1,2]`)}, ""},
-		{"Payload", `{"payload":{"a":1},"method":"put","url":"https://other.example/x","headers":{"X-A":"b"}}`,
-			FIFORequest{Method: "PUT", URL: "https://other.example/x", Body: json.RawMessage(`{"a":1}`), Headers: map[string]string{"X-A": "b"}}, ""},
+		{"Payload", `{"payload":{"a":1},"method":"put","url":"http://127.0.0.2:9/x","headers":{"X-A":"b"}}`,
+			FIFORequest{Method: "PUT", URL: "http://127.0.0.2:9/x", Body: json.RawMessage(`{"a":1}`), Headers: map[string]string{"X-A": "b"}}, ""},
 		{"PayloadWinsOverEvents", `{"events":[1],"payload":"text"}`, FIFORequest{Method: "POST", URL: url, Body: json.RawMessage(`"text"`)}, ""},
 		{"ObjectIsTheBody", `{"count":2,"events":[1]}`, FIFORequest{Method: "POST", URL: url, Body: json.RawMessage(`{"count":2,"events":[1]}`)}, ""},
 		{"BadMethod", `{"events":[],"method":"GET"}`, FIFORequest{}, "method must be"},

@@ -34,7 +34,7 @@ func FuzzRun(f *testing.F) {
 			}
 			return
 		}
-		out, err := p.Run(context.Background(), Webhook{Method: "POST", URL: "https://hooks.example/x", EventType: "a.b",
+		out, err := p.Run(context.Background(), Webhook{Method: "POST", URL: "http://127.0.0.1:9/x", EventType: "a.b",
 			Payload: json.RawMessage(payload), Headers: map[string]string{hk: hv}}, map[string]string{"k": hv})
 		if err != nil {
 			var te *Error
@@ -81,7 +81,7 @@ func FuzzRunBatch(f *testing.F) {
 		if err != nil {
 			return
 		}
-		in := `{"events":[{"id":"msg_1","eventType":"a.b","payload":` + payload + `}],"url":"https://example.com/","method":"POST","headers":{}}`
+		in := `{"events":[{"id":"msg_1","eventType":"a.b","payload":` + payload + `}],"url":"http://127.0.0.3:9/","method":"POST","headers":{}}`
 		res, err := p.RunBatch(context.Background(), json.RawMessage(in), map[string]string{"k": "v"})
 		var te *Error
 		if err != nil {
@@ -93,7 +93,7 @@ func FuzzRunBatch(f *testing.F) {
 		if res.Cancel {
 			return
 		}
-		if req, err := ReadFIFORequest(res.Body, "https://example.com/"); err == nil {
+		if req, err := ReadFIFORequest(res.Body, "http://127.0.0.3:9/"); err == nil {
 			if !json.Valid(req.Body) {
 				t.Fatalf("FIFO body %q is not JSON", req.Body)
 			}
