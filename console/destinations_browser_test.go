@@ -3,9 +3,6 @@ package console_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -115,7 +112,7 @@ func TestConsole_Destinations(t *testing.T) {
 	if !strings.HasPrefix(tok, "hlpt_") || !strings.Contains(cmd, "Authorization: Bearer "+tok) {
 		t.Fatalf("token %q, copied example %q", tok, cmd)
 	}
-	if code, body := runCurl(t, env, cmd); code != 200 || !strings.Contains(body, m1.Id) {
+	if code, body := testenv.RunCurlExample(t, env, "http://hookline.test", cmd); code != 200 || !strings.Contains(body, m1.Id) {
 		t.Errorf("running the copied example: %d %s; want 200 with %s", code, body, m1.Id)
 	}
 	// Rotate, keeping the old token for its grace: both work meanwhile,
@@ -128,7 +125,7 @@ func TestConsole_Destinations(t *testing.T) {
 		t.Errorf("after the rotation: token %q, example %q", tok2, ex2)
 	}
 	for _, c := range []string{cmd, ex2} {
-		if code, body := runCurl(t, env, c); code != 200 {
+		if code, body := testenv.RunCurlExample(t, env, "http://hookline.test", c); code != 200 {
 			t.Errorf("within the old token's grace, %q: %d %s", c, code, body)
 		}
 	}
@@ -174,33 +171,4 @@ func TestConsole_Destinations(t *testing.T) {
 		p.Shot("app-" + vp.name)
 	}
 	b.CheckNoErrors()
-}
-
-// curlRE is the curl example the poller card shows: one header, one URL.
-var curlRE = regexp.MustCompile(`^curl -H '([^':]+): ([^']*)' \\\n  '(http[^']*)'$`)
-
-// runCurl makes the request a copied curl example makes, on the test
-// server in place of the public address, and returns its status and body.
-func runCurl(t *testing.T, env *testenv.Env, cmd string) (int, string) {
-	t.Helper()
-	m := curlRE.FindStringSubmatch(cmd)
-	if m == nil {
-		t.Fatalf("not the curl example: %q", cmd)
-	}
-	u, ok := strings.CutPrefix(m[3], "http://hookline.test")
-	if !ok {
-		t.Fatalf("the example's URL %q is not on the public address", m[3])
-	}
-	req, err := http.NewRequest("GET", env.URL+u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set(m[1], m[2])
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(body)
 }

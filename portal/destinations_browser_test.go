@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -290,7 +289,7 @@ func TestPortal_BrowserDestinations(t *testing.T) {
 	var polled []string
 	deadline := time.Now().Add(bt.StepTimeout)
 	for !slices.Contains(polled, paid) {
-		code, body := runCurl(t, env, cmd)
+		code, body := testenv.RunCurlExample(t, env, "http://hookline.test", cmd)
 		var page struct{ Data []struct{ ID string } }
 		if err := json.Unmarshal([]byte(body), &page); code != 200 || err != nil {
 			t.Fatalf("running the copied example: %d %s", code, body)
@@ -334,10 +333,10 @@ func TestPortal_BrowserDestinations(t *testing.T) {
 	if !strings.HasPrefix(tok2, "hlpt_") || !strings.Contains(cmd2, "Authorization: Bearer "+tok2) {
 		t.Errorf("after the rotation the token is %q and the copied example %q", tok2, cmd2)
 	}
-	if code, body := runCurl(t, env, cmd); code != 401 {
+	if code, body := testenv.RunCurlExample(t, env, "http://hookline.test", cmd); code != 401 {
 		t.Errorf("the old token after the rotation: %d %s; want 401", code, body)
 	}
-	if code, body := runCurl(t, env, cmd2); code != 200 {
+	if code, body := testenv.RunCurlExample(t, env, "http://hookline.test", cmd2); code != 200 {
 		t.Errorf("the new token: %d %s; want 200", code, body)
 	}
 	prev := bt.Until[string](p, "preview until the message shows", `(() => {
@@ -354,7 +353,7 @@ func TestPortal_BrowserDestinations(t *testing.T) {
 	// Paused: a poll is refused with 409 destination_disabled, and the
 	// preview says why rather than showing an error.
 	p.Do("pause the poller", bt.Click(chromedp.CSS("#dest-toggle")), chromedp.WaitVisible(chromedp.CSS(`#dest-state[data-state="disabled"]`)))
-	if code, body := runCurl(t, env, cmd2); code != 409 || !strings.Contains(body, `"destination_disabled"`) {
+	if code, body := testenv.RunCurlExample(t, env, "http://hookline.test", cmd2); code != 409 || !strings.Contains(body, `"destination_disabled"`) {
 		t.Errorf("polling the paused endpoint: %d %s; want 409 destination_disabled", code, body)
 	}
 	p.Do("preview while paused", bt.Click(chromedp.CSS("#poll-preview-btn")), chromedp.WaitVisible(chromedp.CSS(`#poll-preview [data-paused="1"]`)))
@@ -430,35 +429,6 @@ func copyExample(p *bt.Page) string {
 	bt.Eval[bool](p, "clear the clipboard", `(() => { window.copied = ''; return true; })()`)
 	p.Do("copy the example", bt.Click(chromedp.CSS("#poll-copy")))
 	return bt.Until[string](p, "read what was copied", `window.copied || false`)
-}
-
-// curlRE is the curl example the poller card shows: one header, one URL.
-var curlRE = regexp.MustCompile(`^curl -H '([^':]+): ([^']*)' \\\n  '(http[^']*)'$`)
-
-// runCurl makes the request a copied curl example makes, on the test
-// server in place of the public address, and returns its status and body.
-func runCurl(t *testing.T, env *testenv.Env, cmd string) (int, string) {
-	t.Helper()
-	m := curlRE.FindStringSubmatch(cmd)
-	if m == nil {
-		t.Fatalf("not the curl example: %q", cmd)
-	}
-	u, ok := strings.CutPrefix(m[3], "http://hookline.test")
-	if !ok {
-		t.Fatalf("the example's URL %q is not on the public address", m[3])
-	}
-	req, err := http.NewRequest("GET", env.URL+u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set(m[1], m[2])
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(body)
 }
 
 func itoa(n int) string {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -54,4 +56,36 @@ func DecodeError(t *testing.T, body string) (code string, loc []string) {
 		return e.Code, details[0].Loc
 	}
 	return e.Code, nil
+}
+
+// curlExampleRE is the curl example the portal's and console's poller
+// cards show: one header, one URL.
+var curlExampleRE = regexp.MustCompile(`^curl -H '([^':]+): ([^']*)' \\\n  '(http[^']*)'$`)
+
+// RunCurlExample makes the request a copied curl example cmd makes, on
+// env's server in place of the public address publicURL, and returns its
+// status and body. A command of another shape, or on another address,
+// fails t.
+func RunCurlExample(t *testing.T, env *Env, publicURL, cmd string) (int, string) {
+	t.Helper()
+	m := curlExampleRE.FindStringSubmatch(cmd)
+	if m == nil {
+		t.Fatalf("not the curl example: %q", cmd)
+	}
+	u, ok := strings.CutPrefix(m[3], publicURL)
+	if !ok {
+		t.Fatalf("the example's URL %q is not on the public address %s", m[3], publicURL)
+	}
+	req, err := http.NewRequest("GET", env.URL+u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(m[1], m[2])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
 }
