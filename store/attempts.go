@@ -99,7 +99,7 @@ func (s *Store) RecordAttempts(ctx context.Context, results []tenants.AttemptRes
 		triggers, headers, createdAt, newStatuses, next, now, slices.Min(deliveries), slices.Max(deliveries)}
 	var err error
 	if health.Len() == 0 {
-		_, err = s.pg.Exec(ctx, recordAttemptsSQL, args...)
+		_, err = s.hotPath().Exec(ctx, recordAttemptsSQL, args...)
 	} else {
 		err = s.InTx(ctx, func(tx *Store) error {
 			if _, err := tx.pg.Exec(ctx, recordAttemptsSQL, args...); err != nil {

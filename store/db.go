@@ -28,6 +28,20 @@ type DB struct {
 	pool *pgxpool.Pool
 	sql  *sql.DB
 	gorm *gorm.DB
+	// hot runs the two statements every message takes — the ingest's
+	// (createMessagesSQL) and the attempt recorder's (recordAttemptsSQL) —
+	// on connections whose prepared statements always use their generic
+	// plan (plan_cache_mode = force_generic_plan). Left to choose,
+	// PostgreSQL plans them afresh on every execution: the generic plan of
+	// a statement over partitioned tables is costed with every partition,
+	// so it never looks cheaper than a custom one, and planning the
+	// recorder's statement took a third of its time (0.1 ms of PostgreSQL
+	// CPU per delivery). Their generic plans are the custom ones with the
+	// partitions pruned at executor start (BENCHMARKS.md, "Generic plans").
+	// Other statements keep PostgreSQL's choice: a listing's plan may
+	// depend on its parameters. Nil behind a transaction pooler, where
+	// nothing is prepared and session settings would leak to other clients.
+	hot *pgxpool.Pool
 	// txPooled says the connections come from a transaction pooler
 	// (PgBouncer in transaction mode, WithPgBouncer): a session holds a
 	// server connection for one transaction only, so nothing may rely on
@@ -40,6 +54,23 @@ type DB struct {
 func (d *DB) Close() {
 	_ = d.sql.Close()
 	d.pool.Close()
+	if d.hot != nil {
+		d.hot.Close()
+	}
+}
+
+// hotConns is how many connections the hot pool has, and how many the
+// other pool keeps, of maxConns: a quarter for the hot pool, up to one per
+// writer of the ingest and the recorder (four each). A small pool (a
+// command's, a test's) keeps all its connections — some hold one while
+// they wait for another, as the migrations' lock does — and the hot pool,
+// which connects only when used, has one more.
+func hotConns(maxConns int32) (hot, rest int32) {
+	if maxConns < 8 {
+		return 1, maxConns
+	}
+	hot = min(8, maxConns/4)
+	return hot, maxConns - hot
 }
 
 // TxPooled reports whether the connections come from a transaction
@@ -65,14 +96,36 @@ func Open(ctx context.Context, dsn string, maxConns int, log *slog.Logger, opts 
 	}
 	cfg.MinConns = 0
 	cfg.MaxConnIdleTime = 5 * time.Minute
+	var hotCfg *pgxpool.Config
+	if !txPooled {
+		hotCfg = cfg.Copy()
+		hotCfg.MaxConns, cfg.MaxConns = hotConns(cfg.MaxConns)
+		// A SET after connecting rather than a startup parameter: a
+		// session pooler (PgBouncer) refuses startup parameters it does
+		// not know.
+		hotCfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "SET plan_cache_mode = force_generic_plan")
+			return err
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database pool: %w", err)
+	}
+	var hot *pgxpool.Pool
+	if hotCfg != nil {
+		if hot, err = pgxpool.NewWithConfig(ctx, hotCfg); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("open database pool: %w", err)
+		}
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
+		if hot != nil {
+			hot.Close()
+		}
 		return nil, fmt.Errorf("%w: %w", tenants.ErrUnavailable, err)
 	}
 	sqlDB := stdlib.OpenDBFromPool(pool)
@@ -83,9 +136,12 @@ func Open(ctx context.Context, dsn string, maxConns int, log *slog.Logger, opts 
 	})
 	if err != nil {
 		pool.Close()
+		if hot != nil {
+			hot.Close()
+		}
 		return nil, fmt.Errorf("open gorm: %w", err)
 	}
-	return &DB{pool: pool, sql: sqlDB, gorm: gdb, txPooled: txPooled}, nil
+	return &DB{pool: pool, hot: hot, sql: sqlDB, gorm: gdb, txPooled: txPooled}, nil
 }
 
 // DBOption adjusts the pool's configuration.

@@ -245,7 +245,7 @@ func (s *Store) CreateMessages(ctx context.Context, specs []tenants.MessageSpec)
 		args.idemExpires, now, args.deliverAt, args.appKinds}
 	cfgTenants, cfgRefs, cfgKinds := args.configRefs(specs)
 	if len(cfgRefs) == 0 {
-		rows, err := s.pg.Query(ctx, createMessagesSQL, params...)
+		rows, err := s.hotPath().Query(ctx, createMessagesSQL, params...)
 		if err == nil {
 			err = scanCreated(rows, out, byID)
 		}
@@ -259,7 +259,7 @@ func (s *Store) CreateMessages(ctx context.Context, specs []tenants.MessageSpec)
 	b := &pgx.Batch{}
 	b.Queue(createMessagesSQL, params...)
 	b.Queue(appConfigsSQL, cfgTenants, cfgRefs, cfgKinds, now)
-	br := s.pg.SendBatch(ctx, b)
+	br := s.hotPath().SendBatch(ctx, b)
 	defer br.Close()
 	rows, err := br.Query()
 	if err == nil {

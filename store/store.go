@@ -109,6 +109,15 @@ func (s *Store) Ping(ctx context.Context) error {
 
 func (s *Store) q(ctx context.Context) *gorm.DB { return s.gdb.WithContext(ctx) }
 
+// hotPath is where the statements every message takes run (DB.hot): the
+// hot pool, or the transaction's connection inside InTx.
+func (s *Store) hotPath() querier {
+	if s.inTx || s.db.hot == nil {
+		return s.pg
+	}
+	return s.db.hot
+}
+
 // clientDataErrors are the SQLSTATEs (class 22, data exception) that only
 // a value sent by the client can cause; the API validates before the
 // database, so these are the safety net that keeps them from being 500s.
