@@ -324,6 +324,17 @@ func TestMessage_DatabaseDown(t *testing.T) {
 	if _, err := admin.Exec(ctx, `ALTER DATABASE "`+dbName+`" ALLOW_CONNECTIONS true`); err != nil {
 		t.Fatal(err)
 	}
+	// An idle pooled connection cut above fails the first statement that
+	// takes it (as after any server restart): wait until reads answer.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, err := env.Store.FindApplication(ctx, env.TenantID, "shop")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store does not answer after the database is back: %v", err)
+		}
+	}
 	if n := countMessages(t, env, "shop"); n != 0 {
 		t.Errorf("%d messages stored while the database was down", n)
 	}

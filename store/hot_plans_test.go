@@ -2,9 +2,12 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/hookline/hookline/store"
 	"github.com/hookline/hookline/store/storetest"
@@ -91,5 +94,79 @@ func TestStore_HotStatementsUseGenericPlans(t *testing.T) {
 	}
 	if !seen["WITH raw AS"] || !seen["WITH ins AS"] {
 		t.Fatalf("the hot connection prepared %v of the ingest's (WITH raw AS) and the recorder's (WITH ins AS) statements", seen)
+	}
+}
+
+// TestStore_IngestFindsEndpointsByIndex: the ingest statement finds a
+// message's endpoints through the application's index, in the generic
+// plan it runs with (TestStore_HotStatementsUseGenericPlans), not by
+// reading every endpoint of every tenant: with 10,000 endpoints elsewhere,
+// the plan holds no sequential scan of endpoints.
+func TestStore_IngestFindsEndpointsByIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := storetest.NewDatabase(t)
+	rec := lastQuery{}
+	db, err := store.Open(ctx, dsn, 4, slog.New(slog.DiscardHandler), store.WithQueryTracer(&rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	st := store.New(db, storetest.TestCipher(t), nil)
+	sql := storetest.SQL(t, dsn)
+	ten, err := st.CreateTenant(ctx, "fanout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := st.CreateApplication(ctx, ten.ID, tenants.ApplicationInput{Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := st.CreateEndpoint(ctx, ten.ID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10,000 endpoints of 1,000 other applications.
+	if _, err := sql.Exec(ctx, `INSERT INTO applications (id, tenant_id, name, created_at, updated_at)
+		SELECT 'app_other' || g, $1, 'other', now(), now() FROM generate_series(0, 999) g`, ten.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sql.Exec(ctx, `INSERT INTO endpoints (id, tenant_id, app_id, url)
+		SELECT 'ep_other' || g, $1, 'app_other' || (g % 1000), 'http://127.0.0.1:9/' || g FROM generate_series(1, 10000) g`,
+		ten.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sql.Exec(ctx, `ANALYZE endpoints`); err != nil {
+		t.Fatal(err)
+	}
+	q, args := rec.capture(t, func() error {
+		made, err := st.CreateMessages(ctx, []tenants.MessageSpec{{TenantID: ten.ID, AppID: app.ID,
+			In: tenants.MessageInput{EventType: "e.t", Payload: []byte(`{}`)}}})
+		if err == nil && (len(made) != 1 || len(made[0].Deliveries) != 1 || made[0].Deliveries[0].EndpointID != ep.ID) {
+			err = fmt.Errorf("made %+v; want one delivery to %s", made, ep.ID)
+		}
+		return err
+	})
+	if !strings.Contains(q, "INSERT INTO deliveries") {
+		t.Fatalf("captured %q; want the ingest statement", q)
+	}
+	var plan []string
+	err = pgx.BeginFunc(ctx, sql, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "EXPLAIN "+q, args...)
+		if err != nil {
+			return err
+		}
+		plan, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(plan, "\n")
+	if strings.Contains(text, "Seq Scan on endpoints") || !strings.Contains(text, "on endpoints") {
+		t.Errorf("the ingest's generic plan does not find endpoints by index:\n%s", text)
 	}
 }

@@ -65,7 +65,10 @@ func messageConds(w *where, f tenants.MessageFilter, alias string) {
 // Concurrent writers of the same key serialise on its unique index; the
 // later one sees the earlier commit and skips. Each message fans out to
 // its application's endpoints by the one fan-out rule (or, for
-// send-example, to its one endpoint).
+// send-example, to its one endpoint). `deleted_at IS NULL` stands outside
+// the CASE, though both branches hold it, so that the endpoints are found
+// through the partial index endpoints_app: inside it only, the plan read
+// every endpoint of every tenant for each batch.
 //
 // Rows: a delivery (its id set), or one row per message in: its
 // resolved application (NULL: none) and whether it was accepted.
@@ -98,7 +101,7 @@ WITH raw AS (
 	SELECT a.id AS msg_id, a.created_at, COALESCE(a.deliver_at, a.created_at) AS due, e.id, e.tenant_id, e.app_id, e.revision, e.failing_since,
 		COALESCE(e.max_concurrency, 0) AS lane_cap
 	FROM accepted a JOIN endpoints e ON e.tenant_id = a.tenant_id AND e.app_id = a.app_id
-	WHERE CASE WHEN a.only_endpoint IS NOT NULL THEN e.id = a.only_endpoint AND e.deleted_at IS NULL
+	WHERE e.deleted_at IS NULL AND CASE WHEN a.only_endpoint IS NOT NULL THEN e.id = a.only_endpoint
 		ELSE ` + fanoutRule("e", "a.event_type", "a.channels") + ` END
 ), ins AS (
 	INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)

@@ -148,6 +148,13 @@ func translate(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%w: %w", tenants.ErrNotFound, err)
 	}
+	// A connection that cannot be made is the database being unavailable,
+	// whatever the server said to refuse it (a database not accepting
+	// connections answers 55000, which elsewhere means something else).
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return fmt.Errorf("%w: %w", tenants.ErrUnavailable, err)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
@@ -165,8 +172,7 @@ func translate(err error) error {
 		return err
 	}
 	var netErr net.Error
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) {
+	if errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) {
 		return fmt.Errorf("%w: %w", tenants.ErrUnavailable, err)
 	}
 	return err
