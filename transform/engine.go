@@ -72,11 +72,14 @@ type Engine struct {
 	proven *ttlcache.Cache[[32]byte, *goja.Program]
 }
 
-// provenCacheSize bounds the compiled code an engine keeps, and
-// provenTTL how long.
+// provenCacheSize bounds the compiled code an engine keeps, provenTTL how
+// long, and maxProvenCode the code it keeps: goja's compiled form is about
+// ten times the source (541 KB for 50 KB), so at most about 11 MB. Longer
+// code is compiled and proven on each Compile, as all code was before.
 const (
-	provenCacheSize = 256
+	provenCacheSize = 128
 	provenTTL       = 10 * time.Minute
+	maxProvenCode   = 8 << 10
 )
 
 // NewEngine returns an engine bounded by opts.
@@ -161,7 +164,8 @@ func (e *Engine) Compile(ctx context.Context, code string) (*Program, error) {
 		return nil, &Error{Kind: KindSyntax, Message: fmt.Sprintf("code is %d bytes; at most %d are allowed", len(code), MaxCodeBytes)}
 	}
 	key := sha256.Sum256([]byte(code))
-	if prog, ok := e.proven.Get(key); ok {
+	remember := len(code) <= maxProvenCode
+	if prog, ok := e.proven.Get(key); remember && ok {
 		// Proven before: the first call builds this program's first
 		// runtime (and reports what its top level does then, should it
 		// not do the same twice).
@@ -183,7 +187,9 @@ func (e *Engine) Compile(ctx context.Context, code string) (*Program, error) {
 		return nil, err
 	}
 	p.put(v)
-	e.proven.Add(key, prog)
+	if remember {
+		e.proven.Add(key, prog)
+	}
 	return p, nil
 }
 

@@ -263,6 +263,12 @@ func TestCompile_SameCode(t *testing.T) {
 	if diff := cmp.Diff([]string{"1", "1", "2", "2", "3"}, got); diff != "" {
 		t.Errorf("calls counted per program (-want +got)\n%s", diff)
 	}
+	// Code longer than maxProvenCode is not remembered (its compiled form
+	// is large): each Compile compiles and proves it again.
+	long := code + "\n//" + strings.Repeat("x", maxProvenCode)
+	if c, d := compile(t, e, long), compile(t, e, long); c.prog == d.prog || len(d.pool) != 1 {
+		t.Error("long code was remembered")
+	}
 	// Code that failed is not remembered: it fails again, the same way.
 	for range 2 {
 		var te *Error
