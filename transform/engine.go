@@ -3,6 +3,7 @@ package transform
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"runtime"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
+
+	"github.com/hookline/hookline/internal/ttlcache"
 )
 
 // MaxCodeBytes is the largest transformation Svix accepts (and so do we).
@@ -58,12 +61,32 @@ type Engine struct {
 	// idle counts the runtimes kept idle by all programs, against
 	// opts.MaxIdle.
 	idle atomic.Int64
+	// proven holds code that compiled and whose top level, run once,
+	// defined a handler, by the code's SHA-256: compiling it again (every
+	// endpoint that has the same code, the API checking it again) shares
+	// the compiled program, which goja runs in any number of runtimes, and
+	// builds no runtime just to prove it again. Only the compiled code is
+	// shared, never a runtime: each Program keeps its own, so globals a
+	// handler keeps never reach another endpoint. Stale costs nothing (the
+	// key is the code itself).
+	proven *ttlcache.Cache[[32]byte, *goja.Program]
 }
+
+// provenCacheSize bounds the compiled code an engine keeps, provenTTL how
+// long, and maxProvenCode the code it keeps: goja's compiled form is about
+// ten times the source (541 KB for 50 KB), so at most about 11 MB. Longer
+// code is compiled and proven on each Compile, as all code was before.
+const (
+	provenCacheSize = 128
+	provenTTL       = 10 * time.Minute
+	maxProvenCode   = 8 << 10
+)
 
 // NewEngine returns an engine bounded by opts.
 func NewEngine(opts Options) *Engine {
 	opts = opts.withDefaults()
-	return &Engine{opts: opts, sem: make(chan struct{}, opts.MaxConcurrent)}
+	return &Engine{opts: opts, sem: make(chan struct{}, opts.MaxConcurrent),
+		proven: ttlcache.New[[32]byte, *goja.Program](provenCacheSize, provenTTL)}
 }
 
 // Error is a transformation that failed: it does not compile, threw, ran
@@ -140,12 +163,19 @@ func (e *Engine) Compile(ctx context.Context, code string) (*Program, error) {
 	if len(code) > MaxCodeBytes {
 		return nil, &Error{Kind: KindSyntax, Message: fmt.Sprintf("code is %d bytes; at most %d are allowed", len(code), MaxCodeBytes)}
 	}
+	key := sha256.Sum256([]byte(code))
+	remember := len(code) <= maxProvenCode
+	if prog, ok := e.proven.Get(key); remember && ok {
+		// Proven before: the first call builds this program's first
+		// runtime (and reports what its top level does then, should it
+		// not do the same twice).
+		return e.newProgram(prog), nil
+	}
 	prog, err := goja.Compile("transformation.js", code, false)
 	if err != nil {
 		return nil, &Error{Kind: KindSyntax, Message: "syntax error: " + syntaxMessage(err)}
 	}
-	// More idle runtimes than calls can run at once would never be used.
-	p := &Program{eng: e, prog: prog, pool: make(chan *vm, min(perProgramIdle, e.opts.MaxConcurrent))}
+	p := e.newProgram(prog)
 	// Build one runtime now: it proves the handler is defined, and the
 	// first call finds it ready.
 	if err := e.acquire(ctx); err != nil {
@@ -157,10 +187,20 @@ func (e *Engine) Compile(ctx context.Context, code string) (*Program, error) {
 		return nil, err
 	}
 	p.put(v)
+	if remember {
+		e.proven.Add(key, prog)
+	}
+	return p, nil
+}
+
+// newProgram returns a Program of prog with no runtime yet.
+func (e *Engine) newProgram(prog *goja.Program) *Program {
+	// More idle runtimes than calls can run at once would never be used.
+	p := &Program{eng: e, prog: prog, pool: make(chan *vm, min(perProgramIdle, e.opts.MaxConcurrent))}
 	// Idle runtimes of a program nobody references any more go with it;
 	// give their share of the engine's bound back then.
 	runtime.AddCleanup(p, func(pool chan *vm) { e.idle.Add(-int64(len(pool))) }, p.pool)
-	return p, nil
+	return p
 }
 
 // newVM builds a runtime for p and runs its top level, within the

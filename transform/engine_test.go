@@ -237,6 +237,47 @@ func TestRun_Isolation(t *testing.T) {
 	}
 }
 
+// TestCompile_SameCode: compiling code the engine has proven before
+// shares the compiled program and builds no runtime, but each Program
+// keeps runtimes of its own: globals a handler keeps are never another
+// endpoint's.
+func TestCompile_SameCode(t *testing.T) {
+	e := NewEngine(Options{})
+	code := `var calls = 0; function handler(w) { calls++; w.payload = calls; return w; }`
+	a := compile(t, e, code)
+	b := compile(t, e, code)
+	if a.prog != b.prog {
+		t.Error("the same code was compiled twice")
+	}
+	if len(a.pool) != 1 || len(b.pool) != 0 {
+		t.Errorf("idle runtimes: %d and %d, want 1 (the proof) and 0", len(a.pool), len(b.pool))
+	}
+	var got []string
+	for _, p := range []*Program{a, b, a, b, b} {
+		res, err := p.Run(context.Background(), sample(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(res.Payload))
+	}
+	if diff := cmp.Diff([]string{"1", "1", "2", "2", "3"}, got); diff != "" {
+		t.Errorf("calls counted per program (-want +got)\n%s", diff)
+	}
+	// Code longer than maxProvenCode is not remembered (its compiled form
+	// is large): each Compile compiles and proves it again.
+	long := code + "\n//" + strings.Repeat("x", maxProvenCode)
+	if c, d := compile(t, e, long), compile(t, e, long); c.prog == d.prog || len(d.pool) != 1 {
+		t.Error("long code was remembered")
+	}
+	// Code that failed is not remembered: it fails again, the same way.
+	for range 2 {
+		var te *Error
+		if _, err := e.Compile(context.Background(), "function handler(w) { return w;"); !errors.As(err, &te) || te.Kind != KindSyntax {
+			t.Fatalf("err = %v, want a syntax *Error", err)
+		}
+	}
+}
+
 func TestRunBatch(t *testing.T) {
 	e := NewEngine(Options{})
 	p := compile(t, e, `function handler(input) {

@@ -39,11 +39,24 @@ type jsonDecoder struct {
 	// vals is a stack shared by the arrays being built, so that an
 	// array's elements cost no slice of their own until NewArray.
 	vals []goja.Value
+	// src is data as a string when it is small (see maxSharedSource):
+	// the keys and the strings without escapes are slices of it, one
+	// allocation for all instead of one each.
+	src string
 }
+
+// maxSharedSource is the largest JSON whose strings share one copy of it.
+// A string kept alive keeps all of its source alive: a handler that keeps
+// one small value of every payload in a global (until its runtime retires
+// after maxUses calls) keeps at most this much per call.
+const maxSharedSource = 2048
 
 // decodeJSON returns data as a runtime value, or errNotJSON.
 func decodeJSON(rt *goja.Runtime, data []byte) (goja.Value, error) {
 	d := jsonDecoder{rt: rt, data: data}
+	if len(data) <= maxSharedSource {
+		d.src = string(data)
+	}
 	d.skipSpace()
 	v, err := d.value()
 	if err != nil {
@@ -223,6 +236,9 @@ func (d *jsonDecoder) str() (string, error) {
 		case c == '"':
 			d.pos++
 			if plain {
+				if d.src != "" {
+					return d.src[start+1 : d.pos-1], nil
+				}
 				return string(d.data[start+1 : d.pos-1]), nil
 			}
 			var s string

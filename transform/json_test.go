@@ -94,6 +94,9 @@ func TestDecodeJSON(t *testing.T) {
 		// refused
 		``, ` `, `{`, `}`, `[1,]`, `{"a":1,}`, `{"a" 1}`, `{a:1}`, `'a'`, `01`, `1.`, `.1`, `-`, `+1`, `1e`, `1e+`,
 		`0x1`, `NaN`, `Infinity`, `tru`, `nul`, `"a`, "\"a\nb\"", `"\x"`, `"\u12"`, `[1 2]`, `1 2`, `{"a":1}x`,
+		// past maxSharedSource: strings are copied one by one
+		`{"pad":"` + strings.Repeat("x", maxSharedSource) + `","é":"\u00e9","a":[{"b":"c"}]}`,
+		`{"pad":"` + strings.Repeat("x", maxSharedSource) + `",`,
 	} {
 		checkDecode(t, v, data)
 	}

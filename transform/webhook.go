@@ -103,7 +103,7 @@ func (v *vm) webhookOut(res goja.Value, sent *goja.Object, in Webhook) (Webhook,
 	case m == nil || goja.IsUndefined(m) || goja.IsNull(m):
 		out.Method = http.MethodPost
 	default:
-		s, isStr := m.Export().(string)
+		s, isStr := exportString(m)
 		s = strings.ToUpper(s)
 		if !isStr || (s != http.MethodPost && s != http.MethodPut && s != http.MethodPatch) {
 			return Webhook{}, invalid("webhook.method must be \"POST\", \"PUT\" or \"PATCH\" (got %s)", describe(m))
@@ -227,9 +227,16 @@ func CheckHeader(k, val string) error {
 	return nil
 }
 
+// exportString is v.Export() if that is a string. A primitive string is
+// read without Export, which boxes its result (an allocation per call);
+// anything else (a String object, whose Export is its string too) goes
+// through Export as before.
 func exportString(v goja.Value) (string, bool) {
 	if v == nil {
 		return "", false
+	}
+	if s, ok := v.(goja.String); ok {
+		return s.String(), true
 	}
 	s, ok := v.Export().(string)
 	return s, ok

@@ -208,9 +208,11 @@ type batchRequest struct {
 }
 
 // destProgramCacheSize bounds the compiled destination transformations a
-// worker process keeps (by code: destinations with the same code share
-// one), and destProgramTTL how long; being stale costs nothing, the key
-// being the code itself.
+// worker process keeps (by destination and code: the engine shares the
+// compiled code itself between destinations with the same code, but each
+// destination keeps its own runtimes, so globals a handler keeps never
+// reach another tenant's destination), and destProgramTTL how long; being
+// stale costs nothing, the key being the code itself.
 const (
 	destProgramCacheSize = 1024
 	destProgramTTL       = 10 * time.Minute
@@ -223,9 +225,15 @@ type compiled struct {
 	err  error
 }
 
-// destProgram returns the compiled code, from the cache when it has it.
-func (s *senders) destProgram(ctx context.Context, code string) (*transform.Program, error) {
-	key := sha256.Sum256([]byte(code))
+// destProgram returns destination destID's compiled code, from the cache
+// when it has it.
+func (s *senders) destProgram(ctx context.Context, destID, code string) (*transform.Program, error) {
+	h := sha256.New()
+	h.Write([]byte(destID))
+	h.Write([]byte{0})
+	h.Write([]byte(code))
+	var key [32]byte
+	h.Sum(key[:0])
 	if c, ok := s.programs.Get(key); ok {
 		return c.prog, c.err
 	}
@@ -241,7 +249,7 @@ func (s *senders) destProgram(ctx context.Context, code string) (*transform.Prog
 // cancel: true; a *transform.Error is the customer's (the attempt fails
 // with it); another error (the context ended) is not.
 func (s *senders) transformBatch(ctx context.Context, d tenants.Destination, t tenants.Transformation, headers map[string]string, msgs []tenants.PollMessage) (req *batchRequest, canceled bool, err error) {
-	prog, err := s.destProgram(ctx, *t.Code)
+	prog, err := s.destProgram(ctx, d.ID, *t.Code)
 	if err != nil {
 		return nil, false, err
 	}
