@@ -22,15 +22,15 @@ func writeMessageOut(c *gin.Context, status int, m messageOut) {
 // order and with its omitempty rules.
 func appendMessageOut(b []byte, m messageOut) []byte {
 	b = append(b, `{"id":`...)
-	b = appendJSON(b, m.ID)
+	b = appendString(b, m.ID)
 	b = append(b, `,"eventId":`...)
 	if m.EventID == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSON(b, *m.EventID)
+		b = appendString(b, *m.EventID)
 	}
 	b = append(b, `,"eventType":`...)
-	b = appendJSON(b, m.EventType)
+	b = appendString(b, m.EventType)
 	b = append(b, `,"payload":`...)
 	if len(m.Payload) == 0 {
 		b = append(b, "null"...)
@@ -38,10 +38,10 @@ func appendMessageOut(b []byte, m messageOut) []byte {
 		b = append(b, m.Payload...)
 	}
 	b = append(b, `,"channels":`...)
-	b = appendJSON(b, m.Channels)
+	b = appendStrings(b, m.Channels)
 	if len(m.Tags) > 0 {
 		b = append(b, `,"tags":`...)
-		b = appendJSON(b, m.Tags)
+		b = appendStrings(b, m.Tags)
 	}
 	b = append(b, `,"timestamp":"`...)
 	b = m.Timestamp.AppendFormat(b, time.RFC3339Nano)
@@ -54,14 +54,37 @@ func appendMessageOut(b []byte, m messageOut) []byte {
 	return append(b, '}')
 }
 
-// appendJSON appends v encoded by encoding/json (strings and string
-// slices: no raw JSON inside, so nothing is re-validated).
-func appendJSON(b []byte, v any) []byte {
-	if s, ok := v.(string); ok && plainString(s) {
+// appendString appends s as encoding/json encodes it: as itself between
+// quotes when it is plain (no boxing of s into an interface, no encoder),
+// through encoding/json otherwise.
+func appendString(b []byte, s string) []byte {
+	if plainString(s) {
 		b = append(b, '"')
 		b = append(b, s...)
 		return append(b, '"')
 	}
+	return appendJSON(b, s)
+}
+
+// appendStrings appends ss as encoding/json encodes a []string: null when
+// nil.
+func appendStrings(b []byte, ss []string) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendJSON appends v encoded by encoding/json (strings and string
+// slices: no raw JSON inside, so nothing is re-validated).
+func appendJSON(b []byte, v any) []byte {
 	j, err := json.Marshal(v)
 	if err != nil {
 		// Strings and string slices always encode.

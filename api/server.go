@@ -142,6 +142,10 @@ type Server struct {
 	opts         Options
 	engine       *gin.Engine
 	routes       []route
+	// spanNames are the routes' span names by method and path; serverSpan
+	// starts a request's span. Both are made once and only read.
+	spanNames  map[[2]string]string
+	serverSpan []trace.SpanStartOption
 
 	// invalidated is Deps.Invalidated (may be nil).
 	invalidated func(ctx context.Context, tenantID string)
@@ -216,8 +220,11 @@ func NewServer(d Deps, opts Options) *Server {
 	e.NoRoute(func(c *gin.Context) { s.writeError(c, errNotFound) })
 	s.engine = e
 	s.routes = s.routeTable()
+	s.spanNames = make(map[[2]string]string, len(s.routes))
+	s.serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 	for _, r := range s.routes {
 		s.engine.Handle(r.method, r.path, s.wrap(r))
+		s.spanNames[[2]string{r.method, r.path}] = r.method + " " + r.path
 	}
 	return s
 }
@@ -434,14 +441,20 @@ func (s *Server) requestContext(c *gin.Context) {
 	}
 	ctx := telemetry.WithRequestID(c.Request.Context(), id)
 	ctx = telemetry.Propagator.Extract(ctx, propagation.HeaderCarrier(c.Request.Header))
-	ctx, span := s.tracer.Start(ctx, c.Request.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(attribute.String("http.request.method", c.Request.Method), attribute.String("http.route", route)))
+	ctx, span := s.tracer.Start(ctx, s.spanName(c.Request.Method, route), s.serverSpan...)
+	// Attributes cost allocations even when a span drops them.
+	recording := span.IsRecording()
+	if recording {
+		span.SetAttributes(attribute.String("http.request.method", c.Request.Method), attribute.String("http.route", route))
+	}
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()
 	status := c.Writer.Status()
-	span.SetAttributes(attribute.Int("http.response.status_code", status))
-	if tid := c.GetString(logTenantKey); tid != "" {
-		span.SetAttributes(attribute.String("hookline.tenant_id", tid))
+	if recording {
+		span.SetAttributes(attribute.Int("http.response.status_code", status))
+		if tid := c.GetString(logTenantKey); tid != "" {
+			span.SetAttributes(attribute.String("hookline.tenant_id", tid))
+		}
 	}
 	if status >= 500 {
 		span.SetStatus(codes.Error, http.StatusText(status))
@@ -455,9 +468,20 @@ func (s *Server) requestContext(c *gin.Context) {
 	if status >= 500 {
 		level = slog.LevelWarn
 	}
-	s.log.Log(ctx, level, "http request",
-		"request_id", id, "tenant_id", c.GetString(logTenantKey), "method", c.Request.Method,
-		"route", route, "status", status, "duration_ms", elapsed.Milliseconds())
+	if s.log.Enabled(ctx, level) { // the arguments allocate even when the line is not written
+		s.log.Log(ctx, level, "http request",
+			"request_id", id, "tenant_id", c.GetString(logTenantKey), "method", c.Request.Method,
+			"route", route, "status", status, "duration_ms", elapsed.Milliseconds())
+	}
+}
+
+// spanName is a request span's name, "METHOD route": the routes' names are
+// made once (spanNames), other requests' at each request.
+func (s *Server) spanName(method, route string) string {
+	if n, ok := s.spanNames[[2]string{method, route}]; ok {
+		return n
+	}
+	return method + " " + route
 }
 
 // serveMetrics is the Prometheus scrape endpoint on the API listener.

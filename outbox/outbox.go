@@ -3,6 +3,7 @@ package outbox
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,7 +54,10 @@ type Outbox struct {
 	workers *worker.Dispatcher
 	log     *slog.Logger
 	tracer  trace.Tracer
-	ingest  *batch.Batcher[Submission, Accepted]
+	// enqueueSpan starts a hand-over's span; made once (an option is a
+	// closure, and the variadic slice another allocation).
+	enqueueSpan []trace.SpanStartOption
+	ingest      *batch.Batcher[Submission, Accepted]
 }
 
 // Submission is one validated message to accept.
@@ -97,7 +101,8 @@ func New(d Deps, o Options) *Outbox {
 	if d.Tracer == nil {
 		d.Tracer = noop.NewTracerProvider()
 	}
-	ob := &Outbox{store: d.Store, workers: d.Workers, log: d.Log, tracer: d.Tracer.Tracer("hookline/outbox")}
+	ob := &Outbox{store: d.Store, workers: d.Workers, log: d.Log, tracer: d.Tracer.Tracer("hookline/outbox"),
+		enqueueSpan: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)}}
 	ob.ingest = batch.New(o.Ingest, ob.writeMessages)
 	return ob
 }
@@ -147,16 +152,24 @@ type keyGroup struct {
 func (o *Outbox) groupByKey(subs []Submission) []keyGroup {
 	keeps := o.workers.KeepsConfigs()
 	groups := make([]keyGroup, 0, len(subs))
-	byKey := map[string]int{}
+	// Each group's members start as a one-element slice of idx, full to
+	// capacity (a second member copies it out): one allocation a batch.
+	idx := make([]int, len(subs))
+	var byKey map[[sha256.Size]byte]int // made at the first key
 	for i, s := range subs {
-		g := keyGroup{spec: tenants.MessageSpec{TenantID: s.TenantID, AppID: s.AppID, AppRef: s.AppRef, WithConfig: s.WithConfig && keeps, In: s.Input}, members: []int{i}}
+		idx[i] = i
+		g := keyGroup{spec: tenants.MessageSpec{TenantID: s.TenantID, AppID: s.AppID, AppRef: s.AppRef, WithConfig: s.WithConfig && keeps, In: s.Input}, members: idx[i : i+1 : i+1]}
 		if s.Idempotency != nil {
 			key := IdempotencyKey(s.TenantID, s.Idempotency.Route, s.Idempotency.Key)
-			if gi, ok := byKey[string(key)]; ok {
+			k := [sha256.Size]byte(key)
+			if byKey == nil {
+				byKey = make(map[[sha256.Size]byte]int, len(subs)-i)
+			}
+			if gi, ok := byKey[k]; ok {
 				groups[gi].members = append(groups[gi].members, i)
 				continue
 			}
-			byKey[string(key)] = len(groups)
+			byKey[k] = len(groups)
 			g.spec.Claim = &tenants.IdempotencyClaim{Key: key, Fingerprint: Fingerprint(s.Idempotency.Body), TTL: IdempotencyTTL}
 		}
 		groups = append(groups, g)
@@ -293,6 +306,9 @@ func (o *Outbox) replay(ctx context.Context, s Submission, claim *tenants.Idempo
 // the parent of its delivery attempts, whether they begin in this process
 // or come through Redis.
 func (o *Outbox) startEnqueue(ctx context.Context, deliveries int) (context.Context, trace.Span) {
-	return o.tracer.Start(ctx, "enqueue deliveries", trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(attribute.Int("hookline.deliveries", deliveries)))
+	ctx, span := o.tracer.Start(ctx, "enqueue deliveries", o.enqueueSpan...)
+	if span.IsRecording() { // attributes cost allocations even when dropped
+		span.SetAttributes(attribute.Int("hookline.deliveries", deliveries))
+	}
+	return ctx, span
 }

@@ -39,7 +39,8 @@ func NewID(prefix string, now time.Time) string {
 	if _, err := rand.Read(b[5:]); err != nil {
 		panic("tenants: crypto/rand failed: " + err.Error())
 	}
-	return prefix + encodeID(now, b)
+	var buf [64]byte // one allocation: the string
+	return string(appendID(append(buf[:0], prefix...), now, b))
 }
 
 // IDBound returns the smallest (or, with upper, the largest) id with prefix
@@ -51,37 +52,53 @@ func IDBound(prefix string, t time.Time, upper bool) string {
 			b[i] = 0xff
 		}
 	}
-	return prefix + encodeID(t, b)
+	var buf [64]byte
+	return string(appendID(append(buf[:0], prefix...), t, b))
 }
 
-func encodeID(t time.Time, b [idBytes]byte) string {
+// appendID appends the id body of instant t and random bytes b[5:].
+func appendID(dst []byte, t time.Time, b [idBytes]byte) []byte {
 	secs := t.Unix() - ksuidEpoch
 	if secs < 0 {
 		secs = 0
 	}
 	binary.BigEndian.PutUint32(b[0:4], uint32(secs))
 	b[4] = byte((t.Nanosecond() / 1e6 % 1000) / 4)
-	return encodeBase62(b)
+	return appendBase62(dst, b)
 }
 
-// encodeBase62 writes the 160-bit big-endian number in b as 27 base62 digits.
-func encodeBase62(b [idBytes]byte) string {
-	// Five 32-bit words, divided by 62 repeatedly (schoolbook long division).
+// encodeBase62 returns the 160-bit big-endian number in b as 27 base62
+// digits.
+func encodeBase62(b [idBytes]byte) string { return string(appendBase62(nil, b)) }
+
+// base62Pow5 is 62⁵, the most base62 digits a 32-bit word holds.
+const base62Pow5 = 62 * 62 * 62 * 62 * 62
+
+// appendBase62 appends the 160-bit big-endian number in b as 27 base62
+// digits. Five 32-bit words are divided by 62⁵ (schoolbook long division)
+// and each remainder gives five digits: a sixth of the long divisions of
+// dividing by 62 digit by digit (every message and attempt gets an id).
+func appendBase62(dst []byte, b [idBytes]byte) []byte {
 	var parts [5]uint32
 	for i := range parts {
 		parts[i] = binary.BigEndian.Uint32(b[i*4:])
 	}
 	var out [idEncoded]byte
-	for i := idEncoded - 1; i >= 0; i-- {
+	for i := idEncoded - 1; i >= 0; {
 		var rem uint64
 		for j := range parts {
 			v := rem<<32 | uint64(parts[j])
-			parts[j] = uint32(v / 62)
-			rem = v % 62
+			parts[j] = uint32(v / base62Pow5)
+			rem = v % base62Pow5
 		}
-		out[i] = base62[rem]
+		r := uint32(rem)
+		for k := 0; k < 5 && i >= 0; k++ {
+			out[i] = base62[r%62]
+			r /= 62
+			i--
+		}
 	}
-	return string(out[:])
+	return append(dst, out[:]...)
 }
 
 // ErrBadID reports an id whose body is not a valid KSUID.

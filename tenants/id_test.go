@@ -1,6 +1,8 @@
 package tenants
 
 import (
+	"encoding/binary"
+	"math/rand/v2"
 	"sort"
 	"testing"
 	"time"
@@ -21,6 +23,47 @@ func TestEncodeBase62_Vectors(t *testing.T) {
 	} {
 		if got := encodeBase62(tc.in); got != tc.want {
 			t.Errorf("encodeBase62(%x) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestEncodeBase62_LongDivision: the encoding by 62⁵ at a time writes the
+// digits that dividing by 62 one digit at a time writes.
+func TestEncodeBase62_LongDivision(t *testing.T) {
+	byDigit := func(b [idBytes]byte) string {
+		var parts [5]uint32
+		for i := range parts {
+			parts[i] = binary.BigEndian.Uint32(b[i*4:])
+		}
+		var out [idEncoded]byte
+		for i := idEncoded - 1; i >= 0; i-- {
+			var rem uint64
+			for j := range parts {
+				v := rem<<32 | uint64(parts[j])
+				parts[j] = uint32(v / 62)
+				rem = v % 62
+			}
+			out[i] = base62[rem]
+		}
+		return string(out[:])
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for n := range 10000 {
+		var b [idBytes]byte
+		for i := range b {
+			switch n % 3 {
+			case 0:
+				b[i] = byte(rnd.Uint32())
+			case 1: // runs of extremes, where carries show
+				b[i] = byte(0xff * (rnd.Uint32() % 2))
+			default:
+				if i >= idBytes-1-int(rnd.Uint32()%idBytes) {
+					b[i] = byte(rnd.Uint32())
+				}
+			}
+		}
+		if got, want := encodeBase62(b), byDigit(b); got != want {
+			t.Fatalf("encodeBase62(%x) = %s, want %s", b, got, want)
 		}
 	}
 }
@@ -55,5 +98,13 @@ func TestIDTime_Rejects(t *testing.T) {
 		if IsID(PrefixApplication, s) {
 			t.Errorf("IsID(app_, %q) = true", s)
 		}
+	}
+}
+
+func BenchmarkNewID(b *testing.B) {
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		NewID(PrefixAttempt, now)
 	}
 }

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/hookline/hookline/internal/ttlcache"
@@ -16,6 +17,41 @@ type endpointEntry struct {
 	cfg    tenants.EndpointConfig
 	signer *Signer
 	tf     transformSlot // cfg.Transformation compiled (transform.go)
+	// headers are cfg.Headers as every attempt sends and records them,
+	// built once: canonical names (no textproto.CanonicalMIMEHeaderKey per
+	// attempt) and value slices that requests share (read only).
+	headers []fixedHeader
+}
+
+// fixedHeader is one header an endpoint's every attempt sends.
+type fixedHeader struct {
+	key   string   // canonical
+	value []string // one value, full to capacity: an append copies
+	shown string   // the value in the attempt's record (masked if sensitive)
+}
+
+func newEndpointEntry(cfg tenants.EndpointConfig, signer *Signer) *endpointEntry {
+	e := &endpointEntry{cfg: cfg, signer: signer}
+	if len(cfg.Headers) == 0 {
+		return e
+	}
+	at := make(map[string]int, len(cfg.Headers))
+	for k, v := range cfg.Headers {
+		shown := v
+		if tenants.IsSensitiveHeader(k) {
+			shown = "********"
+		}
+		h := fixedHeader{key: http.CanonicalHeaderKey(k), value: []string{v}, shown: shown}
+		// Two names of one canonical form: the later wins, as with
+		// Header.Set in the same order.
+		if i, ok := at[h.key]; ok {
+			e.headers[i] = h
+			continue
+		}
+		at[h.key] = len(e.headers)
+		e.headers = append(e.headers, h)
+	}
+	return e
 }
 
 // Endpoint cache bounds: 50,000 endpoints (a few KB each with headers and
@@ -60,7 +96,7 @@ func (c *endpointCache) get(ctx context.Context, tenantID, endpointID string, re
 		if err != nil {
 			return nil, err
 		}
-		e := &endpointEntry{cfg: cfg, signer: signer}
+		e := newEndpointEntry(cfg, signer)
 		c.lru.Add(endpointID, e)
 		return e, nil
 	})
@@ -81,7 +117,7 @@ func (c *endpointCache) seed(cfg *tenants.EndpointConfig) {
 	if err != nil {
 		return
 	}
-	c.lru.Add(cfg.ID, &endpointEntry{cfg: *cfg, signer: signer})
+	c.lru.Add(cfg.ID, newEndpointEntry(*cfg, signer))
 }
 
 // len returns how many endpoints are cached.

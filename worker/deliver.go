@@ -76,6 +76,9 @@ type handler struct {
 	log       *slog.Logger
 	obs       Observer
 	tracer    trace.Tracer
+	// sendSpan starts an attempt's client span; made once (an option is a
+	// closure, and the variadic slice another allocation per attempt).
+	sendSpan  []trace.SpanStartOption
 	events    AttemptEvents // nil: none
 	transform *transform.Engine
 	now       func() time.Time
@@ -100,8 +103,9 @@ const unexpectedRetry = 5 * time.Second
 
 // attempt makes one attempt of a loaded delivery job, records it, and
 // returns what its lane is to do next. It never fails: whatever goes
-// wrong becomes a later turn.
-func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestID string) outcome {
+// wrong becomes a later turn. job is only read (a pointer: a copy would
+// be moved to the heap, as its address is taken).
+func (h *handler) attempt(ctx context.Context, job *tenants.DeliveryJob, requestID string) outcome {
 	tenantID, id := job.TenantID, job.ID
 	now := h.now()
 	out := outcome{appID: job.AppID}
@@ -112,7 +116,7 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 	if job.EndpointDeleted || job.EndpointDisabled || job.Payload == nil {
 		// Disabled and deleted endpoints receive nothing; an expunged
 		// payload has nothing to send.
-		return h.cancel(ctx, job, out)
+		return h.cancel(ctx, *job, out)
 	}
 	if job.NextAttemptAt != nil && job.NextAttemptAt.Sub(now) > dueTolerance {
 		// Early: a swept delivery, or a lane that learned its time late.
@@ -122,7 +126,7 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 	}
 	ep, err := h.cache.get(ctx, tenantID, job.EndpointID, job.EndpointRevision)
 	if errors.Is(err, tenants.ErrNotFound) {
-		return h.cancel(ctx, job, out)
+		return h.cancel(ctx, *job, out)
 	}
 	if err != nil {
 		h.log.WarnContext(ctx, "cannot load endpoint; the delivery waits", "tenant_id", tenantID, "endpoint_id", job.EndpointID, "err", err)
@@ -132,11 +136,11 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 	out.cap = laneCap(ep.cfg.MaxConcurrency)
 	// The transformation runs first: a cancel or a broken handler is the
 	// customer's decision, not the receiver's health (transform.go).
-	o, canceled, terr := h.prepare(ctx, &job, ep)
+	o, canceled, terr := h.prepare(ctx, job, ep)
 	var te *transform.Error
 	switch {
 	case canceled || errors.As(terr, &te):
-		return h.transformed(ctx, &job, ep, canceled, terr, h.now().Sub(now), out, requestID)
+		return h.transformed(ctx, job, ep, canceled, terr, h.now().Sub(now), out, requestID)
 	case terr != nil:
 		h.log.WarnContext(ctx, "transformation did not run; the delivery waits", "tenant_id", tenantID, "endpoint_id", job.EndpointID, "err", terr)
 		out.next = h.now().Add(unexpectedRetry)
@@ -151,20 +155,22 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 		h.obs.Postponed(OutcomeCircuitOpen)
 		// Spread the waiting deliveries over a fifth of the wait, so
 		// they do not all come back at once.
-		out.next = h.postpone(&job, now, wait+time.Duration(h.rnd()*float64(wait)/5))
+		out.next = h.postpone(job, now, wait+time.Duration(h.rnd()*float64(wait)/5))
 		return out
 	}
 	if r := ep.cfg.ThrottleRate; r != nil && *r > 0 {
 		if ok, wait := h.throttle.allow(ctx, job.EndpointID, *r, now); !ok {
 			h.obs.Postponed(OutcomeThrottled)
-			out.next = h.postpone(&job, now, wait)
+			out.next = h.postpone(job, now, wait)
 			return out
 		}
 	}
 
-	span.SetAttributes(attribute.String("hookline.msg_id", job.MsgID), attribute.Int("hookline.attempt", job.Attempts+1))
-	res := h.send(ctx, &job, ep, o)
-	result, next := h.decide(&job, ep, res)
+	if span.IsRecording() { // attributes cost allocations even when dropped
+		span.SetAttributes(attribute.String("hookline.msg_id", job.MsgID), attribute.Int("hookline.attempt", job.Attempts+1))
+	}
+	res := h.send(ctx, job, ep, o)
+	result, next := h.decide(job, ep, res)
 	out.signal = res.signal()
 	if res.retryAfter > 0 && out.signal == signalCongestion {
 		out.pauseUntil = res.at.Add(res.retryAfter)
@@ -179,7 +185,7 @@ func (h *handler) attempt(ctx context.Context, job tenants.DeliveryJob, requestI
 		return out
 	}
 	if h.events != nil {
-		h.events.AttemptRecorded(ctx, &job, result)
+		h.events.AttemptRecorded(ctx, job, result)
 	}
 	var firstSuccess time.Duration
 	if res.outcome == OutcomeSuccess && job.Trigger == tenants.TriggerScheduled {
@@ -250,6 +256,57 @@ func (r sendResult) summary() string {
 	return r.errText
 }
 
+// headers returns the headers of an attempt and their record (sensitive
+// values masked): the endpoint's own, the transformation's (which win),
+// then Content-Type, User-Agent and the signature's, which no other may
+// replace. Keys are written canonical, as Header.Set would write them.
+func (h *handler) headers(msgID string, ts int64, sig string, ep *endpointEntry, o outgoing) (http.Header, map[string]string) {
+	n := len(ep.headers) + len(o.headers) + 2 + 6
+	if h.opts.SignatureHeaders != DefaultSignatureHeaders {
+		n -= 3 // one scheme's headers only
+	}
+	// Sized exactly: up to 8 entries, a map is one group of slots (an
+	// Authorization or a trace header, when there is one, grows it).
+	hdr := make(http.Header, n)
+	recorded := make(map[string]string, n)
+	for _, f := range ep.headers {
+		hdr[f.key] = f.value
+		recorded[f.key] = f.shown
+	}
+	for k, v := range o.headers { // the transformation's win over the endpoint's
+		ck := http.CanonicalHeaderKey(k)
+		hdr[ck] = []string{v}
+		if o.masked[k] {
+			v = "********"
+		}
+		recorded[ck] = v
+	}
+	// One array holds every value below; each header gets a slice of it
+	// full to capacity, so an append to one copies rather than overwrites
+	// its neighbour.
+	tsStr := strconv.FormatInt(ts, 10)
+	vals := [...]string{"application/json", h.opts.UserAgent, msgID, tsStr, sig}
+	v := make([]string, len(vals))
+	copy(v, vals[:])
+	set := func(k string, i int) {
+		hdr[k] = v[i : i+1 : i+1]
+		recorded[k] = v[i]
+	}
+	set("Content-Type", 0)
+	set("User-Agent", 1)
+	if h.opts.SignatureHeaders != "svix" {
+		set("Webhook-Id", 2)
+		set("Webhook-Timestamp", 3)
+		set("Webhook-Signature", 4)
+	}
+	if h.opts.SignatureHeaders != "webhook" {
+		set("Svix-Id", 2)
+		set("Svix-Timestamp", 3)
+		set("Svix-Signature", 4)
+	}
+	return hdr, recorded
+}
+
 // send POSTs the payload, byte for byte as stored, signed (or what the
 // transformation made of it: o).
 func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpointEntry, o outgoing) sendResult {
@@ -262,41 +319,13 @@ func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpoi
 	if err != nil {
 		return sendResult{outcome: OutcomeConnError, errText: "invalid URL: " + err.Error(), at: at, url: o.url}
 	}
-	recorded := make(map[string]string, len(ep.cfg.Headers)+8)
-	for k, v := range ep.cfg.Headers {
-		req.Header.Set(k, v)
-		if tenants.IsSensitiveHeader(k) {
-			v = "********"
-		}
-		recorded[http.CanonicalHeaderKey(k)] = v
-	}
-	for k, v := range o.headers { // the transformation's win over the endpoint's
-		req.Header.Set(k, v)
-		if o.masked[k] {
-			v = "********"
-		}
-		recorded[http.CanonicalHeaderKey(k)] = v
-	}
-	set := func(k, v string) {
-		req.Header.Set(k, v)
-		recorded[k] = v
-	}
-	set("Content-Type", "application/json")
-	set("User-Agent", h.opts.UserAgent)
-	tsStr := strconv.FormatInt(ts, 10)
-	if h.opts.SignatureHeaders != "svix" {
-		set("Webhook-Id", job.MsgID)
-		set("Webhook-Timestamp", tsStr)
-		set("Webhook-Signature", sig)
-	}
-	if h.opts.SignatureHeaders != "webhook" {
-		set("Svix-Id", job.MsgID)
-		set("Svix-Timestamp", tsStr)
-		set("Svix-Signature", sig)
-	}
-	ctx, span := h.tracer.Start(ctx, "POST webhook", trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("http.request.method", o.method), attribute.String("server.address", req.URL.Hostname())))
+	var recorded map[string]string
+	req.Header, recorded = h.headers(job.MsgID, ts, sig, ep, o)
+	ctx, span := h.tracer.Start(ctx, "POST webhook", h.sendSpan...)
 	defer span.End()
+	if span.IsRecording() { // attributes cost allocations even when dropped
+		span.SetAttributes(attribute.String("http.request.method", o.method), attribute.String("server.address", req.URL.Hostname()))
+	}
 	if span.SpanContext().IsValid() {
 		// The receiver may continue the trace.
 		telemetry.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
@@ -320,11 +349,17 @@ func (h *handler) send(ctx context.Context, job *tenants.DeliveryJob, ep *endpoi
 		}
 		return r
 	}
-	body, readErr := io.ReadAll(io.LimitReader(resp.Body, tenants.MaxResponseChars))
-	// Drain a little more so the connection can be reused, then let go.
-	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	var body []byte
+	var readErr error
+	if resp.ContentLength != 0 { // most receivers answer with no body: nothing to read
+		body, readErr = io.ReadAll(io.LimitReader(resp.Body, tenants.MaxResponseChars))
+		// Drain a little more so the connection can be reused, then let go.
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	}
 	resp.Body.Close()
-	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+	}
 	r := sendResult{statusCode: resp.StatusCode, response: cleanText(body), duration: time.Since(start), headers: recorded, at: at, url: o.url}
 	switch {
 	case readErr != nil && errors.Is(readErr, context.DeadlineExceeded):

@@ -52,11 +52,16 @@ const enqueueTimeout = 500 * time.Millisecond
 // attempts. An error says the deliveries could not be admitted (for the
 // log): nothing is lost, the sweeper admits them.
 func (d *Dispatcher) DispatchMessages(ctx context.Context, msgs []tenants.CreatedMessage, origins []context.Context) error {
-	var (
-		ops  []admitOp
-		jobs []tenants.DeliveryJob
-		from []context.Context
-	)
+	n := 0
+	for _, m := range msgs {
+		n += len(m.Deliveries)
+	}
+	if n == 0 {
+		return nil
+	}
+	ops := make([]admitOp, 0, n)
+	jobs := make([]tenants.DeliveryJob, 0, n)
+	from := make([]context.Context, 0, n)
 	weights := map[string]int{}
 	now := time.Now()
 	for k, m := range msgs {
@@ -72,7 +77,6 @@ func (d *Dispatcher) DispatchMessages(ctx context.Context, msgs []tenants.Create
 			w = d.client.weightOf(ctx, m.Message.TenantID)
 			weights[m.Message.TenantID] = w
 		}
-		meta := metaOf(origin)
 		if d.run != nil {
 			for _, nd := range m.Deliveries {
 				if nd.Config != nil {
@@ -82,7 +86,7 @@ func (d *Dispatcher) DispatchMessages(ctx context.Context, msgs []tenants.Create
 		}
 		for i, job := range m.FirstJobs() {
 			ops = append(ops, admitOp{ID: job.ID, EndpointID: job.EndpointID, TenantID: job.TenantID, Due: *job.NextAttemptAt,
-				Cap: laneCap(m.Deliveries[i].LaneCap), Weight: w, Meta: meta})
+				Cap: laneCap(m.Deliveries[i].LaneCap), Weight: w})
 			jobs = append(jobs, job)
 			from = append(from, origin)
 		}
@@ -103,9 +107,25 @@ func (d *Dispatcher) DispatchMessages(ctx context.Context, msgs []tenants.Create
 		reserved = d.run.reserve(want)
 		for i, left := 0, reserved; i < len(ops) && left > 0; i++ {
 			if !ops[i].Due.After(now) {
-				ops[i].Local, ops[i].Meta = true, ""
+				ops[i].Local = true
 				left--
 			}
+		}
+	}
+	// What goes with a delivery is for another process's worker: the ones
+	// this process runs keep their origin at hand. It is made once per
+	// message (ops are in the order of msgs and their deliveries).
+	i := 0
+	for _, m := range msgs {
+		meta, made := "", false
+		for range m.Deliveries {
+			if !ops[i].Local {
+				if !made {
+					meta, made = metaOf(from[i]), true
+				}
+				ops[i].Meta = meta
+			}
+			i++
 		}
 	}
 	var run []bool
@@ -161,8 +181,9 @@ func (d *Dispatcher) try(ctx context.Context, admit func(context.Context) error)
 // lane: the request id and the trace context of its origin.
 func metaOf(ctx context.Context) string {
 	id := telemetry.RequestID(ctx)
-	h := map[string]string{}
+	var h map[string]string // only for a trace to carry
 	if trace.SpanContextFromContext(ctx).IsValid() {
+		h = map[string]string{}
 		telemetry.Inject(ctx, h)
 	}
 	if id == "" && len(h) == 0 {

@@ -76,6 +76,20 @@ const (
 // laneSignal is what an attempt tells a lane about its receiver.
 type laneSignal string
 
+// arg is s as a script argument: a constant, so that boxing it allocates
+// nothing; the zero signal is signalNone.
+func (s laneSignal) arg() any {
+	switch s {
+	case signalOK:
+		return string(signalOK)
+	case signalCongestion:
+		return string(signalCongestion)
+	case signalFail:
+		return string(signalFail)
+	}
+	return string(signalNone)
+}
+
 const (
 	signalNone       laneSignal = "none" // no attempt (postponed, or the lane was not reached)
 	signalOK         laneSignal = "ok"   // a success
@@ -563,10 +577,11 @@ type throttledLane struct {
 // lanes is the Redis side of the lanes of one queue. Safe for concurrent
 // use.
 type lanes struct {
-	rc     redis.UniversalClient
-	prefix string
-	lease  time.Duration
-	cap    int
+	rc        redis.UniversalClient
+	prefix    string
+	prefixArg any // prefix, boxed once for every script call
+	lease     time.Duration
+	cap       int
 	// throttledAfter is how long a lane must sit at a limit of 1 (below
 	// its cap) before release reports it.
 	throttledAfter time.Duration
@@ -574,7 +589,8 @@ type lanes struct {
 }
 
 func newLanes(rc redis.UniversalClient, queue string, lease time.Duration) *lanes {
-	return &lanes{rc: rc, prefix: "hl:{" + queue + "}:", lease: lease, cap: DefaultLaneCap,
+	prefix := "hl:{" + queue + "}:"
+	return &lanes{rc: rc, prefix: prefix, prefixArg: prefix, lease: lease, cap: DefaultLaneCap,
 		throttledAfter: DefaultThrottledAfter, now: time.Now}
 }
 
@@ -590,9 +606,39 @@ func laneCap(c int) int {
 	return c
 }
 
-// args are the prelude's arguments (see lanePrelude) and the script's own.
-func (l *lanes) args(own any) []any {
-	return []any{l.prefix, ms(l.now()), int64(laneIdleTTL / time.Second), laneInitialLimit, l.cap, l.lease.Milliseconds(), own}
+// laneArgs are a lane script's arguments. go-redis writes a *string or
+// an *int64 as the value it points to, so the arguments point into two
+// arrays allocated once per call rather than each being boxed into an
+// interface of its own (several allocations per delivery otherwise).
+type laneArgs struct {
+	v    []any
+	strs []string
+	nums []int64
+}
+
+func (a *laneArgs) str(s string) {
+	// A full array is replaced, not overwritten: arguments already taken
+	// keep pointing at their values.
+	a.strs = append(a.strs, s)
+	a.v = append(a.v, &a.strs[len(a.strs)-1])
+}
+
+func (a *laneArgs) num(n int64) {
+	a.nums = append(a.nums, n)
+	a.v = append(a.v, &a.nums[len(a.nums)-1])
+}
+
+// args are the prelude's arguments (see lanePrelude) and the script's own,
+// with room for strs strings and nums numbers more (args more in all).
+func (l *lanes) args(own any, args, strs, nums int) *laneArgs {
+	a := &laneArgs{v: make([]any, 0, 7+args), strs: make([]string, 0, strs), nums: make([]int64, 0, 2+nums)}
+	a.v = append(a.v, l.prefixArg)
+	a.num(ms(l.now()))
+	a.v = append(a.v, int64(laneIdleTTL/time.Second), laneInitialLimit)
+	a.num(int64(l.cap))
+	a.num(l.lease.Milliseconds())
+	a.v = append(a.v, own)
+	return a
 }
 
 // key is the one declared key of a lane script: it routes the script to
@@ -605,7 +651,7 @@ func (l *lanes) admit(ctx context.Context, ops []admitOp) ([]bool, error) {
 	run := make([]bool, len(ops))
 	for start := 0; start < len(ops); start += maxLaneBatch {
 		chunk := ops[start:min(start+maxLaneBatch, len(ops))]
-		args := l.args("")
+		args := l.args("", 9*len(chunk), 3*len(chunk), 4*len(chunk))
 		for _, o := range chunk {
 			local, check := "0", "0"
 			if o.Local {
@@ -614,9 +660,17 @@ func (l *lanes) admit(ctx context.Context, ops []admitOp) ([]bool, error) {
 			if o.Check {
 				check = "1"
 			}
-			args = append(args, strconv.FormatInt(o.ID, 10), o.EndpointID, o.TenantID, ms(o.Due), local, o.Cap, o.Weight, o.Meta, check)
+			args.num(o.ID)
+			args.str(o.EndpointID)
+			args.str(o.TenantID)
+			args.num(ms(o.Due))
+			args.v = append(args.v, local)
+			args.num(int64(o.Cap))
+			args.num(int64(o.Weight))
+			args.str(o.Meta)
+			args.v = append(args.v, check)
 		}
-		res, err := runScript(ctx, l.rc, laneAdmitScript, l.key(), args)
+		res, err := runScript(ctx, l.rc, laneAdmitScript, l.key(), args.v)
 		if err != nil {
 			return run, fmt.Errorf("admit %d deliveries: %w", len(chunk), err)
 		}
@@ -635,7 +689,7 @@ func (l *lanes) admit(ctx context.Context, ops []admitOp) ([]bool, error) {
 // when some lane next needs attention (zero: none); more is whether
 // runnable work remains after this take.
 func (l *lanes) take(ctx context.Context, n int) (items []laneItem, next time.Time, more bool, err error) {
-	res, err := runScript(ctx, l.rc, laneTakeScript, l.key(), l.args(n))
+	res, err := runScript(ctx, l.rc, laneTakeScript, l.key(), l.args(n, 0, 0, 0).v)
 	if err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("take deliveries: %w", err)
 	}
@@ -670,8 +724,7 @@ func (l *lanes) release(ctx context.Context, ops []releaseOp) ([]throttledLane, 
 	var out []throttledLane
 	for start := 0; start < len(ops); start += maxLaneBatch {
 		chunk := ops[start:min(start+maxLaneBatch, len(ops))]
-		args := l.args(l.throttledAfter.Milliseconds())
-		apps := map[string]string{}
+		args := l.args(l.throttledAfter.Milliseconds(), 7*len(chunk), 2*len(chunk), 4*len(chunk))
 		for _, o := range chunk {
 			var next, pause int64
 			if !o.Next.IsZero() {
@@ -680,14 +733,15 @@ func (l *lanes) release(ctx context.Context, ops []releaseOp) ([]throttledLane, 
 			if !o.PauseUntil.IsZero() {
 				pause = ms(o.PauseUntil)
 			}
-			sig := o.Signal
-			if sig == "" {
-				sig = signalNone
-			}
-			args = append(args, strconv.FormatInt(o.Item.ID, 10), o.Item.EndpointID, o.Item.TenantID, next, string(sig), pause, o.Cap)
-			apps[o.Item.EndpointID] = o.AppID
+			args.num(o.Item.ID)
+			args.str(o.Item.EndpointID)
+			args.str(o.Item.TenantID)
+			args.num(next)
+			args.v = append(args.v, o.Signal.arg())
+			args.num(pause)
+			args.num(int64(o.Cap))
 		}
-		res, err := runScript(ctx, l.rc, laneReleaseScript, l.key(), args)
+		res, err := runScript(ctx, l.rc, laneReleaseScript, l.key(), args.v)
 		if err != nil {
 			return out, fmt.Errorf("release %d attempts: %w", len(chunk), err)
 		}
@@ -697,10 +751,22 @@ func (l *lanes) release(ctx context.Context, ops []releaseOp) ([]throttledLane, 
 			ten, _ := flat[i+1].(string)
 			since, _ := flat[i+2].(string)
 			at, _ := strconv.ParseInt(since, 10, 64)
-			out = append(out, throttledLane{EndpointID: ep, TenantID: ten, AppID: apps[ep], Since: time.UnixMilli(at)})
+			out = append(out, throttledLane{EndpointID: ep, TenantID: ten, AppID: appOf(chunk, ep), Since: time.UnixMilli(at)})
 		}
 	}
 	return out, nil
+}
+
+// appOf returns the application of the lane of endpoint ep among ops (a
+// throttled lane is rare: a scan, rather than a map built for every call).
+func appOf(ops []releaseOp, ep string) string {
+	app := ""
+	for _, o := range ops {
+		if o.Item.EndpointID == ep {
+			app = o.AppID // the last, as a map written in order would keep
+		}
+	}
+	return app
 }
 
 // missing returns the positions in refs of deliveries that are in no lane
@@ -710,11 +776,12 @@ func (l *lanes) missing(ctx context.Context, endpoints []string, ids []int64) ([
 	var out []int
 	for start := 0; start < len(ids); start += maxLaneBatch {
 		end := min(start+maxLaneBatch, len(ids))
-		args := l.args("")
+		args := l.args("", 2*(end-start), end-start, end-start)
 		for i := start; i < end; i++ {
-			args = append(args, endpoints[i], strconv.FormatInt(ids[i], 10))
+			args.str(endpoints[i])
+			args.num(ids[i])
 		}
-		res, err := runScript(ctx, l.rc, lanePresentScript, l.key(), args)
+		res, err := runScript(ctx, l.rc, lanePresentScript, l.key(), args.v)
 		if err != nil {
 			return nil, fmt.Errorf("check lanes: %w", err)
 		}
@@ -830,7 +897,7 @@ type ThrottledLanes struct {
 // tenantID ("" for all), most waiting first, and how many there are.
 func (l *lanes) throttled(ctx context.Context, tenantID string, k int) (ThrottledLanes, error) {
 	var out ThrottledLanes
-	res, err := runScript(ctx, l.rc, laneThrottledScript, l.key(), append(l.args(tenantID), k))
+	res, err := runScript(ctx, l.rc, laneThrottledScript, l.key(), append(l.args(tenantID, 1, 0, 0).v, k))
 	if err != nil {
 		return out, fmt.Errorf("list throttled lanes: %w", err)
 	}

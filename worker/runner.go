@@ -26,8 +26,10 @@ type runner struct {
 	handoff *handoff // first-attempt jobs kept for their turn; nil: none
 	log     *slog.Logger
 	tracer  trace.Tracer
-	timeout time.Duration // one turn's deadline: the delivery timeout and time to record
-	maxIdle time.Duration // the longest the loop sleeps without a wake-up
+	// turnSpan starts a turn's span, made once (see handler.sendSpan).
+	turnSpan []trace.SpanStartOption
+	timeout  time.Duration // one turn's deadline: the delivery timeout and time to record
+	maxIdle  time.Duration // the longest the loop sleeps without a wake-up
 
 	// base is every turn's parent: abort cancels it when a shutdown runs
 	// out of time.
@@ -63,7 +65,8 @@ const turnIdle = 10 * time.Second
 
 func newRunner(h *handler, l *lanes, concurrency int, timeout, maxIdle time.Duration, log *slog.Logger, tracer trace.Tracer) *runner {
 	r := &runner{h: h, lanes: l, log: log, tracer: tracer, timeout: timeout, maxIdle: maxIdle,
-		slots: make(chan struct{}, concurrency), freed: make(chan struct{}, 1),
+		turnSpan: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)},
+		slots:    make(chan struct{}, concurrency), freed: make(chan struct{}, 1),
 		idle: make(chan turnArgs), quit: make(chan struct{})}
 	r.base, r.abort = context.WithCancel(context.Background())
 	r.rel = batch.New(batch.Options{Writers: 2, MaxBatch: maxLaneBatch, WriteTimeout: 5 * time.Second}, r.writeReleases)
@@ -112,8 +115,11 @@ func (r *runner) ring() {
 // of the request that committed it, requestID that request's id.
 func (r *runner) start(it laneItem, job *tenants.DeliveryJob, origin context.Context, requestID string) {
 	r.running.Add(1)
-	// The turn outlives the request: it keeps only its trace.
-	ctx := trace.ContextWithSpanContext(r.base, trace.SpanContextFromContext(origin))
+	// The turn outlives the request: it keeps only its trace (if any).
+	ctx := r.base
+	if sc := trace.SpanContextFromContext(origin); sc.IsValid() {
+		ctx = trace.ContextWithSpanContext(ctx, sc)
+	}
 	ta := turnArgs{ctx: ctx, it: it, job: job, requestID: requestID}
 	select {
 	case r.idle <- ta:
@@ -153,14 +159,17 @@ func (r *runner) run(ctx context.Context, it laneItem, job *tenants.DeliveryJob,
 	}()
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	ctx, span := r.tracer.Start(ctx, "webhook:deliver", trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(attribute.Int64("hookline.delivery_id", it.ID)))
+	ctx, span := r.tracer.Start(ctx, "webhook:deliver", r.turnSpan...)
+	if span.IsRecording() { // attributes cost allocations even when dropped
+		span.SetAttributes(attribute.Int64("hookline.delivery_id", it.ID))
+	}
 	out := r.turn(ctx, it, job, requestID)
 	span.End()
 	op := releaseOp{Item: it, AppID: out.appID, Next: out.next, Signal: out.signal, PauseUntil: out.pauseUntil, Cap: out.cap}
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer rcancel()
-	if _, err := r.rel.Do(rctx, op); err != nil {
+	// No deadline of its own: the release is queued at once or refused
+	// (the batcher does not block), and its write is bounded by the
+	// batcher's WriteTimeout.
+	if _, err := r.rel.Do(context.WithoutCancel(ctx), op); err != nil {
 		// The slot's lease ends on its own, and the delivery's state is
 		// in PostgreSQL: a turn taken again finds it.
 		r.log.Debug("lane slot not released; its lease will end", "delivery_id", it.ID, "err", err)
@@ -188,7 +197,7 @@ func (r *runner) turn(ctx context.Context, it laneItem, job *tenants.DeliveryJob
 	if ctx.Err() != nil {
 		return outcome{next: r.h.now()} // aborted: back to the lane, due now
 	}
-	return r.h.attempt(ctx, *job, requestID)
+	return r.h.attempt(ctx, job, requestID)
 }
 
 func (r *runner) writeReleases(ctx context.Context, ops []releaseOp, _ []struct{}, errs []error) {

@@ -241,7 +241,8 @@ func New(d Deps, o Options) *Worker {
 		recorder: rec, postponer: newPostponer(d.Store, d.Log),
 		egress: tr,
 		opts:   o, log: d.Log, obs: obs, tracer: d.Tracer.Tracer("hookline/worker"), now: time.Now, rnd: defaultRand,
-		events: d.Events, transform: transform.NewEngine(transform.Options{}),
+		sendSpan: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)},
+		events:   d.Events, transform: transform.NewEngine(transform.Options{}),
 	}
 	// A turn: the attempt (bounded by the delivery timeout) and the time
 	// to record it.

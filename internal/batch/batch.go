@@ -62,16 +62,22 @@ type Batcher[T, R any] struct {
 	write WriteFunc[T, R]
 	queue chan *item[T, R]
 	wg    sync.WaitGroup
+	// items keeps Do's items (each with its channel) for the next Do: two
+	// allocations per call otherwise, on every message's path.
+	items sync.Pool
 
 	mu     sync.RWMutex
 	closed bool // guarded by mu: Do after Close fails instead of panicking
 }
 
 type item[T, R any] struct {
-	ctx  context.Context
-	in   T
-	out  R
-	err  error
+	ctx context.Context
+	in  T
+	out R
+	err error
+	// done receives one value when the item is answered (capacity 1, so
+	// the writer never waits, and the item can be used again); nil for
+	// Offer's items, which no one waits for.
 	done chan struct{}
 }
 
@@ -79,6 +85,7 @@ type item[T, R any] struct {
 func New[T, R any](o Options, write WriteFunc[T, R]) *Batcher[T, R] {
 	o.defaults()
 	b := &Batcher[T, R]{opts: o, write: write, queue: make(chan *item[T, R], o.Queue)}
+	b.items.New = func() any { return &item[T, R]{done: make(chan struct{}, 1)} }
 	for range o.Writers {
 		b.wg.Add(1)
 		go b.loop()
@@ -92,11 +99,13 @@ func New[T, R any](o Options, write WriteFunc[T, R]) *Batcher[T, R] {
 // writer took the item (then nothing of it is written). Once a writer has
 // taken it, Do waits for the write, which no longer depends on ctx.
 func (b *Batcher[T, R]) Do(ctx context.Context, v T) (R, error) {
-	it := &item[T, R]{ctx: ctx, in: v, done: make(chan struct{})}
+	it := b.items.Get().(*item[T, R])
+	it.ctx, it.in = ctx, v
 	var zero R
 	b.mu.RLock()
 	if b.closed {
 		b.mu.RUnlock()
+		b.release(it)
 		return zero, ErrClosed
 	}
 	select {
@@ -104,18 +113,32 @@ func (b *Batcher[T, R]) Do(ctx context.Context, v T) (R, error) {
 	default:
 		if !b.opts.Block {
 			b.mu.RUnlock()
+			b.release(it)
 			return zero, ErrBusy
 		}
 		select {
 		case b.queue <- it:
 		case <-ctx.Done():
 			b.mu.RUnlock()
+			b.release(it)
 			return zero, ctx.Err()
 		}
 	}
 	b.mu.RUnlock()
 	<-it.done
-	return it.out, it.err
+	out, err := it.out, it.err
+	b.release(it)
+	return out, err
+}
+
+// release clears an item of Do's (its values are not kept alive) and
+// keeps it for another call. The writer no longer holds it: it answered
+// it (or it was never queued).
+func (b *Batcher[T, R]) release(it *item[T, R]) {
+	var zeroIn T
+	var zeroOut R
+	it.ctx, it.in, it.out, it.err = nil, zeroIn, zeroOut, nil
+	b.items.Put(it)
 }
 
 // Offer queues v to be written without waiting for it, for writes that are
@@ -154,6 +177,7 @@ func (b *Batcher[T, R]) Close() {
 func (b *Batcher[T, R]) loop() {
 	defer b.wg.Done()
 	batch := make([]*item[T, R], 0, b.opts.MaxBatch)
+	var w writer[T, R]
 	for first := range b.queue {
 		batch = append(batch[:0], first)
 	gather:
@@ -168,14 +192,25 @@ func (b *Batcher[T, R]) loop() {
 				break gather
 			}
 		}
-		b.run(batch)
+		b.run(&w, batch)
+		clear(batch) // answered items go back to Do's pool: hold none
 	}
+}
+
+// writer is one writer goroutine's reusable slices: a batch's live items,
+// and the in, out and errs of its write (cleared after each write, so that
+// they keep no value alive).
+type writer[T, R any] struct {
+	live []*item[T, R]
+	in   []T
+	out  []R
+	errs []error
 }
 
 // run writes the live items of batch; an item whose context ended while it
 // waited is answered with that error and not written.
-func (b *Batcher[T, R]) run(batch []*item[T, R]) {
-	live := batch[:0:0]
+func (b *Batcher[T, R]) run(w *writer[T, R], batch []*item[T, R]) {
+	live := w.live[:0]
 	for _, it := range batch {
 		if err := it.ctx.Err(); err != nil {
 			it.err = err
@@ -184,14 +219,22 @@ func (b *Batcher[T, R]) run(batch []*item[T, R]) {
 		}
 		live = append(live, it)
 	}
+	w.live = live
+	defer clear(live)
 	if len(live) == 0 {
 		return
 	}
-	in := make([]T, len(live))
+	n := len(live)
+	if cap(w.in) < n {
+		w.in, w.out, w.errs = make([]T, n, b.opts.MaxBatch), make([]R, n, b.opts.MaxBatch), make([]error, n, b.opts.MaxBatch)
+	}
+	in, out, errs := w.in[:n], w.out[:n], w.errs[:n]
+	defer func() { clear(in); clear(out); clear(errs) }()
 	for i, it := range live {
 		in[i] = it.in
 	}
-	out, errs := make([]R, len(live)), make([]error, len(live))
+	// The first item's values (request id, trace) without its deadline;
+	// captured before any item is answered and reused.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), b.opts.WriteTimeout)
 	defer cancel()
 	b.write(ctx, in, out, errs)
@@ -204,6 +247,6 @@ func (b *Batcher[T, R]) run(batch []*item[T, R]) {
 // finish tells the waiting caller, if any (Offer's items have none).
 func (it *item[T, R]) finish() {
 	if it.done != nil {
-		close(it.done)
+		it.done <- struct{}{}
 	}
 }

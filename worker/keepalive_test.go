@@ -1,0 +1,98 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/svix/svix-webhooks/go/models"
+
+	"github.com/hookline/hookline/testenv"
+	"github.com/hookline/hookline/worker"
+)
+
+// TestDelivery_ReusesConnections: deliveries to one endpoint go over
+// HTTP/1.1 keep-alive connections that are used again, whether the
+// receiver answers with a body or without one. A real loopback receiver
+// counts the TCP connections it accepts: never more than the attempts the
+// endpoint's lane lets run at once (each new connection is dialed only
+// while every other is busy), where one connection per delivery would be
+// n.
+func TestDelivery_ReusesConnections(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{Worker: true})
+	var accepted, delivered atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if delivered.Add(1)%2 == 0 {
+			_, _ = w.Write([]byte(`{"ok":true}`)) // a body to read and drain
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			accepted.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	ctx := context.Background()
+	c := env.SDK(env.APIKey)
+	app, err := c.Application.Create(ctx, models.ApplicationIn{Name: "a"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Endpoint.Create(ctx, app.Id, models.EndpointIn{Url: srv.URL + "/hook"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	const n = 240
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				if err := postMessage(env, app.Id, fmt.Sprintf(`{"eventType":"a.b","payload":{"i":%d}}`, i)); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "every delivery", func() bool { return delivered.Load() >= n })
+	bound := int64(min(worker.DefaultLaneCap, worker.DefaultConcurrency))
+	if got := accepted.Load(); got > bound {
+		t.Errorf("the receiver accepted %d connections for %d deliveries, want at most %d (keep-alive connections used again)", got, n, bound)
+	}
+	t.Logf("%d deliveries over %d connections", delivered.Load(), accepted.Load())
+}
+
+// postMessage creates a message (from any goroutine: no t.Fatal).
+func postMessage(env *testenv.Env, appID, body string) error {
+	req, err := http.NewRequest("POST", env.URL+"/api/v1/app/"+appID+"/msg", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+env.APIKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("create message: %s %s", resp.Status, b)
+	}
+	return nil
+}
