@@ -1,10 +1,11 @@
 package api
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/hookline/hookline/internal/jsonstr"
 )
 
 // writeMessageOut answers with m as encoding/json would write it, less
@@ -22,15 +23,15 @@ func writeMessageOut(c *gin.Context, status int, m messageOut) {
 // order and with its omitempty rules.
 func appendMessageOut(b []byte, m messageOut) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, m.ID)
+	b = jsonstr.Append(b, m.ID)
 	b = append(b, `,"eventId":`...)
 	if m.EventID == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendString(b, *m.EventID)
+		b = jsonstr.Append(b, *m.EventID)
 	}
 	b = append(b, `,"eventType":`...)
-	b = appendString(b, m.EventType)
+	b = jsonstr.Append(b, m.EventType)
 	b = append(b, `,"payload":`...)
 	if len(m.Payload) == 0 {
 		b = append(b, "null"...)
@@ -54,18 +55,6 @@ func appendMessageOut(b []byte, m messageOut) []byte {
 	return append(b, '}')
 }
 
-// appendString appends s as encoding/json encodes it: as itself between
-// quotes when it is plain (no boxing of s into an interface, no encoder),
-// through encoding/json otherwise.
-func appendString(b []byte, s string) []byte {
-	if plainString(s) {
-		b = append(b, '"')
-		b = append(b, s...)
-		return append(b, '"')
-	}
-	return appendJSON(b, s)
-}
-
 // appendStrings appends ss as encoding/json encodes a []string: null when
 // nil.
 func appendStrings(b []byte, ss []string) []byte {
@@ -77,30 +66,7 @@ func appendStrings(b []byte, ss []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = jsonstr.Append(b, s)
 	}
 	return append(b, ']')
-}
-
-// appendJSON appends v encoded by encoding/json (strings and string
-// slices: no raw JSON inside, so nothing is re-validated).
-func appendJSON(b []byte, v any) []byte {
-	j, err := json.Marshal(v)
-	if err != nil {
-		// Strings and string slices always encode.
-		return append(b, "null"...)
-	}
-	return append(b, j...)
-}
-
-// plainString reports whether s encodes as itself between quotes: printable
-// ASCII without '"', '\\' or the characters encoding/json escapes for HTML.
-func plainString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
 }

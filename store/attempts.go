@@ -2,13 +2,13 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hookline/hookline/internal/jsonstr"
 	"github.com/hookline/hookline/tenants"
 )
 
@@ -76,8 +76,7 @@ func (s *Store) RecordAttempts(ctx context.Context, results []tenants.AttemptRes
 		codes[i], durations[i] = int32(a.StatusCode), int32(a.DurationMS)
 		responses[i] = a.Response
 		if a.RequestHeaders != nil {
-			h, _ := json.Marshal(a.RequestHeaders)
-			hs := string(h)
+			hs := headersJSON(a.RequestHeaders)
 			headers[i] = &hs
 		}
 		createdAt[i] = a.CreatedAt
@@ -320,4 +319,30 @@ func (s *Store) FindAttemptBuckets(ctx context.Context, tenantID string, since t
 		return nil, fmt.Errorf("attempt buckets: %w", translate(err))
 	}
 	return out, nil
+}
+
+// headersJSON is h as encoding/json writes a map[string]string (keys
+// sorted), without its reflection: the recorder writes one per attempt, and
+// json.Marshal spent two allocations a header on it.
+func headersJSON(h map[string]string) string {
+	var stack [24]string
+	keys := stack[:0]
+	size := 2
+	for k, v := range h {
+		keys = append(keys, k)
+		size += len(k) + len(v) + 6
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, size)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonstr.Append(b, k)
+		b = append(b, ':')
+		b = jsonstr.Append(b, h[k])
+	}
+	b = append(b, '}')
+	return string(b)
 }
