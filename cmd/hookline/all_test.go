@@ -89,7 +89,6 @@ func startAll(t *testing.T, extra map[string]string) *runningAll {
 // tenant through the operator API, sends a message and sees it delivered,
 // then stops it the way SIGTERM does.
 func TestAll_EndToEnd(t *testing.T) {
-	t.Parallel()
 	var got atomic.Int32
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("webhook-signature") != "" {

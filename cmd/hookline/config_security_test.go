@@ -16,7 +16,6 @@ import (
 // values are errors naming the variable; the proxy's password never
 // reaches the start-up log.
 func TestLoadConfig_EndpointSecurity(t *testing.T) {
-	t.Parallel()
 	env := testSecrets("postgres://x@127.0.0.1/db")
 	cfg, err := loadConfig(envMap(env), false, &bytes.Buffer{})
 	if err != nil {

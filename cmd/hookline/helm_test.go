@@ -155,7 +155,6 @@ func dockerfileUID(t *testing.T) int {
 // serve and worker process, the pods run as the image's non-root user on a
 // read-only root, and the grace period covers drain delay + shutdown.
 func TestHelmChart(t *testing.T) {
-	t.Parallel()
 	if out, err := helm(t, "lint", "--strict", chartDir, "-f", chartDir+"/ci/test-values.yaml"); err != nil {
 		t.Fatalf("helm lint: %v\n%s", err, out)
 	}
@@ -316,7 +315,6 @@ func TestHelmChart(t *testing.T) {
 // chart refuses to render, naming the value to set; with existingSecret
 // it renders no Secret of its own and points the pods at that one.
 func TestHelmChart_RequiresSecrets(t *testing.T) {
-	t.Parallel()
 	_, err := helm(t, "template", "hl", chartDir)
 	if err == nil || !strings.Contains(err.Error(), "HOOKLINE_JWT_SECRET is required") {
 		t.Fatalf("rendering without secrets: %v, want a message naming HOOKLINE_JWT_SECRET", err)

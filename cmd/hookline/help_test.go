@@ -22,7 +22,6 @@ import (
 // and help with its usage on stdout and exit status 0 (a nil error from
 // run), and nothing on stderr: no "flag: help requested", no exit 2.
 func TestHelp_EveryCommand(t *testing.T) {
-	t.Parallel()
 	var cases [][]string
 	for cmd := range commandHelp {
 		cases = append(cases, []string{cmd, "--help"}, []string{cmd, "-h"}, []string{cmd, "help"}, []string{"help", cmd})
@@ -70,7 +69,6 @@ func TestHelp_EveryCommand(t *testing.T) {
 }
 
 func TestHumanDuration(t *testing.T) {
-	t.Parallel()
 	for _, tc := range []struct {
 		d    time.Duration
 		want string
@@ -169,7 +167,6 @@ func TestOneShot_FollowsDevFile(t *testing.T) {
 // command away gets its own explanation, and only the one about nothing
 // listening advises installing or starting PostgreSQL.
 func TestExplainUnreachable_SaysWhatFailed(t *testing.T) {
-	t.Parallel()
 	cfg := Config{DatabaseURL: "postgres://postgres@127.0.0.1:5432/hookline", RedisURL: "redis://127.0.0.1:6379/0"}
 	unavailable := func(err error) error { return fmt.Errorf("%w: %w", tenants.ErrUnavailable, err) }
 	for _, tc := range []struct {

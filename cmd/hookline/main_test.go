@@ -29,7 +29,6 @@ func testSecrets(dsn string) map[string]string {
 }
 
 func TestLoadConfig_MissingSecretsAreNamed(t *testing.T) {
-	t.Parallel()
 	_, err := loadConfig(envMap(map[string]string{}), false, &bytes.Buffer{})
 	var ce *configError
 	if !errors.As(err, &ce) {
@@ -43,7 +42,6 @@ func TestLoadConfig_MissingSecretsAreNamed(t *testing.T) {
 }
 
 func TestLoadConfig_Validates(t *testing.T) {
-	t.Parallel()
 	env := testSecrets("postgres://x@127.0.0.1/db")
 	env["HOOKLINE_ENCRYPTION_KEY"] = "c2hvcnQ="
 	env["HOOKLINE_RETRY_SCHEDULE"] = "5s,soon"
@@ -61,7 +59,6 @@ func TestLoadConfig_Validates(t *testing.T) {
 }
 
 func TestLoadConfig_DefaultsAndSchedule(t *testing.T) {
-	t.Parallel()
 	env := testSecrets("")
 	delete(env, "HOOKLINE_DATABASE_URL")
 	env["HOOKLINE_RETRY_SCHEDULE"] = "1s, 2s,1m"
@@ -87,7 +84,6 @@ func TestLoadConfig_DefaultsAndSchedule(t *testing.T) {
 }
 
 func TestLoadConfig_DevGeneratesAndKeepsSecrets(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	env := map[string]string{"HOOKLINE_DEV_SECRETS_FILE": filepath.Join(dir, "dev.env")}
 	var warn bytes.Buffer
@@ -113,7 +109,6 @@ func TestLoadConfig_DevGeneratesAndKeepsSecrets(t *testing.T) {
 }
 
 func TestTenantCreate_JSON(t *testing.T) {
-	t.Parallel()
 	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	ctx := context.Background()
@@ -147,7 +142,6 @@ func TestTenantCreate_JSON(t *testing.T) {
 }
 
 func TestRun_SchemaBehindIsRefused(t *testing.T) {
-	t.Parallel()
 	// A database that exists but was never migrated.
 	dsn := storetest.NewEmptyDatabase(t)
 	env := testSecrets(dsn)
@@ -158,7 +152,6 @@ func TestRun_SchemaBehindIsRefused(t *testing.T) {
 }
 
 func TestDev_UnreachableServicesExplained(t *testing.T) {
-	t.Parallel()
 	for _, tc := range []struct{ name, db, redis, want string }{
 		{"PostgreSQL", "postgres://postgres@127.0.0.1:1/hookline?sslmode=disable", "redis://127.0.0.1:6379/0", "cannot reach PostgreSQL"},
 		{"Redis", "", "redis://127.0.0.1:1/0", "cannot reach Redis"},
@@ -192,7 +185,6 @@ func TestDev_UnreachableServicesExplained(t *testing.T) {
 // the services exist, depend on healthy databases, and the Hookline
 // services get every required variable.
 func TestDockerCompose(t *testing.T) {
-	t.Parallel()
 	b, err := os.ReadFile("../../docker-compose.yml")
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 // go-redis client and asynq connection option; a HOOKLINE_REDIS_URL set
 // beside sentinels is ignored with a log line.
 func TestLoadConfig_RedisTopologies(t *testing.T) {
-	t.Parallel()
 	base := testSecrets("postgres://x@127.0.0.1/db")
 	load := func(extra map[string]string) (Config, error) {
 		env := map[string]string{}

@@ -21,7 +21,6 @@ import (
 // days; HOOKLINE_API_RATE_LIMIT defaults to 1000, the portal's budgets to
 // 100/s an application and 20/s a session.
 func TestLoadConfig_AdminTokenLengthAndJWTTTL(t *testing.T) {
-	t.Parallel()
 	env := testSecrets("postgres://x@127.0.0.1/db")
 	cfg, err := loadConfig(envMap(env), false, &bytes.Buffer{})
 	if err != nil {
@@ -50,7 +49,6 @@ func TestLoadConfig_AdminTokenLengthAndJWTTTL(t *testing.T) {
 // HOOKLINE_JWT_TTL (or --ttl); tenant revoke-tokens refuses every token
 // issued before it.
 func TestTenantTokens_CLI(t *testing.T) {
-	t.Parallel()
 	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	env["HOOKLINE_JWT_TTL"] = "2d"
@@ -132,7 +130,6 @@ func TestTenantTokens_CLI(t *testing.T) {
 // is not served on the public listener without HOOKLINE_METRICS_TOKEN; with
 // the token it answers only to it.
 func TestMetrics_PublicListenerNeedsToken(t *testing.T) {
-	t.Parallel()
 	get := func(url, token string) int {
 		t.Helper()
 		req, _ := http.NewRequest("GET", url, nil)
