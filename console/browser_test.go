@@ -187,7 +187,7 @@ func TestConsole_Browser(t *testing.T) {
 	st := newStack(t)
 	env := st.env
 	ctx := context.Background()
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("console")
 
 	// Sign in with a key; a wrong one is refused first.

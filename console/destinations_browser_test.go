@@ -54,7 +54,7 @@ func TestConsole_Destinations(t *testing.T) {
 		t.Fatalf("the FIFO receiver got %s", got[0])
 	}
 
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("console-destinations")
 	p.Do("open the console link", chromedp.EmulateViewport(1400, 900), chromedp.Navigate(consoleLink(t, env, env.TenantID)),
 		chromedp.WaitVisible(sel(`main[data-page]`)))

@@ -68,7 +68,7 @@ func TestConsole_ImportOpenAPI(t *testing.T) {
 	if _, err := sdk.EventType.Create(ctx, models.EventTypeIn{Name: "user.created", Description: "A user signed up."}, nil); err != nil {
 		t.Fatal(err)
 	}
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("console-import")
 	p.Do("open the console", chromedp.Navigate(consoleLink(t, env, env.TenantID)),
 		chromedp.WaitVisible(sel(`main[data-page="overview"]`)))

@@ -42,7 +42,7 @@ func TestConsole_BrowserLanes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("console-lanes")
 	p.Do("sign in with a link", chromedp.Navigate(consoleLink(t, env, env.TenantID)), chromedp.WaitVisible(sel(`main[data-page="overview"] #chart-hour`)))
 

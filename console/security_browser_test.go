@@ -31,7 +31,7 @@ func TestConsole_EndpointSecurity(t *testing.T) {
 	ca := testcerts.New(t, nil, testcerts.Options{CommonName: "Console CA", CA: true})
 	client := testcerts.New(t, &ca, testcerts.Options{CommonName: "console-client", Client: true})
 
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("console-security")
 	p.Do("open the console link", chromedp.Navigate(consoleLink(t, env, env.TenantID)), chromedp.WaitVisible(sel(`main[data-page]`)))
 	p.Do("open the application", chromedp.Evaluate[chromedp.Void](`location.hash = '#/apps/`+app.Id+`'`),

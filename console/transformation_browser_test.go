@@ -43,7 +43,7 @@ func TestConsole_Transformation(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("console-transformation")
 	p.Do("open the console link", chromedp.EmulateViewport(1400, 900), chromedp.Navigate(consoleLink(t, env, env.TenantID)),
 		chromedp.WaitVisible(sel(`main[data-page]`)))

@@ -306,7 +306,7 @@ func exercise(t *testing.T, st *stack, p *bt.Page) (string, *receiver) {
 // through every page; then the same at phone width.
 func TestPortal_Browser(t *testing.T) {
 	st := newStack(t)
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("portal")
 	p.Do("open the magic link", chromedp.Navigate(st.link(t)))
 	p.Do("wait for the portal", chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"]`)))
@@ -445,7 +445,7 @@ func waitFailed(t *testing.T, st *stack, epID, msgID string) {
 // tenant's address is refused.
 func TestPortal_SessionEnds(t *testing.T) {
 	st := newStack(t)
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("session")
 
 	link := st.link(t)
@@ -540,7 +540,7 @@ func frameTarget(t *testing.T, p *bt.Page, portalURL string) context.Context {
 // goes through the same flow there; a site not on the list cannot frame it.
 func TestPortal_Iframe(t *testing.T) {
 	st := newStack(t)
-	b := bt.New(t)
+	b := browsers.New(t)
 	link := st.link(t)
 	port := hostPage(t, link)
 	allowed := "http://customer.test:" + port
@@ -609,7 +609,7 @@ func TestPortal_StatusAndRetryAll(t *testing.T) {
 	good.waitFor(t, 2)
 	waitFailed(t, st, epBad.Id, both.Id)
 
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("status")
 	p.Do("open the logs", chromedp.Navigate(st.link(t)), chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"]`)),
 		bt.Click(chromedp.CSS(`a[data-tab="logs"]`)),

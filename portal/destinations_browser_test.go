@@ -102,7 +102,7 @@ func TestPortal_BrowserDestinations(t *testing.T) {
 	env := st.env
 	ctx := context.Background()
 	rcv := newBatchReceiver(t)
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("portal-destinations")
 	link := st.link(t)
 	p.Do("open the magic link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"]`)))
@@ -454,7 +454,7 @@ func TestPortal_DestinationsViewOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("portal-destinations-view-only")
 	link := st.linkWith(t, models.AppPortalAccessIn{Capabilities: []models.AppPortalCapability{models.APPPORTALCAPABILITY_VIEW_BASE}})
 	p.Do("open the magic link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"]`)),

@@ -29,7 +29,7 @@ func TestPortal_BrowserMaxConcurrency(t *testing.T) {
 	st := newStack(t)
 	env := st.env
 	ctx := context.Background()
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("portal-lanes")
 	p.Do("open the magic link", chromedp.Navigate(st.link(t)), chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"]`)))
 	edit := func() {

@@ -32,7 +32,7 @@ func TestPortal_EndpointSecurity(t *testing.T) {
 	expired := testcerts.New(t, &ca, testcerts.Options{CommonName: "old", Client: true,
 		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
 
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("portal-security")
 	p.Do("open the magic link", chromedp.Navigate(st.link(t)), chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"]`)))
 	p.Do("open the endpoint", chromedp.Evaluate[chromedp.Void](`location.hash = '#/endpoints/`+ep.Id+`'`),

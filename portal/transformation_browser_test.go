@@ -24,7 +24,7 @@ func TestPortal_Transformation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := bt.New(t)
+	b := browsers.New(t)
 	p := b.Tab("transformation")
 	p.Do("open the magic link", chromedp.Navigate(st.link(t)), chromedp.WaitVisible(chromedp.CSS(`main[data-page="endpoints"]`)))
 	p.Do("open the endpoint", chromedp.Evaluate[chromedp.Void](`location.hash = '#/endpoints/`+ep.Id+`'`),

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -317,7 +318,7 @@ func TestDev_FirstRunToVisibleDelivery(t *testing.T) {
 		t.Errorf("the kept key is %q (%v), want %s", stored[devAPIKeyName], err, key)
 	}
 	// Two runs and a failed one: still the one key.
-	db, err := store.Open(context.Background(), dsn, 1, nil)
+	db, err := store.Open(context.Background(), dsn, 1, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +406,7 @@ func TestDev_RevokedKeyIsReplaced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(ctx, dsn, 2, nil)
+	db, err := store.Open(ctx, dsn, 2, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

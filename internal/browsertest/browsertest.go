@@ -54,12 +54,7 @@ func New(t *testing.T) *Browser {
 		t.Fatalf("browser tests need Chromium at %s: install the Debian package chromium "+
 			"(sudo apt-get install -y chromium; .ci/run does it): %v", ChromiumPath, err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(ChromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("host-resolver-rules", "MAP *.test 127.0.0.1"),
-		chromedp.WindowSize(1280, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), allocatorOptions()...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {
 		cancel()
@@ -71,6 +66,16 @@ func New(t *testing.T) *Browser {
 	b := &Browser{T: t, Ctx: ctx}
 	b.Watch(ctx)
 	return b
+}
+
+// allocatorOptions are the Chromium every browser test runs: headless,
+// 1280x900, *.test host names resolving to 127.0.0.1.
+func allocatorOptions() []chromedp.ExecAllocatorOption {
+	return append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(ChromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("host-resolver-rules", "MAP *.test 127.0.0.1"),
+		chromedp.WindowSize(1280, 900))
 }
 
 // Watch records JavaScript exceptions, console errors and security
