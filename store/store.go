@@ -73,6 +73,14 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	if s.inTx {
 		return fn(s)
 	}
+	// database/sql rolls a transaction back — and closes its connection —
+	// from a goroutine of its own when the context of BeginTx ends, while
+	// fn may be running a pgx statement on that very connection: a data
+	// race on the *pgx.Conn. The transaction is therefore begun with a
+	// context that does not end; its statements still take ctx, and pgx
+	// honours a cancelled ctx on the goroutine that runs them (the
+	// connection is then broken, and the rollback discards it).
+	txCtx := context.WithoutCancel(ctx)
 	conn, err := s.db.sql.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", translate(err))
@@ -89,11 +97,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	}); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	g := s.gdb.WithContext(ctx).Session(&gorm.Session{NewDB: true})
+	g := s.gdb.WithContext(txCtx).Session(&gorm.Session{NewDB: true})
 	g.Statement.ConnPool = conn
 	err = g.Transaction(func(gtx *gorm.DB) error {
 		tx := *s
-		tx.gdb, tx.pg, tx.inTx = gtx, pc, true
+		tx.gdb, tx.pg, tx.inTx = gtx.WithContext(ctx), pc, true
 		return fn(&tx)
 	})
 	return translate(err)
