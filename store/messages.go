@@ -65,10 +65,13 @@ func messageConds(w *where, f tenants.MessageFilter, alias string) {
 // Concurrent writers of the same key serialise on its unique index; the
 // later one sees the earlier commit and skips. Each message fans out to
 // its application's endpoints by the one fan-out rule (or, for
-// send-example, to its one endpoint). `deleted_at IS NULL` stands outside
-// the CASE, though both branches hold it, so that the endpoints are found
-// through the partial index endpoints_app: inside it only, the plan read
-// every endpoint of every tenant for each batch.
+// send-example, to its one endpoint). The endpoints are looked up message
+// by message through the partial index endpoints_app, in a fenced lateral
+// join (OFFSET 0), so that the plan does not hang on statistics: with
+// `deleted_at IS NULL` inside the CASE only, the index could not serve, and
+// a generic plan made while endpoints' statistics were stale (10,000 just
+// created) read every endpoint of every tenant for each batch, until the
+// next ANALYZE.
 //
 // Rows: a delivery (its id set), or one row per message in: its
 // resolved application (NULL: none) and whether it was accepted.
@@ -100,9 +103,13 @@ WITH raw AS (
 ), targets AS (
 	SELECT a.id AS msg_id, a.created_at, COALESCE(a.deliver_at, a.created_at) AS due, e.id, e.tenant_id, e.app_id, e.revision, e.failing_since,
 		COALESCE(e.max_concurrency, 0) AS lane_cap
-	FROM accepted a JOIN endpoints e ON e.tenant_id = a.tenant_id AND e.app_id = a.app_id
-	WHERE e.deleted_at IS NULL AND CASE WHEN a.only_endpoint IS NOT NULL THEN e.id = a.only_endpoint
-		ELSE ` + fanoutRule("e", "a.event_type", "a.channels") + ` END
+	FROM accepted a JOIN LATERAL (
+		SELECT e.* FROM endpoints e
+		WHERE e.app_id = a.app_id AND e.tenant_id = a.tenant_id AND e.deleted_at IS NULL
+			AND CASE WHEN a.only_endpoint IS NOT NULL THEN e.id = a.only_endpoint
+				ELSE ` + fanoutRule("e", "a.event_type", "a.channels") + ` END
+		OFFSET 0
+	) e ON true
 ), ins AS (
 	INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, status, next_attempt_at, created_at, updated_at)
 	SELECT ` + deliveryIDSQL("t.created_at") + `, t.tenant_id, t.app_id, t.msg_id, t.id, {pending}, t.due, t.created_at, t.created_at
