@@ -26,24 +26,7 @@ func TestStore_HotStatementsUseGenericPlans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dsn := storetest.NewDatabase(t)
-	db, err := store.Open(ctx, dsn, 4, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	st := store.New(db, storetest.TestCipher(t), nil)
-	ten, err := st.CreateTenant(ctx, "hot")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := st.CreateApplication(ctx, ten.ID, tenants.ApplicationInput{Name: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep, err := st.CreateEndpoint(ctx, ten.ID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/hook"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, st, ten, app, ep := openWithEndpoint(t, dsn)
 	// More executions than the five custom plans PostgreSQL tries before
 	// it considers the generic one.
 	const rounds = 8
@@ -108,25 +91,8 @@ func TestStore_IngestFindsEndpointsByIndex(t *testing.T) {
 	ctx := context.Background()
 	dsn := storetest.NewDatabase(t)
 	rec := lastQuery{}
-	db, err := store.Open(ctx, dsn, 4, slog.New(slog.DiscardHandler), store.WithQueryTracer(&rec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	st := store.New(db, storetest.TestCipher(t), nil)
+	_, st, ten, app, ep := openWithEndpoint(t, dsn, store.WithQueryTracer(&rec))
 	sql := storetest.SQL(t, dsn)
-	ten, err := st.CreateTenant(ctx, "fanout")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := st.CreateApplication(ctx, ten.ID, tenants.ApplicationInput{Name: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep, err := st.CreateEndpoint(ctx, ten.ID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/hook"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// 10,000 endpoints of 1,000 other applications, the statistics taken
 	// when there were 20 (a burst of new endpoints since the last ANALYZE).
 	if _, err := sql.Exec(ctx, `INSERT INTO applications (id, tenant_id, name, created_at, updated_at)
@@ -166,7 +132,7 @@ func TestStore_IngestFindsEndpointsByIndex(t *testing.T) {
 			}
 		}
 		var plan []string
-		err = pgx.BeginFunc(ctx, sql, func(tx pgx.Tx) error {
+		err := pgx.BeginFunc(ctx, sql, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
 				return err
 			}
@@ -185,4 +151,30 @@ func TestStore_IngestFindsEndpointsByIndex(t *testing.T) {
 			t.Errorf("analyzed %v: the ingest's generic plan does not look endpoints up by application:\n%s", analyzed, text)
 		}
 	}
+}
+
+// openWithEndpoint opens a pool of 4 on dsn and makes a tenant with one
+// application and one endpoint.
+func openWithEndpoint(t *testing.T, dsn string, opts ...store.DBOption) (*store.DB, *store.Store, tenants.Tenant, tenants.Application, tenants.Endpoint) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dsn, 4, slog.New(slog.DiscardHandler), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	st := store.New(db, storetest.TestCipher(t), nil)
+	ten, err := st.CreateTenant(ctx, "plans")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := st.CreateApplication(ctx, ten.ID, tenants.ApplicationInput{Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := st.CreateEndpoint(ctx, ten.ID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, st, ten, app, ep
 }
