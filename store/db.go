@@ -37,7 +37,7 @@ type DB struct {
 	// so it never looks cheaper than a custom one, and planning the
 	// recorder's statement took a third of its time (0.1 ms of PostgreSQL
 	// CPU per delivery). Their generic plans are the custom ones with the
-	// partitions pruned at executor start (BENCHMARKS.md, "Generic plans").
+	// partitions pruned at executor start (BENCHMARKS.md, "PostgreSQL's plans").
 	// Other statements keep PostgreSQL's choice: a listing's plan may
 	// depend on its parameters. Nil behind a transaction pooler, where
 	// nothing is prepared and session settings would leak to other clients.
