@@ -159,20 +159,12 @@ func (d *jsonDecoder) object() (goja.Value, error) {
 		if err := obj.DefineDataProperty(key, v, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE); err != nil {
 			return nil, err
 		}
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, errNotJSON
+		end, err := d.separator('}')
+		if err != nil {
+			return nil, err
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case '}':
-			d.pos++
-			d.depth--
+		if end {
 			return obj, nil
-		default:
-			return nil, errNotJSON
 		}
 	}
 }
@@ -195,17 +187,11 @@ func (d *jsonDecoder) array() (goja.Value, error) {
 			return nil, err
 		}
 		d.vals = append(d.vals, v)
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, errNotJSON
+		end, err := d.separator(']')
+		if err != nil {
+			return nil, err
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case ']':
-			d.pos++
-			d.depth--
+		if end {
 			elems := make([]any, len(d.vals)-base)
 			for i, v := range d.vals[base:] {
 				elems[i] = v
@@ -213,10 +199,29 @@ func (d *jsonDecoder) array() (goja.Value, error) {
 			clear(d.vals[base:])
 			d.vals = d.vals[:base]
 			return d.rt.NewArray(elems...), nil
-		default:
-			return nil, errNotJSON
 		}
 	}
+}
+
+// separator reads what follows an object's member or an array's element:
+// a comma (another follows; end is false) or the closing byte (the object
+// or array ends, and its nesting with it).
+func (d *jsonDecoder) separator(closing byte) (end bool, err error) {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return false, errNotJSON
+	}
+	switch d.data[d.pos] {
+	case ',':
+		d.pos++
+		d.skipSpace()
+		return false, nil
+	case closing:
+		d.pos++
+		d.depth--
+		return true, nil
+	}
+	return false, errNotJSON
 }
 
 // str reads a string. Plain ASCII without escapes is taken as it is;
