@@ -803,12 +803,19 @@ func (l *lanes) wait(ctx context.Context, d time.Duration) (bool, error) {
 	if d < time.Millisecond {
 		return false, nil
 	}
-	// At most maxBlock, so that the client's read timeout (3 s by
-	// default) never ends a wait that is still legitimately blocked; and
-	// with the timeout in fractional seconds (Redis 6), which go-redis's
-	// BLPop would round up to whole ones.
 	d = min(d, maxBlock)
-	_, err := l.rc.Do(ctx, "BLPOP", l.prefix+"wake", strconv.FormatFloat(d.Seconds(), 'f', 3, 64)).Result()
+	var err error
+	if d >= time.Second {
+		// go-redis's BLPop gives the connection a read timeout of the
+		// wait plus 10 s (a plain Do would keep the client's 3 s and end a
+		// longer wait that is still legitimately blocked); it counts in
+		// whole seconds, so the wait is cut down to a whole number of them.
+		err = l.rc.BLPop(ctx, d.Truncate(time.Second), l.prefix+"wake").Err()
+	} else {
+		// Shorter waits in fractional seconds (Redis 6), which BLPop
+		// would round up to a whole one.
+		err = l.rc.Do(ctx, "BLPOP", l.prefix+"wake", strconv.FormatFloat(d.Seconds(), 'f', 3, 64)).Err()
+	}
 	if errors.Is(err, redis.Nil) {
 		return false, nil
 	}
@@ -827,8 +834,12 @@ func (l *lanes) wakeOthers(ctx context.Context) {
 	_, _ = pipe.Exec(ctx)
 }
 
-// maxBlock bounds one blocking wait for a wake-up.
-const maxBlock = 2500 * time.Millisecond
+// maxBlock bounds one blocking wait for a wake-up: how long an idle worker
+// sleeps when no lane has a moment coming. Each wait that ends costs a
+// take (a script and a few reads), so it sets most of an idle process's
+// Redis traffic; a lane's moments (a delivery due, a lease ending) end a
+// wait sooner, and work admitted anywhere pushes a wake-up.
+const maxBlock = 5 * time.Second
 
 // maxLaneBatch bounds one lane script's size.
 const maxLaneBatch = 500

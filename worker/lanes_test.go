@@ -403,3 +403,36 @@ func TestLanes_ThrottledReport(t *testing.T) {
 		t.Errorf("another tenant sees %+v (%v)", other, err)
 	}
 }
+
+// An idle worker's wait for a wake-up may be longer than the Redis
+// client's read timeout: it must end as a wait that timed out (nothing to
+// do), not as a broken connection, and a wake-up must still end it at once.
+func TestLanes_WaitOutlastsReadTimeout(t *testing.T) {
+	url, ns := redistest.Namespace(t)
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.ReadTimeout = 500 * time.Millisecond
+	rc := redis.NewClient(opt)
+	t.Cleanup(func() { rc.Close() })
+	l := newLanes(rc, ns, 30*time.Second)
+	ctx := context.Background()
+
+	start := time.Now()
+	woke, err := l.wait(ctx, 2*time.Second)
+	if err != nil {
+		t.Fatalf("a 2 s wait with a 500 ms read timeout: %v", err)
+	}
+	if woke {
+		t.Fatal("woken with no wake-up pushed")
+	}
+	if waited := time.Since(start); waited < 1500*time.Millisecond {
+		t.Fatalf("the wait returned after %v, before its time", waited)
+	}
+
+	l.wakeOthers(ctx)
+	if woke, err := l.wait(ctx, 2*time.Second); err != nil || !woke {
+		t.Fatalf("wait after a wake-up: woke %v, err %v", woke, err)
+	}
+}

@@ -76,10 +76,17 @@ const (
 	DefaultSignatureHeaders = "both"
 	DefaultDisableAfter     = 5 * 24 * time.Hour
 	DefaultShutdownTimeout  = 20 * time.Second
-	DefaultSweepInterval    = 2 * time.Second
-	DefaultSweepGrace       = 10 * time.Second
+	// DefaultSweepInterval: a delivery the hand-off lost is found after
+	// the grace plus at most one interval, and Redis losing its data is
+	// noticed within one; each pass is a few statements, which an idle
+	// process pays for too.
+	DefaultSweepInterval = 5 * time.Second
+	DefaultSweepGrace    = 10 * time.Second
 	// DefaultTaskCheckInterval is both asynq polling periods' default.
-	DefaultTaskCheckInterval = time.Second
+	// asynq runs only the periodic tasks (each a minute apart or more:
+	// billing, storage, certificates), so a few seconds' delay costs
+	// nothing, while each poll wakes an idle process and Redis.
+	DefaultTaskCheckInterval = 5 * time.Second
 	DefaultThrottledAfter    = 10 * time.Minute
 )
 
