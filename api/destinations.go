@@ -440,6 +440,7 @@ func (s *Server) createDestination(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	s.destinationSavedEverywhere(c.Request.Context(), d)
 	return s.writeDestination(c, ds, d, http.StatusCreated)
 }
 
@@ -478,6 +479,7 @@ func (s *Server) upsertDestination(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	s.destinationSavedEverywhere(c.Request.Context(), d)
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -506,6 +508,7 @@ func (s *Server) patchDestination(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	s.destinationSavedEverywhere(c.Request.Context(), d)
 	return s.writeDestination(c, ds, d, http.StatusOK)
 }
 

@@ -1,6 +1,10 @@
 package api
 
-import "context"
+import (
+	"context"
+
+	"github.com/hookline/hookline/tenants"
+)
 
 // forgetEverywhere drops a tenant's cached credentials and status in this
 // process at once, and tells the other processes (Deps.Invalidated) to do
@@ -41,4 +45,13 @@ func (s *Server) ForgetApplications(tenantID string) {
 		return
 	}
 	s.apps.forget(tenantID)
+}
+
+// destinationSavedEverywhere tells the workers (Deps.DestinationSaved)
+// that d was created or changed, when it is one they push to (FIFO,
+// RabbitMQ) and enabled: it may have work where none existed.
+func (s *Server) destinationSavedEverywhere(ctx context.Context, d tenants.Destination) {
+	if s.destinationSaved != nil && d.Type != tenants.DestinationPolling && !d.Disabled {
+		s.destinationSaved(context.WithoutCancel(ctx), d.TenantID, d.AppID)
+	}
 }

@@ -112,6 +112,11 @@ type Deps struct {
 	// through this process (its own application cache already dropped
 	// it), so that other processes can drop theirs; nil tells no one.
 	AppInvalidated func(ctx context.Context, tenantID, appID string)
+	// DestinationSaved is told after a destination is created or changed
+	// through this process, so that the workers' FIFO and RabbitMQ
+	// senders, which look rarely while none exists, look again at once;
+	// nil tells no one.
+	DestinationSaved func(ctx context.Context, tenantID, appID string)
 	// Transform compiles transformations to check them and runs the
 	// simulate route; nil means an engine with the default limits on at
 	// most half the cores.
@@ -151,6 +156,8 @@ type Server struct {
 	invalidated func(ctx context.Context, tenantID string)
 	// appInvalidated is Deps.AppInvalidated (may be nil).
 	appInvalidated func(ctx context.Context, tenantID, appID string)
+	// destinationSaved is Deps.DestinationSaved (may be nil).
+	destinationSaved func(ctx context.Context, tenantID, appID string)
 	// transform is Deps.Transform (never nil).
 	transform *transform.Engine
 }
@@ -203,6 +210,7 @@ func NewServer(d Deps, opts Options) *Server {
 	s.ops = d.Operational
 	s.invalidated = d.Invalidated
 	s.appInvalidated = d.AppInvalidated
+	s.destinationSaved = d.DestinationSaved
 	s.transform = d.Transform
 	if s.transform == nil {
 		// Saving and simulating run customers' code in the API process:

@@ -326,6 +326,19 @@ func (s *Store) ClaimSenders(ctx context.Context, owner string, lease time.Durat
 	return out, nil
 }
 
+// HasSenders reports whether any FIFO or RabbitMQ destination is live
+// (not deleted, not disabled): whether the senders have anything to look
+// for. Most deployments have none, and their idle workers then look
+// rarely (worker/destinations.go).
+func (s *Store) HasSenders(ctx context.Context) (bool, error) {
+	var ok bool
+	if err := s.pg.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM destinations
+		WHERE deleted_at IS NULL AND NOT disabled AND type <> 'pollingEndpoint')`).Scan(&ok); err != nil {
+		return false, fmt.Errorf("look for senders: %w", translate(err))
+	}
+	return ok, nil
+}
+
 // SenderSecrets returns what sending to destination id needs that is
 // sealed: its live signing secrets (current first), its custom headers
 // and, for RabbitMQ, its URI.

@@ -197,6 +197,12 @@ func New(t testing.TB, o Options) *Env {
 		AppTokens: portal.NewAppTokens(JWTSecret, nil)}
 
 	wo := o.WorkerOptions
+	if wo.SendersCheckInterval == 0 {
+		// Tests write destinations straight to the database as well as
+		// through the API; the former wakes no sender, so the senders
+		// check for some often rather than every 30 s.
+		wo.SendersCheckInterval = 250 * time.Millisecond
+	}
 	wo.Queue = ns
 	// Receivers listen on loopback, which production refuses; tests of
 	// that refusal have SSRF in their name.
@@ -236,10 +242,16 @@ func New(t testing.TB, o Options) *Env {
 		}
 		limiter = api.NewRateLimiter(rc, ro)
 	}
+	var destinationSaved func(context.Context, string, string)
+	if e.Worker != nil {
+		// As `hookline all` wires it: the senders beside the API look
+		// for work at once when a pushing destination is saved.
+		destinationSaved = func(context.Context, string, string) { e.Worker.WakeSenders() }
+	}
 	e.API = api.NewServer(api.Deps{
 		Store: st, Tokens: tokens, Auth: auth, Log: log, Outbox: e.Outbox, Operational: notifier, Quota: o.Quota,
 		Metrics: e.Metrics, MetricsHandler: e.Metrics.Handler(), Tracer: o.Tracer,
-		Billing: o.Billing, RateLimit: limiter,
+		Billing: o.Billing, RateLimit: limiter, DestinationSaved: destinationSaved,
 		Queue: func(ctx context.Context) error { return rc.Ping(ctx).Err() },
 	}, api.Options{PublicURL: publicURL, AdminToken: AdminToken, Version: "test", AllowPrivateTargets: wo.AllowPrivateTargets,
 		DefaultSignature: o.DefaultSignature})

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookline/hookline/internal/ttlcache"
@@ -44,6 +45,7 @@ import (
 // implements it). Its methods' contracts are the store's.
 type SinkStore interface {
 	ClaimSenders(ctx context.Context, owner string, lease time.Duration, limit int) ([]tenants.Destination, error)
+	HasSenders(ctx context.Context) (bool, error)
 	SenderSecrets(ctx context.Context, tenantID, appID, id string) (secrets []string, headers map[string]string, uri string, err error)
 	SenderTransformation(ctx context.Context, tenantID, id string) (tenants.Transformation, error)
 	ReadSenderBatch(ctx context.Context, d tenants.Destination) ([]tenants.PollMessage, tenants.Position, error)
@@ -75,6 +77,17 @@ const senderInterval = 200 * time.Millisecond
 // PostgreSQL under one statement a second instead of five; the first
 // message after a quiet spell waits at most this long.
 const senderIdleInterval = 1600 * time.Millisecond
+
+// DefaultSendersCheckInterval is how often a worker process checks that
+// any FIFO or RabbitMQ destination exists at all (Options.
+// SendersCheckInterval). While none does, it stops looking for work every
+// senderIdleInterval, which most deployments (no pushing destination)
+// would pay for in every idle process. A destination created or enabled
+// through the API wakes the senders of every process at once
+// (Worker.WakeSenders, over the invalidation bus); this interval bounds
+// the wait when that wake-up is lost (Redis down at the time) or when a
+// destination is written to the database by other means.
+const DefaultSendersCheckInterval = 30 * time.Second
 
 // senderClaim is the most destinations one look takes.
 const senderClaim = 64
@@ -118,6 +131,12 @@ type senders struct {
 	programs     *ttlcache.Cache[[32]byte, compiled]
 	allowPrivate bool
 
+	// wake rings run out of its wait (ring); none is whether its last
+	// check found no pushing destination at all.
+	wake      chan struct{}
+	none      atomic.Bool
+	noneEvery time.Duration // Options.SendersCheckInterval
+
 	mu     sync.Mutex
 	active map[string]bool // destinations this process is serving
 	wg     sync.WaitGroup
@@ -129,7 +148,8 @@ func newSenders(st SinkStore, client *http.Client, dial func(ctx context.Context
 	return &senders{
 		store: st, owner: "w-" + hex.EncodeToString(b[:]), lease: max(2*o.DeliveryTimeout, 5*time.Second), timeout: o.DeliveryTimeout,
 		schedule: o.RetrySchedule, http: client, dial: dial, sigMode: o.SignatureHeaders, agent: o.UserAgent,
-		log: log.With("component", "destinations"), now: time.Now, active: map[string]bool{},
+		log: log.With("component", "destinations"), now: time.Now, active: map[string]bool{}, wake: make(chan struct{}, 1),
+		noneEvery:   o.SendersCheckInterval,
 		brokerRoots: o.brokerRoots,
 		transform:   transform.NewEngine(transform.Options{}), programs: ttlcache.New[[32]byte, compiled](destProgramCacheSize, destProgramTTL),
 		allowPrivate: o.AllowPrivateTargets,
@@ -137,24 +157,51 @@ func newSenders(st SinkStore, client *http.Client, dial func(ctx context.Context
 }
 
 // run looks for work every senderInterval until ctx ends, then waits for
-// the sessions it started.
+// the sessions it started. Idle, it looks less and less often, down to
+// every senderIdleInterval. At the start, every noneEvery and when woken
+// it checks that some pushing destination exists at all: while none does,
+// it takes no look for work.
 func (s *senders) run(ctx context.Context) {
 	interval := senderInterval
 	t := time.NewTimer(interval)
 	defer t.Stop()
+	var checked time.Time // when it last checked that some destination exists; at once first
+	none := false
 	for {
-		if s.claim(ctx) > 0 {
-			interval = senderInterval
-		} else {
-			interval = min(2*interval, senderIdleInterval)
+		if s.now().Sub(checked) >= s.noneEvery {
+			ok, err := s.store.HasSenders(ctx)
+			checked = s.now()
+			none = err == nil && !ok
+			s.none.Store(none)
 		}
-		t.Reset(interval)
+		wait := s.noneEvery
+		if !none {
+			if s.claim(ctx) > 0 {
+				interval = senderInterval
+			} else {
+				interval = min(2*interval, senderIdleInterval)
+			}
+			wait = interval
+		}
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			s.wg.Wait()
 			return
 		case <-t.C:
+		case <-s.wake:
+			// Check again at once; the looks start from the shortest
+			// interval if a destination exists now.
+			interval, checked = senderInterval, time.Time{}
 		}
+	}
+}
+
+// ring wakes run: a pushing destination was created or enabled somewhere.
+func (s *senders) ring() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 

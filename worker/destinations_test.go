@@ -218,6 +218,49 @@ func TestFIFO_OrderedSignedBatches(t *testing.T) {
 	t.Logf("%d messages in %d batches, %d failed attempts", n, len(batches), failed)
 }
 
+// TestFIFO_CreatedWhileSendersRest: a worker process that found no FIFO or
+// RabbitMQ destination rests — it takes no look for work, and checks for a
+// destination again only every SendersCheckInterval (here a minute, so a
+// test that relied on it would time out) — until a destination created
+// through the API wakes it; the messages then go out at once.
+func TestFIFO_CreatedWhileSendersRest(t *testing.T) {
+	t.Parallel()
+	env := testenv.New(t, testenv.Options{Worker: true, WorkerOptions: testenv.FastRetries(worker.Options{SendersCheckInterval: time.Minute})})
+	ctx := context.Background()
+	waitFor(t, 10*time.Second, "the senders to find no destination", env.Worker.SendersResting)
+
+	recv := newFIFOReceiver(t, 0)
+	app, err := env.Store.CreateApplication(ctx, env.TenantID, tenants.ApplicationInput{Name: "fifo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", env.URL+"/api/v1/app/"+app.ID+"/destination",
+		strings.NewReader(fmt.Sprintf(`{"type":"fifoEndpoint","config":{"url":%q}}`, recv.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+env.APIKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := testenv.ValidatingClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create destination: %d %s", resp.StatusCode, body)
+	}
+	waitFor(t, 10*time.Second, "the senders to wake", func() bool { return !env.Worker.SendersResting() })
+
+	c := env.SDK(env.APIKey)
+	for i := range 3 {
+		if _, err := c.Message.Create(ctx, app.ID, svixMessage("fifo.event", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 20*time.Second, "the batch", func() bool { got, _ := recv.received(); return len(got) >= 3 })
+}
+
 // TestFIFO_SkipAndExhaustion: a receiver that refuses everything makes the
 // destination retry its first batch (status retrying) and then, past the
 // schedule, disables it; skip moves past the batch and force-retry enables

@@ -47,6 +47,10 @@ type Options struct {
 	// work arrives and at each lane's next moment (lanes.go).
 	TaskCheckInterval        time.Duration
 	DelayedTaskCheckInterval time.Duration
+	// SendersCheckInterval is how often a process checks that any FIFO or
+	// RabbitMQ destination exists, and while none does, the only look it
+	// takes (see DefaultSendersCheckInterval); 0 means the default.
+	SendersCheckInterval time.Duration
 	// ThrottledAfter is how long an endpoint's lane must allow only one
 	// attempt at a time (below its cap) before Deps.Events hears of it
 	// (the endpoint.throttled operational webhook); 0 means ten minutes.
@@ -121,6 +125,9 @@ func (o *Options) defaults() {
 	}
 	if o.FullSweepInterval <= 0 {
 		o.FullSweepInterval = 10 * time.Minute
+	}
+	if o.SendersCheckInterval <= 0 {
+		o.SendersCheckInterval = DefaultSendersCheckInterval
 	}
 	if o.TaskCheckInterval <= 0 {
 		o.TaskCheckInterval = DefaultTaskCheckInterval
@@ -420,6 +427,23 @@ func waitGroup(wg *sync.WaitGroup, d time.Duration) bool {
 // OpenCircuits returns how many endpoints' circuits this worker holds open
 // or half-open.
 func (w *Worker) OpenCircuits() int { return w.handler.breaker.openCount() }
+
+// SendersResting reports whether this process's FIFO and RabbitMQ senders
+// found no such destination at their last check, and so take no look for
+// work until woken or the next check (the hookline_senders_resting gauge).
+func (w *Worker) SendersResting() bool {
+	return w.senders != nil && w.senders.none.Load()
+}
+
+// WakeSenders tells this process's FIFO and RabbitMQ senders that a
+// pushing destination was created or enabled, so that a process which
+// found none looks for work again at once rather than at its next check.
+// Safe to call from any goroutine, and on a worker without senders.
+func (w *Worker) WakeSenders() {
+	if w.senders != nil {
+		w.senders.ring()
+	}
+}
 
 // schedulerRedis gives asynq's scheduler a small connection of its own to
 // the same Redis: on shutdown it closes its client, which asynq refuses

@@ -56,6 +56,13 @@ func (r *runningAll) wait(d time.Duration) (stopped bool, err error) {
 // if the test has not stopped it.
 func startAll(t *testing.T, extra map[string]string) *runningAll {
 	t.Helper()
+	return startInProcess(t, "all", extra)
+}
+
+// startInProcess is startAll for any long-running role (all, serve,
+// worker): each answers /readyz on HOOKLINE_LISTEN.
+func startInProcess(t *testing.T, role string, extra map[string]string) *runningAll {
+	t.Helper()
 	dsn := storetest.NewDatabase(t)
 	redisURL, ns := redistest.Namespace(t)
 	port := freePort(t)
@@ -69,7 +76,7 @@ func startAll(t *testing.T, extra map[string]string) *runningAll {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	r := &runningAll{base: "http://127.0.0.1:" + strconv.Itoa(port), env: env, stop: stop, done: make(chan error, 1)}
-	go func() { r.done <- run(ctx, []string{"all"}, envMap(env), io.Discard, &syncWriter{w: io.Discard}) }()
+	go func() { r.done <- run(ctx, []string{role}, envMap(env), io.Discard, &syncWriter{w: io.Discard}) }()
 	t.Cleanup(func() {
 		stop()
 		r.wait(15 * time.Second)

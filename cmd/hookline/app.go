@@ -138,7 +138,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 		AllowPrivateTargets: cfg.AllowPrivateTargets, UserAgent: "Hookline/" + version,
 		DisableAfter: disableAfter, Breaker: worker.BreakerOptions{Disabled: cfg.BreakerDisabled},
 		ShutdownTimeout: cfg.ShutdownTimeout, SweepInterval: cfg.SweepInterval, SweepGrace: cfg.SweepGrace,
-		TaskCheckInterval: cfg.TaskCheckInterval, DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
+		SendersCheckInterval: cfg.SendersCheckInterval,
+		TaskCheckInterval:    cfg.TaskCheckInterval, DelayedTaskCheckInterval: cfg.DelayedTaskCheckInterval,
 		EgressProxy: cfg.EgressProxy, EgressProxyCA: cfg.EgressProxyCA,
 	}
 	tp, shutdownTracing, err := telemetry.NewTracerProvider(ctx, cfg.OTLPEndpoint, version)
@@ -221,6 +222,15 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger, roles role) (*App
 			Name: "hookline_open_circuits",
 			Help: "Endpoints whose circuit this worker process holds open.",
 		}, func() float64 { return float64(a.worker.OpenCircuits()) }))
+		a.metrics.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hookline_senders_resting",
+			Help: "1 while this worker process found no FIFO or RabbitMQ destination and takes no look for their work (until one is saved, or its next check).",
+		}, func() float64 {
+			if a.worker.SendersResting() {
+				return 1
+			}
+			return 0
+		}))
 	}
 	if roles&roleAPI != 0 {
 		a.auth = api.NewAuthenticator(a.store, tokens, log)

@@ -90,7 +90,12 @@ type Config struct {
 	Concurrency     int
 	ShutdownTimeout time.Duration
 	SweepInterval   time.Duration
-	SweepGrace      time.Duration
+	// SendersCheckInterval: how often a worker checks that any FIFO or
+	// RabbitMQ destination exists (HOOKLINE_SENDERS_CHECK_INTERVAL; see
+	// worker.DefaultSendersCheckInterval). Destinations saved through the
+	// API wake the senders at once; only other writers wait this long.
+	SendersCheckInterval time.Duration
+	SweepGrace           time.Duration
 	// TaskCheckInterval and DelayedTaskCheckInterval tune how quickly an
 	// idle worker notices new and due tasks.
 	TaskCheckInterval        time.Duration
@@ -328,6 +333,7 @@ func (e *envReader) delivery(c *Config) {
 	c.SignatureHeaders = e.str("HOOKLINE_SIGNATURE_HEADERS", worker.DefaultSignatureHeaders)
 	c.Concurrency = e.integer("HOOKLINE_WORKER_CONCURRENCY", worker.DefaultConcurrency)
 	c.SweepInterval = e.duration("HOOKLINE_SWEEP_INTERVAL", worker.DefaultSweepInterval)
+	c.SendersCheckInterval = e.duration("HOOKLINE_SENDERS_CHECK_INTERVAL", worker.DefaultSendersCheckInterval)
 	c.SweepGrace = e.duration("HOOKLINE_SWEEP_GRACE", worker.DefaultSweepGrace)
 	c.TaskCheckInterval = e.duration("HOOKLINE_TASK_CHECK_INTERVAL", 0)
 	c.DelayedTaskCheckInterval = e.duration("HOOKLINE_RETRY_CHECK_INTERVAL", worker.DefaultTaskCheckInterval)

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,6 +147,65 @@ func TestInvalidation_RevocationsReachOtherProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	refusedWithin(t, "deleted application", time.Second, send, 404)
+}
+
+// TestInvalidation_DestinationWakesOtherWorkers runs an API process and a
+// worker process apart. The worker finds no FIFO or RabbitMQ destination,
+// and its senders rest: their next check is an hour away. A FIFO
+// destination created through the other process's API wakes them over
+// the invalidation bus, and its messages are sent.
+func TestInvalidation_DestinationWakesOtherWorkers(t *testing.T) {
+	const opToken = "op-token-for-the-destination-wake-0123"
+	const metricsToken = "metrics-token-for-the-destination-wake"
+	var batches, events atomic.Int32
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var got []map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		batches.Add(1)
+		events.Add(int32(len(got)))
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	quick := map[string]string{"HOOKLINE_ADMIN_TOKEN": opToken, "HOOKLINE_SHUTDOWN_TIMEOUT": "3s", "HOOKLINE_DRAIN_DELAY": "1s"}
+	api := startInProcess(t, "serve", quick)
+	wrk := startInProcess(t, "worker", map[string]string{"HOOKLINE_SHUTDOWN_TIMEOUT": "3s", "HOOKLINE_DRAIN_DELAY": "1s",
+		"HOOKLINE_METRICS_TOKEN": metricsToken, "HOOKLINE_SENDERS_CHECK_INTERVAL": "1h",
+		"HOOKLINE_DATABASE_URL": api.env["HOOKLINE_DATABASE_URL"],
+		"HOOKLINE_REDIS_URL":    api.env["HOOKLINE_REDIS_URL"], "HOOKLINE_QUEUE": api.env["HOOKLINE_QUEUE"]})
+	resting := func() bool {
+		req, _ := http.NewRequest("GET", wrk.base+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+metricsToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), "\nhookline_senders_resting 1\n")
+	}
+	waitUntil(t, 10*time.Second, resting)
+
+	_, first, _ := tenantWithTwoKeys(t, api.base, opToken)
+	key := first["key"].(string)
+	if code, out := callJSON(t, "POST", api.base+"/api/v1/app", key, `{"name":"shop","uid":"shop"}`); code != 201 {
+		t.Fatalf("create application: %d %v", code, out)
+	}
+	if code, out := callJSON(t, "POST", api.base+"/api/v1/app/shop/destination", key,
+		`{"type":"fifoEndpoint","config":{"url":"`+recv.URL+`"}}`); code != 201 {
+		t.Fatalf("create destination: %d %v", code, out)
+	}
+	waitUntil(t, 10*time.Second, func() bool { return !resting() })
+	for i := range 3 {
+		if code, out := callJSON(t, "POST", api.base+"/api/v1/app/shop/msg", key,
+			fmt.Sprintf(`{"eventType":"order.paid","payload":{"n":%d}}`, i)); code != 202 {
+			t.Fatalf("create message: %d %v", code, out)
+		}
+	}
+	waitUntil(t, 20*time.Second, func() bool { return events.Load() == 3 })
+	t.Logf("3 messages in %d batches", batches.Load())
 }
 
 // callJSON sends a request with a bearer token and a JSON body to u and
