@@ -440,7 +440,7 @@ func (s *Server) createDestination(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.destinationSavedEverywhere(c.Request.Context(), d)
+	s.destinationSavedEverywhere(c.Request.Context(), a.TenantID, a.ID)
 	return s.writeDestination(c, ds, d, http.StatusCreated)
 }
 
@@ -479,7 +479,7 @@ func (s *Server) upsertDestination(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.destinationSavedEverywhere(c.Request.Context(), d)
+	s.destinationSavedEverywhere(c.Request.Context(), a.TenantID, a.ID)
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
@@ -508,7 +508,7 @@ func (s *Server) patchDestination(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.destinationSavedEverywhere(c.Request.Context(), d)
+	s.destinationSavedEverywhere(c.Request.Context(), a.TenantID, a.ID)
 	return s.writeDestination(c, ds, d, http.StatusOK)
 }
 
@@ -629,6 +629,7 @@ func (s *Server) skipDestination(c *gin.Context) error {
 	if err := ds.SkipDestinationBatch(c.Request.Context(), a.TenantID, a.ID, c.Param("destination_id"), to); err != nil {
 		return err
 	}
+	s.destinationSavedEverywhere(c.Request.Context(), a.TenantID, a.ID)
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -641,6 +642,7 @@ func (s *Server) forceRetryDestination(c *gin.Context) error {
 	if err := ds.ForceRetryDestination(c.Request.Context(), a.TenantID, a.ID, c.Param("destination_id")); err != nil {
 		return err
 	}
+	s.destinationSavedEverywhere(c.Request.Context(), a.TenantID, a.ID)
 	c.Status(http.StatusNoContent)
 	return nil
 }

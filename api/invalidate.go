@@ -1,10 +1,6 @@
 package api
 
-import (
-	"context"
-
-	"github.com/hookline/hookline/tenants"
-)
+import "context"
 
 // forgetEverywhere drops a tenant's cached credentials and status in this
 // process at once, and tells the other processes (Deps.Invalidated) to do
@@ -48,10 +44,11 @@ func (s *Server) ForgetApplications(tenantID string) {
 }
 
 // destinationSavedEverywhere tells the workers (Deps.DestinationSaved)
-// that d was created or changed, when it is one they push to (FIFO,
-// RabbitMQ) and enabled: it may have work where none existed.
-func (s *Server) destinationSavedEverywhere(ctx context.Context, d tenants.Destination) {
-	if s.destinationSaved != nil && d.Type != tenants.DestinationPolling && !d.Disabled {
-		s.destinationSaved(context.WithoutCancel(ctx), d.TenantID, d.AppID)
+// that a destination of appID was created, changed, enabled or retried:
+// a FIFO or RabbitMQ one may now have work where none was. A worker told
+// checks once (one cheap statement), so it is told of every kind.
+func (s *Server) destinationSavedEverywhere(ctx context.Context, tenantID, appID string) {
+	if s.destinationSaved != nil {
+		s.destinationSaved(context.WithoutCancel(ctx), tenantID, appID)
 	}
 }

@@ -112,10 +112,10 @@ type Deps struct {
 	// through this process (its own application cache already dropped
 	// it), so that other processes can drop theirs; nil tells no one.
 	AppInvalidated func(ctx context.Context, tenantID, appID string)
-	// DestinationSaved is told after a destination is created or changed
-	// through this process, so that the workers' FIFO and RabbitMQ
-	// senders, which look rarely while none exists, look again at once;
-	// nil tells no one.
+	// DestinationSaved is told after a destination is created, changed,
+	// skipped or force-retried through this process, so that the
+	// workers' FIFO and RabbitMQ senders, which rest while none is
+	// enabled, check again at once; nil tells no one.
 	DestinationSaved func(ctx context.Context, tenantID, appID string)
 	// Transform compiles transformations to check them and runs the
 	// simulate route; nil means an engine with the default limits on at

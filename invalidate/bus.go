@@ -22,7 +22,7 @@ const (
 	KindTenant      Kind = "tenant"       // status or plan changed (suspended, reactivated)
 	KindApplication Kind = "application"  // ID: the application; changed or deleted
 	KindEndpoint    Kind = "endpoint"     // ID: the endpoint; changed, disabled or deleted
-	KindDestination Kind = "destination"  // ID: the application; a FIFO or RabbitMQ destination of it created or changed
+	KindDestination Kind = "destination"  // ID: the application; a destination of it saved, skipped or retried
 	KindAll         Kind = "all"
 )
 
