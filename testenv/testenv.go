@@ -138,9 +138,8 @@ func Logger() *slog.Logger {
 
 // FastPolling returns o changed for a test whose deliveries are timed in
 // milliseconds: asynq looks for new tasks every 5 ms and due retries every
-// 50 ms (production: 20 ms and 1 s), and the outbox sweeper runs every
-// 200 ms with 1 s of grace (production: 2 s and 10 s). Fields o sets are
-// kept.
+// 50 ms (production: 5 s each), and the outbox sweeper runs every 200 ms
+// with 1 s of grace (production: 5 s and 10 s). Fields o sets are kept.
 func FastPolling(o worker.Options) worker.Options {
 	if o.TaskCheckInterval == 0 {
 		o.TaskCheckInterval = 5 * time.Millisecond
