@@ -51,9 +51,10 @@ func (r *runningAll) wait(d time.Duration) (stopped bool, err error) {
 }
 
 // startAll runs `hookline all` as main does, on a fresh database and Redis
-// namespace with private targets allowed, once it answers /readyz. extra
-// adds or overrides variables. The process is stopped when the test ends,
-// if the test has not stopped it.
+// namespace with private targets allowed and at most 8 PostgreSQL
+// connections, once it answers /readyz. extra adds or overrides variables.
+// The process is stopped when the test ends, if the test has not stopped
+// it.
 func startAll(t *testing.T, extra map[string]string) *runningAll {
 	t.Helper()
 	return startInProcess(t, "all", extra)
@@ -71,6 +72,9 @@ func startInProcess(t *testing.T, role string, extra map[string]string) *running
 	env["HOOKLINE_QUEUE"] = ns
 	env["HOOKLINE_LISTEN"] = "127.0.0.1:" + strconv.Itoa(port)
 	env["HOOKLINE_ALLOW_PRIVATE_TARGETS"] = "true"
+	// Not the default 40: these tests run in parallel, beside other
+	// packages' tests, on a PostgreSQL of 100 connections.
+	env["HOOKLINE_DB_MAX_CONNS"] = "8"
 	for k, v := range extra {
 		env[k] = v
 	}
@@ -96,6 +100,7 @@ func startInProcess(t *testing.T, role string, extra map[string]string) *running
 // tenant through the operator API, sends a message and sees it delivered,
 // then stops it the way SIGTERM does.
 func TestAll_EndToEnd(t *testing.T) {
+	t.Parallel()
 	var got atomic.Int32
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("webhook-signature") != "" {

@@ -29,6 +29,7 @@ func benchJSON(t *testing.T, env map[string]string, args ...string) benchReport 
 // every message is accepted and delivered once, every signature verifies,
 // and the baselines are measured.
 func TestBench_SelfContained(t *testing.T) {
+	t.Parallel()
 	dsn := storetest.NewDatabase(t)
 	redisURL, _ := redistest.Namespace(t)
 	env := map[string]string{"HOOKLINE_DATABASE_URL": dsn, "HOOKLINE_REDIS_URL": redisURL}
@@ -60,6 +61,7 @@ func TestBench_SelfContained(t *testing.T) {
 // transformation; every message still arrives once, signed over the
 // transformed body (the receiver verifies each), and the report says so.
 func TestBench_Transform(t *testing.T) {
+	t.Parallel()
 	dsn := storetest.NewDatabase(t)
 	redisURL, _ := redistest.Namespace(t)
 	env := map[string]string{"HOOKLINE_DATABASE_URL": dsn, "HOOKLINE_REDIS_URL": redisURL}
@@ -75,6 +77,7 @@ func TestBench_Transform(t *testing.T) {
 // TestBench_Remote loads a running instance through its API, as an
 // operator would against a deployment.
 func TestBench_Remote(t *testing.T) {
+	t.Parallel()
 	app := startAll(t, map[string]string{"HOOKLINE_LOG_LEVEL": "warn"})
 	env, base := app.env, app.base
 	var out bytes.Buffer
@@ -97,6 +100,7 @@ func TestBench_Remote(t *testing.T) {
 // A's backlog for a hanging endpoint holds a handful of requests open (its
 // lane's limit), and both of tenant B's trials are measured in full.
 func TestBench_NoisyRemote(t *testing.T) {
+	t.Parallel()
 	app := startAll(t, map[string]string{"HOOKLINE_LOG_LEVEL": "warn"})
 	key := func(name string) string {
 		var out bytes.Buffer

@@ -17,6 +17,7 @@ import (
 // TestConsoleLink prints a one-time link into a tenant's console under
 // HOOKLINE_PUBLIC_URL; the link opens that tenant's console once.
 func TestConsoleLink(t *testing.T) {
+	t.Parallel()
 	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	env["HOOKLINE_PUBLIC_URL"] = "https://hooks.acme.test"

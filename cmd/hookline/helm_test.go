@@ -155,6 +155,7 @@ func dockerfileUID(t *testing.T) int {
 // serve and worker process, the pods run as the image's non-root user on a
 // read-only root, and the grace period covers drain delay + shutdown.
 func TestHelmChart(t *testing.T) {
+	t.Parallel()
 	if out, err := helm(t, "lint", "--strict", chartDir, "-f", chartDir+"/ci/test-values.yaml"); err != nil {
 		t.Fatalf("helm lint: %v\n%s", err, out)
 	}
@@ -290,6 +291,7 @@ func TestHelmChart(t *testing.T) {
 		renv["HOOKLINE_REDIS_URL"] = redisURL
 		renv["HOOKLINE_QUEUE"] = ns
 		renv["HOOKLINE_LISTEN"] = "127.0.0.1:" + strconv.Itoa(port)
+		renv["HOOKLINE_DB_MAX_CONNS"] = "8" // not 40: other tests run beside this one
 		ctx, stop := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, []string{role}, envMap(renv), io.Discard, io.Discard) }()

@@ -28,6 +28,7 @@ import (
 // keeps entries for 5-10 s, so only the pub/sub invalidation (A publishes,
 // B's subscriber drops its entry) can make that.
 func TestInvalidation_RevocationsReachOtherProcesses(t *testing.T) {
+	t.Parallel()
 	const opToken = "op-token-for-the-invalidation-test-0123"
 	// Shorter shutdown and drain than the defaults, so the test ends soon.
 	quick := map[string]string{"HOOKLINE_ADMIN_TOKEN": opToken, "HOOKLINE_SHUTDOWN_TIMEOUT": "3s", "HOOKLINE_DRAIN_DELAY": "1s"}

@@ -109,6 +109,7 @@ func TestLoadConfig_DevGeneratesAndKeepsSecrets(t *testing.T) {
 }
 
 func TestTenantCreate_JSON(t *testing.T) {
+	t.Parallel()
 	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	ctx := context.Background()
@@ -142,6 +143,7 @@ func TestTenantCreate_JSON(t *testing.T) {
 }
 
 func TestRun_SchemaBehindIsRefused(t *testing.T) {
+	t.Parallel()
 	// A database that exists but was never migrated.
 	dsn := storetest.NewEmptyDatabase(t)
 	env := testSecrets(dsn)

@@ -18,6 +18,7 @@ import (
 // TestQueues: the operator sees the queue's counts, lists a dead delivery
 // and re-queues it for one more try, which then succeeds.
 func TestQueues(t *testing.T) {
+	t.Parallel()
 	env := testenv.New(t, testenv.Options{Worker: true})
 	var healthy atomic.Bool
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

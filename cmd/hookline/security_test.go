@@ -49,6 +49,7 @@ func TestLoadConfig_AdminTokenLengthAndJWTTTL(t *testing.T) {
 // HOOKLINE_JWT_TTL (or --ttl); tenant revoke-tokens refuses every token
 // issued before it.
 func TestTenantTokens_CLI(t *testing.T) {
+	t.Parallel()
 	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	env["HOOKLINE_JWT_TTL"] = "2d"
@@ -130,6 +131,7 @@ func TestTenantTokens_CLI(t *testing.T) {
 // is not served on the public listener without HOOKLINE_METRICS_TOKEN; with
 // the token it answers only to it.
 func TestMetrics_PublicListenerNeedsToken(t *testing.T) {
+	t.Parallel()
 	get := func(url, token string) int {
 		t.Helper()
 		req, _ := http.NewRequest("GET", url, nil)

@@ -21,6 +21,7 @@ import (
 // tenant's deliveries per day and this month against its cap, as text and
 // as JSON, and audits the usage table against the deliveries.
 func TestUsage_PrintsWhatTheAPIAnswers(t *testing.T) {
+	t.Parallel()
 	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	ctx := context.Background()
@@ -91,6 +92,7 @@ func TestUsage_PrintsWhatTheAPIAnswers(t *testing.T) {
 // TestWireBilling_QuotaRoutesAndTasks: wireBilling gives the API its quota
 // and billing, and the worker the two billing tasks on their schedules.
 func TestWireBilling_QuotaRoutesAndTasks(t *testing.T) {
+	t.Parallel()
 	dsn := storetest.NewDatabase(t)
 	env := testSecrets(dsn)
 	env["HOOKLINE_BILLING_ROLLUP_INTERVAL"] = "2m"
