@@ -156,6 +156,7 @@ func TestInvalidation_RevocationsReachOtherProcesses(t *testing.T) {
 // destination created through the other process's API wakes them over
 // the invalidation bus, and its messages are sent.
 func TestInvalidation_DestinationWakesOtherWorkers(t *testing.T) {
+	t.Parallel()
 	const opToken = "op-token-for-the-destination-wake-0123"
 	const metricsToken = "metrics-token-for-the-destination-wake"
 	var batches, events atomic.Int32
