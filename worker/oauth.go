@@ -65,6 +65,12 @@ func (s *tokenSource) token(ctx context.Context) (string, error) {
 		}
 		if s.share.tryLock(ctx) {
 			defer s.share.unlock(context.WithoutCancel(ctx))
+			// Another process may have stored its token and let the lock
+			// go between the read above and this lock.
+			if tok, exp, ok := s.share.get(ctx); ok && s.valid(exp) {
+				s.tok = &oauth2.Token{AccessToken: tok, Expiry: exp}
+				return tok, nil
+			}
 		} else if tok, exp, ok := s.share.wait(ctx, s.valid); ok {
 			s.tok = &oauth2.Token{AccessToken: tok, Expiry: exp}
 			return tok, nil

@@ -104,6 +104,11 @@ func (s *sharedToken) wait(ctx context.Context, valid func(time.Time) bool) (str
 			return tok, exp, true
 		}
 		if n, err := s.rdb.Exists(ctx, s.lock).Result(); err != nil || n == 0 {
+			// The holder stores its token before it lets go: it may have
+			// done both since the read above.
+			if tok, exp, ok := s.get(ctx); ok && valid(exp) {
+				return tok, exp, true
+			}
 			return "", time.Time{}, false
 		}
 	}
