@@ -90,12 +90,12 @@ type Config struct {
 	Concurrency     int
 	ShutdownTimeout time.Duration
 	SweepInterval   time.Duration
+	SweepGrace      time.Duration
 	// SendersCheckInterval: how often a worker checks that any FIFO or
 	// RabbitMQ destination exists (HOOKLINE_SENDERS_CHECK_INTERVAL; see
 	// worker.DefaultSendersCheckInterval). Destinations saved through the
 	// API wake the senders at once; only other writers wait this long.
 	SendersCheckInterval time.Duration
-	SweepGrace           time.Duration
 	// TaskCheckInterval and DelayedTaskCheckInterval tune how quickly an
 	// idle worker notices new and due tasks.
 	TaskCheckInterval        time.Duration
