@@ -353,6 +353,40 @@ export function copyButton(getText, label = 'Copy') {
   return b;
 }
 
+/**
+ * revealToggle is the Reveal/Hide button of a credential shown hidden: a
+ * press while hidden awaits load() (which reads it) and then shows it, a
+ * press while shown hides it. onShown(on) runs at every change, to put
+ * the value (or its mask) in place; onError(err) when load fails. set(on)
+ * changes it from outside (after a rotation), shown() tells which it is.
+ */
+export function revealToggle({ id, load, onShown, onError }) {
+  const btn = button('Reveal', { iconName: 'eye', small: true, id });
+  let shown = false;
+  const set = (on) => {
+    shown = on;
+    fill(btn, icon(on ? 'eyeOff' : 'eye'), h('span.btn-label', on ? 'Hide' : 'Reveal'));
+    btn.setAttribute('aria-pressed', on ? 'true' : 'false');
+    onShown(on);
+  };
+  btn.addEventListener('click', async () => {
+    if (shown) {
+      set(false);
+      return;
+    }
+    btn.disabled = true;
+    try {
+      await load();
+      set(true);
+    } catch (err) {
+      onError(err);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return { button: btn, set, shown: () => shown };
+}
+
 // ---------- forms ----------
 
 /** field wraps a control with its label, hint and error slot. */

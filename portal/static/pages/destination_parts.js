@@ -5,7 +5,7 @@
 
 import {
   h, icon, button, fill, loading, errorState, empty, confirm, toast, copyButton, callout,
-  when, statusPill, httpCode, jsonBlock, openDialog, describeError,
+  when, statusPill, httpCode, jsonBlock, openDialog, describeError, revealToggle,
 } from '../ui.js';
 import { pagedList } from '../list.js';
 
@@ -223,39 +223,25 @@ const OLD_TOKEN_MINUTES = 5;
 function pollerTokenCard(ctx, { appId, dest, canRotate, onToken }) {
   const path = `auth/app/${enc(appId)}/poller/${enc(dest.id)}/token`;
   let token = null;
-  let shown = false;
   const value = h('code.secret-value', { id: 'poll-token-value', 'aria-live': 'polite' }, HIDDEN_TOKEN);
   const fetchToken = async () => {
     token = (await ctx.api.get(path)).token;
     return token;
   };
-  const reveal = button('Reveal', { iconName: 'eye', small: true, id: 'poll-token-reveal' });
-  const setShown = (on) => {
-    shown = on;
-    value.textContent = on ? token : HIDDEN_TOKEN;
-    value.dataset.revealed = on ? '1' : '';
-    fill(reveal, icon(on ? 'eyeOff' : 'eye'), h('span.btn-label', on ? 'Hide' : 'Reveal'));
-    reveal.setAttribute('aria-pressed', on ? 'true' : 'false');
-    onToken(on ? token : null);
-  };
-  reveal.addEventListener('click', async () => {
-    if (shown) {
-      setShown(false);
-      return;
-    }
-    reveal.disabled = true;
-    try {
-      await fetchToken();
-      setShown(true);
-    } catch (err) {
+  const reveal = revealToggle({
+    id: 'poll-token-reveal', load: fetchToken,
+    onShown: (on) => {
+      value.textContent = on ? token : HIDDEN_TOKEN;
+      value.dataset.revealed = on ? '1' : '';
+      onToken(on ? token : null);
+    },
+    onError: (err) => {
       if (err?.status !== 401) toast(`Could not read the token: ${describeError(err)}`, 'error');
-    } finally {
-      reveal.disabled = false;
-    }
+    },
   });
   const copy = copyButton(async () => token || fetchToken());
   copy.id = 'poll-token-copy';
-  const actions = [reveal, copy];
+  const actions = [reveal.button, copy];
   if (canRotate) {
     const rotate = button('Rotate', {
       iconName: 'rotate', small: true, id: 'poll-token-rotate', onclick: async () => {
@@ -274,7 +260,7 @@ function pollerTokenCard(ctx, { appId, dest, canRotate, onToken }) {
         try {
           const out = await ctx.api.post(`${path}/rotate`, { oldTokenExpiry: endNow.checked ? 0 : OLD_TOKEN_MINUTES * 60 });
           token = out.token;
-          if (shown) setShown(true);
+          if (reveal.shown()) reveal.set(true);
           toast(endNow.checked ? 'Token rotated; the old one no longer works' : `Token rotated; the old one works for ${OLD_TOKEN_MINUTES} more minutes`);
         } catch (err) {
           if (err?.status !== 401) toast(`Could not rotate the token: ${describeError(err)}`, 'error');

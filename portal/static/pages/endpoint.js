@@ -3,7 +3,7 @@
 
 import {
   h, icon, button, fill, loading, errorState, empty, confirm, toast, copyButton, callout,
-  select, STATUS_OPTIONS, when, toLocalInput, fromLocalInput, field,
+  select, STATUS_OPTIONS, when, toLocalInput, fromLocalInput, field, revealToggle,
 } from '../ui.js';
 import { pagedList } from '../list.js';
 import { statePill, eventsSummary } from './endpoints.js';
@@ -27,40 +27,24 @@ export function secretCard(ctx, epPath) {
     return card;
   }
   let secret = null;
-  let shown = false;
   const value = h('code.secret-value', { id: 'secret-value', 'aria-live': 'polite' }, HIDDEN_SECRET);
   const fetchSecret = async () => {
     secret = (await ctx.api.get(`${epPath}/secret`)).key;
     return secret;
   };
-  const reveal = button('Reveal', { iconName: 'eye', small: true, id: 'secret-reveal' });
   const snippet = h('div.stack', { id: 'secret-snippet', hidden: true });
-  const setShown = (on) => {
-    shown = on;
-    value.textContent = on ? secret : HIDDEN_SECRET;
-    showVerification(snippet, on && secret);
-    value.dataset.revealed = on ? '1' : '';
-    fill(reveal, icon(on ? 'eyeOff' : 'eye'), h('span.btn-label', on ? 'Hide' : 'Reveal'));
-    reveal.setAttribute('aria-pressed', on ? 'true' : 'false');
-  };
-  reveal.addEventListener('click', async () => {
-    if (shown) {
-      setShown(false);
-      return;
-    }
-    reveal.disabled = true;
-    try {
-      await fetchSecret();
-      setShown(true);
-    } catch (err) {
-      toast(err.message || 'Could not read the secret', 'error');
-    } finally {
-      reveal.disabled = false;
-    }
+  const reveal = revealToggle({
+    id: 'secret-reveal', load: fetchSecret,
+    onShown: (on) => {
+      value.textContent = on ? secret : HIDDEN_SECRET;
+      showVerification(snippet, on && secret);
+      value.dataset.revealed = on ? '1' : '';
+    },
+    onError: (err) => toast(err.message || 'Could not read the secret', 'error'),
   });
   const copy = copyButton(async () => secret || fetchSecret());
   copy.id = 'secret-copy';
-  const actions = [reveal, copy];
+  const actions = [reveal.button, copy];
   if (ctx.can.rotateSecret) {
     actions.push(button('Rotate', {
       iconName: 'rotate', small: true, id: 'secret-rotate', onclick: async () => {
@@ -75,9 +59,9 @@ export function secretCard(ctx, epPath) {
         try {
           await ctx.api.post(`${epPath}/secret/rotate`, {});
           secret = null;
-          if (shown) {
+          if (reveal.shown()) {
             await fetchSecret();
-            setShown(true);
+            reveal.set(true);
           }
           toast('Secret rotated; the old one stays valid for 24 hours');
         } catch (err) {
