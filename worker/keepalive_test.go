@@ -2,13 +2,9 @@ package worker_test
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,46 +49,11 @@ func TestDelivery_ReusesConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 240
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for w := range 8 {
-		wg.Go(func() {
-			for i := w; i < n; i += 8 {
-				if err := postMessage(env, app.Id, fmt.Sprintf(`{"eventType":"a.b","payload":{"i":%d}}`, i)); err != nil {
-					errs <- err
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	sendMessages(t, c, app.Id, n, 8, nil)
 	waitFor(t, 60*time.Second, "every delivery", func() bool { return delivered.Load() >= n })
 	bound := int64(min(worker.DefaultLaneCap, worker.DefaultConcurrency))
 	if got := accepted.Load(); got > bound {
 		t.Errorf("the receiver accepted %d connections for %d deliveries, want at most %d (keep-alive connections used again)", got, n, bound)
 	}
 	t.Logf("%d deliveries over %d connections", delivered.Load(), accepted.Load())
-}
-
-// postMessage creates a message (from any goroutine: no t.Fatal).
-func postMessage(env *testenv.Env, appID, body string) error {
-	req, err := http.NewRequest("POST", env.URL+"/api/v1/app/"+appID+"/msg", strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+env.APIKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("create message: %s %s", resp.Status, b)
-	}
-	return nil
 }
