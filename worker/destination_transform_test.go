@@ -25,7 +25,8 @@ import (
 var _ worker.SinkStore = (*store.Store)(nil)
 
 // rawAPI calls the API with the tenant's key (the Svix Go SDK v1.99.1 has
-// no destination methods) and returns the status and body.
+// no destination methods) and returns the status and body, which must
+// match the OpenAPI document.
 func rawAPI(t *testing.T, env *testenv.Env, method, path, body string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, env.URL+path, strings.NewReader(body))
@@ -34,7 +35,7 @@ func rawAPI(t *testing.T, env *testenv.Env, method, path, body string) (int, []b
 	}
 	req.Header.Set("Authorization", "Bearer "+env.APIKey)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testenv.ValidatingClient(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

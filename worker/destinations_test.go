@@ -234,21 +234,9 @@ func TestFIFO_CreatedWhileSendersRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := http.NewRequest("POST", env.URL+"/api/v1/app/"+app.ID+"/destination",
-		strings.NewReader(fmt.Sprintf(`{"type":"fifoEndpoint","config":{"url":%q}}`, recv.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+env.APIKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := testenv.ValidatingClient(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create destination: %d %s", resp.StatusCode, body)
+	if st, b := rawAPI(t, env, "POST", "/api/v1/app/"+app.ID+"/destination",
+		fmt.Sprintf(`{"type":"fifoEndpoint","config":{"url":%q}}`, recv.URL)); st != http.StatusCreated {
+		t.Fatalf("create destination: %d %s", st, b)
 	}
 	waitFor(t, 10*time.Second, "the senders to wake", func() bool { return !env.Worker.SendersResting() })
 
