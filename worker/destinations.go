@@ -132,7 +132,8 @@ type senders struct {
 	allowPrivate bool
 
 	// wake rings run out of its wait (ring); none is whether its last
-	// check found no pushing destination at all.
+	// check found no pushing destination at all (run's state, read by
+	// SendersResting too).
 	wake      chan struct{}
 	none      atomic.Bool
 	noneEvery time.Duration // Options.SendersCheckInterval
@@ -166,16 +167,14 @@ func (s *senders) run(ctx context.Context) {
 	t := time.NewTimer(interval)
 	defer t.Stop()
 	var checked time.Time // when it last checked that some destination exists; at once first
-	none := false
 	for {
 		if s.now().Sub(checked) >= s.noneEvery {
 			ok, err := s.store.HasSenders(ctx)
 			checked = s.now()
-			none = err == nil && !ok
-			s.none.Store(none)
+			s.none.Store(err == nil && !ok)
 		}
 		wait := s.noneEvery
-		if !none {
+		if !s.none.Load() {
 			if s.claim(ctx) > 0 {
 				interval = senderInterval
 			} else {
