@@ -157,13 +157,21 @@ func TestStore_IngestFindsEndpointsByIndex(t *testing.T) {
 // application and one endpoint.
 func openWithEndpoint(t *testing.T, dsn string, opts ...store.DBOption) (*store.DB, *store.Store, tenants.Tenant, tenants.Application, tenants.Endpoint) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn, 4, slog.New(slog.DiscardHandler), opts...)
+	db, err := store.Open(context.Background(), dsn, 4, slog.New(slog.DiscardHandler), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
 	st := store.New(db, storetest.TestCipher(t), nil)
+	ten, app, ep := tenantWithEndpoint(t, st)
+	return db, st, ten, app, ep
+}
+
+// tenantWithEndpoint makes a tenant "plans" with one application and one
+// endpoint.
+func tenantWithEndpoint(t *testing.T, st *store.Store) (tenants.Tenant, tenants.Application, tenants.Endpoint) {
+	t.Helper()
+	ctx := context.Background()
 	ten, err := st.CreateTenant(ctx, "plans")
 	if err != nil {
 		t.Fatal(err)
@@ -176,5 +184,5 @@ func openWithEndpoint(t *testing.T, dsn string, opts ...store.DBOption) (*store.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return db, st, ten, app, ep
+	return ten, app, ep
 }

@@ -151,18 +151,7 @@ func TestStore_QueriesPrunePartitions(t *testing.T) {
 			}
 		}
 	}
-	ten, err := st.CreateTenant(ctx, "plans")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := st.CreateApplication(ctx, ten.ID, tenants.ApplicationInput{Name: "a"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep, err := st.CreateEndpoint(ctx, ten.ID, app.ID, tenants.EndpointInput{URL: "http://127.0.0.1:9/hook"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ten, app, ep := tenantWithEndpoint(t, st)
 	var (
 		lastMsg      tenants.Message
 		lastDelivery int64
